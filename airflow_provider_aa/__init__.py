@@ -1,0 +1,3 @@
+"""Apache Airflow provider for the Automation Anywhere Control Room."""
+
+__version__ = "0.1.0"

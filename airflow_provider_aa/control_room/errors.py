@@ -1,0 +1,106 @@
+"""The one error type of the provider, and how Control Room answers become errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowException
+
+#: Longest piece of an unexpected body quoted in an error message.
+_BODY_EXCERPT = 200
+
+
+class AutomationAnywhereError(AirflowException):
+    """
+    A Control Room call failed, or the provider was given input it cannot use.
+
+    Attributes describe the failed call when there was one: ``status`` (HTTP status, or
+    ``None`` when no answer arrived), ``method``, ``path`` (never with a query string that
+    could hold a token), and the Control Room's ``code``, ``message`` and ``details``.
+    Messages never contain passwords, API keys or tokens.
+    """
+
+    def __init__(
+        self,
+        summary: str,
+        *,
+        status: int | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        code: str | None = None,
+        message: str | None = None,
+        details: str | None = None,
+    ) -> None:
+        self.summary = summary
+        self.status = status
+        self.method = method
+        self.path = path
+        self.code = code
+        self.message = message
+        self.details = details
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        text = self.summary
+        if self.method and self.path:
+            text += f" [{self.method} {self.path}"
+            text += f" -> HTTP {self.status}]" if self.status is not None else "]"
+        control_room = ", ".join(
+            f"{label}={value!r}"
+            for label, value in (("code", self.code), ("message", self.message), ("details", self.details))
+            if value not in (None, "")
+        )
+        if control_room:
+            text += f" Control Room said: {control_room}"
+        return text
+
+
+class InvalidInputError(AutomationAnywhereError, ValueError):
+    """Input rejected before any request was sent; the message names the field."""
+
+
+def error_from_answer(
+    summary: str, *, status: int, method: str, path: str, body: bytes, content_type: str
+) -> AutomationAnywhereError:
+    """Build the error for an unsuccessful answer, carrying the Control Room's error body."""
+    if looks_like_html(body, content_type):
+        return html_page_error(status=status, method=method, path=path)
+    fields = _error_fields(body)
+    return AutomationAnywhereError(summary, status=status, method=method, path=path, **fields)
+
+
+def html_page_error(*, status: int, method: str, path: str) -> AutomationAnywhereError:
+    return AutomationAnywhereError(
+        "The Control Room URL answered with an HTML page where JSON was expected. This is "
+        "usually a single sign-on login page or a proxy in front of the Control Room: check "
+        "that the connection's host is the Control Room's API URL and that the proxy lets "
+        "API calls through.",
+        status=status,
+        method=method,
+        path=path,
+    )
+
+
+def looks_like_html(body: bytes, content_type: str) -> bool:
+    if "html" in content_type.lower():
+        return True
+    start = body.lstrip()[:15].lower()
+    return start.startswith((b"<!doctype", b"<html"))
+
+
+def _error_fields(body: bytes) -> dict[str, str | None]:
+    try:
+        data: Any = json.loads(body) if body else None
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and any(key in data for key in ("code", "message", "details")):
+        return {key: _as_text(data.get(key)) for key in ("code", "message", "details")}
+    excerpt = body[:_BODY_EXCERPT].decode("utf-8", "replace").strip()
+    return {"code": None, "message": None, "details": excerpt or None}
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value)

@@ -1,0 +1,170 @@
+"""
+The vocabulary between the protocol and a transport.
+
+Every Control Room operation is a generator (the "sans-IO" style of ``h11``): it yields
+*actions* — :class:`Send` a request, :class:`Sleep` before a retry, :class:`Authenticate`
+the session — and receives their outcomes. It never touches a socket or a clock of its own.
+A transport only has to move bytes: :func:`drive` runs an operation with blocking calls
+(the hook, on ``requests``), :func:`adrive` with awaitables (the trigger, on ``httpx``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable, Generator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, TypeVar, Union
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """
+    One HTTP request to the Control Room, relative to its base URL.
+
+    ``replay_safe`` says whether sending it twice is harmless. Reads and logins are; adding
+    work items is not, so an add is only re-sent when it provably never reached the server.
+    """
+
+    method: str
+    path: str
+    json: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    replay_safe: bool = True
+
+    def with_headers(self, **headers: str) -> ApiRequest:
+        return ApiRequest(
+            self.method,
+            self.path,
+            self.json,
+            {**self.headers, **headers},
+            self.replay_safe,
+        )
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def header(self, name: str) -> str:
+        wanted = name.lower()
+        return next((value for key, value in self.headers.items() if key.lower() == wanted), "")
+
+
+@dataclass(frozen=True)
+class TransportFailure:
+    """
+    No usable answer arrived.
+
+    ``not_sent`` is true only when the request provably never reached the server (the
+    connection could not be opened); a read timeout or a reset after sending is ambiguous.
+    ``description`` names what happened without any header or body.
+    """
+
+    kind: Literal["connect", "timeout", "dropped", "other"]
+    description: str
+
+    @property
+    def not_sent(self) -> bool:
+        return self.kind == "connect"
+
+
+@dataclass(frozen=True)
+class Send:
+    request: ApiRequest
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Authenticate:
+    """
+    Make the session's token usable; ``rejected`` is a token the server refused (401).
+
+    Transports run the session's authentication under a lock, so that many concurrent
+    operations sharing one session log in (or renew) once, not once each.
+    """
+
+    rejected: str | None = None
+
+
+Action = Union[Send, Sleep, Authenticate]
+Outcome = Union[ApiResponse, TransportFailure, None]
+Operation = Generator[Action, Outcome, T]
+
+
+class Authenticator(Protocol):
+    """What a driver needs from a session to serve :class:`Authenticate` actions."""
+
+    def authenticate(self, rejected: str | None) -> Operation[None]: ...
+
+
+def drive(
+    operation: Operation[T],
+    *,
+    send: Callable[[ApiRequest], ApiResponse | TransportFailure],
+    sleep: Callable[[float], None],
+    authenticator: Authenticator,
+    lock: threading.Lock,
+) -> T:
+    """Run an operation with blocking I/O and return its result (or raise its error)."""
+    outcome: Outcome = None
+    while True:
+        try:
+            action = operation.send(outcome)
+        except StopIteration as finished:
+            return finished.value
+        if isinstance(action, Send):
+            outcome = send(action.request)
+        elif isinstance(action, Sleep):
+            sleep(action.seconds)
+            outcome = None
+        else:
+            with lock:
+                drive(
+                    authenticator.authenticate(action.rejected),
+                    send=send,
+                    sleep=sleep,
+                    authenticator=authenticator,
+                    lock=lock,
+                )
+            outcome = None
+
+
+async def adrive(
+    operation: Operation[T],
+    *,
+    send: Callable[[ApiRequest], Awaitable[ApiResponse | TransportFailure]],
+    sleep: Callable[[float], Awaitable[None]],
+    authenticator: Authenticator,
+    lock: asyncio.Lock,
+) -> T:
+    """Run an operation on an event loop; same contract as :func:`drive`."""
+    outcome: Outcome = None
+    while True:
+        try:
+            action = operation.send(outcome)
+        except StopIteration as finished:
+            return finished.value
+        if isinstance(action, Send):
+            outcome = await send(action.request)
+        elif isinstance(action, Sleep):
+            await sleep(action.seconds)
+            outcome = None
+        else:
+            async with lock:
+                await adrive(
+                    authenticator.authenticate(action.rejected),
+                    send=send,
+                    sleep=sleep,
+                    authenticator=authenticator,
+                    lock=lock,
+                )
+            outcome = None

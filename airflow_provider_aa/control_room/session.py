@@ -1,0 +1,313 @@
+"""
+A logged-in conversation with one Control Room: token reuse and renewal, retries, errors.
+
+The session holds state only (token, which login API version works); every method that
+talks to the server is an :data:`~airflow_provider_aa.control_room.exchange.Operation`,
+run by a transport's driver.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_provider_aa.control_room.auth import AUTH_VERSIONS, TokenTimes, login_request, refresh_request, token_times
+from airflow_provider_aa.control_room.errors import (
+    AutomationAnywhereError,
+    error_from_answer,
+    html_page_error,
+    looks_like_html,
+)
+from airflow_provider_aa.control_room.exchange import (
+    ApiRequest,
+    ApiResponse,
+    Authenticate,
+    Operation,
+    Send,
+    Sleep,
+    TransportFailure,
+)
+from airflow_provider_aa.control_room.settings import ConnectionSettings
+
+
+class AmbiguousOutcomeError(AutomationAnywhereError):
+    """
+    A request that must not be sent twice got no clear answer (timeout, dropped connection,
+    or a 5xx): the Control Room may or may not have processed it, so it was not re-sent.
+    """
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff for transient failures."""
+
+    max_attempts: int = 5
+    initial_delay: float = 1.0
+    max_delay: float = 30.0
+    #: A Retry-After longer than this is not waited for; the call fails instead.
+    max_retry_after: float = 300.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        backoff = min(self.initial_delay * 2 ** (attempt - 1), self.max_delay)
+        return backoff if retry_after is None else max(retry_after, 0.0)
+
+
+#: Statuses that a gateway sends when the Control Room is briefly unavailable.
+_GATEWAY_STATUSES = frozenset({502, 503, 504})
+
+_STATUS_SUMMARIES = {
+    400: "The Control Room rejected the request as invalid",
+    401: "The Control Room refused the credentials",
+    403: "The Control Room user lacks the permission for this call",
+    404: "The Control Room does not know this resource",
+    409: "The Control Room reported a conflict",
+}
+
+
+class ControlRoomSession:
+    """
+    One token for one user on one Control Room, shared by every call made through it.
+
+    :param settings: validated connection settings.
+    :param retry: backoff policy for transient failures.
+    :param clock: wall-clock seconds (JWT ``exp`` is wall-clock time).
+    """
+
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        *,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+        on_new_token: Callable[[str], None] = lambda token: None,
+    ) -> None:
+        self.settings = settings
+        self.retry = retry or RetryPolicy()
+        self._clock = clock
+        self._on_new_token = on_new_token
+        self._auth_version = AUTH_VERSIONS[0]
+        self._token: str | None = None
+        self._times: TokenTimes | None = None
+
+    # -- authentication ---------------------------------------------------------------
+
+    def authenticate(self, rejected: str | None) -> Operation[None]:
+        """Log in, renew, or do nothing when another caller already did (see ``Authenticate``)."""
+        now = self._clock()
+        if self._token and self._token != rejected and self._times and now < self._times.renew_at:
+            return
+        if rejected is None and self._token is None and self.settings.auth_type == "token":
+            self._accept_token(self.settings.token or "")
+            if self._times and now < self._times.renew_at:
+                return
+        if self._token and self._token != rejected and self._times and now < self._times.expires_at:
+            if (yield from self._refresh()):
+                return
+        if self.settings.auth_type == "token":
+            reason = "was rejected by the Control Room" if rejected else "has expired"
+            raise AutomationAnywhereError(
+                f"The connection's pre-issued token {reason} and cannot be renewed: issue a new "
+                "token and update the connection's 'token' field, or use auth_type "
+                "'password' or 'api_key' so the provider can log in by itself."
+            )
+        yield from self._login()
+
+    def _login(self) -> Operation[None]:
+        for version in AUTH_VERSIONS[AUTH_VERSIONS.index(self._auth_version) :]:
+            request = login_request(self.settings, version)
+            answer = yield from self._exchange(request)
+            if answer.status == 404 and version != AUTH_VERSIONS[-1]:
+                continue  # this Control Room predates the newer login API
+            self._auth_version = version
+            if answer.status in (401, 403):
+                raise AutomationAnywhereError(
+                    f"Login refused for user {self.settings.username!r} "
+                    f"(auth_type={self.settings.auth_type!r}): check the "
+                    f"{'API key' if self.settings.auth_type == 'api_key' else 'password'} "
+                    "and that the user is active. Not retried, so the account is not locked.",
+                    **_answer_fields(request, answer),
+                )
+            self._accept_token(_read_token(request, answer))
+            return
+
+    def _refresh(self) -> Operation[bool]:
+        """Renew a still-valid token; ``False`` when the Control Room would not."""
+        assert self._token is not None
+        request = refresh_request(self._token, self._auth_version)
+        answer = yield from self._exchange(request)
+        if answer.status >= 400:
+            return False
+        self._accept_token(_read_token(request, answer))
+        return True
+
+    def logout(self) -> Operation[None]:
+        """
+        End a session this provider opened, freeing one of the user's few session slots.
+
+        A pre-issued token (auth_type ``token``) belongs to whoever issued it: left alone.
+        """
+        token, self._token, self._times = self._token, None, None
+        if token and self.settings.auth_type != "token":
+            request = ApiRequest(
+                "POST", "/v1/authentication/logout", {"token": token}, {"X-Authorization": token}
+            )
+            yield from self._exchange(request)
+
+    def _accept_token(self, token: str) -> None:
+        self._on_new_token(token)
+        self._token = token
+        self._times = token_times(token, self._clock())
+
+    # -- calls ------------------------------------------------------------------------
+
+    def request_json(self, request: ApiRequest) -> Operation[Any]:
+        """
+        Send an authenticated request and return its decoded JSON (``None`` for no body).
+
+        A token is obtained or renewed first when needed; a 401 leads to one re-login and
+        one re-send, then to an error.
+
+        :raises AutomationAnywhereError: for any failed call, with the Control Room's
+            ``code``/``message``/``details``.
+        """
+        relogged = False
+        while True:
+            if not self._usable():
+                yield Authenticate()
+            token = self._token or ""
+            answer = yield from self._exchange(request.with_headers(**{"X-Authorization": token}))
+            if answer.status == 401 and not relogged:
+                relogged = True
+                yield Authenticate(rejected=token)
+                continue
+            return _decode(request, answer)
+
+    def _usable(self) -> bool:
+        return bool(self._token and self._times and self._clock() < self._times.renew_at)
+
+    def _exchange(self, request: ApiRequest) -> Operation[ApiResponse]:
+        """Send with bounded retries of transient failures; return the first real answer."""
+        attempt = 0
+        while True:
+            attempt += 1
+            outcome = yield Send(request)
+            assert outcome is not None
+            retry_after = None
+            if isinstance(outcome, TransportFailure):
+                retryable = outcome.not_sent or (request.replay_safe and outcome.kind in ("timeout", "dropped"))
+                problem = outcome.description
+            elif outcome.status == 429:
+                retryable, retry_after = True, _retry_after(outcome)
+                problem = "HTTP 429 Too Many Requests"
+            elif outcome.status in _GATEWAY_STATUSES:
+                retryable = request.replay_safe
+                problem = f"HTTP {outcome.status}"
+            else:
+                return outcome
+            if not retryable:
+                raise _unretryable(request, outcome, problem)
+            delay = self.retry.delay(attempt, retry_after)
+            if attempt >= self.retry.max_attempts or delay > self.retry.max_retry_after:
+                raise AutomationAnywhereError(
+                    f"The Control Room call failed {attempt} time(s); giving up after {problem}.",
+                    **_outcome_fields(request, outcome),
+                )
+            yield Sleep(delay)
+
+
+def _decode(request: ApiRequest, answer: ApiResponse) -> Any:
+    if 300 <= answer.status < 400:
+        target = urlsplit(answer.header("location"))
+        raise AutomationAnywhereError(
+            f"The Control Room URL redirects to {target.scheme}://{target.netloc}: redirects are "
+            "not followed so that the token never reaches another server. Set the connection's "
+            "host to the Control Room's final URL.",
+            status=answer.status,
+            method=request.method,
+            path=request.path,
+        )
+    if answer.status >= 400:
+        summary = _STATUS_SUMMARIES.get(answer.status, "The Control Room call failed")
+        if answer.status == 401:
+            summary += " again after a fresh login (session ended or permission revoked)"
+        raise error_from_answer(
+            summary,
+            status=answer.status,
+            method=request.method,
+            path=request.path,
+            body=answer.body,
+            content_type=answer.header("content-type"),
+        )
+    if looks_like_html(answer.body, answer.header("content-type")):
+        raise html_page_error(status=answer.status, method=request.method, path=request.path)
+    if not answer.body.strip():
+        return None
+    try:
+        return json.loads(answer.body)
+    except ValueError:
+        raise AutomationAnywhereError(
+            "The Control Room answered with malformed JSON (a truncated answer or a proxy "
+            "rewriting it).",
+            **_answer_fields(request, answer),
+        ) from None
+
+
+def _read_token(request: ApiRequest, answer: ApiResponse) -> str:
+    data = _decode(request, answer)
+    token = data.get("token") if isinstance(data, dict) else None
+    if not isinstance(token, str) or not token:
+        raise AutomationAnywhereError("The Control Room's answer carries no token.", **_answer_fields(request, answer))
+    return token
+
+
+def _retry_after(answer: ApiResponse) -> float | None:
+    value = answer.header("retry-after").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def _unretryable(request: ApiRequest, outcome: ApiResponse | TransportFailure, problem: str) -> AutomationAnywhereError:
+    if isinstance(outcome, TransportFailure) and outcome.kind == "other":
+        return AutomationAnywhereError(f"The Control Room call failed: {problem}", **_outcome_fields(request, outcome))
+    return AmbiguousOutcomeError(
+        f"No clear answer to a request that must not be sent twice ({problem}): the Control "
+        "Room may or may not have processed it, so it was not re-sent.",
+        **_outcome_fields(request, outcome),
+    )
+
+
+def _outcome_fields(request: ApiRequest, outcome: ApiResponse | TransportFailure) -> dict[str, Any]:
+    if isinstance(outcome, ApiResponse):
+        return _answer_fields(request, outcome)
+    return {"method": request.method, "path": request.path}
+
+
+def _answer_fields(request: ApiRequest, answer: ApiResponse) -> dict[str, Any]:
+    error = error_from_answer(
+        "",
+        status=answer.status,
+        method=request.method,
+        path=request.path,
+        body=answer.body,
+        content_type=answer.header("content-type"),
+    )
+    return {
+        "status": answer.status,
+        "method": request.method,
+        "path": request.path,
+        "code": error.code,
+        "message": error.message,
+        "details": error.details,
+    }

@@ -1,0 +1,195 @@
+"""Connection fields → validated settings, before any request is sent."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_provider_aa.control_room.errors import InvalidInputError
+
+AUTH_TYPES = ("password", "api_key", "token")
+DEFAULT_TIMEOUT = 30.0
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """
+    Everything needed to talk to one Control Room as one user.
+
+    Secret fields are excluded from ``repr`` so that a settings object can be logged.
+    """
+
+    base_url: str
+    auth_type: str
+    username: str | None
+    password: str | None = field(default=None, repr=False)
+    api_key: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
+    multiple_login: bool = False
+    verify_ssl: bool | str = True
+    timeout: float = DEFAULT_TIMEOUT
+
+    @property
+    def secrets(self) -> list[str]:
+        """The values that must never be shown: register them with the secret masker."""
+        return [value for value in (self.password, self.api_key, self.token) if value]
+
+    @property
+    def plain_http_warning(self) -> str | None:
+        """A warning when credentials would cross a network in clear text."""
+        parts = urlsplit(self.base_url)
+        if parts.scheme != "http" or _is_loopback(parts.hostname or ""):
+            return None
+        return (
+            f"The Control Room URL {self.base_url} uses plain http: credentials and tokens "
+            "travel unencrypted. Use https unless this is a local test server."
+        )
+
+
+def settings_from_connection(
+    *,
+    host: str | None,
+    login: str | None,
+    password: str | None,
+    port: int | None = None,
+    extra: Mapping[str, Any] | str | None = None,
+) -> ConnectionSettings:
+    """
+    Validate an Airflow connection's fields and return :class:`ConnectionSettings`.
+
+    :raises InvalidInputError: naming the connection field and what was expected.
+    """
+    extras = _extras(extra)
+    api_key = _optional_text(extras.get("api_key"))
+    token = _optional_text(extras.get("token"))
+    auth_type = _auth_type(extras.get("auth_type"), api_key=api_key, token=token, password=password)
+    username = _optional_text(login)
+    needed = {
+        "password": (("login", username), ("password", password)),
+        "api_key": (("login", username), ("extra.api_key", api_key)),
+        "token": (("extra.token", token),),
+    }[auth_type]
+    missing = [name for name, value in needed if not value]
+    if missing:
+        raise InvalidInputError(
+            f"Connection field(s) {', '.join(repr(name) for name in missing)} must be set for "
+            f"auth_type={auth_type!r} (needs {', '.join(name for name, _ in needed)})."
+        )
+    return ConnectionSettings(
+        base_url=_base_url(host, port),
+        auth_type=auth_type,
+        username=username,
+        password=password or None,
+        api_key=api_key,
+        token=token,
+        multiple_login=_boolean(extras.get("multiple_login"), "extra.multiple_login", default=False),
+        verify_ssl=_verify_ssl(extras.get("verify_ssl")),
+        timeout=_timeout(extras.get("timeout")),
+    )
+
+
+def _extras(extra: Mapping[str, Any] | str | None) -> Mapping[str, Any]:
+    if extra is None or extra == "":
+        return {}
+    if isinstance(extra, str):
+        try:
+            extra = json.loads(extra)
+        except ValueError:
+            raise InvalidInputError("Connection field 'extra' is not valid JSON: expected a JSON object.") from None
+    if not isinstance(extra, Mapping):
+        raise InvalidInputError("Connection field 'extra' must be a JSON object.")
+    return extra
+
+
+def _auth_type(value: Any, *, api_key: str | None, token: str | None, password: str | None) -> str:
+    if value in (None, ""):
+        if api_key:
+            return "api_key"
+        if token and not password:
+            return "token"
+        return "password"
+    if value not in AUTH_TYPES:
+        raise InvalidInputError(
+            f"Connection field 'extra.auth_type' is {value!r}: expected one of {', '.join(AUTH_TYPES)}."
+        )
+    return str(value)
+
+
+def _base_url(host: str | None, port: int | None) -> str:
+    raw = (host or "").strip()
+    if not raw:
+        raise InvalidInputError(
+            "Connection field 'host' (Control Room URL) is empty: expected a URL such as "
+            "https://mycompany.my.automationanywhere.digital"
+        )
+    if "://" not in raw:
+        raw = f"https://{raw}"
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https"):
+        raise InvalidInputError(
+            f"Connection field 'host' uses the scheme {parts.scheme!r}: expected http or https."
+        )
+    if not parts.hostname:
+        raise InvalidInputError(f"Connection field 'host' ({raw!r}) has no host name.")
+    if parts.username or parts.password:
+        raise InvalidInputError(
+            "Connection field 'host' must not contain credentials: put them in login/password."
+        )
+    netloc = parts.netloc
+    if port and parts.port is None:
+        netloc = f"{netloc}:{port}"
+    return f"{parts.scheme}://{netloc}{parts.path}".rstrip("/")
+
+
+def _optional_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _boolean(value: Any, name: str, *, default: bool) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise InvalidInputError(f"Connection field {name!r} is {value!r}: expected true or false.")
+
+
+def _verify_ssl(value: Any) -> bool | str:
+    if isinstance(value, str) and value.strip().lower() not in _TRUE | _FALSE:
+        return value.strip()  # a CA bundle path
+    return _boolean(value, "extra.verify_ssl", default=True)
+
+
+def _timeout(value: Any) -> float:
+    if value in (None, ""):
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if isinstance(value, bool) or not math.isfinite(seconds) or seconds <= 0:
+        raise InvalidInputError(
+            f"Connection field 'extra.timeout' is {value!r}: expected a positive number of seconds."
+        )
+    return seconds
+
+
+def _is_loopback(hostname: str) -> bool:
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,81 @@
+"""
+Work item statuses and what they mean for a waiting task.
+
+Statuses stay plain strings: Control Room versions differ (``ACTIVE`` or ``IN_PROGRESS``,
+``DATA_ERROR`` or ``ERROR``) and may add new ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_aa.control_room.errors import InvalidInputError
+
+#: Still being worked on.
+WORK_ITEM_WAITING_STATUSES = ("NEW", "READY_TO_RUN", "STAGED", "QUEUED", "PUSHED", "ACTIVE", "IN_PROGRESS", "DRAFT")
+#: Finished successfully.
+WORK_ITEM_SUCCESS_STATUSES = ("COMPLETED", "SUCCESSFUL")
+#: Finished with a failure (the default ``failure_statuses`` of the sensor).
+WORK_ITEM_FAILURE_STATUSES = ("FAILED", "UNSUCCESSFUL", "DATA_ERROR", "ERROR")
+#: Stopped until a person or a schedule moves the item on; waited for until the timeout.
+WORK_ITEM_HELD_STATUSES = ("ON_HOLD", "DEFERRED", "PAUSED", "UNKNOWN")
+#: Every status of an item that is not finished yet: pass it as ``pending_statuses`` to
+#: wait until items are finished.
+WORK_ITEM_RUNNING_STATUSES = WORK_ITEM_WAITING_STATUSES + WORK_ITEM_HELD_STATUSES
+
+KNOWN_STATUSES = frozenset(WORK_ITEM_RUNNING_STATUSES + WORK_ITEM_SUCCESS_STATUSES + WORK_ITEM_FAILURE_STATUSES)
+
+
+@dataclass(frozen=True)
+class WaitVerdict:
+    """
+    Where a set of work items stands for a task waiting on them.
+
+    ``failed`` lists ``(id, status, text)`` of items in a failure status, ``pending`` the ids
+    still waiting, ``unknown`` the statuses this provider has never heard of (they keep the
+    wait going: an unknown status is never taken for success).
+    """
+
+    failed: list[tuple[str, str, str]] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    unknown: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        return not self.failed and not self.pending
+
+    def failure_message(self) -> str:
+        lines = [f"{len(self.failed)} work item(s) failed:"]
+        lines += [f"  id {item_id}: status {status}: {text or '(no error text)'}" for item_id, status, text in self.failed]
+        return "\n".join(lines)
+
+
+def judge(
+    items: Mapping[str, Mapping[str, Any]],
+    *,
+    pending_statuses: Collection[str],
+    failure_statuses: Collection[str],
+) -> WaitVerdict:
+    """Classify every item: failed, still pending (incl. unknown statuses), or settled."""
+    verdict = WaitVerdict()
+    for item_id, item in items.items():
+        status = str(item.get("status") or "UNKNOWN").upper()
+        if status in failure_statuses:
+            text = str(item.get("error") or item.get("result") or "")
+            verdict.failed.append((item_id, status, text))
+        elif status in pending_statuses:
+            verdict.pending.append(item_id)
+        elif status not in KNOWN_STATUSES:
+            verdict.unknown[item_id] = status
+            verdict.pending.append(item_id)
+    return verdict
+
+
+def normalise_statuses(values: Any, field: str) -> tuple[str, ...]:
+    """A status or a collection of statuses → upper-case tuple (statuses are case-blind)."""
+    items = [values] if isinstance(values, str) else values
+    if not isinstance(items, Collection) or not all(isinstance(value, str) and value.strip() for value in items):
+        raise InvalidInputError(f"{field} must be a status name or a list of status names, got {values!r}.")
+    return tuple(value.strip().upper() for value in items)

@@ -1,0 +1,185 @@
+"""Work queue requests and answers: ids, add batches, listing pages, status lookups."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
+from airflow_provider_aa.control_room.exchange import ApiRequest
+
+#: The Control Room's largest page; also the most ids put into one ``or`` filter.
+PAGE_LENGTH = 100
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def validate_id(value: Any, field: str) -> str:
+    """
+    Return a queue or work item id as a digit string.
+
+    :raises InvalidInputError: unless ``value`` is a positive integer or a string of digits,
+        so that nothing else can reach a URL path.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value > 0:
+            return str(value)
+    elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()) and int(value) > 0:
+        return str(int(value))
+    raise InvalidInputError(f"{field} must be a positive integer (an int or a string of digits), got {value!r}.")
+
+
+def validate_ids(values: Any, field: str) -> list[str]:
+    """One id or a sequence of ids → digit strings, duplicates removed, order kept."""
+    items = [values] if isinstance(values, (int, str)) else values
+    if not isinstance(items, Sequence) or isinstance(items, (str, bytes)):
+        raise InvalidInputError(f"{field} must be an id or a list of ids, got {type(values).__name__}.")
+    if not items:
+        raise InvalidInputError(f"{field} is empty: give at least one work item id.")
+    return list(dict.fromkeys(validate_id(item, f"{field}[{index}]") for index, item in enumerate(items)))
+
+
+def validate_work_items(work_items: Any, field: str = "work_items") -> list[dict[str, Any]]:
+    """
+    One work item or a list of them → a list of JSON-serializable dicts.
+
+    :raises InvalidInputError: naming the item index and what is wrong with it.
+    """
+    items = [work_items] if isinstance(work_items, Mapping) else work_items
+    if not isinstance(items, Sequence) or isinstance(items, (str, bytes)):
+        raise InvalidInputError(
+            f"{field} must be a dict or a list of dicts (the work item attributes), "
+            f"got {type(work_items).__name__}."
+        )
+    checked = []
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise InvalidInputError(f"{field}[{index}] must be a dict of attributes, got {type(item).__name__}.")
+        bad_keys = [key for key in item if not isinstance(key, str) or not key]
+        if bad_keys:
+            raise InvalidInputError(f"{field}[{index}] has attribute names that are not non-empty strings: {bad_keys!r}.")
+        try:
+            json.dumps(item, allow_nan=False)
+        except (TypeError, ValueError) as problem:
+            raise InvalidInputError(f"{field}[{index}] is not JSON-serializable: {problem}.") from None
+        checked.append(dict(item))
+    return checked
+
+
+def validate_batch_size(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= PAGE_LENGTH * 10:
+        raise InvalidInputError(f"batch_size must be an integer from 1 to {PAGE_LENGTH * 10}, got {value!r}.")
+    return value
+
+
+def batches(items: Sequence[dict[str, Any]], size: int) -> list[Sequence[dict[str, Any]]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def add_request(queue_id: str, batch: Iterable[Mapping[str, Any]]) -> ApiRequest:
+    return ApiRequest(
+        "POST",
+        f"/v3/wlm/queues/{queue_id}/workitems",
+        {"workItems": [{"json": dict(item)} for item in batch]},
+        replay_safe=False,
+    )
+
+
+def read_added(answer: Any, sent: int, request: ApiRequest) -> list[dict[str, Any]]:
+    """The created work items of one add answer, in request order, ids as strings."""
+    created = _list_of_items(answer, request)
+    if len(created) != sent:
+        raise AutomationAnywhereError(
+            f"The Control Room answered an add of {sent} work item(s) with {len(created)}.",
+            method=request.method,
+            path=request.path,
+        )
+    return created
+
+
+def list_request(
+    queue_id: str,
+    *,
+    filter: Mapping[str, Any] | None = None,
+    sort: Sequence[Mapping[str, Any]] | None = None,
+    offset: int = 0,
+) -> ApiRequest:
+    body: dict[str, Any] = {"page": {"offset": offset, "length": PAGE_LENGTH}}
+    if filter:
+        body["filter"] = dict(filter)
+    # A stable order keeps pages from skipping or repeating items while the queue changes.
+    body["sort"] = [dict(entry) for entry in sort] if sort else [{"field": "id", "direction": "asc"}]
+    return ApiRequest("POST", f"/v3/wlm/queues/{queue_id}/workitems/list", body)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    #: Offset of the next page, or ``None`` when this was the last one.
+    next_offset: int | None
+
+
+def read_page(answer: Any, request: ApiRequest) -> Page:
+    items = _list_of_items(answer, request)
+    offset = int(request.json["page"]["offset"])
+    page_info = answer.get("page") if isinstance(answer, dict) else None
+    total = _as_int(page_info.get("totalFilter")) if isinstance(page_info, dict) else None
+    following = offset + len(items)
+    done = len(items) < PAGE_LENGTH or (total is not None and following >= total)
+    return Page(items, None if done else following)
+
+
+def lookup_requests(queue_id: str, work_item_ids: Sequence[str]) -> list[ApiRequest]:
+    """One ``or``-filtered list request per 100 ids (each fits on one page)."""
+    return [
+        list_request(queue_id, filter=_ids_filter(work_item_ids[start : start + PAGE_LENGTH]))
+        for start in range(0, len(work_item_ids), PAGE_LENGTH)
+    ]
+
+
+def _ids_filter(ids: Sequence[str]) -> dict[str, Any]:
+    operands = [{"operator": "eq", "field": "id", "value": work_item_id} for work_item_id in ids]
+    return operands[0] if len(operands) == 1 else {"operator": "or", "operands": operands}
+
+
+def read_lookups(
+    answers: Sequence[Any], requests: Sequence[ApiRequest], work_item_ids: Sequence[str]
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Found items keyed by id (in the order asked) and the ids the queue does not hold."""
+    found: dict[str, dict[str, Any]] = {}
+    for answer, request in zip(answers, requests):
+        found.update((item["id"], item) for item in read_page(answer, request).items)
+    ordered = {work_item_id: found[work_item_id] for work_item_id in work_item_ids if work_item_id in found}
+    missing = [work_item_id for work_item_id in work_item_ids if work_item_id not in found]
+    return ordered, missing
+
+
+def normalise_work_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    """
+    Numbers outside ``json`` become strings, so that ``id`` is ``"40957"`` whether a Control
+    Room version sends ``"40957"`` or ``40957``. The item's own data in ``json`` is untouched.
+    """
+    return {
+        key: str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "json" else value
+        for key, value in item.items()
+    }
+
+
+def _list_of_items(answer: Any, request: ApiRequest) -> list[dict[str, Any]]:
+    entries = answer.get("list") if isinstance(answer, dict) else None
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) and "id" in entry for entry in entries):
+        raise AutomationAnywhereError(
+            "The Control Room's answer has no 'list' of work items with ids.",
+            method=request.method,
+            path=request.path,
+        )
+    return [normalise_work_item(entry) for entry in entries]
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

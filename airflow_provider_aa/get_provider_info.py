@@ -1,0 +1,95 @@
+"""Provider metadata read by Airflow (entry point ``apache_airflow_provider``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_INTEGRATION = "Automation Anywhere"
+_PACKAGE = "airflow_provider_aa"
+
+
+def get_provider_info() -> dict[str, Any]:
+    return {
+        "package-name": "airflow-provider-automation-anywhere",
+        "name": "Automation Anywhere",
+        "description": "Add work items to Automation Anywhere Control Room work queues and wait for bots to process them.",
+        "integrations": [
+            {
+                "integration-name": _INTEGRATION,
+                "external-doc-url": "https://docs.automationanywhere.com/",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [{"integration-name": _INTEGRATION, "python-modules": [f"{_PACKAGE}.hooks.automation_anywhere"]}],
+        "operators": [
+            {"integration-name": _INTEGRATION, "python-modules": [f"{_PACKAGE}.operators.automation_anywhere"]}
+        ],
+        "sensors": [{"integration-name": _INTEGRATION, "python-modules": [f"{_PACKAGE}.sensors.automation_anywhere"]}],
+        "connection-types": [
+            {
+                "connection-type": "automation_anywhere",
+                "hook-class-name": f"{_PACKAGE}.hooks.automation_anywhere.AutomationAnywhereHook",
+                "hook-name": "Automation Anywhere",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port"],
+                    "relabeling": {"host": "Control Room URL", "login": "Username", "password": "Password"},
+                    "placeholders": {
+                        "host": "https://mycompany.my.automationanywhere.digital",
+                        "login": "Control Room user (auth types password and api_key)",
+                        "password": "Only for auth type password",
+                        "extra": '{"auth_type": "password", "multiple_login": true}',
+                    },
+                },
+                "conn-fields": _CONN_FIELDS,
+            }
+        ],
+    }
+
+
+_CONN_FIELDS: dict[str, Any] = {
+    "auth_type": {
+        "label": "Auth type",
+        "description": (
+            "password: Username + Password. api_key: Username + API key. token: a pre-issued "
+            "Control Room token (renewed while still valid). Empty: api_key when an API key is "
+            "set, token when only a token is set, else password."
+        ),
+        "schema": {
+            "type": ["string", "null"],
+            "enum": ["password", "api_key", "token"],
+            "values_display": {
+                "password": "Username + password",
+                "api_key": "Username + API key",
+                "token": "Pre-issued token",
+            },
+        },
+    },
+    "api_key": {
+        "label": "API key",
+        "description": "Needed for auth type api_key (with Username). The user's role must allow API keys.",
+        "schema": {"type": ["string", "null"], "format": "password"},
+    },
+    "token": {
+        "label": "Token",
+        "description": "Needed for auth type token: a Control Room JWT, used in X-Authorization and renewed before it expires.",
+        "schema": {"type": ["string", "null"], "format": "password"},
+    },
+    "multiple_login": {
+        "label": "Multiple login",
+        "description": (
+            "Auth type password only: ask for a multi-session token, so that parallel tasks "
+            "do not end each other's sessions. The user must be allowed multiple sessions."
+        ),
+        "schema": {"type": ["boolean", "null"], "default": False},
+    },
+    "verify_ssl": {
+        "label": "Verify TLS certificates",
+        "description": "All auth types. Turn off only for test servers; a CA bundle path can be set in the extra JSON instead.",
+        "schema": {"type": ["boolean", "null"], "default": True},
+    },
+    "timeout": {
+        "label": "Timeout (seconds)",
+        "description": "All auth types: connect and read timeout of each request.",
+        "schema": {"type": ["number", "null"], "default": 30, "exclusiveMinimum": 0},
+    },
+}

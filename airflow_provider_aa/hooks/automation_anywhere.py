@@ -1,0 +1,230 @@
+"""The Automation Anywhere hook: a Control Room session over ``requests``."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from functools import cached_property
+from typing import Any, TypeVar
+
+import requests
+import urllib3.exceptions
+
+from airflow.sdk import BaseHook
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError
+from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, Operation, TransportFailure, drive
+from airflow_provider_aa.control_room.session import ControlRoomSession, RetryPolicy
+from airflow_provider_aa.control_room.settings import ConnectionSettings, settings_from_connection
+from airflow_provider_aa.control_room.work_items import (
+    add_request,
+    batches,
+    list_request,
+    lookup_requests,
+    read_added,
+    read_lookups,
+    read_page,
+    validate_batch_size,
+    validate_id,
+    validate_ids,
+    validate_work_items,
+)
+from airflow_provider_aa.secret_masking import mask_secret
+
+T = TypeVar("T")
+
+
+class AutomationAnywhereHook(BaseHook):
+    """
+    Talk to an Automation Anywhere Control Room.
+
+    One hook holds one session: it logs in on first use (password, API key, or a pre-issued
+    token, per the connection's ``auth_type``), reuses the token for every call, renews it
+    before it expires, logs in again once after a 401, and retries transient failures
+    (connection errors, 429 with ``Retry-After``, 502/503/504) with bounded backoff.
+
+    :param automation_anywhere_conn_id: the Airflow connection of type ``automation_anywhere``.
+    :param retry: backoff policy for transient failures (default: 5 attempts, 1 s doubling
+        up to 30 s).
+    :raises AutomationAnywhereError: from every method, for invalid input (before any
+        request), and for failed calls (with HTTP status and the Control Room's
+        ``code``/``message``/``details``).
+    """
+
+    conn_name_attr = "automation_anywhere_conn_id"
+    default_conn_name = "automation_anywhere_default"
+    conn_type = "automation_anywhere"
+    hook_name = "Automation Anywhere"
+
+    def __init__(
+        self,
+        automation_anywhere_conn_id: str = default_conn_name,
+        *,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        super().__init__()
+        self.automation_anywhere_conn_id = automation_anywhere_conn_id
+        self._retry = retry
+        self._auth_lock = threading.Lock()
+
+    # -- session and transport ----------------------------------------------------------
+
+    @cached_property
+    def settings(self) -> ConnectionSettings:
+        """The connection's validated settings (read once per hook)."""
+        conn = self.get_connection(self.automation_anywhere_conn_id)
+        settings = settings_from_connection(
+            host=conn.host, login=conn.login, password=conn.password, port=conn.port, extra=conn.extra
+        )
+        for secret in settings.secrets:
+            mask_secret(secret)
+        if settings.plain_http_warning:
+            self.log.warning(settings.plain_http_warning)
+        return settings
+
+    @cached_property
+    def session(self) -> ControlRoomSession:
+        """The Control Room session (token and login state) of this hook."""
+        return ControlRoomSession(self.settings, retry=self._retry, on_new_token=mask_secret)
+
+    def get_conn(self) -> requests.Session:
+        """The ``requests.Session`` that carries this hook's calls (pooled connections)."""
+        return self._http
+
+    @cached_property
+    def _http(self) -> requests.Session:
+        http = requests.Session()
+        http.verify = self.settings.verify_ssl
+        http.headers.update({"Accept": "application/json"})
+        # The token travels in X-Authorization, which requests would carry across a redirect
+        # to another host; redirects are refused instead (see the protocol's redirect error).
+        http.max_redirects = 0
+        return http
+
+    def run(self, operation: Operation[T]) -> T:
+        """Run a protocol operation (see ``control_room.exchange``) on this hook's session."""
+        return drive(operation, send=self._send, sleep=time.sleep, authenticator=self.session, lock=self._auth_lock)
+
+    def _send(self, request: ApiRequest) -> ApiResponse | TransportFailure:
+        try:
+            answer = self._http.request(
+                request.method,
+                self.settings.base_url + request.path,
+                json=request.json,
+                headers=dict(request.headers),
+                timeout=(self.settings.timeout, self.settings.timeout),
+                allow_redirects=False,
+            )
+        except requests.exceptions.RequestException as problem:
+            return _transport_failure(problem, self.settings.timeout)
+        return ApiResponse(answer.status_code, dict(answer.headers), answer.content)
+
+    def close(self) -> None:
+        """Log out (when this hook logged in) and close pooled connections; never raises."""
+        if "session" in self.__dict__:
+            try:
+                self.run(self.session.logout())
+            except AutomationAnywhereError as problem:
+                self.log.warning("Logging out of the Control Room failed (ignored): %s", problem)
+        if "_http" in self.__dict__:
+            self._http.close()
+
+    def request_json(self, request: ApiRequest) -> Any:
+        """Send one authenticated request and return its decoded JSON answer."""
+        return self.run(self.session.request_json(request))
+
+    # -- work items ---------------------------------------------------------------------
+
+    def add_work_items(
+        self, queue_id: int | str, work_items: Sequence[Mapping[str, Any]], *, batch_size: int = 100
+    ) -> list[dict[str, Any]]:
+        """
+        Add work items to a queue, ``batch_size`` per request.
+
+        :param queue_id: the work queue's id.
+        :param work_items: the items' attributes (keys of the queue's work item model).
+        :return: the created work items in request order, ids as strings. An empty list sends
+            nothing.
+        :raises AutomationAnywhereError: an add that got no clear answer (timeout, dropped
+            connection, 5xx) is not re-sent; the error says so
+            (:class:`~airflow_provider_aa.control_room.session.AmbiguousOutcomeError`).
+        """
+        queue = validate_id(queue_id, "queue_id")
+        items = validate_work_items(work_items)
+        size = validate_batch_size(batch_size)
+        created: list[dict[str, Any]] = []
+        for batch in batches(items, size):
+            request = add_request(queue, batch)
+            created += read_added(self.request_json(request), len(batch), request)
+        return created
+
+    def get_work_items(self, queue_id: int | str, work_item_ids: int | str | Sequence[int | str]) -> dict[str, dict[str, Any]]:
+        """
+        Read work items by id, 100 ids per (``or``-filtered list) request.
+
+        :return: ``{id: work item}`` in the order asked; ids the queue does not hold are absent.
+        """
+        queue = validate_id(queue_id, "queue_id")
+        ids = validate_ids(work_item_ids, "work_item_ids")
+        requests_ = lookup_requests(queue, ids)
+        found, _ = read_lookups([self.request_json(request) for request in requests_], requests_, ids)
+        return found
+
+    def list_work_items(
+        self,
+        queue_id: int | str,
+        filter: Mapping[str, Any] | None = None,
+        sort: Sequence[Mapping[str, Any]] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """
+        Yield every work item of a queue matching ``filter``, 100 per request.
+
+        :param filter: a Control Room filter, e.g. ``{"operator": "eq", "field": "status",
+            "value": "FAILED"}``; ``and``/``or``/``not`` nest with ``operands``.
+        :param sort: e.g. ``[{"field": "createdOn", "direction": "desc"}]`` (default: by id).
+        """
+        queue = validate_id(queue_id, "queue_id")
+        offset: int | None = 0
+        while offset is not None:
+            request = list_request(queue, filter=filter, sort=sort, offset=offset)
+            page = read_page(self.request_json(request), request)
+            yield from page.items
+            offset = page.next_offset
+
+    # -- connection test ----------------------------------------------------------------
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Log in and list one queue: what the UI's Test button and ``airflow connections test`` run."""
+        try:
+            answer = self.request_json(
+                ApiRequest("POST", "/v3/wlm/queues/list", {"page": {"offset": 0, "length": 1}})
+            )
+        except AutomationAnywhereError as problem:
+            return False, str(problem)
+        settings = self.settings
+        who = f" as {settings.username!r}" if settings.username else ""
+        total = (answer.get("page") or {}).get("total") if isinstance(answer, dict) else None
+        queues = f"; {total} work queue(s) visible" if total is not None else ""
+        return True, f"Connected to {settings.base_url}{who} (auth_type={settings.auth_type!r}){queues}."
+
+
+def _transport_failure(problem: requests.exceptions.RequestException, timeout: float) -> TransportFailure:
+    if isinstance(problem, requests.exceptions.SSLError):
+        return TransportFailure("other", f"TLS error: {_reason(problem)}")
+    if isinstance(problem, requests.exceptions.ConnectTimeout):
+        return TransportFailure("connect", f"could not connect within {timeout:g} s")
+    if isinstance(problem, requests.exceptions.ReadTimeout):
+        return TransportFailure("timeout", f"no answer within {timeout:g} s")
+    if isinstance(problem, requests.exceptions.ConnectionError):
+        cause = problem.args[0] if problem.args else None
+        if isinstance(cause, urllib3.exceptions.MaxRetryError) and isinstance(
+            cause.reason, urllib3.exceptions.NewConnectionError
+        ):
+            return TransportFailure("connect", f"could not connect: {_reason(problem)}")
+        return TransportFailure("dropped", "the connection was closed before an answer arrived")
+    return TransportFailure("other", f"{type(problem).__name__}: {_reason(problem)}")
+
+
+def _reason(problem: Exception) -> str:
+    # The exception text names host and port only; requests never puts headers in it.
+    return str(problem)[:300]

@@ -1,0 +1,114 @@
+"""Wait for Automation Anywhere work items to move on."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
+from airflow.sdk.exceptions import AirflowFailException
+from airflow_provider_aa.control_room.statuses import (
+    WORK_ITEM_FAILURE_STATUSES,
+    WORK_ITEM_RUNNING_STATUSES,
+    judge,
+    normalise_statuses,
+)
+from airflow_provider_aa.control_room.work_items import validate_id, validate_ids
+from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+__all__ = ["AutomationAnywhereWorkItemSensor", "WORK_ITEM_RUNNING_STATUSES"]
+
+
+class AutomationAnywhereWorkItemSensor(BaseSensorOperator):
+    """
+    Wait until work items leave the pending statuses (by default: until a bot picked them up).
+
+    Each poke reads all items with one list request per 100 ids.
+
+    - Keeps waiting while any item's status is in ``pending_statuses``. To wait until the
+      items are *finished*, pass ``pending_statuses=WORK_ITEM_RUNNING_STATUSES``.
+    - Fails (without retries) as soon as an item is in ``failure_statuses``, naming each
+      failed item's id, status and ``error`` (or ``result``) text.
+    - Fails (without retries) when the queue does not hold an id.
+    - A status this provider does not know is logged once and keeps the sensor waiting.
+
+    :param queue_id: the work queue's id (templated).
+    :param work_item_ids: one id or a list of ids (templated; e.g. the add operator's XComArg).
+    :param pending_statuses: statuses that mean "keep waiting" (default ``("NEW",)``).
+    :param failure_statuses: statuses that fail the task (default FAILED, UNSUCCESSFUL,
+        DATA_ERROR, ERROR).
+    :param automation_anywhere_conn_id: connection of type ``automation_anywhere``.
+
+    XCom (return value): ``{id: work item}`` for every id, as the Control Room returned the
+    items (ids as strings), e.g. ``{"40957": {"id": "40957", "status": "COMPLETED",
+    "result": "...", "json": {...}, ...}}``.
+    """
+
+    template_fields: Sequence[str] = ("queue_id", "work_item_ids")
+    ui_color = "#ffb81c"
+
+    def __init__(
+        self,
+        *,
+        queue_id: int | str,
+        work_item_ids: Any,
+        pending_statuses: Collection[str] = ("NEW",),
+        failure_statuses: Collection[str] = WORK_ITEM_FAILURE_STATUSES,
+        automation_anywhere_conn_id: str = AutomationAnywhereHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.queue_id = queue_id
+        self.work_item_ids = work_item_ids
+        self.pending_statuses = normalise_statuses(pending_statuses, "pending_statuses")
+        self.failure_statuses = normalise_statuses(failure_statuses, "failure_statuses")
+        self.automation_anywhere_conn_id = automation_anywhere_conn_id
+        self._reported_unknown: set[str] = set()
+
+    @cached_property
+    def hook(self) -> AutomationAnywhereHook:
+        return AutomationAnywhereHook(self.automation_anywhere_conn_id)
+
+    def execute(self, context: Context) -> Any:
+        try:
+            return super().execute(context)
+        finally:
+            if "hook" in self.__dict__:
+                self.hook.close()
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        queue_id = validate_id(self.queue_id, "queue_id")
+        ids = validate_ids(self.work_item_ids, "work_item_ids")
+        items = self.hook.get_work_items(queue_id, ids)
+        return self.check(queue_id, ids, items)
+
+    def check(self, queue_id: str, ids: list[str], items: dict[str, dict[str, Any]]) -> PokeReturnValue:
+        """Turn one reading of the items into the sensor's outcome (shared with deferral)."""
+        missing = [item_id for item_id in ids if item_id not in items]
+        if missing:
+            raise AirflowFailException(f"Work queue {queue_id} holds no work item with id {', '.join(missing)}.")
+        verdict = judge(items, pending_statuses=self.pending_statuses, failure_statuses=self.failure_statuses)
+        for item_id, status in verdict.unknown.items():
+            if status not in self._reported_unknown:
+                self._reported_unknown.add(status)
+                self.log.warning(
+                    "Work item %s has status %r, unknown to this provider: waiting on until it "
+                    "changes or the sensor times out.",
+                    item_id,
+                    status,
+                )
+        if verdict.failed:
+            raise AirflowFailException(f"Work queue {queue_id}: {verdict.failure_message()}")
+        if verdict.pending:
+            self.log.info("%d of %d work item(s) still pending in queue %s.", len(verdict.pending), len(ids), queue_id)
+            return PokeReturnValue(is_done=False)
+        self.log.info("All %d work item(s) in queue %s are done: %s", len(ids), queue_id, _summary(items))
+        return PokeReturnValue(is_done=True, xcom_value=items)
+
+
+def _summary(items: dict[str, dict[str, Any]]) -> str:
+    return ", ".join(f"{item_id}={item.get('status')}" for item_id, item in items.items())
