@@ -1,0 +1,47 @@
+"""Shared test setup: an isolated AIRFLOW_HOME and connections given as environment variables."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+
+import jwt
+import pytest
+
+# Airflow reads its home at import time: point it at a throw-away folder first.
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="aa-provider-tests-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+
+BASE_URL = "https://cr.example.test"
+PASSWORD = "S3cret-Passw0rd-xyz"
+API_KEY = "APIKEY0123456789abcdefghijABCDEFGHIJ0123"
+
+
+def make_token(lifetime: float = 1200, *, issued_at: float | None = None, subject: str = "jdoe") -> str:
+    """A JWT shaped like the Control Room's (the provider reads but never verifies it)."""
+    now = time.time() if issued_at is None else issued_at
+    return jwt.encode({"sub": subject, "iat": int(now), "exp": int(now + lifetime), "n": os.urandom(4).hex()}, "k" * 32, algorithm="HS256")
+
+
+@pytest.fixture
+def use_connection(monkeypatch):
+    """Set ``AIRFLOW_CONN_<ID>`` from connection fields; returns the fields."""
+
+    def use(conn_id: str = "automation_anywhere_default", **fields):
+        fields.setdefault("conn_type", "automation_anywhere")
+        fields.setdefault("host", BASE_URL)
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(fields))
+        return fields
+
+    return use
+
+
+@pytest.fixture
+def no_sleep(monkeypatch):
+    """Record backoff sleeps instead of sleeping."""
+    slept: list[float] = []
+    monkeypatch.setattr("airflow_provider_aa.hooks.automation_anywhere.time.sleep", slept.append)
+    return slept
