@@ -13,7 +13,6 @@ import pytest
 # Airflow reads its home at import time: point it at a throw-away folder first.
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="aa-provider-tests-"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 
 BASE_URL = "https://cr.example.test"
 PASSWORD = "S3cret-Passw0rd-xyz"
