@@ -29,7 +29,7 @@ from airflow_provider_aa.control_room.work_items import (
     validate_ids,
     validate_work_items,
 )
-from airflow_provider_aa.secret_masking import mask_secret
+from airflow_provider_aa.airflow_compat import mask_secret
 
 T = TypeVar("T")
 
@@ -96,9 +96,6 @@ class AutomationAnywhereHook(BaseHook):
         http = requests.Session()
         http.verify = self.settings.verify_ssl
         http.headers.update({"Accept": "application/json"})
-        # The token travels in X-Authorization, which requests would carry across a redirect
-        # to another host; redirects are refused instead (see the protocol's redirect error).
-        http.max_redirects = 0
         return http
 
     def run(self, operation: Operation[T]) -> T:
@@ -113,6 +110,8 @@ class AutomationAnywhereHook(BaseHook):
                 json=request.json,
                 headers=dict(request.headers),
                 timeout=(self.settings.timeout, self.settings.timeout),
+                # requests would carry X-Authorization across a redirect to another host;
+                # the protocol turns any redirect into an error instead.
                 allow_redirects=False,
             )
         except requests.exceptions.RequestException as problem:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Sequence
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
-from airflow.sdk.exceptions import AirflowFailException
+from airflow_provider_aa.airflow_compat import AirflowFailException, AirflowSensorTimeout, conf
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.statuses import (
     WORK_ITEM_FAILURE_STATUSES,
     WORK_ITEM_RUNNING_STATUSES,
@@ -16,6 +19,7 @@ from airflow_provider_aa.control_room.statuses import (
 )
 from airflow_provider_aa.control_room.work_items import validate_id, validate_ids
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+from airflow_provider_aa.triggers.automation_anywhere import AutomationAnywhereWorkItemTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -36,12 +40,18 @@ class AutomationAnywhereWorkItemSensor(BaseSensorOperator):
     - Fails (without retries) when the queue does not hold an id.
     - A status this provider does not know is logged once and keeps the sensor waiting.
 
+    Works in ``poke`` and ``reschedule`` mode, and deferrable: it pokes once, then hands the
+    wait to :class:`AutomationAnywhereWorkItemTrigger` in the triggerer (no worker slot
+    held), with the same outcome, XCom and errors. ``poke_interval``, ``timeout``,
+    ``exponential_backoff``, ``max_wait`` and ``soft_fail`` apply in every mode.
+
     :param queue_id: the work queue's id (templated).
     :param work_item_ids: one id or a list of ids (templated; e.g. the add operator's XComArg).
     :param pending_statuses: statuses that mean "keep waiting" (default ``("NEW",)``).
     :param failure_statuses: statuses that fail the task (default FAILED, UNSUCCESSFUL,
         DATA_ERROR, ERROR).
     :param automation_anywhere_conn_id: connection of type ``automation_anywhere``.
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
 
     XCom (return value): ``{id: work item}`` for every id, as the Control Room returned the
     items (ids as strings), e.g. ``{"40957": {"id": "40957", "status": "COMPLETED",
@@ -59,9 +69,11 @@ class AutomationAnywhereWorkItemSensor(BaseSensorOperator):
         pending_statuses: Collection[str] = ("NEW",),
         failure_statuses: Collection[str] = WORK_ITEM_FAILURE_STATUSES,
         automation_anywhere_conn_id: str = AutomationAnywhereHook.default_conn_name,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.deferrable = deferrable
         self.queue_id = queue_id
         self.work_item_ids = work_item_ids
         self.pending_statuses = normalise_statuses(pending_statuses, "pending_statuses")
@@ -75,10 +87,41 @@ class AutomationAnywhereWorkItemSensor(BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         try:
-            return super().execute(context)
+            if not self.deferrable:
+                return super().execute(context)
+            first = self.poke(context)
+            if first.is_done:
+                return first.xcom_value
         finally:
             if "hook" in self.__dict__:
                 self.hook.close()
+        self.defer(trigger=self._trigger(), method_name="execute_complete", timeout=timedelta(seconds=self.timeout))
+
+    def _trigger(self) -> AutomationAnywhereWorkItemTrigger:
+        max_wait = self.max_wait.total_seconds() if isinstance(self.max_wait, timedelta) else self.max_wait
+        return AutomationAnywhereWorkItemTrigger(
+            automation_anywhere_conn_id=self.automation_anywhere_conn_id,
+            queue_id=validate_id(self.queue_id, "queue_id"),
+            work_item_ids=validate_ids(self.work_item_ids, "work_item_ids"),
+            pending_statuses=list(self.pending_statuses),
+            failure_statuses=list(self.failure_statuses),
+            deadline=time.time() + self.timeout,
+            poke_interval=self.poke_interval,
+            exponential_backoff=self.exponential_backoff,
+            max_poke_interval=max_wait or 3600.0,
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        """Resume after deferral: judge the trigger's reading exactly as a poke would."""
+        status = event.get("status")
+        if status == "done":
+            # The trigger stops on the same judgement (statuses.judge) a poke makes, so this
+            # check ends the task: success with the XCom, or the same failure a poke raises.
+            queue_id = validate_id(self.queue_id, "queue_id")
+            return self.check(queue_id, validate_ids(self.work_item_ids, "work_item_ids"), event["items"]).xcom_value
+        if status == "timeout":
+            raise AirflowSensorTimeout(event.get("message", "Timed out waiting for work items."))
+        raise AutomationAnywhereError(f"Waiting for work items failed in the triggerer: {event.get('message')}")
 
     def poke(self, context: Context) -> PokeReturnValue:
         queue_id = validate_id(self.queue_id, "queue_id")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow.sdk.exceptions import AirflowFailException
+from airflow_provider_aa.airflow_compat import AirflowFailException
 from airflow_provider_aa.control_room.errors import InvalidInputError
 from airflow_provider_aa.sensors.automation_anywhere import AutomationAnywhereWorkItemSensor, WORK_ITEM_RUNNING_STATUSES
 from tests.conftest import BASE_URL, PASSWORD, make_token

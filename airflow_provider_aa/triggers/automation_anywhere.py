@@ -1,0 +1,240 @@
+"""
+Deferrable waiting: a trigger that polls work item statuses in the triggerer.
+
+Transport: ``httpx.AsyncClient`` (installed with Airflow) on the triggerer's event loop. The
+alternative — the sync ``requests`` transport in a thread per call — would need a thread per
+concurrent poll and a thread-safe way to share one token among thousands of triggers; the
+async client shares one connection pool and one :class:`ControlRoomSession` naturally.
+Everything the Control Room means (requests, answers, statuses, errors, retries, renewal) is
+the same protocol code the sync hook runs.
+
+Sharing, per event loop (one triggerer process runs one loop):
+
+- one :class:`AsyncControlRoomClient` per connection id: one token for all triggers, renewed
+  once, not once per trigger;
+- per queue, status lookups of all triggers polling within ``LOOKUP_WINDOW`` seconds are
+  merged into ``or``-filtered list requests of 100 ids each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import httpx
+
+from airflow.sdk import BaseHook
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow_provider_aa.airflow_compat import mask_secret
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError
+from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, Operation, TransportFailure, adrive
+from airflow_provider_aa.control_room.session import ControlRoomSession
+from airflow_provider_aa.control_room.settings import settings_from_connection
+from airflow_provider_aa.control_room.statuses import judge
+from airflow_provider_aa.control_room.work_items import lookup_requests, read_lookups
+
+#: Status lookups of one queue arriving within this many seconds share requests.
+LOOKUP_WINDOW = 0.2
+
+
+class AsyncControlRoomClient:
+    """A Control Room session over ``httpx``, shared by every trigger of one connection."""
+
+    def __init__(self, session: ControlRoomSession) -> None:
+        self.session = session
+        settings = session.settings
+        self._http = httpx.AsyncClient(
+            base_url=settings.base_url,
+            verify=settings.verify_ssl,
+            timeout=settings.timeout,
+            # X-Authorization must never follow a redirect to another server.
+            follow_redirects=False,
+            headers={"Accept": "application/json"},
+        )
+        self._auth_lock = asyncio.Lock()
+        self._batchers: dict[str, _LookupBatcher] = {}
+
+    async def run(self, operation: Operation[Any]) -> Any:
+        return await adrive(
+            operation, send=self._send, sleep=asyncio.sleep, authenticator=self.session, lock=self._auth_lock
+        )
+
+    async def request_json(self, request: ApiRequest) -> Any:
+        return await self.run(self.session.request_json(request))
+
+    async def lookup(self, queue_id: str, work_item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Items by id (ids the queue does not hold are absent), batched with other callers."""
+        batcher = self._batchers.get(queue_id)
+        if batcher is None:
+            batcher = self._batchers[queue_id] = _LookupBatcher(self, queue_id)
+        return await batcher.lookup(work_item_ids)
+
+    async def _send(self, request: ApiRequest) -> ApiResponse | TransportFailure:
+        try:
+            answer = await self._http.request(
+                request.method, request.path, json=request.json, headers=dict(request.headers)
+            )
+        except httpx.HTTPError as problem:
+            return _transport_failure(problem, self.session.settings.timeout)
+        return ApiResponse(answer.status_code, dict(answer.headers), answer.content)
+
+
+class _LookupBatcher:
+    """Merges concurrent lookups of one queue into as few list requests as possible."""
+
+    def __init__(self, client: AsyncControlRoomClient, queue_id: str) -> None:
+        self._client = client
+        self._queue_id = queue_id
+        self._waiting: list[tuple[Sequence[str], asyncio.Future[dict[str, dict[str, Any]]]]] = []
+        self._flush: asyncio.Task[None] | None = None
+
+    async def lookup(self, work_item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        answer: asyncio.Future[dict[str, dict[str, Any]]] = asyncio.get_running_loop().create_future()
+        self._waiting.append((work_item_ids, answer))
+        if self._flush is None:
+            self._flush = asyncio.create_task(self._flush_soon())
+        return await answer
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(LOOKUP_WINDOW)
+        waiting, self._waiting, self._flush = self._waiting, [], None
+        ids = list(dict.fromkeys(item_id for asked, _ in waiting for item_id in asked))
+        try:
+            requests = lookup_requests(self._queue_id, ids)
+            answers = await asyncio.gather(*(self._client.request_json(request) for request in requests))
+            found, _ = read_lookups(answers, requests, ids)
+        except Exception as problem:
+            for _, answer in waiting:
+                if not answer.done():
+                    answer.set_exception(problem)
+            return
+        for asked, answer in waiting:
+            if not answer.done():
+                answer.set_result({item_id: found[item_id] for item_id in asked if item_id in found})
+
+
+#: One client per connection id per event loop; a loop's clients go away with the loop.
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Task[AsyncControlRoomClient]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def shared_client(conn_id: str) -> AsyncControlRoomClient:
+    """The loop's client for ``conn_id``, created (and the connection read) once."""
+    per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
+    creating = per_loop.get(conn_id)
+    if creating is None or (creating.done() and creating.exception() is not None):
+        creating = per_loop[conn_id] = asyncio.ensure_future(_create_client(conn_id))
+    return await asyncio.shield(creating)
+
+
+async def _create_client(conn_id: str) -> AsyncControlRoomClient:
+    conn = await BaseHook.aget_connection(conn_id)
+    settings = settings_from_connection(
+        host=conn.host, login=conn.login, password=conn.password, port=conn.port, extra=conn.extra
+    )
+    for secret in settings.secrets:
+        mask_secret(secret)
+    return AsyncControlRoomClient(ControlRoomSession(settings, on_new_token=mask_secret))
+
+
+class AutomationAnywhereWorkItemTrigger(BaseTrigger):
+    """
+    Poll work items until none is pending, one fails, one is missing, or the deadline passes.
+
+    :param automation_anywhere_conn_id: connection of type ``automation_anywhere``.
+    :param queue_id: validated queue id (digits).
+    :param work_item_ids: validated work item ids (digit strings).
+    :param pending_statuses: statuses that mean "keep waiting".
+    :param failure_statuses: statuses that end the wait as a failure.
+    :param deadline: wall-clock time (epoch seconds) after which a timeout event is sent.
+    :param poke_interval: seconds between polls.
+    :param exponential_backoff: double the interval after each poll, up to ``max_poke_interval``.
+    :param max_poke_interval: the longest interval with backoff.
+
+    Events: ``{"status": "done", "items": {id: work item}}`` (the caller judges them, exactly
+    as a poke would), ``{"status": "timeout", "message": ...}``, or
+    ``{"status": "error", "message": ...}``.
+    """
+
+    def __init__(
+        self,
+        *,
+        automation_anywhere_conn_id: str,
+        queue_id: str,
+        work_item_ids: list[str],
+        pending_statuses: list[str],
+        failure_statuses: list[str],
+        deadline: float,
+        poke_interval: float = 60.0,
+        exponential_backoff: bool = False,
+        max_poke_interval: float = 3600.0,
+    ) -> None:
+        super().__init__()
+        self.automation_anywhere_conn_id = automation_anywhere_conn_id
+        self.queue_id = queue_id
+        self.work_item_ids = list(work_item_ids)
+        self.pending_statuses = list(pending_statuses)
+        self.failure_statuses = list(failure_statuses)
+        self.deadline = float(deadline)
+        self.poke_interval = float(poke_interval)
+        self.exponential_backoff = bool(exponential_backoff)
+        self.max_poke_interval = float(max_poke_interval)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "automation_anywhere_conn_id": self.automation_anywhere_conn_id,
+                "queue_id": self.queue_id,
+                "work_item_ids": self.work_item_ids,
+                "pending_statuses": self.pending_statuses,
+                "failure_statuses": self.failure_statuses,
+                "deadline": self.deadline,
+                "poke_interval": self.poke_interval,
+                "exponential_backoff": self.exponential_backoff,
+                "max_poke_interval": self.max_poke_interval,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        try:
+            client = await shared_client(self.automation_anywhere_conn_id)
+            interval = self.poke_interval
+            while True:
+                items = await client.lookup(self.queue_id, self.work_item_ids)
+                verdict = judge(items, pending_statuses=self.pending_statuses, failure_statuses=self.failure_statuses)
+                if len(items) < len(self.work_item_ids) or not verdict.pending:
+                    yield TriggerEvent({"status": "done", "items": items})
+                    return
+                remaining = self.deadline - time.time()
+                if remaining <= 0:
+                    yield TriggerEvent({"status": "timeout", "message": self._timeout_message(verdict.pending)})
+                    return
+                self.log.info("%d work item(s) still pending in queue %s.", len(verdict.pending), self.queue_id)
+                await asyncio.sleep(min(interval, remaining))
+                if self.exponential_backoff:
+                    interval = min(interval * 2, self.max_poke_interval)
+        except AutomationAnywhereError as problem:
+            yield TriggerEvent({"status": "error", "message": str(problem)})
+        except Exception as problem:  # the triggerer must get an event, never a silent hang
+            yield TriggerEvent({"status": "error", "message": f"{type(problem).__name__}: {problem}"})
+
+    def _timeout_message(self, pending: list[str]) -> str:
+        return (
+            f"Timed out waiting for work item(s) {', '.join(pending)} in queue {self.queue_id} "
+            f"to leave the statuses {', '.join(self.pending_statuses)}."
+        )
+
+
+def _transport_failure(problem: httpx.HTTPError, timeout: float) -> TransportFailure:
+    if isinstance(problem, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return TransportFailure("connect", f"could not connect: {type(problem).__name__}")
+    if isinstance(problem, httpx.TimeoutException):
+        return TransportFailure("timeout", f"no answer within {timeout:g} s")
+    if isinstance(problem, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+        return TransportFailure("dropped", "the connection was closed before an answer arrived")
+    return TransportFailure("other", f"{type(problem).__name__}: {problem}")
