@@ -25,6 +25,9 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": _INTEGRATION, "python-modules": [f"{_PACKAGE}.operators.automation_anywhere"]}
         ],
         "sensors": [{"integration-name": _INTEGRATION, "python-modules": [f"{_PACKAGE}.sensors.automation_anywhere"]}],
+        "triggers": [
+            {"integration-name": _INTEGRATION, "python-modules": [f"{_PACKAGE}.triggers.automation_anywhere"]}
+        ],
         "connection-types": [
             {
                 "connection-type": "automation_anywhere",

@@ -51,7 +51,7 @@ def test_connection_form_declares_every_extra_and_masks_the_secret_ones():
 
 def test_documented_modules_exist():
     info = get_provider_info()
-    for kind in ("hooks", "operators", "sensors"):
+    for kind in ("hooks", "operators", "sensors", "triggers"):
         for entry in info[kind]:
             for module in entry["python-modules"]:
                 importlib.import_module(module)
