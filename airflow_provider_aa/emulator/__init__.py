@@ -1,0 +1,65 @@
+"""
+An Automation Anywhere Control Room emulator, like ``moto`` for AWS.
+
+It speaks the Control Room's authentication and workload-management (WLM) API over real
+HTTP on ``127.0.0.1``, with an emulated bot working the queues and switchable faults, so
+the provider's tests, the demo and users' own DAG tests run without a Control Room.
+
+Start it
+--------
+- Python: ``with ControlRoomEmulator() as emulator: ... emulator.url ...``
+- Command line: ``python -m airflow_provider_aa.emulator --port 8765`` (``--help``).
+- pytest: the ``aa_emulator`` fixture (see :mod:`.pytest_plugin`), registered on install.
+
+Seed (``default_seed.json``; replace it with ``seed=`` or ``--seed FILE``)
+-------------------------------------------------------------------------
+========  ===============  ==========================================================
+mode      user             credentials
+========  ===============  ==========================================================
+password  ``bot_runner``   password ``Emulator-Passw0rd!`` (multiple logins allowed)
+api_key   ``api_user``     API key ``EMUAPIKEY0Qx7Rt2Lm9Vb4Nc8Hs3Kd6Wp1Zf5Gj8``
+token     ``token_user``   password ``Token-Passw0rd!``; tokens from ``issue_token``
+—         ``single_user``  password ``Single-Passw0rd!``; multiple logins not allowed
+========  ===============  ==========================================================
+
+Queues 20 "Invoices", 21 "Payments" (``disallowDuplicate``), 22 "Orders". Work item ids
+count up from 40001.
+
+API served
+----------
+- ``POST /v1|v2/authentication`` (password, optional ``multipleLogin``, or ``apiKey``),
+  ``POST /v1|v2/authentication/token`` (refresh), ``GET /v1/authentication/token?token=``
+  (validate), ``POST /v1/authentication/logout``. ``auth_v1_enabled`` / ``auth_v2_enabled``
+  switch off login and refresh of a version (404), as on new (no v1) and old (no v2)
+  Control Rooms; validate and logout stay. Session rules: see :mod:`.state`.
+- Everything else needs ``X-Authorization: <jwt>`` of a live session; ``Authorization:
+  Bearer`` is refused. Errors: 401 with ``UM1101`` bad credentials, ``UM1102`` no token,
+  ``UM1103`` unknown or logged-out session, ``UM1110`` expired, ``UM1114`` logged in twice.
+- ``/v3/wlm/queues/list``, ``/v3|v4/wlm/queues/{queueId}``, and on
+  ``/v3/wlm/queues/{queueId}/workitems``: add (``POST``), ``/list`` (``POST``, grammar in
+  :mod:`.filters`), ``/{id}`` get / update (``PUT``, also on ``/v4``, optimistic lock on
+  ``version`` → 409) / delete. Adds to a ``disallowDuplicate`` queue with data equal to an
+  existing item (or an earlier one of the request) are refused whole: 409
+  ``WLM_DUPLICATE_WORKITEM``, ``details`` the JSON list of duplicate indexes.
+- ``numeric_ids``: ids, versions and other numeric fields as JSON numbers, else strings.
+- Every error body is ``{"code", "message", "details"}``.
+
+Emulated bot (:mod:`.bot_runner`)
+---------------------------------
+NEW → ACTIVE after ``pickup_delay`` s, then after ``work_delay`` s, by the item's ``json``
+(first rule that applies): a value ``STATUS:<X>`` → status X (``error`` set for FAILED,
+UNSUCCESSFUL, DATA_ERROR, ERROR); a value containing ``FAIL`` → FAILED with ``error``
+"Emulated bot failure: <attribute> contains FAIL"; else COMPLETED with ``result``
+"Processed by emulated bot". ``bot_rate`` limits items per second, ``pause_bot`` holds them.
+
+Faults, counters, controls
+--------------------------
+Fault kinds and parameters: :mod:`.faults`. HTTP controls under ``/_emulator/``:
+:mod:`.admin`. ``emulator.counters`` counts requests per endpoint and status, logins per
+user and refreshes. :meth:`ControlRoomEmulator.restart` keeps data and drops sessions.
+"""
+
+from airflow_provider_aa.emulator.config import EmulatorConfig
+from airflow_provider_aa.emulator.server import ControlRoomEmulator
+
+__all__ = ["ControlRoomEmulator", "EmulatorConfig"]

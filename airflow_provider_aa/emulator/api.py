@@ -1,0 +1,190 @@
+"""The Control Room's routes: request in, :class:`Response` out. No sockets here."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.message import Message
+from typing import Any
+
+from airflow_provider_aa.emulator.counters import Counters
+from airflow_provider_aa.emulator.models import Session
+from airflow_provider_aa.emulator.responses import ApiError, Response, json_response, no_content
+from airflow_provider_aa.emulator.state import TOKEN_MISSING, ControlRoomState
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: Mapping[str, list[str]]
+    headers: Message
+    body: bytes
+
+    def json(self) -> Any:
+        """The body as JSON, ``None`` when empty; 400 when it is not JSON."""
+        if not self.body.strip():
+            return None
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            raise ApiError(400, "INVALID_JSON", "The request body is not valid JSON") from None
+
+
+Action = Callable[["ControlRoomApi", Request, dict[str, str], Session | None], Response]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str
+    action: Action
+    authenticated: bool = True
+    auth_version: int | None = None  # login and refresh: answered only while that version is enabled
+    pattern: re.Pattern[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.template))
+        object.__setattr__(self, "pattern", re.compile(regex))
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.method} {self.template}"
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Which route a request goes to (``route``), or the 404/405 it gets (``error``)."""
+
+    endpoint: str
+    route: Route | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    error: ApiError | None = None
+
+
+class ControlRoomApi:
+    def __init__(self, state: ControlRoomState, counters: Counters) -> None:
+        self._state = state
+        self._counters = counters
+
+    def handle(self, resolution: Resolution, request: Request) -> Response:
+        try:
+            if resolution.error is not None:
+                raise resolution.error
+            route = resolution.route
+            assert route is not None
+            if route.auth_version is not None and not self._version_enabled(route.auth_version):
+                raise _not_found(request.path, f"Authentication API v{route.auth_version} is not available on this Control Room")
+            session = self._authenticate(request) if route.authenticated else None
+            return route.action(self, request, resolution.params, session)
+        except ApiError as error:
+            return error.response()
+
+    def _version_enabled(self, version: int) -> bool:
+        config = self._state.config
+        return config.auth_v1_enabled if version == 1 else config.auth_v2_enabled
+
+    def _authenticate(self, request: Request) -> Session:
+        token = request.headers.get("X-Authorization")
+        if not token and request.headers.get("Authorization"):
+            raise ApiError(
+                401,
+                TOKEN_MISSING,
+                "Authentication token missing",
+                "Send the token as X-Authorization: <token>; Authorization: Bearer is not accepted here",
+            )
+        return self._state.authenticate(token)
+
+    # -- authentication ------------------------------------------------------------------
+
+    def login(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        answer = self._state.login(request.json())
+        self._counters.count_login(answer["user"]["username"])
+        return json_response(answer)
+
+    def refresh(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        answer = self._state.refresh(request.json())
+        self._counters.count_refresh()
+        return json_response(answer)
+
+    def validate(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        token = request.query.get("token", [""])[0]
+        return json_response({"valid": self._state.is_valid(token)})
+
+    def logout(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        body = request.json()
+        token = body.get("token") if isinstance(body, dict) else None
+        self._state.logout(token if isinstance(token, str) and token else request.headers.get("X-Authorization"))
+        return no_content()
+
+    # -- queues and work items -----------------------------------------------------------
+
+    def list_queues(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        return json_response(self._state.list_queues(request.json()))
+
+    def get_queue(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        return json_response(self._state.get_queue(params["queueId"]))
+
+    def add_work_items(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        assert session is not None
+        return json_response(self._state.add_work_items(session, params["queueId"], request.json()))
+
+    def list_work_items(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        return json_response(self._state.list_work_items(params["queueId"], request.json()))
+
+    def get_work_item(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        return json_response(self._state.get_work_item(params["queueId"], params["id"]))
+
+    def update_work_item(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        assert session is not None
+        return json_response(self._state.update_work_item(session, params["queueId"], params["id"], request.json()))
+
+    def delete_work_item(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        self._state.delete_work_item(params["queueId"], params["id"])
+        return no_content()
+
+
+_QUEUE = "/wlm/queues/{queueId}"
+_ITEM = "/wlm/queues/{queueId}/workitems/{id}"
+
+ROUTES: tuple[Route, ...] = (
+    Route("POST", "/v1/authentication", ControlRoomApi.login, authenticated=False, auth_version=1),
+    Route("POST", "/v2/authentication", ControlRoomApi.login, authenticated=False, auth_version=2),
+    Route("POST", "/v1/authentication/token", ControlRoomApi.refresh, authenticated=False, auth_version=1),
+    Route("POST", "/v2/authentication/token", ControlRoomApi.refresh, authenticated=False, auth_version=2),
+    Route("GET", "/v1/authentication/token", ControlRoomApi.validate, authenticated=False),
+    Route("POST", "/v1/authentication/logout", ControlRoomApi.logout, authenticated=False),
+    Route("POST", "/v3/wlm/queues/list", ControlRoomApi.list_queues),
+    Route("GET", "/v3" + _QUEUE, ControlRoomApi.get_queue),
+    Route("GET", "/v4" + _QUEUE, ControlRoomApi.get_queue),
+    Route("POST", "/v3" + _QUEUE + "/workitems", ControlRoomApi.add_work_items),
+    Route("POST", "/v3" + _QUEUE + "/workitems/list", ControlRoomApi.list_work_items),
+    Route("GET", "/v3" + _ITEM, ControlRoomApi.get_work_item),
+    Route("GET", "/v4" + _ITEM, ControlRoomApi.get_work_item),
+    Route("PUT", "/v3" + _ITEM, ControlRoomApi.update_work_item),
+    Route("PUT", "/v4" + _ITEM, ControlRoomApi.update_work_item),
+    Route("DELETE", "/v3" + _ITEM, ControlRoomApi.delete_work_item),
+)
+
+
+def resolve(method: str, path: str) -> Resolution:
+    """The route for ``method`` and ``path``; otherwise a 405 (path known) or 404."""
+    allowed: list[Route] = []
+    for route in ROUTES:
+        match = route.pattern.fullmatch(path)
+        if match is None:
+            continue
+        if route.method == method:
+            return Resolution(route.endpoint, route, match.groupdict())
+        allowed.append(route)
+    if allowed:
+        methods = ", ".join(sorted({route.method for route in allowed}))
+        error = ApiError(405, "METHOD_NOT_ALLOWED", f"{method} is not allowed on {path}", f"Allowed: {methods}", (("Allow", methods),))
+        return Resolution(f"{method} {allowed[0].template}", error=error)
+    return Resolution(f"{method} <unmatched>", error=_not_found(path))
+
+
+def _not_found(path: str, details: str = "") -> ApiError:
+    return ApiError(404, "NOT_FOUND", f"No API at {path}", details)
