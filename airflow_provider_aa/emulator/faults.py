@@ -154,10 +154,11 @@ def answer_instead(rule: FaultRule) -> Response | None:
 
 
 def _check_params(kind: str, params: dict[str, Any]) -> None:
-    for name in ("seconds", "retry_after"):
-        if name in params:
-            value = params[name]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                raise ValueError(f"{kind}: {name} must be a number >= 0, not {value!r}")
+    seconds = params.get("seconds", 0)
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"{kind}: seconds must be a number >= 0, not {seconds!r}")
+    retry_after = params.get("retry_after", 0)
+    if isinstance(retry_after, bool) or not isinstance(retry_after, int) or retry_after < 0:
+        raise ValueError(f"{kind}: retry_after must be whole seconds >= 0, not {retry_after!r}")
     if kind == "server_error" and params["status"] not in SERVER_ERROR_STATUSES:
         raise ValueError(f"server_error: status must be one of {sorted(SERVER_ERROR_STATUSES)}, not {params['status']!r}")

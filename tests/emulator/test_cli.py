@@ -1,0 +1,59 @@
+"""``python -m airflow_provider_aa.emulator`` starts, serves and stops on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+
+import requests
+
+from tests.emulator.conftest import PASSWORD_USER, TIMEOUT
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_cli_serves_until_sigterm(tmp_path):
+    seed = {
+        "users": [{"id": 7, "username": "ops", "password": "Ops-Passw0rd!"}],
+        "queues": [{"id": 5, "name": "Only"}],
+        "credentials": {"password": "ops"},
+    }
+    seed_file = tmp_path / "seed.json"
+    seed_file.write_text(json.dumps(seed))
+    port = free_port()
+    command = [sys.executable, "-m", "airflow_provider_aa.emulator", "--port", str(port), "--seed", str(seed_file)]
+    command += ["--numeric-ids", "--no-auth-v1", "--token-lifetime", "30", "--pickup-delay", "0", "--work-delay", "0"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        url = f"http://127.0.0.1:{port}"
+        assert url in line
+        assert requests.post(f"{url}/v1/authentication", json=PASSWORD_USER, timeout=TIMEOUT).status_code == 404
+        login = requests.post(f"{url}/v2/authentication", json={"username": "ops", "password": "Ops-Passw0rd!"}, timeout=TIMEOUT)
+        assert login.status_code == 200
+        queue = requests.get(f"{url}/v3/wlm/queues/5", headers={"X-Authorization": login.json()["token"]}, timeout=TIMEOUT)
+        assert queue.json()["id"] == 5
+        assert requests.get(f"{url}/_emulator/config", timeout=TIMEOUT).json()["token_lifetime"] == 30
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    assert process.stderr.read() == ""
+
+
+def test_cli_reports_a_busy_port():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "airflow_provider_aa.emulator", "--port", str(port)],
+            capture_output=True, text=True, timeout=20,
+        )  # fmt: skip
+    assert result.returncode == 2 and "emulator:" in result.stderr
