@@ -61,7 +61,9 @@ def _dispatch(emulator: ControlRoomEmulator, method: str, name: str, request: Re
             return json_response({"evicted": emulator.evict(_username(request))})
         case "POST", "tokens":
             return json_response({"token": emulator.issue_token(_username(request))})
-    raise ApiError(404, "NOT_FOUND", f"No emulator control {method} {PREFIX}{name}", "See airflow_provider_aa.emulator.admin")
+    raise ApiError(
+        404, "NOT_FOUND", f"No emulator control {method} {PREFIX}{name}", "See airflow_provider_aa.emulator.admin"
+    )
 
 
 def _object(request: Request) -> dict[str, Any]:

@@ -76,7 +76,9 @@ class ControlRoomApi:
             route = resolution.route
             assert route is not None
             if route.auth_version is not None and not self._version_enabled(route.auth_version):
-                raise _not_found(request.path, f"Authentication API v{route.auth_version} is not available on this Control Room")
+                raise _not_found(
+                    request.path, f"Authentication API v{route.auth_version} is not available on this Control Room"
+                )
             session = self._authenticate(request) if route.authenticated else None
             return route.action(self, request, resolution.params, session)
         except ApiError as error:
@@ -181,7 +183,13 @@ def resolve(method: str, path: str) -> Resolution:
         allowed.append(route)
     if allowed:
         methods = ", ".join(sorted({route.method for route in allowed}))
-        error = ApiError(405, "METHOD_NOT_ALLOWED", f"{method} is not allowed on {path}", f"Allowed: {methods}", (("Allow", methods),))
+        error = ApiError(
+            405,
+            "METHOD_NOT_ALLOWED",
+            f"{method} is not allowed on {path}",
+            f"Allowed: {methods}",
+            (("Allow", methods),),
+        )
         return Resolution(f"{method} {allowed[0].template}", error=error)
     return Resolution(f"{method} <unmatched>", error=_not_found(path))
 

@@ -42,7 +42,12 @@ KINDS: dict[str, dict[str, Any]] = {
     "malformed_json": {},
     "slow_response": {"seconds": 1.0},
 }
-SERVER_ERROR_STATUSES = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+SERVER_ERROR_STATUSES = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 SSO_PAGE = b"""<!DOCTYPE html>
 <html><head><title>Sign in</title></head>
@@ -70,7 +75,14 @@ class FaultRule:
         return self._pattern is None or self._pattern.search(path) is not None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "count": self.count, "method": self.method, "path": self.path, **self.params}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "count": self.count,
+            "method": self.method,
+            "path": self.path,
+            **self.params,
+        }
 
 
 @dataclass(frozen=True)
@@ -141,7 +153,11 @@ def answer_instead(rule: FaultRule) -> Response | None:
     if rule.kind == "rate_limit":
         retry_after = rule.params["retry_after"]
         return ApiError(
-            429, "TOO_MANY_REQUESTS", "Rate limit exceeded", f"Retry after {retry_after} seconds", (("Retry-After", str(retry_after)),)
+            429,
+            "TOO_MANY_REQUESTS",
+            "Rate limit exceeded",
+            f"Retry after {retry_after} seconds",
+            (("Retry-After", str(retry_after)),),
         ).response()
     if rule.kind == "server_error":
         status = rule.params["status"]
@@ -161,4 +177,6 @@ def _check_params(kind: str, params: dict[str, Any]) -> None:
     if isinstance(retry_after, bool) or not isinstance(retry_after, int) or retry_after < 0:
         raise ValueError(f"{kind}: retry_after must be whole seconds >= 0, not {retry_after!r}")
     if kind == "server_error" and params["status"] not in SERVER_ERROR_STATUSES:
-        raise ValueError(f"server_error: status must be one of {sorted(SERVER_ERROR_STATUSES)}, not {params['status']!r}")
+        raise ValueError(
+            f"server_error: status must be one of {sorted(SERVER_ERROR_STATUSES)}, not {params['status']!r}"
+        )

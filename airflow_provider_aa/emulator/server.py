@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
 import socket
 import socketserver
@@ -101,7 +103,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _read_body(self) -> bytes | None:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             self.close_connection = True
-            self._answer(ApiError(411, "LENGTH_REQUIRED", "Send a Content-Length; chunked bodies are not supported").response())
+            self._answer(
+                ApiError(411, "LENGTH_REQUIRED", "Send a Content-Length; chunked bodies are not supported").response()
+            )
             return None
         length_text = self.headers.get("Content-Length", "0")
         length = int(length_text) if length_text.isdigit() else -1
@@ -116,10 +120,8 @@ class _Handler(BaseHTTPRequestHandler):
         emulator.counters.count_status(None)
         emulator.request_log.append(request.method, request.path, None, fault)
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def _answer(self, response: Response) -> None:
         self.send_response(response.status)
@@ -149,7 +151,7 @@ class _Server(ThreadingHTTPServer):
 
     def server_bind(self) -> None:
         socketserver.TCPServer.server_bind(self)  # skip HTTPServer's reverse DNS lookup
-        self.server_name, self.server_port = self.server_address[:2]
+        self.server_name, self.server_port = self.socket.getsockname()[:2]
 
     def track(self, connection: socket.socket) -> None:
         with self._connections_lock:
@@ -162,10 +164,8 @@ class _Server(ThreadingHTTPServer):
     def close_connections(self) -> None:
         with self._connections_lock:
             for connection in self._connections:
-                try:
+                with contextlib.suppress(OSError):
                     connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if not isinstance(sys.exc_info()[1], OSError):  # clients hanging up are not errors
@@ -212,7 +212,10 @@ class ControlRoomEmulator:
         self._server = _Server((self._host, self._port), self)
         self._port = self._server.server_address[1]
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"aa-emulator-{self._port}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"aa-emulator-{self._port}",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -245,7 +248,9 @@ class ControlRoomEmulator:
     def __enter__(self) -> ControlRoomEmulator:
         return self.start()
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self.stop()
 
     @property
@@ -282,7 +287,7 @@ class ControlRoomEmulator:
     @property
     def users(self) -> dict[str, dict[str, Any]]:
         """The seeded users by username, credentials included."""
-        return {user["username"]: dict(user) for user in json.loads(json.dumps(self._seed["users"]))}
+        return {user["username"]: copy.deepcopy(user) for user in self._seed["users"]}
 
     def credentials(self, auth_type: str = "password") -> dict[str, str]:
         """
@@ -291,7 +296,9 @@ class ControlRoomEmulator:
         """
         if auth_type not in AUTH_TYPES:
             raise ValueError(f"auth_type must be one of {', '.join(AUTH_TYPES)}, not {auth_type!r}")
-        username = self._seed["credentials"][auth_type]
+        username = self._seed.get("credentials", {}).get(auth_type)
+        if username is None:
+            raise ValueError(f"the emulator's seed names no user for auth_type {auth_type!r} under 'credentials'")
         if auth_type == "token":
             return {"login": "", "token": self.issue_token(username)}
         user = self.users[username]

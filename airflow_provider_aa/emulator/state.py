@@ -44,7 +44,9 @@ _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
 
-def _transaction(method: Callable[Concatenate[ControlRoomState, _P], _T]) -> Callable[Concatenate[ControlRoomState, _P], _T]:
+def _transaction(
+    method: Callable[Concatenate[ControlRoomState, _P], _T],
+) -> Callable[Concatenate[ControlRoomState, _P], _T]:
     """Run ``method`` under the lock, after the bot has caught up with the clock."""
 
     @functools.wraps(method)
@@ -72,7 +74,9 @@ class ControlRoomState:
         self._items: dict[int, WorkItem] = {}
         self._next_item_id = int(seed.get("firstWorkItemId", 40001))
         self._sessions: dict[str, Session] = {}
-        self._bot = BotRunner(BotIdentity.from_seed(seed.get("bot", {"deviceId": 1, "deviceUserId": 1, "automationId": 1})))
+        self._bot = BotRunner(
+            BotIdentity.from_seed(seed.get("bot", {"deviceId": 1, "deviceUserId": 1, "automationId": 1}))
+        )
 
     # -- administration ------------------------------------------------------------------
 
@@ -192,13 +196,22 @@ class ControlRoomState:
 
     def _live_session(self, token: str | None) -> Session:
         if not token:
-            raise ApiError(401, TOKEN_MISSING, "Authentication token missing", "Send the token in the X-Authorization header")
+            raise ApiError(
+                401, TOKEN_MISSING, "Authentication token missing", "Send the token in the X-Authorization header"
+            )
         claims = self._tokens.read(token)
         session = self._sessions.get(claims["sid"]) if claims else None
         if claims is None or session is None:
-            raise ApiError(401, TOKEN_INVALID, "Invalid token", "The token is not one of this Control Room's live sessions")
+            raise ApiError(
+                401, TOKEN_INVALID, "Invalid token", "The token is not one of this Control Room's live sessions"
+            )
         if session.ended == EVICTED:
-            raise ApiError(401, LOGGED_IN_TWICE, "You are logged in twice", "This session was ended by another login of the same user")
+            raise ApiError(
+                401,
+                LOGGED_IN_TWICE,
+                "You are logged in twice",
+                "This session was ended by another login of the same user",
+            )
         if session.ended == LOGGED_OUT:
             raise ApiError(401, TOKEN_INVALID, "Invalid token", "This session was logged out")
         if self._clock() >= claims["exp"]:
@@ -285,13 +298,15 @@ class ControlRoomState:
         del self._items[self._item(self._queue(queue_id), item_id).id]
 
     def _queue(self, queue_id: str) -> Queue:
-        queue = self._queues.get(_whole_number(queue_id))
+        number = _whole_number(queue_id)
+        queue = self._queues.get(number) if number is not None else None
         if queue is None:
             raise ApiError(404, QUEUE_NOT_FOUND, f"Queue {queue_id} not found")
         return queue
 
     def _item(self, queue: Queue, item_id: str) -> WorkItem:
-        item = self._items.get(_whole_number(item_id))
+        number = _whole_number(item_id)
+        item = self._items.get(number) if number is not None else None
         if item is None or item.queue_id != queue.id:
             raise ApiError(404, WORK_ITEM_NOT_FOUND, f"Work item {item_id} not found in queue {queue.id}")
         return item

@@ -38,7 +38,9 @@ class Client:
         self.token: str | None = None
 
     def login(self, credentials: dict[str, Any] = PASSWORD_USER, version: int = 2, **extra: Any) -> requests.Response:
-        response = self.http.post(f"{self.url}/v{version}/authentication", json={**credentials, **extra}, timeout=TIMEOUT)
+        response = self.http.post(
+            f"{self.url}/v{version}/authentication", json={**credentials, **extra}, timeout=TIMEOUT
+        )
         if response.status_code == 200:
             self.token = response.json()["token"]
         return response
@@ -47,7 +49,9 @@ class Client:
         headers = kwargs.pop("headers", {})
         if self.token:
             headers.setdefault("X-Authorization", self.token)
-        return self.http.request(method, self.url + path, headers=headers, timeout=kwargs.pop("timeout", TIMEOUT), **kwargs)
+        return self.http.request(
+            method, self.url + path, headers=headers, timeout=kwargs.pop("timeout", TIMEOUT), **kwargs
+        )
 
     def add(self, queue_id: int, *datas: dict[str, Any]) -> requests.Response:
         body = {"workItems": [{"json": data} for data in datas]}

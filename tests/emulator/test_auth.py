@@ -45,7 +45,9 @@ def test_bad_credentials_are_401_um1101(aa_emulator, credentials):
     assert aa_emulator.counters.logins() == 0
 
 
-@pytest.mark.parametrize("body", [[], {"password": "x"}, {"username": "bot_runner"}, {**PASSWORD_USER, "multipleLogin": "yes"}])
+@pytest.mark.parametrize(
+    "body", [[], {"password": "x"}, {"username": "bot_runner"}, {**PASSWORD_USER, "multipleLogin": "yes"}]
+)
 def test_malformed_login_is_400(aa_emulator, body):
     client = Client(aa_emulator.url)
     assert client.call("POST", "/v2/authentication", json=body).status_code == 400

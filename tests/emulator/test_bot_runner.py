@@ -30,11 +30,21 @@ def test_new_active_completed_on_schedule(clocked_emulator, clock, bot_client):
     assert bot_client.call("GET", path).json()["status"] == "NEW"
     clock.advance(0.01)
     active = bot_client.call("GET", path).json()
-    assert (active["status"], active["version"], active["deviceId"], active["updatedBy"]) == ("ACTIVE", "1", "101", "29")
+    assert (active["status"], active["version"], active["deviceId"], active["updatedBy"]) == (
+        "ACTIVE",
+        "1",
+        "101",
+        "29",
+    )
     assert active["jobExecutionId"] and active["updatedOn"] == instant(created_at + 1)
     clock.advance(5)
     done = bot_client.call("GET", path).json()
-    assert (done["status"], done["result"], done["error"], done["version"]) == ("COMPLETED", "Processed by emulated bot", "", "2")
+    assert (done["status"], done["result"], done["error"], done["version"]) == (
+        "COMPLETED",
+        "Processed by emulated bot",
+        "",
+        "2",
+    )
     assert done["updatedOn"] == instant(created_at + 2)  # when the bot finished, not when we looked
 
 
@@ -89,7 +99,9 @@ def test_update_to_new_requeues_and_manual_status_stops_the_bot(clocked_emulator
     first, second = bot_client.add(20, {"a": "x"}, {"a": "y"}).json()["list"]
     clock.advance(5)
     done = clocked_emulator.work_items(20)[0]
-    requeued = bot_client.call("PUT", f"/v3/wlm/queues/20/workitems/{first['id']}", json={"version": done["version"], "status": "NEW"})
+    requeued = bot_client.call(
+        "PUT", f"/v3/wlm/queues/20/workitems/{first['id']}", json={"version": done["version"], "status": "NEW"}
+    )
     assert requeued.json()["status"] == "NEW"
     clock.advance(2)
     assert statuses(clocked_emulator)[0] == "COMPLETED"

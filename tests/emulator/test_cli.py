@@ -36,9 +36,13 @@ def test_cli_serves_until_sigterm(tmp_path):
         url = f"http://127.0.0.1:{port}"
         assert url in line
         assert requests.post(f"{url}/v1/authentication", json=PASSWORD_USER, timeout=TIMEOUT).status_code == 404
-        login = requests.post(f"{url}/v2/authentication", json={"username": "ops", "password": "Ops-Passw0rd!"}, timeout=TIMEOUT)
+        login = requests.post(
+            f"{url}/v2/authentication", json={"username": "ops", "password": "Ops-Passw0rd!"}, timeout=TIMEOUT
+        )
         assert login.status_code == 200
-        queue = requests.get(f"{url}/v3/wlm/queues/5", headers={"X-Authorization": login.json()["token"]}, timeout=TIMEOUT)
+        queue = requests.get(
+            f"{url}/v3/wlm/queues/5", headers={"X-Authorization": login.json()["token"]}, timeout=TIMEOUT
+        )
         assert queue.json()["id"] == 5
         assert requests.get(f"{url}/_emulator/config", timeout=TIMEOUT).json()["token_lifetime"] == 30
     finally:

@@ -62,7 +62,11 @@ def test_connection_env_value(aa_emulator, auth_type, login, password, extra):
 def test_connection_is_an_airflow_connection(aa_emulator):
     connection = aa_emulator.connection("api_key", conn_id="aa_test")
     assert type(connection).__module__.startswith("airflow.sdk")
-    assert (connection.conn_id, connection.conn_type, connection.host) == ("aa_test", "automation_anywhere", aa_emulator.url)
+    assert (connection.conn_id, connection.conn_type, connection.host) == (
+        "aa_test",
+        "automation_anywhere",
+        aa_emulator.url,
+    )
     assert connection.login == "api_user"
     assert isinstance(connection.extra, str)
     assert json.loads(connection.extra)["api_key"] == aa_emulator.credentials("api_key")["api_key"]

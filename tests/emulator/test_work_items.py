@@ -81,15 +81,28 @@ def test_get_update_delete(client):
     assert client.call("GET", path).json() == item
     assert client.call("GET", path.replace("/v3/", "/v4/")).json() == item
 
-    update = {"version": item["version"], "json": {"a": "2"}, "result": "done by hand", "status": "COMPLETED", "comment": "c"}
+    update = {
+        "version": item["version"],
+        "json": {"a": "2"},
+        "result": "done by hand",
+        "status": "COMPLETED",
+        "comment": "c",
+    }
     updated = client.call("PUT", path, json=update).json()
-    assert (updated["version"], updated["status"], updated["json"], updated["col1"]) == ("1", "COMPLETED", {"a": "2"}, "2")
+    assert (updated["version"], updated["status"], updated["json"], updated["col1"]) == (
+        "1",
+        "COMPLETED",
+        {"a": "2"},
+        "2",
+    )
     assert (updated["result"], updated["comment"]) == ("done by hand", "c")
 
     stale = client.call("PUT", path.replace("/v3/", "/v4/"), json={"version": 0, "comment": "late"})
     assert stale.status_code == 409 and stale.json()["code"] == "WLM_VERSION_CONFLICT"
     assert client.call("PUT", path, json={"comment": "no version"}).status_code == 400
-    assert client.call("PUT", path.replace("/v3/", "/v4/"), json={"version": 1, "comment": "v4"}).json()["version"] == "2"
+    assert (
+        client.call("PUT", path.replace("/v3/", "/v4/"), json={"version": 1, "comment": "v4"}).json()["version"] == "2"
+    )
 
     assert client.call("DELETE", path).status_code == 204
     missing = client.call("GET", path)
@@ -116,7 +129,9 @@ def test_queues(client):
     queue = client.call("GET", "/v4/wlm/queues/21").json()
     assert queue["name"] == "Payments" and queue["disallowDuplicate"] is True
     assert {"id", "name", "description", "disallowDuplicate", "autoRetryLimit", "workItemModelId"} <= set(queue)
-    listed = client.call("POST", "/v3/wlm/queues/list", json={"filter": {"operator": "substring", "field": "name", "value": "ments"}})
+    listed = client.call(
+        "POST", "/v3/wlm/queues/list", json={"filter": {"operator": "substring", "field": "name", "value": "ments"}}
+    )
     assert [q["name"] for q in listed.json()["list"]] == ["Payments"]
     assert listed.json()["page"] == {"offset": 0, "total": 3, "totalFilter": 1}
     assert client.call("GET", "/v3/wlm/queues/5").status_code == 404
