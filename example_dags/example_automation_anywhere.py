@@ -35,7 +35,7 @@ with DAG(
         ],
     },
     tags=["automation_anywhere", "example"],
-):
+) as dag:
     add_invoices = AutomationAnywhereAddWorkItemsOperator(
         task_id="add_invoices",
         queue_id="{{ params.queue_id }}",

@@ -6,6 +6,7 @@ import json
 import os
 import tempfile
 import time
+from pathlib import Path
 
 import jwt
 import pytest
@@ -13,6 +14,9 @@ import pytest
 # Airflow reads its home at import time: point it at a throw-away folder first.
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="aa-provider-tests-"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+# dag.test() syncs the configured DAG folder to the metadata database: use the examples.
+EXAMPLE_DAGS = Path(__file__).resolve().parent.parent / "example_dags"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(EXAMPLE_DAGS)
 
 BASE_URL = "https://cr.example.test"
 PASSWORD = "S3cret-Passw0rd-xyz"

@@ -1,0 +1,48 @@
+"""End-to-end tests: real Airflow (dag.test) against the Control Room emulator over HTTP."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE_DAGS
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """A migrated metadata database in the tests' throw-away AIRFLOW_HOME."""
+    airflow = Path(sys.executable).with_name("airflow")
+    subprocess.run([str(airflow), "db", "migrate"], env=os.environ.copy(), check=True, capture_output=True, timeout=300)
+
+
+@pytest.fixture
+def fast_bot(aa_emulator):
+    """The emulator with a quick bot, so that a DAG finishes in seconds."""
+    aa_emulator.configure(pickup_delay=0.3, work_delay=0.5)
+    return aa_emulator
+
+
+def load_example_dag(name: str):
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLE_DAGS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.dag
+
+
+def xcoms(dag_run) -> dict[str, object]:
+    """``{task_id: return_value}`` of a finished run, read back from the metadata database."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(XComModel).filter(XComModel.run_id == dag_run.run_id, XComModel.key == "return_value")
+        return {row.task_id: row.value for row in rows}
+
+
+def task_states(dag_run) -> dict[str, str]:
+    return {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}

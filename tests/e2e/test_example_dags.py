@@ -1,0 +1,57 @@
+"""The example DAGs through real Airflow against the emulator, in every auth mode."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import load_example_dag, task_states, xcoms
+
+pytestmark = pytest.mark.usefixtures("airflow_db")
+
+
+@pytest.mark.parametrize("auth_type", ["password", "api_key", "token"])
+def test_example_dag_adds_items_and_waits_until_finished(fast_bot, monkeypatch, auth_type):
+    fast_bot.use_connection(monkeypatch, auth_type=auth_type)
+
+    run = load_example_dag("example_automation_anywhere").test()
+
+    assert task_states(run) == {"add_invoices": "success", "wait_until_finished": "success", "report": "success"}
+    values = xcoms(run)
+    ids = values["add_invoices"]
+    assert ids == [item["id"] for item in fast_bot.work_items(20)] and len(ids) == 3
+    assert all(isinstance(item_id, str) for item_id in ids)
+    finished = values["wait_until_finished"]
+    assert list(finished) == ids
+    assert {item["status"] for item in finished.values()} == {"COMPLETED"}
+    assert finished[ids[0]]["json"]["invoice_id"] == "INV-1001"
+    assert values["report"] == {item_id: "COMPLETED" for item_id in ids}
+    logins = fast_bot.counters.logins()
+    assert logins == (0 if auth_type == "token" else 2)  # one per task, none with a pre-issued token
+
+
+def test_a_failing_item_fails_the_sensor_with_the_bots_error(fast_bot, monkeypatch, capfd):
+    fast_bot.use_connection(monkeypatch)
+    invoices = [{"invoice_id": "INV-OK", "amount": 1}, {"invoice_id": "INV-FAIL-7", "amount": 2}]
+
+    run = load_example_dag("example_automation_anywhere").test(run_conf={"invoices": invoices})
+
+    states = task_states(run)
+    assert states["add_invoices"] == "success" and states["wait_until_finished"] == "failed"
+    assert states["report"] == "upstream_failed"
+    failed_id = fast_bot.work_items(20)[1]["id"]
+    log = capfd.readouterr().out
+    assert f"id {failed_id}: status FAILED: Emulated bot failure: invoice_id contains FAIL" in log
+
+
+def test_deferrable_example_waits_in_the_trigger(fast_bot, monkeypatch, capfd):
+    fast_bot.use_connection(monkeypatch, auth_type="api_key")
+
+    run = load_example_dag("example_automation_anywhere_deferrable").test()
+
+    log = capfd.readouterr().out
+    assert "AutomationAnywhereWorkItemTrigger" in log and "still pending in queue 22" in log
+
+    assert task_states(run) == {"add_orders": "success", "wait_in_triggerer": "success"}
+    finished = xcoms(run)["wait_in_triggerer"]
+    assert list(finished) == xcoms(run)["add_orders"] and len(finished) == 5
+    assert {item["status"] for item in finished.values()} == {"COMPLETED"}
