@@ -145,6 +145,17 @@ class ControlRoomSession:
         self._accept_token(_read_token(request, answer))
         return True
 
+    def seconds_until_renewal(self) -> float | None:
+        """How long the current token stays fresh (``None`` before the first login)."""
+        if not self._token or not self._times:
+            return None
+        return self._times.renew_at - self._clock()
+
+    def renew(self) -> Operation[None]:
+        """Renew the token now if it is due, so that a waiting caller never finds it expired."""
+        if not self._usable():
+            yield Authenticate()
+
     def logout(self) -> Operation[None]:
         """
         End a session this provider opened, freeing one of the user's few session slots.

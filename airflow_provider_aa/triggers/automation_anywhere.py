@@ -13,7 +13,10 @@ Sharing, per event loop (one triggerer process runs one loop):
 - one :class:`AsyncControlRoomClient` per connection id: one token for all triggers, renewed
   once, not once per trigger;
 - per queue, status lookups of all triggers polling within ``LOOKUP_WINDOW`` seconds are
-  merged into ``or``-filtered list requests of 100 ids each.
+  merged into ``or``-filtered list requests of 100 ids each;
+- while any trigger waits, the token is renewed when due even between polls, so that a poll
+  interval longer than the renewal margin never meets an expired token (which a pre-issued
+  token could not survive).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import asyncio
 import time
 import weakref
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -56,6 +60,30 @@ class AsyncControlRoomClient:
         )
         self._auth_lock = asyncio.Lock()
         self._batchers: dict[str, _LookupBatcher] = {}
+        self._waiters = 0
+        self._keeper: asyncio.Task[None] | None = None
+
+    @asynccontextmanager
+    async def waiting(self) -> AsyncIterator[AsyncControlRoomClient]:
+        """Hold the session for one waiting trigger; the token is kept fresh meanwhile."""
+        self._waiters += 1
+        if self._keeper is None or self._keeper.done():
+            self._keeper = asyncio.create_task(self._keep_token_fresh())
+        try:
+            yield self
+        finally:
+            self._waiters -= 1
+
+    async def _keep_token_fresh(self) -> None:
+        while self._waiters:
+            wait = self.session.seconds_until_renewal()
+            if wait is None or wait > 0:
+                await asyncio.sleep(1.0 if wait is None else min(wait, 60.0))
+                continue
+            try:
+                await self.run(self.session.renew())
+            except AutomationAnywhereError:
+                return  # the next poll meets the same problem and reports it as an event
 
     async def run(self, operation: Operation[Any]) -> Any:
         return await adrive(
@@ -203,25 +231,28 @@ class AutomationAnywhereWorkItemTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         try:
             client = await shared_client(self.automation_anywhere_conn_id)
-            interval = self.poke_interval
-            while True:
-                items = await client.lookup(self.queue_id, self.work_item_ids)
-                verdict = judge(items, pending_statuses=self.pending_statuses, failure_statuses=self.failure_statuses)
-                if len(items) < len(self.work_item_ids) or not verdict.pending:
-                    yield TriggerEvent({"status": "done", "items": items})
-                    return
-                remaining = self.deadline - time.time()
-                if remaining <= 0:
-                    yield TriggerEvent({"status": "timeout", "message": self._timeout_message(verdict.pending)})
-                    return
-                self.log.info("%d work item(s) still pending in queue %s.", len(verdict.pending), self.queue_id)
-                await asyncio.sleep(min(interval, remaining))
-                if self.exponential_backoff:
-                    interval = min(interval * 2, self.max_poke_interval)
+            async with client.waiting():
+                event = await self._wait(client)
+            yield TriggerEvent(event)
         except AutomationAnywhereError as problem:
             yield TriggerEvent({"status": "error", "message": str(problem)})
         except Exception as problem:  # the triggerer must get an event, never a silent hang
             yield TriggerEvent({"status": "error", "message": f"{type(problem).__name__}: {problem}"})
+
+    async def _wait(self, client: AsyncControlRoomClient) -> dict[str, Any]:
+        interval = self.poke_interval
+        while True:
+            items = await client.lookup(self.queue_id, self.work_item_ids)
+            verdict = judge(items, pending_statuses=self.pending_statuses, failure_statuses=self.failure_statuses)
+            if len(items) < len(self.work_item_ids) or not verdict.pending:
+                return {"status": "done", "items": items}
+            remaining = self.deadline - time.time()
+            if remaining <= 0:
+                return {"status": "timeout", "message": self._timeout_message(verdict.pending)}
+            self.log.info("%d work item(s) still pending in queue %s.", len(verdict.pending), self.queue_id)
+            await asyncio.sleep(min(interval, remaining))
+            if self.exponential_backoff:
+                interval = min(interval * 2, self.max_poke_interval)
 
     def _timeout_message(self, pending: list[str]) -> str:
         return (

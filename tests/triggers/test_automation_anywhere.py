@@ -1,0 +1,159 @@
+"""The trigger against the emulator: events, deadline, retries, renewal, sharing at scale."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from airflow_provider_aa.airflow_compat import AirflowFailException, AirflowSensorTimeout
+from airflow_provider_aa.control_room.statuses import WORK_ITEM_FAILURE_STATUSES, WORK_ITEM_RUNNING_STATUSES
+from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+from airflow_provider_aa.sensors.automation_anywhere import AutomationAnywhereWorkItemSensor
+from airflow_provider_aa.triggers.automation_anywhere import AutomationAnywhereWorkItemTrigger
+
+LIST = "POST /v3/wlm/queues/{queueId}/workitems/list"
+
+
+def trigger(ids, *, pending=WORK_ITEM_RUNNING_STATUSES, deadline_in=30.0, poke_interval=0.2, **kwargs):
+    return AutomationAnywhereWorkItemTrigger(
+        automation_anywhere_conn_id="automation_anywhere_default",
+        queue_id="20",
+        work_item_ids=list(ids),
+        pending_statuses=list(pending),
+        failure_statuses=list(WORK_ITEM_FAILURE_STATUSES),
+        deadline=time.time() + deadline_in,
+        poke_interval=poke_interval,
+        **kwargs,
+    )
+
+
+async def first_event(trigger_):
+    async for event in trigger_.run():
+        return event.payload
+    raise AssertionError("the trigger ended without an event")
+
+
+def add(*items):
+    return [item["id"] for item in AutomationAnywhereHook().add_work_items(20, list(items))]
+
+
+def sensor_for(ids):
+    return AutomationAnywhereWorkItemSensor(
+        task_id="wait", queue_id=20, work_item_ids=ids, pending_statuses=WORK_ITEM_RUNNING_STATUSES
+    )
+
+
+@pytest.fixture
+def emulator(aa_emulator, monkeypatch):
+    aa_emulator.configure(pickup_delay=0.2, work_delay=0.3)
+    aa_emulator.use_connection(monkeypatch)
+    return aa_emulator
+
+
+def test_serialize_round_trip_is_plain_json():
+    original = trigger(["1", "2"], exponential_backoff=True, max_poke_interval=60.0)
+    path, kwargs = original.serialize()
+    assert path == "airflow_provider_aa.triggers.automation_anywhere.AutomationAnywhereWorkItemTrigger"
+    import json
+
+    restored = AutomationAnywhereWorkItemTrigger(**json.loads(json.dumps(kwargs)))
+    assert restored.serialize() == (path, kwargs)
+
+
+def test_success_event_carries_the_items_and_resumes_like_a_poke(emulator):
+    ids = add({"n": 1}, {"n": 2})
+    event = asyncio.run(first_event(trigger(ids)))
+    assert event["status"] == "done"
+    assert {item["status"] for item in event["items"].values()} == {"COMPLETED"}
+    assert sensor_for(ids).execute_complete({}, event) == event["items"]
+
+
+@pytest.mark.parametrize(("data", "message"), [({"n": "FAIL"}, "status FAILED: Emulated bot failure"), ({"n": "STATUS:DATA_ERROR"}, "status DATA_ERROR")])
+def test_failure_event_fails_the_task_like_a_poke(emulator, data, message):
+    ids = add({"n": "fine"}, data)
+    event = asyncio.run(first_event(trigger(ids)))
+    assert event["status"] == "done"
+    with pytest.raises(AirflowFailException, match=f"id {ids[1]}: {message}"):
+        sensor_for(ids).execute_complete({}, event)
+
+
+def test_a_missing_id_ends_the_wait_and_fails_naming_it(emulator):
+    ids = add({"n": 1}) + ["99999999"]
+    event = asyncio.run(first_event(trigger(ids)))
+    with pytest.raises(AirflowFailException, match="no work item with id 99999999"):
+        sensor_for(ids).execute_complete({}, event)
+
+
+@pytest.mark.parametrize("status", ["ON_HOLD", "BRAND_NEW_STATUS"])
+def test_held_and_unknown_statuses_wait_until_the_deadline(emulator, status):
+    ids = add({"n": f"STATUS:{status}"})
+    started = time.monotonic()
+    event = asyncio.run(first_event(trigger(ids, deadline_in=1.5)))
+    assert event["status"] == "timeout" and ids[0] in event["message"]
+    assert 1.4 < time.monotonic() - started < 5
+    with pytest.raises(AirflowSensorTimeout, match="Timed out waiting"):
+        sensor_for(ids).execute_complete({}, event)
+
+
+def test_exponential_backoff_spaces_the_polls(emulator):
+    emulator.configure(pause_bot=True)
+    ids = add({"n": 1})
+    emulator.counters.reset()
+    asyncio.run(first_event(trigger(ids, deadline_in=2.0, poke_interval=0.25, exponential_backoff=True, max_poke_interval=1.0)))
+    # polls at about 0, 0.45, 1.1, 2.0 s (window 0.2 s each) instead of 6 without backoff
+    assert emulator.counters.requests(LIST) <= 4
+
+
+def test_transient_errors_are_retried_like_the_hook(emulator, monkeypatch):
+    monkeypatch.setattr("airflow_provider_aa.control_room.session.RetryPolicy.initial_delay", 0.05)
+    ids = add({"n": 1})
+    emulator.faults.add("server_error", count=2, path="/workitems/list", status=503)
+    emulator.faults.add("rate_limit", count=1, path="/workitems/list", retry_after=0)
+    event = asyncio.run(first_event(trigger(ids)))
+    assert event["status"] == "done"
+    assert emulator.counters.statuses()["503"] == 2 and emulator.counters.statuses()["429"] == 1
+
+
+def test_failures_become_error_events(emulator, monkeypatch):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AUTOMATION_ANYWHERE_DEFAULT",
+        f'{{"conn_type": "automation_anywhere", "host": "{emulator.url}", "login": "bot_runner", "password": "wrong-password"}}',
+    )
+    event = asyncio.run(first_event(trigger(["1"])))
+    assert event["status"] == "error" and "Login refused for user 'bot_runner'" in event["message"]
+    assert "wrong-password" not in event["message"]
+    with pytest.raises(Exception, match="Waiting for work items failed in the triggerer: Login refused"):
+        sensor_for(["1"]).execute_complete({}, event)
+
+
+def test_token_is_renewed_while_deferred(emulator):
+    emulator.configure(token_lifetime=2, pickup_delay=1.0, work_delay=3.0)
+    ids = add({"n": 1})
+    emulator.counters.reset()
+    # Polls 1.3 s apart (0.2 s window) outlast the renewal margin of a 2 s token: renewal
+    # has to happen between polls, or the token would be found expired and need a new login.
+    event = asyncio.run(first_event(trigger(ids, poke_interval=1.1)))
+    assert event["status"] == "done"
+    assert emulator.counters.logins() == 1 and emulator.counters.refreshes() >= 1
+    assert emulator.counters.statuses().get("401", 0) == 0
+
+
+def test_a_thousand_triggers_share_one_login_and_ten_requests_per_round(emulator):
+    emulator.configure(pause_bot=True, pickup_delay=0.0)
+    ids = add(*({"n": n} for n in range(1000)))
+    emulator.counters.reset()
+
+    async def wait_for_all():
+        triggers = [trigger([item_id], pending=["NEW"], poke_interval=1.0) for item_id in ids]
+        waiting = asyncio.gather(*(first_event(t) for t in triggers))
+        await asyncio.sleep(0.6)  # round 1 has seen every item NEW
+        emulator.configure(pause_bot=False)  # the bot picks all up: round 2 ends every wait
+        return await waiting
+
+    events = asyncio.run(wait_for_all())
+
+    assert [event["status"] for event in events] == ["done"] * 1000
+    assert emulator.counters.logins() == 1
+    assert emulator.counters.requests(LIST) == 2 * 10  # 2 rounds x 1,000 ids / 100 per request
