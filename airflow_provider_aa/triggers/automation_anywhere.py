@@ -13,7 +13,8 @@ Sharing, per event loop (one triggerer process runs one loop):
 - one :class:`AsyncControlRoomClient` per connection id: one token for all triggers, renewed
   once, not once per trigger;
 - per queue, status lookups of all triggers polling within ``LOOKUP_WINDOW`` seconds are
-  merged into ``or``-filtered list requests of 100 ids each;
+  merged into ``or``-filtered list requests of 100 ids each; polls are aligned to multiples
+  of the poke interval on the wall clock so that they do meet;
 - while any trigger waits, the token is renewed when due even between polls, so that a poll
   interval longer than the renewal margin never meets an expired token (which a pre-issued
   token could not survive).
@@ -250,7 +251,7 @@ class AutomationAnywhereWorkItemTrigger(BaseTrigger):
             if remaining <= 0:
                 return {"status": "timeout", "message": self._timeout_message(verdict.pending)}
             self.log.info("%d work item(s) still pending in queue %s.", len(verdict.pending), self.queue_id)
-            await asyncio.sleep(min(interval, remaining))
+            await asyncio.sleep(min(_until_next_tick(interval), remaining))
             if self.exponential_backoff:
                 interval = min(interval * 2, self.max_poke_interval)
 
@@ -259,6 +260,17 @@ class AutomationAnywhereWorkItemTrigger(BaseTrigger):
             f"Timed out waiting for work item(s) {', '.join(pending)} in queue {self.queue_id} "
             f"to leave the statuses {', '.join(self.pending_statuses)}."
         )
+
+
+def _until_next_tick(interval: float) -> float:
+    """
+    Seconds until the next multiple of ``interval`` on the wall clock.
+
+    Triggers with the same interval thus poll at the same instants, whenever their previous
+    answer arrived, and their lookups meet in one batch instead of trickling in.
+    """
+    wait = interval - time.time() % interval
+    return wait + interval if wait < LOOKUP_WINDOW else wait
 
 
 def _transport_failure(problem: httpx.HTTPError, timeout: float) -> TransportFailure:
