@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Collection, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
+from airflow_provider_aa.airflow_compat import AirflowSensorTimeout, conf
+from airflow_provider_aa.control_room.statuses import (
+    WORK_ITEM_FAILURE_STATUSES,
+    WORK_ITEM_RUNNING_STATUSES,
+    normalise_statuses,
+)
 from airflow_provider_aa.control_room.work_items import validate_batch_size, validate_id, validate_work_items
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+from airflow_provider_aa.sensors.automation_anywhere import WorkItemWatch
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -22,9 +31,19 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
         (templated; an ``XComArg`` works too). An empty list adds nothing.
     :param automation_anywhere_conn_id: connection of type ``automation_anywhere``.
     :param batch_size: items per add request (1–1000, default 100).
+    :param wait_for_completion: after adding, wait in the same task until the items leave
+        ``pending_statuses`` (default: until finished), like the sensor does.
+    :param pending_statuses: with ``wait_for_completion``: statuses that mean "keep waiting".
+    :param failure_statuses: with ``wait_for_completion``: statuses that fail the task.
+    :param poke_interval: with ``wait_for_completion``: seconds between status checks.
+    :param timeout: with ``wait_for_completion``: seconds to wait before failing.
+    :param deferrable: with ``wait_for_completion``: wait in the triggerer (default:
+        ``[operators] default_deferrable``).
 
     XCom (return value): the created work item ids as strings, in the order given, e.g.
     ``["40957", "40958"]`` — ready for ``AutomationAnywhereWorkItemSensor(work_item_ids=...)``.
+    With ``wait_for_completion`` the finished items are pushed too, under the key
+    ``work_items`` as ``{id: work item}``.
 
     :raises AutomationAnywhereError: invalid input (before any request) or a failed call.
     """
@@ -39,6 +58,12 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
         work_items: Any,
         automation_anywhere_conn_id: str = AutomationAnywhereHook.default_conn_name,
         batch_size: int = 100,
+        wait_for_completion: bool = False,
+        pending_statuses: Collection[str] = WORK_ITEM_RUNNING_STATUSES,
+        failure_statuses: Collection[str] = WORK_ITEM_FAILURE_STATUSES,
+        poke_interval: float = 30.0,
+        timeout: float = 7 * 24 * 3600.0,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -46,6 +71,12 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
         self.work_items = work_items
         self.automation_anywhere_conn_id = automation_anywhere_conn_id
         self.batch_size = validate_batch_size(batch_size)
+        self.wait_for_completion = wait_for_completion
+        self.pending_statuses = normalise_statuses(pending_statuses, "pending_statuses")
+        self.failure_statuses = normalise_statuses(failure_statuses, "failure_statuses")
+        self.poke_interval = poke_interval
+        self.timeout = timeout
+        self.deferrable = deferrable
 
     def execute(self, context: Context) -> list[str]:
         queue_id = validate_id(self.queue_id, "queue_id")
@@ -56,8 +87,51 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
         hook = AutomationAnywhereHook(self.automation_anywhere_conn_id)
         try:
             created = hook.add_work_items(queue_id, items, batch_size=self.batch_size)
+            ids = [item["id"] for item in created]
+            self.log.info("Added %d work item(s) to queue %s: %s", len(ids), queue_id, ", ".join(ids))
+            if not self.wait_for_completion:
+                return ids
+            watch = self._watch(queue_id, ids)
+            if not self.deferrable:
+                context["ti"].xcom_push(key="work_items", value=self._poll(hook, watch))
+                return ids
         finally:
             hook.close()
-        ids = [item["id"] for item in created]
-        self.log.info("Added %d work item(s) to queue %s: %s", len(ids), queue_id, ", ".join(ids))
+        self.defer(
+            trigger=watch.trigger(
+                self.automation_anywhere_conn_id,
+                timeout=self.timeout,
+                poke_interval=self.poke_interval,
+                exponential_backoff=False,
+                max_wait=None,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout),
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> list[str]:
+        """Resume after deferral: push the finished items, return the ids."""
+        # The ids travel in the trigger's event: `dag.test()` drops `defer(kwargs=...)`.
+        ids = list(event.get("work_item_ids") or [])
+        watch = self._watch(validate_id(self.queue_id, "queue_id"), ids)
+        context["ti"].xcom_push(key="work_items", value=watch.resume(event))
         return ids
+
+    def _watch(self, queue_id: str, ids: list[str]) -> WorkItemWatch:
+        return WorkItemWatch(
+            queue_id=queue_id,
+            work_item_ids=ids,
+            pending_statuses=self.pending_statuses,
+            failure_statuses=self.failure_statuses,
+            log=self.log,
+        )
+
+    def _poll(self, hook: AutomationAnywhereHook, watch: WorkItemWatch) -> dict[str, dict[str, Any]]:
+        deadline = time.monotonic() + self.timeout
+        while (done := watch.check(hook.get_work_items(watch.queue_id, watch.work_item_ids))) is None:
+            if time.monotonic() + self.poke_interval > deadline:
+                raise AirflowSensorTimeout(
+                    f"Timed out after {self.timeout:g} s waiting for work item(s) in queue {watch.queue_id}."
+                )
+            time.sleep(self.poke_interval)
+        return done

@@ -22,9 +22,11 @@ from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.triggers.automation_anywhere import AutomationAnywhereWorkItemTrigger
 
 if TYPE_CHECKING:
+    from logging import Logger
+
     from airflow.sdk import Context
 
-__all__ = ["AutomationAnywhereWorkItemSensor", "WORK_ITEM_RUNNING_STATUSES"]
+__all__ = ["AutomationAnywhereWorkItemSensor", "WORK_ITEM_RUNNING_STATUSES", "WorkItemWatch"]
 
 
 class AutomationAnywhereWorkItemSensor(BaseSensorOperator):
@@ -79,11 +81,21 @@ class AutomationAnywhereWorkItemSensor(BaseSensorOperator):
         self.pending_statuses = normalise_statuses(pending_statuses, "pending_statuses")
         self.failure_statuses = normalise_statuses(failure_statuses, "failure_statuses")
         self.automation_anywhere_conn_id = automation_anywhere_conn_id
-        self._reported_unknown: set[str] = set()
 
     @cached_property
     def hook(self) -> AutomationAnywhereHook:
         return AutomationAnywhereHook(self.automation_anywhere_conn_id)
+
+    @cached_property
+    def watch(self) -> WorkItemWatch:
+        """The rendered, validated wait (built on first use, after templating)."""
+        return WorkItemWatch(
+            queue_id=validate_id(self.queue_id, "queue_id"),
+            work_item_ids=validate_ids(self.work_item_ids, "work_item_ids"),
+            pending_statuses=self.pending_statuses,
+            failure_statuses=self.failure_statuses,
+            log=self.log,
+        )
 
     def execute(self, context: Context) -> Any:
         try:
@@ -95,62 +107,100 @@ class AutomationAnywhereWorkItemSensor(BaseSensorOperator):
         finally:
             if "hook" in self.__dict__:
                 self.hook.close()
-        self.defer(trigger=self._trigger(), method_name="execute_complete", timeout=timedelta(seconds=self.timeout))
-
-    def _trigger(self) -> AutomationAnywhereWorkItemTrigger:
-        max_wait = self.max_wait.total_seconds() if isinstance(self.max_wait, timedelta) else self.max_wait
-        return AutomationAnywhereWorkItemTrigger(
-            automation_anywhere_conn_id=self.automation_anywhere_conn_id,
-            queue_id=validate_id(self.queue_id, "queue_id"),
-            work_item_ids=validate_ids(self.work_item_ids, "work_item_ids"),
-            pending_statuses=list(self.pending_statuses),
-            failure_statuses=list(self.failure_statuses),
-            deadline=time.time() + self.timeout,
-            poke_interval=self.poke_interval,
-            exponential_backoff=self.exponential_backoff,
-            max_poke_interval=max_wait or 3600.0,
+        self.defer(
+            trigger=self.watch.trigger(self.automation_anywhere_conn_id, timeout=self.timeout, poke_interval=self.poke_interval, exponential_backoff=self.exponential_backoff, max_wait=self.max_wait),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout),
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
-        """Resume after deferral: judge the trigger's reading exactly as a poke would."""
-        status = event.get("status")
-        if status == "done":
-            # The trigger stops on the same judgement (statuses.judge) a poke makes, so this
-            # check ends the task: success with the XCom, or the same failure a poke raises.
-            queue_id = validate_id(self.queue_id, "queue_id")
-            return self.check(queue_id, validate_ids(self.work_item_ids, "work_item_ids"), event["items"]).xcom_value
-        if status == "timeout":
-            raise AirflowSensorTimeout(event.get("message", "Timed out waiting for work items."))
-        raise AutomationAnywhereError(f"Waiting for work items failed in the triggerer: {event.get('message')}")
+        """Resume after deferral with the outcome a poke would have had."""
+        return self.watch.resume(event)
 
     def poke(self, context: Context) -> PokeReturnValue:
-        queue_id = validate_id(self.queue_id, "queue_id")
-        ids = validate_ids(self.work_item_ids, "work_item_ids")
-        items = self.hook.get_work_items(queue_id, ids)
-        return self.check(queue_id, ids, items)
+        items = self.hook.get_work_items(self.watch.queue_id, self.watch.work_item_ids)
+        done = self.watch.check(items)
+        return PokeReturnValue(is_done=done is not None, xcom_value=done)
 
-    def check(self, queue_id: str, ids: list[str], items: dict[str, dict[str, Any]]) -> PokeReturnValue:
-        """Turn one reading of the items into the sensor's outcome (shared with deferral)."""
-        missing = [item_id for item_id in ids if item_id not in items]
+
+class WorkItemWatch:
+    """
+    One wait on work items: what ends it, shared by the sensor, the add operator's
+    ``wait_for_completion`` and their deferred resumption, so all give the same outcome.
+    """
+
+    def __init__(
+        self,
+        *,
+        queue_id: str,
+        work_item_ids: list[str],
+        pending_statuses: tuple[str, ...],
+        failure_statuses: tuple[str, ...],
+        log: Logger,
+    ) -> None:
+        self.queue_id = queue_id
+        self.work_item_ids = work_item_ids
+        self.pending_statuses = pending_statuses
+        self.failure_statuses = failure_statuses
+        self.log = log
+        self._reported_unknown: set[str] = set()
+
+    def check(self, items: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]] | None:
+        """
+        Judge one reading: the items when the wait is over, ``None`` while it goes on.
+
+        :raises AirflowFailException: an item failed, or the queue does not hold an id.
+        """
+        missing = [item_id for item_id in self.work_item_ids if item_id not in items]
         if missing:
-            raise AirflowFailException(f"Work queue {queue_id} holds no work item with id {', '.join(missing)}.")
+            raise AirflowFailException(f"Work queue {self.queue_id} holds no work item with id {', '.join(missing)}.")
         verdict = judge(items, pending_statuses=self.pending_statuses, failure_statuses=self.failure_statuses)
         for item_id, status in verdict.unknown.items():
             if status not in self._reported_unknown:
                 self._reported_unknown.add(status)
                 self.log.warning(
                     "Work item %s has status %r, unknown to this provider: waiting on until it "
-                    "changes or the sensor times out.",
+                    "changes or the wait times out.",
                     item_id,
                     status,
                 )
         if verdict.failed:
-            raise AirflowFailException(f"Work queue {queue_id}: {verdict.failure_message()}")
+            raise AirflowFailException(f"Work queue {self.queue_id}: {verdict.failure_message()}")
+        count = len(self.work_item_ids)
         if verdict.pending:
-            self.log.info("%d of %d work item(s) still pending in queue %s.", len(verdict.pending), len(ids), queue_id)
-            return PokeReturnValue(is_done=False)
-        self.log.info("All %d work item(s) in queue %s are done: %s", len(ids), queue_id, _summary(items))
-        return PokeReturnValue(is_done=True, xcom_value=items)
+            self.log.info("%d of %d work item(s) still pending in queue %s.", len(verdict.pending), count, self.queue_id)
+            return None
+        self.log.info("All %d work item(s) in queue %s are done: %s", count, self.queue_id, _summary(items))
+        return items
+
+    def trigger(
+        self, conn_id: str, *, timeout: float, poke_interval: float, exponential_backoff: bool, max_wait: Any
+    ) -> AutomationAnywhereWorkItemTrigger:
+        max_poke_interval = max_wait.total_seconds() if isinstance(max_wait, timedelta) else max_wait
+        return AutomationAnywhereWorkItemTrigger(
+            automation_anywhere_conn_id=conn_id,
+            queue_id=self.queue_id,
+            work_item_ids=self.work_item_ids,
+            pending_statuses=list(self.pending_statuses),
+            failure_statuses=list(self.failure_statuses),
+            deadline=time.time() + timeout,
+            poke_interval=poke_interval,
+            exponential_backoff=exponential_backoff,
+            max_poke_interval=max_poke_interval or 3600.0,
+        )
+
+    def resume(self, event: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """The outcome of a trigger event: the items, or the error a poke would raise."""
+        status = event.get("status")
+        if status == "done":
+            # The trigger stops on the same judgement (statuses.judge) as check(), so this
+            # ends the wait: the items, or the same failure a poke raises.
+            done = self.check(event["items"])
+            if done is not None:
+                return done
+        if status == "timeout":
+            raise AirflowSensorTimeout(event.get("message", "Timed out waiting for work items."))
+        raise AutomationAnywhereError(f"Waiting for work items failed in the triggerer: {event.get('message')}")
 
 
 def _summary(items: dict[str, dict[str, Any]]) -> str:

@@ -184,8 +184,8 @@ class AutomationAnywhereWorkItemTrigger(BaseTrigger):
     :param exponential_backoff: double the interval after each poll, up to ``max_poke_interval``.
     :param max_poke_interval: the longest interval with backoff.
 
-    Events: ``{"status": "done", "items": {id: work item}}`` (the caller judges them, exactly
-    as a poke would), ``{"status": "timeout", "message": ...}``, or
+    Events: ``{"status": "done", "items": {id: work item}, "work_item_ids": [...]}`` (the
+    caller judges them, exactly as a poke would), ``{"status": "timeout", "message": ...}``, or
     ``{"status": "error", "message": ...}``.
     """
 
@@ -246,7 +246,7 @@ class AutomationAnywhereWorkItemTrigger(BaseTrigger):
             items = await client.lookup(self.queue_id, self.work_item_ids)
             verdict = judge(items, pending_statuses=self.pending_statuses, failure_statuses=self.failure_statuses)
             if len(items) < len(self.work_item_ids) or not verdict.pending:
-                return {"status": "done", "items": items}
+                return {"status": "done", "items": items, "work_item_ids": self.work_item_ids}
             remaining = self.deadline - time.time()
             if remaining <= 0:
                 return {"status": "timeout", "message": self._timeout_message(verdict.pending)}

@@ -34,13 +34,13 @@ def load_example_dag(name: str):
     return module.dag
 
 
-def xcoms(dag_run) -> dict[str, object]:
-    """``{task_id: return_value}`` of a finished run, read back from the metadata database."""
+def xcoms(dag_run, key: str = "return_value") -> dict[str, object]:
+    """``{task_id: value}`` of one XCom key of a finished run, read back from the database."""
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        rows = session.query(XComModel).filter(XComModel.run_id == dag_run.run_id, XComModel.key == "return_value")
+        rows = session.query(XComModel).filter(XComModel.run_id == dag_run.run_id, XComModel.key == key)
         return {row.task_id: row.value for row in rows}
 
 

@@ -55,3 +55,17 @@ def test_deferrable_example_waits_in_the_trigger(fast_bot, monkeypatch, capfd):
     finished = xcoms(run)["wait_in_triggerer"]
     assert list(finished) == xcoms(run)["add_orders"] and len(finished) == 5
     assert {item["status"] for item in finished.values()} == {"COMPLETED"}
+
+
+def test_one_task_adds_and_waits_deferred(fast_bot, monkeypatch, capfd):
+    fast_bot.use_connection(monkeypatch)
+
+    run = load_example_dag("example_automation_anywhere_one_task").test()
+
+    assert task_states(run) == {"add_and_wait": "success"}
+    ids = xcoms(run)["add_and_wait"]
+    assert ids == [item["id"] for item in fast_bot.work_items(22)]
+    finished = xcoms(run, key="work_items")["add_and_wait"]
+    assert list(finished) == ids and {item["status"] for item in finished.values()} == {"COMPLETED"}
+    assert "AutomationAnywhereWorkItemTrigger" in capfd.readouterr().out
+    assert len(fast_bot.work_items(22)) == 2  # resuming after deferral added nothing again

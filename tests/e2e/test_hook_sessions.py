@@ -72,3 +72,35 @@ def test_a_revoked_pre_issued_token_fails_clearly(aa_emulator, monkeypatch):
 
     with pytest.raises(AutomationAnywhereError, match="was rejected by the Control Room and cannot be renewed"):
         list(hook.list_work_items(20))
+
+
+class RecordingTaskInstance:
+    def __init__(self):
+        self.pushed = {}
+
+    def xcom_push(self, key, value):
+        self.pushed[key] = value
+
+
+def test_add_operator_waits_in_the_same_task(aa_emulator, monkeypatch):
+    from airflow_provider_aa.airflow_compat import AirflowFailException
+    from airflow_provider_aa.operators.automation_anywhere import AutomationAnywhereAddWorkItemsOperator
+
+    aa_emulator.configure(pickup_delay=0.2, work_delay=0.3)
+    aa_emulator.use_connection(monkeypatch)
+    ti = RecordingTaskInstance()
+    operator = AutomationAnywhereAddWorkItemsOperator(
+        task_id="add", queue_id=20, work_items=[{"n": 1}, {"n": 2}], wait_for_completion=True, poke_interval=0.2
+    )
+
+    ids = operator.execute({"ti": ti})
+
+    assert {item["status"] for item in ti.pushed["work_items"].values()} == {"COMPLETED"}
+    assert list(ti.pushed["work_items"]) == ids
+    assert aa_emulator.counters.logins() == 1
+
+    failing = AutomationAnywhereAddWorkItemsOperator(
+        task_id="add", queue_id=20, work_items=[{"n": "FAIL"}], wait_for_completion=True, poke_interval=0.2
+    )
+    with pytest.raises(AirflowFailException, match="Emulated bot failure"):
+        failing.execute({"ti": RecordingTaskInstance()})
