@@ -13,6 +13,8 @@ from airflow_provider_aa.control_room.exchange import ApiRequest
 
 #: The Control Room's largest page; also the most ids put into one ``or`` filter.
 PAGE_LENGTH = 100
+#: The Control Room shows at most this many characters of an attribute value.
+DISPLAY_LIMIT = 1000
 _DIGITS = re.compile(r"[0-9]+")
 
 
@@ -66,6 +68,17 @@ def validate_work_items(work_items: Any, field: str = "work_items") -> list[dict
             raise InvalidInputError(f"{field}[{index}] is not JSON-serializable: {problem}.") from None
         checked.append(dict(item))
     return checked
+
+
+def display_limit_warnings(items: Sequence[Mapping[str, Any]], field: str = "work_items") -> list[str]:
+    """Warnings for attribute values longer than the Control Room displays."""
+    return [
+        f"{field}[{index}].{name} has {len(str(value))} characters: the Control Room displays only "
+        f"the first {DISPLAY_LIMIT}."
+        for index, item in enumerate(items)
+        for name, value in item.items()
+        if len(str(value)) > DISPLAY_LIMIT
+    ]
 
 
 def validate_batch_size(value: Any) -> int:

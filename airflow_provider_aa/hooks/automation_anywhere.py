@@ -19,6 +19,7 @@ from airflow_provider_aa.control_room.settings import ConnectionSettings, settin
 from airflow_provider_aa.control_room.work_items import (
     add_request,
     batches,
+    display_limit_warnings,
     list_request,
     lookup_requests,
     read_added,
@@ -151,6 +152,8 @@ class AutomationAnywhereHook(BaseHook):
         queue = validate_id(queue_id, "queue_id")
         items = validate_work_items(work_items)
         size = validate_batch_size(batch_size)
+        for warning in display_limit_warnings(items):
+            self.log.warning(warning)
         created: list[dict[str, Any]] = []
         for batch in batches(items, size):
             request = add_request(queue, batch)

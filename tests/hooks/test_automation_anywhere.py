@@ -475,3 +475,11 @@ def test_no_secret_reaches_logs_or_errors(requests_mock, use_connection, caplog,
     assert "HTTP 401" in seen and "settings in use" in seen  # the capture does see errors and logs
     for secret in (PASSWORD, API_KEY, token):
         assert secret not in seen
+
+
+def test_values_beyond_the_display_limit_are_warned_about(requests_mock, password_conn, capsys):
+    requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": make_token()})
+    requests_mock.post(f"{QUEUE}/workitems", json={"list": [item(1), item(2)]})
+    AutomationAnywhereHook().add_work_items(7, [{"note": "x" * 1000}, {"note": "y" * 1001}])
+    out = capsys.readouterr().out
+    assert "work_items[1].note has 1001 characters" in out and "work_items[0]" not in out
