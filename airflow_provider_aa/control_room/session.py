@@ -215,7 +215,8 @@ class ControlRoomSession:
             elif outcome.status == 429:
                 retryable, retry_after = True, _retry_after(outcome)
                 problem = "HTTP 429 Too Many Requests"
-            elif outcome.status in _GATEWAY_STATUSES:
+            elif outcome.status in _GATEWAY_STATUSES or (outcome.status == 500 and not request.replay_safe):
+                # A 500 to a request that must not be repeated may have been committed halfway.
                 retryable = request.replay_safe
                 problem = f"HTTP {outcome.status}"
             else:

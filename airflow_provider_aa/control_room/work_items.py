@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
@@ -81,14 +82,22 @@ def display_limit_warnings(items: Sequence[Mapping[str, Any]], field: str = "wor
     ]
 
 
+def validate_dedupe_key(value: Any, items: Sequence[Mapping[str, Any]]) -> str | None:
+    """``None``, or an attribute name that every work item carries."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError(f"dedupe_key must be an attribute name, got {value!r}.")
+    lacking = [index for index, item in enumerate(items) if item.get(value) in (None, "")]
+    if lacking:
+        raise InvalidInputError(f"dedupe_key {value!r} is missing in work_items{lacking[:10]}.")
+    return value
+
+
 def validate_batch_size(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= PAGE_LENGTH * 10:
         raise InvalidInputError(f"batch_size must be an integer from 1 to {PAGE_LENGTH * 10}, got {value!r}.")
     return value
-
-
-def batches(items: Sequence[dict[str, Any]], size: int) -> list[Sequence[dict[str, Any]]]:
-    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def add_request(queue_id: str, batch: Iterable[Mapping[str, Any]]) -> ApiRequest:
@@ -150,6 +159,67 @@ def lookup_requests(queue_id: str, work_item_ids: Sequence[str]) -> list[ApiRequ
         list_request(queue_id, filter=_ids_filter(work_item_ids[start : start + PAGE_LENGTH]))
         for start in range(0, len(work_item_ids), PAGE_LENGTH)
     ]
+
+
+def newest_items_requests(queue_id: str, batch_length: int) -> list[ApiRequest]:
+    """
+    After an add without a clear answer: the newest items of the queue, enough pages to hold
+    the whole batch plus a page of items others may have added meanwhile.
+    """
+    pages = -(-batch_length // PAGE_LENGTH) + 1
+    newest_first = [{"field": "id", "direction": "desc"}]
+    return [list_request(queue_id, sort=newest_first, offset=page * PAGE_LENGTH) for page in range(pages)]
+
+
+def match_created(
+    batch: Sequence[Mapping[str, Any]],
+    candidates: Iterable[Mapping[str, Any]],
+    *,
+    dedupe_key: str | None,
+    created_after_id: int,
+    created_since: float,
+) -> list[dict[str, Any] | None]:
+    """
+    For each item of ``batch``, the queue's item that this add created, or ``None``.
+
+    A candidate matches when its data equals the item's (or, with ``dedupe_key``, when that
+    attribute is equal), it is newer than ``created_after_id`` (the last item this task
+    created before) and it was not created more than a minute before ``created_since`` (the
+    request's start, epoch seconds; the minute absorbs clock differences). Each candidate
+    answers one item, oldest first, as the Control Room creates items in request order.
+    """
+    unclaimed = sorted(
+        (
+            dict(candidate)
+            for candidate in candidates
+            if int(candidate["id"]) > created_after_id and _created_since(candidate, created_since - 60)
+        ),
+        key=lambda candidate: int(candidate["id"]),
+    )
+    matches: list[dict[str, Any] | None] = []
+    for item in batch:
+        wanted = _identity(item, dedupe_key)
+        found = next((c for c in unclaimed if _identity(c.get("json") or {}, dedupe_key) == wanted), None)
+        if found is not None:
+            unclaimed.remove(found)
+        matches.append(found)
+    return matches
+
+
+def _identity(data: Mapping[str, Any], dedupe_key: str | None) -> str:
+    if dedupe_key is not None:
+        return str(data.get(dedupe_key))
+    return json.dumps(data, sort_keys=True, default=str)
+
+
+def _created_since(item: Mapping[str, Any], since: float) -> bool:
+    text = str(item.get("createdOn") or "")
+    try:
+        # Control Rooms write up to 9 fractional digits; Python reads 6.
+        created = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", text).replace("Z", "+00:00"))
+    except ValueError:
+        return True  # no usable time: rely on data and ids
+    return created.timestamp() >= since
 
 
 def _ids_filter(ids: Sequence[str]) -> dict[str, Any]:

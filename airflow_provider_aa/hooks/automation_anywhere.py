@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -12,20 +12,19 @@ import requests
 import urllib3.exceptions
 
 from airflow.sdk import BaseHook
+from airflow_provider_aa.control_room.adding import AddProgress, add_batch, add_fingerprint
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, Operation, TransportFailure, drive
 from airflow_provider_aa.control_room.session import ControlRoomSession, RetryPolicy
 from airflow_provider_aa.control_room.settings import ConnectionSettings, settings_from_connection
 from airflow_provider_aa.control_room.work_items import (
-    add_request,
-    batches,
     display_limit_warnings,
     list_request,
     lookup_requests,
-    read_added,
     read_lookups,
     read_page,
     validate_batch_size,
+    validate_dedupe_key,
     validate_id,
     validate_ids,
     validate_work_items,
@@ -136,28 +135,70 @@ class AutomationAnywhereHook(BaseHook):
     # -- work items ---------------------------------------------------------------------
 
     def add_work_items(
-        self, queue_id: int | str, work_items: Sequence[Mapping[str, Any]], *, batch_size: int = 100
+        self,
+        queue_id: int | str,
+        work_items: Sequence[Mapping[str, Any]],
+        *,
+        batch_size: int = 100,
+        dedupe_key: str | None = None,
+        progress: AddProgress | None = None,
+        on_progress: Callable[[AddProgress], None] | None = None,
     ) -> list[dict[str, Any]]:
         """
-        Add work items to a queue, ``batch_size`` per request.
+        Add work items to a queue, ``batch_size`` per request, each exactly once.
+
+        An add without a clear answer (timeout, dropped connection, 5xx) is never re-sent
+        blindly: the queue's newest items are matched against the batch (by their data, or by
+        the ``dedupe_key`` attribute) and only the missing items are sent again.
 
         :param queue_id: the work queue's id.
         :param work_items: the items' attributes (keys of the queue's work item model).
-        :return: the created work items in request order, ids as strings. An empty list sends
-            nothing.
-        :raises AutomationAnywhereError: an add that got no clear answer (timeout, dropped
-            connection, 5xx) is not re-sent; the error says so
-            (:class:`~airflow_provider_aa.control_room.session.AmbiguousOutcomeError`).
+        :param dedupe_key: an attribute that identifies an item (e.g. an invoice number):
+            cheaper and more exact matching than comparing all data.
+        :param progress: where an earlier try of the same add stopped (from ``on_progress``):
+            items it created are skipped, a batch it may have sent is checked first.
+        :param on_progress: called with the progress before each batch is sent and after
+            its answer: persist it to continue a later try without adding twice.
+        :return: the work items created by this call in request order, ids as strings. An
+            empty list sends nothing.
         """
         queue = validate_id(queue_id, "queue_id")
         items = validate_work_items(work_items)
         size = validate_batch_size(batch_size)
+        key = validate_dedupe_key(dedupe_key, items)
         for warning in display_limit_warnings(items):
             self.log.warning(warning)
+        fingerprint = add_fingerprint(queue, items)
+        if progress is None or progress.fingerprint != fingerprint:
+            progress = AddProgress(fingerprint, [])
+        save = on_progress or (lambda _: None)
         created: list[dict[str, Any]] = []
-        for batch in batches(items, size):
-            request = add_request(queue, batch)
-            created += read_added(self.request_json(request), len(batch), request)
+        for start in range(len(progress.ids), len(items), size):
+            maybe_sent_since, progress.in_flight_since = progress.in_flight_since, time.time()
+            save(progress)
+            outcome = self.run(
+                add_batch(
+                    self.session,
+                    queue,
+                    items[start : start + size],
+                    clock=time.time,
+                    dedupe_key=key,
+                    created_after_id=max((int(item_id) for item_id in progress.ids), default=0),
+                    maybe_sent_since=maybe_sent_since,
+                )
+            )
+            if outcome.reconciled:
+                self.log.warning(
+                    "%d of %d work item(s) of a batch whose answer was lost were already in queue %s: "
+                    "not added again.",
+                    outcome.reconciled,
+                    len(outcome.created),
+                    queue,
+                )
+            created += outcome.created
+            progress.ids += [item["id"] for item in outcome.created]
+            progress.in_flight_since = None
+            save(progress)
         return created
 
     def get_work_items(self, queue_id: int | str, work_item_ids: int | str | Sequence[int | str]) -> dict[str, dict[str, Any]]:

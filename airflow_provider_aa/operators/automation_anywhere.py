@@ -7,14 +7,20 @@ from collections.abc import Collection, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import BaseOperator, Variable
 from airflow_provider_aa.airflow_compat import AirflowSensorTimeout, conf
+from airflow_provider_aa.control_room.adding import AddProgress, add_fingerprint
 from airflow_provider_aa.control_room.statuses import (
     WORK_ITEM_FAILURE_STATUSES,
     WORK_ITEM_RUNNING_STATUSES,
     normalise_statuses,
 )
-from airflow_provider_aa.control_room.work_items import validate_batch_size, validate_id, validate_work_items
+from airflow_provider_aa.control_room.work_items import (
+    validate_batch_size,
+    validate_dedupe_key,
+    validate_id,
+    validate_work_items,
+)
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.sensors.automation_anywhere import WorkItemWatch
 
@@ -31,6 +37,8 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
         (templated; an ``XComArg`` works too). An empty list adds nothing.
     :param automation_anywhere_conn_id: connection of type ``automation_anywhere``.
     :param batch_size: items per add request (1–1000, default 100).
+    :param dedupe_key: an attribute that identifies a work item (e.g. an invoice number),
+        used to recognise items already in the queue after a lost answer.
     :param wait_for_completion: after adding, wait in the same task until the items leave
         ``pending_statuses`` (default: until finished), like the sensor does.
     :param pending_statuses: with ``wait_for_completion``: statuses that mean "keep waiting".
@@ -39,6 +47,13 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
     :param timeout: with ``wait_for_completion``: seconds to wait before failing.
     :param deferrable: with ``wait_for_completion``: wait in the triggerer (default:
         ``[operators] default_deferrable``).
+
+    Exactly once: progress is saved before and after every batch (in the task state store of
+    Airflow 3.3+, else in an Airflow Variable per task instance), so a retried or cleared
+    failed task continues where the earlier try stopped instead of adding again; an add
+    whose answer was lost is reconciled against the queue before anything is re-sent. The
+    saved progress is removed when the task succeeds (with ``wait_for_completion``: after
+    the wait), so clearing a *successful* task adds the items again.
 
     XCom (return value): the created work item ids as strings, in the order given, e.g.
     ``["40957", "40958"]`` — ready for ``AutomationAnywhereWorkItemSensor(work_item_ids=...)``.
@@ -58,6 +73,7 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
         work_items: Any,
         automation_anywhere_conn_id: str = AutomationAnywhereHook.default_conn_name,
         batch_size: int = 100,
+        dedupe_key: str | None = None,
         wait_for_completion: bool = False,
         pending_statuses: Collection[str] = WORK_ITEM_RUNNING_STATUSES,
         failure_statuses: Collection[str] = WORK_ITEM_FAILURE_STATUSES,
@@ -71,6 +87,7 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
         self.work_items = work_items
         self.automation_anywhere_conn_id = automation_anywhere_conn_id
         self.batch_size = validate_batch_size(batch_size)
+        self.dedupe_key = dedupe_key
         self.wait_for_completion = wait_for_completion
         self.pending_statuses = normalise_statuses(pending_statuses, "pending_statuses")
         self.failure_statuses = normalise_statuses(failure_statuses, "failure_statuses")
@@ -84,16 +101,30 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
         if not items:
             self.log.info("No work items to add to queue %s.", queue_id)
             return []
+        validate_dedupe_key(self.dedupe_key, items)
+        store = _ProgressStore(context)
+        progress = AddProgress.from_json(store.load(), add_fingerprint(queue_id, items))
+        if progress.ids:
+            self.log.info("An earlier try added %d of these work item(s): not adding them again.", len(progress.ids))
         hook = AutomationAnywhereHook(self.automation_anywhere_conn_id)
         try:
-            created = hook.add_work_items(queue_id, items, batch_size=self.batch_size)
-            ids = [item["id"] for item in created]
-            self.log.info("Added %d work item(s) to queue %s: %s", len(ids), queue_id, ", ".join(ids))
+            hook.add_work_items(
+                queue_id,
+                items,
+                batch_size=self.batch_size,
+                dedupe_key=self.dedupe_key,
+                progress=progress,
+                on_progress=store.save,
+            )
+            ids = progress.ids
+            self.log.info("Work items in queue %s: %s", queue_id, ", ".join(ids))
             if not self.wait_for_completion:
+                store.done()
                 return ids
             watch = self._watch(queue_id, ids)
             if not self.deferrable:
                 context["ti"].xcom_push(key="work_items", value=self._poll(hook, watch))
+                store.done()
                 return ids
         finally:
             hook.close()
@@ -115,6 +146,7 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
         ids = list(event.get("work_item_ids") or [])
         watch = self._watch(validate_id(self.queue_id, "queue_id"), ids)
         context["ti"].xcom_push(key="work_items", value=watch.resume(event))
+        _ProgressStore(context).done()
         return ids
 
     def _watch(self, queue_id: str, ids: list[str]) -> WorkItemWatch:
@@ -135,3 +167,43 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
                 )
             time.sleep(self.poke_interval)
         return done
+
+
+class _ProgressStore:
+    """
+    Where an add's progress survives a failed task try: Airflow 3.3's task state store,
+    else (Airflow 3.1/3.2) a Variable named after the task instance, deleted on success.
+    Without a task instance (a bare ``execute({})``) nothing is kept.
+    """
+
+    def __init__(self, context: Context) -> None:
+        self._state = context.get("task_state_store")
+        ti = context.get("ti")
+        self._variable = (
+            f"airflow_provider_aa.add_progress.{ti.dag_id}.{ti.task_id}.{ti.run_id}.{ti.map_index}"
+            if self._state is None and ti is not None and getattr(ti, "run_id", None)
+            else None
+        )
+
+    def load(self) -> Any:
+        if self._state is not None:
+            return self._state.get(_PROGRESS_KEY)
+        if self._variable is not None:
+            return Variable.get(self._variable, default=None, deserialize_json=True)
+        return None
+
+    def save(self, progress: AddProgress) -> None:
+        if self._state is not None:
+            self._state.set(_PROGRESS_KEY, progress.to_json())
+        elif self._variable is not None:
+            Variable.set(self._variable, progress.to_json(), serialize_json=True)
+
+    def done(self) -> None:
+        """The task succeeded: a later run (a cleared success) is a new add."""
+        if self._state is not None:
+            self._state.delete(_PROGRESS_KEY)
+        elif self._variable is not None:
+            Variable.delete(self._variable)
+
+
+_PROGRESS_KEY = "automation_anywhere_add_progress"

@@ -260,26 +260,87 @@ def test_connection_errors_are_retried_for_login(requests_mock, password_conn, n
     assert no_sleep == [1.0]
 
 
-@pytest.mark.parametrize(
-    "failure",
-    [
-        {"status_code": 503, "text": "busy"},
-        {"status_code": 500, "json": {"code": "E", "message": "boom"}},
-        {"exc": requests.exceptions.ReadTimeout("read timed out")},
-        {"exc": requests.exceptions.ConnectionError("Connection aborted.")},
-    ],
-)
-def test_an_add_without_a_clear_answer_is_never_resent(requests_mock, password_conn, no_sleep, failure):
+AMBIGUOUS = [
+    {"status_code": 503, "text": "busy"},
+    {"status_code": 500, "json": {"code": "E", "message": "boom"}},
+    {"exc": requests.exceptions.ReadTimeout("read timed out")},
+    {"exc": requests.exceptions.ConnectionError("Connection aborted.")},
+]
+
+
+def newest(*items):
+    return {"page": {"totalFilter": len(items)}, "list": list(items)}
+
+
+@pytest.mark.parametrize("failure", AMBIGUOUS)
+def test_a_lost_add_that_was_committed_is_found_not_resent(requests_mock, password_conn, no_sleep, failure):
     requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": make_token()})
-    requests_mock.post(f"{QUEUE}/workitems", [failure, {"json": {"list": [item(1)]}}])
+    requests_mock.post(f"{QUEUE}/workitems", [failure])
+    committed = item(41, json={"a": 1}, createdOn="2099-01-01T00:00:00.123456789Z")
+    requests_mock.post(f"{QUEUE}/workitems/list", json=newest(item(42, json={"a": 2}), committed))
 
-    with pytest.raises(AutomationAnywhereError) as caught:
-        AutomationAnywhereHook().add_work_items(7, [{"a": 1}])
+    created = AutomationAnywhereHook().add_work_items(7, [{"a": 1}])
 
+    assert [i["id"] for i in created] == ["41"]
     assert paths(requests_mock).count("POST /v3/wlm/queues/7/workitems") == 1
-    if "exc" in failure or failure["status_code"] == 503:
-        assert isinstance(caught.value, AmbiguousOutcomeError)
-        assert "not re-sent" in str(caught.value)
+    assert bodies(requests_mock, "/v3/wlm/queues/7/workitems/list")[0]["sort"] == [{"field": "id", "direction": "desc"}]
+
+
+@pytest.mark.parametrize("failure", AMBIGUOUS)
+def test_a_lost_add_that_was_not_committed_is_sent_again(requests_mock, password_conn, no_sleep, failure):
+    requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": make_token()})
+    requests_mock.post(f"{QUEUE}/workitems", [failure, {"json": {"list": [item(43, json={"a": 1})]}}])
+    requests_mock.post(f"{QUEUE}/workitems/list", json=newest(item(40, json={"a": 1}, createdOn="2001-01-01T00:00:00Z")))
+
+    created = AutomationAnywhereHook().add_work_items(7, [{"a": 1}])
+
+    assert [i["id"] for i in created] == ["43"]  # the old look-alike 40 was not taken for ours
+    assert paths(requests_mock).count("POST /v3/wlm/queues/7/workitems") == 2
+
+
+def test_only_the_missing_part_of_a_lost_batch_is_sent_again(requests_mock, password_conn, no_sleep):
+    requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": make_token()})
+    requests_mock.post(
+        f"{QUEUE}/workitems",
+        [{"exc": requests.exceptions.ReadTimeout("slow")}, {"json": {"list": [item(52, json={"k": "B", "v": 2})]}}],
+    )
+    requests_mock.post(f"{QUEUE}/workitems/list", json=newest(item(51, json={"k": "A", "v": "changed by server"})))
+
+    created = AutomationAnywhereHook().add_work_items(7, [{"k": "A", "v": 1}, {"k": "B", "v": 2}], dedupe_key="k")
+
+    assert [i["id"] for i in created] == ["51", "52"]
+    assert bodies(requests_mock, "/v3/wlm/queues/7/workitems")[1] == {"workItems": [{"json": {"k": "B", "v": 2}}]}
+
+
+def test_an_add_that_stays_unclear_fails_saying_what_is_in_the_queue(requests_mock, password_conn, no_sleep):
+    requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": make_token()})
+    requests_mock.post(f"{QUEUE}/workitems", status_code=504, text="gateway timeout")
+    requests_mock.post(f"{QUEUE}/workitems/list", json=newest())
+
+    with pytest.raises(AutomationAnywhereError, match=r"no clear answer 3 times; 0 are in the queue, 1 are not"):
+        AutomationAnywhereHook().add_work_items(7, [{"a": 1}])
+    assert paths(requests_mock).count("POST /v3/wlm/queues/7/workitems") == 3
+
+
+def test_saved_progress_continues_an_earlier_try(requests_mock, password_conn):
+    from airflow_provider_aa.control_room.adding import AddProgress, add_fingerprint
+
+    requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": make_token()})
+    requests_mock.post(f"{QUEUE}/workitems", json={"list": [item(62, json={"n": 2})]})
+    items = [{"n": 1}, {"n": 2}]
+    # The earlier try created item 61 and may have sent the second batch: it was not committed.
+    earlier = AddProgress(add_fingerprint("7", items), ["61"], in_flight_since=1.0)
+    requests_mock.post(f"{QUEUE}/workitems/list", json=newest(item(61, json={"n": 1})))
+    saved = []
+
+    created = AutomationAnywhereHook().add_work_items(
+        7, items, batch_size=1, progress=earlier, on_progress=lambda p: saved.append(p.to_json())
+    )
+
+    assert [i["id"] for i in created] == ["62"]
+    assert earlier.ids == ["61", "62"] and saved[-1]["ids"] == ["61", "62"] and saved[-1]["in_flight_since"] is None
+    assert paths(requests_mock).count("POST /v3/wlm/queues/7/workitems/list") == 1  # checked before re-sending
+    assert bodies(requests_mock, "/v3/wlm/queues/7/workitems") == [{"workItems": [{"json": {"n": 2}}]}]
 
 
 def test_an_add_is_retried_when_it_provably_was_not_processed(requests_mock, password_conn, no_sleep):
