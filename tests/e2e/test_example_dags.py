@@ -43,13 +43,14 @@ def test_a_failing_item_fails_the_sensor_with_the_bots_error(fast_bot, monkeypat
     assert f"id {failed_id}: status FAILED: Emulated bot failure: invoice_id contains FAIL" in log
 
 
-def test_deferrable_example_waits_in_the_trigger(fast_bot, monkeypatch, capfd):
+def test_deferrable_example_waits_in_the_trigger(fast_bot, monkeypatch):
     fast_bot.use_connection(monkeypatch, auth_type="api_key")
+    fast_bot.configure(pickup_delay=2.0)  # still NEW at the first poke: the sensor must defer
 
     run = load_example_dag("example_automation_anywhere_deferrable").test()
 
-    log = capfd.readouterr().out
-    assert "AutomationAnywhereWorkItemTrigger" in log and "still pending in queue 22" in log
+    # add task, sensor's first poke, then the trigger's own (async) session: three logins
+    assert fast_bot.counters.logins() == 3
 
     assert task_states(run) == {"add_orders": "success", "wait_in_triggerer": "success"}
     finished = xcoms(run)["wait_in_triggerer"]
@@ -57,8 +58,9 @@ def test_deferrable_example_waits_in_the_trigger(fast_bot, monkeypatch, capfd):
     assert {item["status"] for item in finished.values()} == {"COMPLETED"}
 
 
-def test_one_task_adds_and_waits_deferred(fast_bot, monkeypatch, capfd):
+def test_one_task_adds_and_waits_deferred(fast_bot, monkeypatch):
     fast_bot.use_connection(monkeypatch)
+    fast_bot.configure(pickup_delay=2.0)
 
     run = load_example_dag("example_automation_anywhere_one_task").test()
 
@@ -67,5 +69,5 @@ def test_one_task_adds_and_waits_deferred(fast_bot, monkeypatch, capfd):
     assert ids == [item["id"] for item in fast_bot.work_items(22)]
     finished = xcoms(run, key="work_items")["add_and_wait"]
     assert list(finished) == ids and {item["status"] for item in finished.values()} == {"COMPLETED"}
-    assert "AutomationAnywhereWorkItemTrigger" in capfd.readouterr().out
+    assert fast_bot.counters.logins() == 2  # the task's session, then the trigger's
     assert len(fast_bot.work_items(22)) == 2  # resuming after deferral added nothing again
