@@ -22,8 +22,6 @@ from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.triggers.automation_anywhere import AutomationAnywhereWorkItemTrigger
 
 if TYPE_CHECKING:
-    from logging import Logger
-
     from airflow.sdk import Context
 
 __all__ = ["AutomationAnywhereWorkItemSensor", "WORK_ITEM_RUNNING_STATUSES", "WorkItemWatch"]
@@ -127,6 +125,8 @@ class WorkItemWatch:
     """
     One wait on work items: what ends it, shared by the sensor, the add operator's
     ``wait_for_completion`` and their deferred resumption, so all give the same outcome.
+
+    ``log`` is the owning operator's logger.
     """
 
     def __init__(
@@ -136,7 +136,7 @@ class WorkItemWatch:
         work_item_ids: list[str],
         pending_statuses: tuple[str, ...],
         failure_statuses: tuple[str, ...],
-        log: Logger,
+        log: Any,
     ) -> None:
         self.queue_id = queue_id
         self.work_item_ids = work_item_ids

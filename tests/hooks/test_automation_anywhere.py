@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
-from airflow_provider_aa.control_room.session import AmbiguousOutcomeError, ControlRoomSession
+from airflow_provider_aa.control_room.session import ControlRoomSession
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from tests.conftest import API_KEY, BASE_URL, PASSWORD, make_token
 
