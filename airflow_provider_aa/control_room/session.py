@@ -118,32 +118,35 @@ class ControlRoomSession:
         yield from self._login()
 
     def _login(self) -> Operation[None]:
-        for version in AUTH_VERSIONS[AUTH_VERSIONS.index(self._auth_version) :]:
-            request = login_request(self.settings, version)
-            answer = yield from self._exchange(request)
-            if answer.status == 404 and version != AUTH_VERSIONS[-1]:
-                continue  # this Control Room predates the newer login API
-            self._auth_version = version
-            if answer.status in (401, 403):
-                raise AutomationAnywhereError(
-                    f"Login refused for user {self.settings.username!r} "
-                    f"(auth_type={self.settings.auth_type!r}): check the "
-                    f"{'API key' if self.settings.auth_type == 'api_key' else 'password'} "
-                    "and that the user is active. Not retried, so the account is not locked.",
-                    **_answer_fields(request, answer),
-                )
-            self._accept_token(_read_token(request, answer))
-            return
+        request, answer = yield from self._auth_call(lambda version: login_request(self.settings, version))
+        if answer.status in (401, 403):
+            raise AutomationAnywhereError(
+                f"Login refused for user {self.settings.username!r} "
+                f"(auth_type={self.settings.auth_type!r}): check the "
+                f"{'API key' if self.settings.auth_type == 'api_key' else 'password'} "
+                "and that the user is active. Not retried, so the account is not locked.",
+                **_answer_fields(request, answer),
+            )
+        self._accept_token(_read_token(request, answer))
 
     def _refresh(self) -> Operation[bool]:
         """Renew a still-valid token; ``False`` when the Control Room would not."""
-        assert self._token is not None
-        request = refresh_request(self._token, self._auth_version)
-        answer = yield from self._exchange(request)
+        token = self._token or ""
+        request, answer = yield from self._auth_call(lambda version: refresh_request(token, version))
         if answer.status >= 400:
             return False
         self._accept_token(_read_token(request, answer))
         return True
+
+    def _auth_call(self, build: Callable[[str], ApiRequest]) -> Operation[tuple[ApiRequest, ApiResponse]]:
+        """Newest authentication API first; a 404 means an older Control Room (remembered)."""
+        while True:
+            request = build(self._auth_version)
+            answer = yield from self._exchange(request)
+            older = AUTH_VERSIONS.index(self._auth_version) + 1
+            if answer.status != 404 or older == len(AUTH_VERSIONS):
+                return request, answer
+            self._auth_version = AUTH_VERSIONS[older]
 
     def seconds_until_renewal(self) -> float | None:
         """How long the current token stays fresh (``None`` before the first login)."""
