@@ -15,12 +15,7 @@ from airflow_provider_aa.control_room.statuses import (
     WORK_ITEM_RUNNING_STATUSES,
     normalise_statuses,
 )
-from airflow_provider_aa.control_room.work_items import (
-    validate_batch_size,
-    validate_dedupe_key,
-    validate_id,
-    validate_work_items,
-)
+from airflow_provider_aa.control_room.work_items import validate_batch_size, validate_id, validate_work_items
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.sensors.automation_anywhere import WorkItemWatch
 
@@ -101,7 +96,6 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
         if not items:
             self.log.info("No work items to add to queue %s.", queue_id)
             return []
-        validate_dedupe_key(self.dedupe_key, items)
         store = _ProgressStore(context)
         progress = AddProgress.from_json(store.load(), add_fingerprint(queue_id, items))
         if progress.ids:
