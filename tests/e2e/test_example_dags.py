@@ -71,3 +71,16 @@ def test_one_task_adds_and_waits_deferred(fast_bot, monkeypatch):
     assert list(finished) == ids and {item["status"] for item in finished.values()} == {"COMPLETED"}
     assert fast_bot.counters.logins() == 2  # the task's session, then the trigger's
     assert len(fast_bot.work_items(22)) == 2  # resuming after deferral added nothing again
+
+
+def test_reschedule_mode_gives_the_same_outcome(fast_bot, monkeypatch):
+    fast_bot.use_connection(monkeypatch)
+    fast_bot.configure(pickup_delay=1.5)
+    dag = load_example_dag("example_automation_anywhere")
+    dag.get_task("wait_until_finished").mode = "reschedule"
+
+    run = dag.test()
+
+    assert task_states(run) == {"add_invoices": "success", "wait_until_finished": "success", "report": "success"}
+    assert {item["status"] for item in xcoms(run)["wait_until_finished"].values()} == {"COMPLETED"}
+    assert fast_bot.counters.logins() >= 3  # each rescheduled poke is a new task try: a new session
