@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: test demo clean
+.PHONY: test demo bench clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ test: $(INSTALLED)
 
 demo: $(INSTALLED)
 	$(BIN)/python scripts/demo.py
+
+bench: $(INSTALLED)
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache

@@ -1,0 +1,120 @@
+"""
+``make bench`` / ``python -m bench``: every scenario, this provider and the baseline side by
+side in one run; prints one Markdown table and writes it, with the machine, Python and
+Airflow versions, to ``docs/benchmarks.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import bench  # noqa: F401  (a throw-away AIRFLOW_HOME before Airflow is imported)
+from bench import adding, imports, triggerer, waiting
+from bench.common import markdown_table
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = {"add": adding.rows, "wait": waiting.rows, "triggers": triggerer.rows, "imports": imports.rows}
+
+METHOD = """\
+Everything runs against the bundled Control Room emulator on 127.0.0.1 (same process,
+except the triggerer processes), so times are those of loopback HTTP and of the emulator's
+own work (it scans a whole queue per list request): they show proportions, not what a real
+Control Room answers. Request and login counts are exact and do not depend on the machine;
+the tests in `tests/bench/` assert them for small N. Times are never asserted.
+
+**Baseline** (`bench/baseline.py`): what users write without this provider, and what the
+Camunda connector does: plain `requests`, `POST /v2/authentication` before every
+operation, one work item per add request, one status request per item per poll (a list
+request with an `eq` filter on the id). Kind to the baseline: its HTTP connections are kept
+alive, and it stops asking about an item once it saw it finished.
+
+- **add work items**: `AutomationAnywhereHook.add_work_items(20, items, batch_size=100)` on
+  a fresh hook (login included; the logout of `hook.close()` that the operator sends at
+  the end is not counted). The emulator's bot is paused.
+- **wait until finished (sync hook)**: the bot takes 3 items per second and works each for
+  30 s; both sides poll every 60 s (the sensor's default) on a simulated clock — each round
+  moves the emulator's clock (and the hook session's) on by 60 s instead of sleeping — so
+  both see exactly the same rounds. Tokens live 5 minutes here so that the wait for 1,000
+  items outlasts one. Ours: `hook.get_work_items(20, ids)` for all ids per round (as the
+  sensor pokes). "Status requests per poll round" counts list requests only; logins and
+  token refreshes are counted apart.
+- **deferred sensors in one triggerer**: 1,000 sensors waiting for one item each (until it
+  leaves NEW), each side in its own fresh process with Airflow loaded. Ours: 1,000
+  `AutomationAnywhereWorkItemTrigger`s on one event loop. Baseline: 1,000 coroutines that
+  log in and ask for their item's status via `asyncio.to_thread` (plain `requests`). Both
+  poll on the same 15 s wall-clock grid; the bot is released once round 1 has been
+  answered, so every wait takes two rounds. Peak RSS is the process's `ru_maxrss`.
+- **import at DAG parse**: `from airflow.sdk import DAG, BaseOperator, BaseSensorOperator,
+  task`, then the provider's operator and sensor modules (ours) or `import requests`
+  (baseline), timed in fresh interpreters, median of 7.
+
+"baseline / ours" above 1 means the baseline needs more (for items per second: less is
+worse for the baseline, so below 1 means the provider is faster).
+"""
+
+
+def environment() -> list[str]:
+    import airflow
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return [
+        f"- Machine: {platform.system()} {platform.release()} ({platform.machine()}), {cpu}, {os.cpu_count()} CPUs",
+        f"- Python {platform.python_version()} ({platform.python_implementation()})",
+        f"- Apache Airflow {airflow.__version__}",
+        f"- Commit {commit}, run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--only", choices=sorted(SCENARIOS), action="append", help="run only these scenarios")
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md",
+                        help="Markdown file to write (default: docs/benchmarks.md)")
+    parser.add_argument("--no-write", action="store_true", help="print the table only")
+    args = parser.parse_args(argv)
+
+    started = time.monotonic()
+    rows = []
+    for name, scenario in SCENARIOS.items():
+        if args.only and name not in args.only:
+            continue
+        print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+        begun = time.monotonic()
+        rows += scenario()
+        print(f"[bench] {name}: {time.monotonic() - begun:.0f} s", file=sys.stderr, flush=True)
+    table = markdown_table(rows)
+    print(table)
+    print(f"\n[bench] done in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    if not args.no_write:
+        document = "\n".join(
+            ["# Benchmarks", "", "Generated by `make bench` (`python -m bench`); do not edit by hand.", "",
+             *environment(), "", table, "", "## Method", "", METHOD]
+        )
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(document)
+        print(f"[bench] written to {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
