@@ -14,9 +14,14 @@ import pytest
 # Airflow reads its home at import time: point it at a throw-away folder first.
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="aa-provider-tests-"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-# dag.test() syncs the configured DAG folder to the metadata database: use the examples.
+# dag.test() syncs the configured DAG folder to the metadata database: the example DAGs
+# plus the tests' own, linked into one throw-away folder.
 EXAMPLE_DAGS = Path(__file__).resolve().parent.parent / "example_dags"
-os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(EXAMPLE_DAGS)
+TEST_DAGS = Path(__file__).resolve().parent / "e2e" / "dags"
+_DAGS_FOLDER = Path(tempfile.mkdtemp(prefix="aa-provider-dags-"))
+for _dag_file in [*EXAMPLE_DAGS.glob("*.py"), *TEST_DAGS.glob("*.py")]:
+    (_DAGS_FOLDER / _dag_file.name).symlink_to(_dag_file)
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_DAGS_FOLDER)
 
 BASE_URL = "https://cr.example.test"
 PASSWORD = "S3cret-Passw0rd-xyz"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLE_DAGS
+from tests.conftest import EXAMPLE_DAGS, TEST_DAGS
 
 
 @pytest.fixture(scope="session")
@@ -27,11 +27,15 @@ def fast_bot(aa_emulator):
     return aa_emulator
 
 
-def load_example_dag(name: str):
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLE_DAGS / f"{name}.py")
+def load_example_dag(name: str, folder: Path = EXAMPLE_DAGS):
+    spec = importlib.util.spec_from_file_location(f"dag_{name}", folder / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.dag
+
+
+def load_test_dag(name: str):
+    return load_example_dag(name, TEST_DAGS)
 
 
 def xcoms(dag_run, key: str = "return_value") -> dict[str, object]:
@@ -46,3 +50,17 @@ def xcoms(dag_run, key: str = "return_value") -> dict[str, object]:
 
 def task_states(dag_run) -> dict[str, str]:
     return {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+
+
+#: Rows of the fault matrix (tests/e2e/test_fault_matrix.py), printed after the run.
+FAULT_MATRIX: list[tuple[str, ...]] = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not FAULT_MATRIX:
+        return
+    terminalreporter.section("fault matrix: add -> wait (poke) / wait (deferred)")
+    terminalreporter.write_line("| fault | add | wait (poke) | wait (deferred) | items held | requests |")
+    terminalreporter.write_line("|---|---|---|---|---|---|")
+    for row in FAULT_MATRIX:
+        terminalreporter.write_line("| " + " | ".join(row) + " |")
