@@ -37,7 +37,8 @@ alive, and it stops asking about an item once it saw it finished.
 
 - **add work items**: `AutomationAnywhereHook.add_work_items(20, items, batch_size=100)` on
   a fresh hook (login included; the logout of `hook.close()` that the operator sends at
-  the end is not counted). The emulator's bot is paused.
+  the end is not counted), after one untimed add of 1 item per side (the first hook in a
+  process pays about 15 ms of one-time Airflow set-up). The emulator's bot is paused.
 - **wait until finished (sync hook)**: the bot takes 3 items per second and works each for
   30 s; both sides poll every 60 s (the sensor's default) on a simulated clock — each round
   moves the emulator's clock (and the hook session's) on by 60 s instead of sleeping — so
@@ -50,13 +51,15 @@ alive, and it stops asking about an item once it saw it finished.
   `AutomationAnywhereWorkItemTrigger`s on one event loop. Baseline: 1,000 coroutines that
   log in and ask for their item's status via `asyncio.to_thread` (plain `requests`). Both
   poll on the same 15 s wall-clock grid; the bot is released once round 1 has been
-  answered, so every wait takes two rounds. Peak RSS is the process's `ru_maxrss`.
+  answered, so every wait takes two rounds. Peak RSS is the process's `VmHWM`
+  (`ru_maxrss` survives `exec`: it would show the benchmark's own RSS when it started the
+  process).
 - **import at DAG parse**: `from airflow.sdk import DAG, BaseOperator, BaseSensorOperator,
   task`, then the provider's operator and sensor modules (ours) or `import requests`
   (baseline), timed in fresh interpreters, median of 7.
 
-"baseline / ours" above 1 means the baseline needs more (for items per second: less is
-worse for the baseline, so below 1 means the provider is faster).
+"baseline / ours" above 1 means the baseline needs more (for items per second, where
+higher is better, below 1 means the provider is faster).
 """
 
 
