@@ -63,11 +63,23 @@ def rows(sizes: tuple[int, ...] = (1, 100, 10_000), batch_size: int = 100) -> li
         target = math.ceil(n / batch_size) + 1
         scenario = f"add work items (batch {batch_size})"
         out += [
-            Row(scenario, f"{n:,}", "HTTP requests", ours.requests, base.requests,
-                f"target ≤ {target:,}: {'met' if ours.requests <= target else '**not met**'}"),
+            Row(
+                scenario,
+                f"{n:,}",
+                "HTTP requests",
+                ours.requests,
+                base.requests,
+                f"target ≤ {target:,}: {'met' if ours.requests <= target else '**not met**'}",
+            ),
             Row(scenario, f"{n:,}", "logins", ours.logins, base.logins),
             Row(scenario, f"{n:,}", "wall time (s)", ours.seconds, base.seconds),
-            Row(scenario, f"{n:,}", "items per second", ours.items_per_second, base.items_per_second,
-                "higher is better: below 1× the provider is faster"),
+            Row(
+                scenario,
+                f"{n:,}",
+                "items per second",
+                ours.items_per_second,
+                base.items_per_second,
+                "higher is better: below 1× the provider is faster",
+            ),
         ]
     return out

@@ -65,7 +65,7 @@ class Row:
         return self.baseline / self.ours
 
 
-def fmt(value: float | int | None) -> str:
+def fmt(value: float | None) -> str:
     if value is None:
         return "—"
     if isinstance(value, int):

@@ -45,13 +45,26 @@ def rows(repetitions: int = 7) -> list[Row]:
         for extra, samples in runs.items():
             samples.append(measure_once(extra))
     (ours_sdk, ours), (base_sdk, base) = (
-        (statistics.median(s for s, _ in samples), statistics.median(e for _, e in samples)) for samples in runs.values()
+        (statistics.median(s for s, _ in samples), statistics.median(e for _, e in samples))
+        for samples in runs.values()
     )
     scenario = "import at DAG parse"
     return [
-        Row(scenario, "—", "`airflow.sdk` import (ms)", ours_sdk * 1000, base_sdk * 1000,
-            f"median of {repetitions} fresh interpreters each"),
-        Row(scenario, "—", "added on top (ms)", ours * 1000, base * 1000,
-            "ours: operator + sensor modules; baseline: `import requests`"),
+        Row(
+            scenario,
+            "—",
+            "`airflow.sdk` import (ms)",
+            ours_sdk * 1000,
+            base_sdk * 1000,
+            f"median of {repetitions} fresh interpreters each",
+        ),
+        Row(
+            scenario,
+            "—",
+            "added on top (ms)",
+            ours * 1000,
+            base * 1000,
+            "ours: operator + sensor modules; baseline: `import requests`",
+        ),
         Row(scenario, "—", "added / `airflow.sdk` (%)", ours / ours_sdk * 100, base / base_sdk * 100),
     ]

@@ -64,8 +64,12 @@ def run(side: str, n: int, interval: float = INTERVAL) -> TriggerResult:
         first_round = 1 + math.ceil(n / 100) if side == "ours" else 2 * n
         child = subprocess.Popen(
             [sys.executable, "-m", "bench.triggerer"],
-            cwd=ROOT, env=dict(os.environ), text=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=ROOT,
+            env=dict(os.environ),
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
 
         def release_the_bot() -> None:  # once round 1 has been answered: every item was seen NEW
@@ -80,11 +84,19 @@ def run(side: str, n: int, interval: float = INTERVAL) -> TriggerResult:
         lines = [line for line in out.splitlines() if line.startswith(MARKER)]
         if child.returncode != 0 or not lines:
             raise RuntimeError(f"the {side} triggerer failed ({child.returncode}):\n{err[-3000:]}")
-        report = json.loads(lines[-1][len(MARKER):])
+        report = json.loads(lines[-1][len(MARKER) :])
         counters = emulator.counters
         return TriggerResult(
-            side, n, report["rounds"], counters.logins(), counters.requests(LIST), counters.requests(),
-            report["done"], report["rss_before_mib"], report["rss_peak_mib"], report["seconds"],
+            side,
+            n,
+            report["rounds"],
+            counters.logins(),
+            counters.requests(LIST),
+            counters.requests(),
+            report["done"],
+            report["rss_before_mib"],
+            report["rss_peak_mib"],
+            report["seconds"],
         )
 
 
@@ -94,39 +106,71 @@ def rows(n: int = 1_000, interval: float = INTERVAL) -> list[Row]:
     label = f"{n:,}"
     rounds = f"{ours.rounds} / {base.rounds} rounds of {interval:g} s"
     return [
-        Row(scenario, label, "logins", ours.logins, base.logins,
-            f"target 1: {'met' if ours.logins == 1 else '**not met**'}"),
-        Row(scenario, label, "status requests per poll round", ours.status_requests_per_round,
-            base.status_requests_per_round, f"{rounds}; the baseline logs in before each"),
+        Row(
+            scenario,
+            label,
+            "logins",
+            ours.logins,
+            base.logins,
+            f"target 1: {'met' if ours.logins == 1 else '**not met**'}",
+        ),
+        Row(
+            scenario,
+            label,
+            "status requests per poll round",
+            ours.status_requests_per_round,
+            base.status_requests_per_round,
+            f"{rounds}; the baseline logs in before each",
+        ),
         Row(scenario, label, "total requests", ours.requests, base.requests),
-        Row(scenario, label, "peak RSS of the process (MiB)", ours.rss_peak_mib, base.rss_peak_mib,
-            "Airflow loaded on both sides"),
-        Row(scenario, label, "RSS growth while waiting (MiB)", ours.rss_peak_mib - ours.rss_before_mib,
-            base.rss_peak_mib - base.rss_before_mib, "peak minus RSS before the sensors started"),
+        Row(
+            scenario,
+            label,
+            "peak RSS of the process (MiB)",
+            ours.rss_peak_mib,
+            base.rss_peak_mib,
+            "Airflow loaded on both sides",
+        ),
+        Row(
+            scenario,
+            label,
+            "RSS growth while waiting (MiB)",
+            ours.rss_peak_mib - ours.rss_before_mib,
+            base.rss_peak_mib - base.rss_before_mib,
+            "peak minus RSS before the sensors started",
+        ),
     ]
 
 
 # -- the child process ------------------------------------------------------------------
 
 
-def _rss_mib() -> float:
-    import psutil
+def _status_mib(field: str) -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return None
 
-    return psutil.Process().memory_info().rss / 2**20
+
+def _rss_mib() -> float:
+    rss = _status_mib("VmRSS")
+    if rss is None:
+        import psutil  # type: ignore[import-untyped]
+
+        rss = psutil.Process().memory_info().rss / 2**20
+    return rss
 
 
 def _peak_rss_mib() -> float:
     """
-    The process's peak RSS. On Linux ``VmHWM``: ``ru_maxrss`` survives ``exec`` and would
+    The process's peak RSS: ``VmHWM`` on Linux. ``ru_maxrss`` survives ``exec`` and would
     report the benchmark's own (larger) RSS at the moment it started this process.
     """
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024  # kB
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux, bytes on macOS
+    peak = _status_mib("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _until_next_tick(interval: float) -> float:
@@ -139,7 +183,10 @@ _lookups: list[float] = []
 
 async def _ours(ids: list[str], interval: float) -> list[str]:
     from airflow_provider_aa.control_room.statuses import WORK_ITEM_FAILURE_STATUSES
-    from airflow_provider_aa.triggers.automation_anywhere import AsyncControlRoomClient, AutomationAnywhereWorkItemTrigger
+    from airflow_provider_aa.triggers.automation_anywhere import (
+        AsyncControlRoomClient,
+        AutomationAnywhereWorkItemTrigger,
+    )
 
     lookup = AsyncControlRoomClient.lookup
 
@@ -156,9 +203,13 @@ async def _ours(ids: list[str], interval: float) -> list[str]:
 
     triggers = [
         AutomationAnywhereWorkItemTrigger(
-            automation_anywhere_conn_id="automation_anywhere_default", queue_id=str(QUEUE_ID),
-            work_item_ids=[item_id], pending_statuses=["NEW"], failure_statuses=list(WORK_ITEM_FAILURE_STATUSES),
-            deadline=time.time() + 600, poke_interval=interval,
+            automation_anywhere_conn_id="automation_anywhere_default",
+            queue_id=str(QUEUE_ID),
+            work_item_ids=[item_id],
+            pending_statuses=["NEW"],
+            failure_statuses=list(WORK_ITEM_FAILURE_STATUSES),
+            deadline=time.time() + 600,
+            poke_interval=interval,
         )
         for item_id in ids
     ]
@@ -185,9 +236,10 @@ async def _baseline(ids: list[str], interval: float) -> list[str]:
 def _child() -> None:
     import logging
 
-    import bench  # noqa: F401  (a throw-away AIRFLOW_HOME when none is set)
     import airflow.sdk  # noqa: F401  (a triggerer has Airflow loaded)
     from airflow.triggers.base import BaseTrigger  # noqa: F401
+
+    import bench  # noqa: F401  (a throw-away AIRFLOW_HOME when none is set)
 
     logging.disable(logging.INFO)  # 1,000 "still pending" lines a round would only be noise here
     job = json.loads(sys.stdin.read())

@@ -72,7 +72,9 @@ class SimulatedTimeHook(AutomationAnywhereHook):
         return ControlRoomSession(self.settings, clock=self._clock, on_new_token=mask_secret)
 
 
-def _setup(n: int, bot_rate: float, work_delay: float, token_lifetime: float) -> tuple[ControlRoomEmulator, SimulatedClock, list[str]]:
+def _setup(
+    n: int, bot_rate: float, work_delay: float, token_lifetime: float
+) -> tuple[ControlRoomEmulator, SimulatedClock, list[str]]:
     clock = SimulatedClock(math.floor(time.time()))  # whole seconds: token expiry falls on a poll exactly
     config = EmulatorConfig(pickup_delay=0.0, work_delay=work_delay, bot_rate=bot_rate, token_lifetime=token_lifetime)
     emulator = ControlRoomEmulator(config, clock=clock).start()
@@ -85,8 +87,12 @@ def _setup(n: int, bot_rate: float, work_delay: float, token_lifetime: float) ->
 
 
 def wait_ours(
-    n: int, *, bot_rate: float = BOT_RATE, work_delay: float = WORK_DELAY,
-    interval: float = POLL_INTERVAL, token_lifetime: float = TOKEN_LIFETIME,
+    n: int,
+    *,
+    bot_rate: float = BOT_RATE,
+    work_delay: float = WORK_DELAY,
+    interval: float = POLL_INTERVAL,
+    token_lifetime: float = TOKEN_LIFETIME,
 ) -> WaitResult:
     emulator, clock, ids = _setup(n, bot_rate, work_delay, token_lifetime)
     try:
@@ -97,12 +103,16 @@ def wait_ours(
                 before = emulator.counters.requests(LIST)
                 found = hook.get_work_items(QUEUE_ID, ids)
                 per_round.append(emulator.counters.requests(LIST) - before)
-                verdict = judge(found, pending_statuses=WORK_ITEM_RUNNING_STATUSES, failure_statuses=WORK_ITEM_FAILURE_STATUSES)
+                verdict = judge(
+                    found, pending_statuses=WORK_ITEM_RUNNING_STATUSES, failure_statuses=WORK_ITEM_FAILURE_STATUSES
+                )
                 if not verdict.pending:
                     break
                 clock.advance(interval)
             counters = emulator.counters
-            result = WaitResult(n, len(per_round), per_round, counters.logins(), counters.refreshes(), counters.requests())
+            result = WaitResult(
+                n, len(per_round), per_round, counters.logins(), counters.refreshes(), counters.requests()
+            )
             hook.close()
     finally:
         emulator.stop()
@@ -110,8 +120,12 @@ def wait_ours(
 
 
 def wait_baseline(
-    n: int, *, bot_rate: float = BOT_RATE, work_delay: float = WORK_DELAY,
-    interval: float = POLL_INTERVAL, token_lifetime: float = TOKEN_LIFETIME,
+    n: int,
+    *,
+    bot_rate: float = BOT_RATE,
+    work_delay: float = WORK_DELAY,
+    interval: float = POLL_INTERVAL,
+    token_lifetime: float = TOKEN_LIFETIME,
 ) -> WaitResult:
     emulator, clock, ids = _setup(n, bot_rate, work_delay, token_lifetime)
     try:
@@ -140,14 +154,26 @@ def rows(sizes: tuple[int, ...] = (1, 100, 1_000)) -> list[Row]:
         lifetimes = math.floor(wait / TOKEN_LIFETIME) + 1  # tokens needed if none were renewed
         out += [
             Row(scenario, f"{n:,}", "poll rounds", ours.rounds, base.rounds, "same bot, same simulated clock"),
-            Row(scenario, f"{n:,}", "status requests per poll round (most)", ours.max_requests_per_round,
+            Row(
+                scenario,
+                f"{n:,}",
+                "status requests per poll round (most)",
+                ours.max_requests_per_round,
                 base.max_requests_per_round,
                 f"target ≤ {target:,}: {'met' if ours.max_requests_per_round <= target else '**not met**'}"
-                "; the baseline logs in before each"),
-            Row(scenario, f"{n:,}", "logins", ours.logins, base.logins,
+                "; the baseline logs in before each",
+            ),
+            Row(
+                scenario,
+                f"{n:,}",
+                "logins",
+                ours.logins,
+                base.logins,
                 f"target ≤ {lifetimes} (1 per {TOKEN_LIFETIME:g} s token over a {wait:,.0f} s wait): "
-                f"{'met' if ours.logins <= lifetimes else '**not met**'}; ours renewed {ours.refreshes}×"),
-            Row(scenario, f"{n:,}", "total requests", ours.requests, base.requests,
-                "ours: logins + refreshes + lookups"),
+                f"{'met' if ours.logins <= lifetimes else '**not met**'}; ours renewed {ours.refreshes}×",
+            ),
+            Row(
+                scenario, f"{n:,}", "total requests", ours.requests, base.requests, "ours: logins + refreshes + lookups"
+            ),
         ]
     return out

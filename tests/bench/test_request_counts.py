@@ -13,7 +13,6 @@ import bench  # noqa: F401  (sets a throw-away AIRFLOW_HOME when none is set)
 from bench import adding, triggerer, waiting
 from bench.common import Row, markdown_table
 
-
 # -- adding -----------------------------------------------------------------------------
 
 
@@ -37,11 +36,14 @@ def test_baseline_adding_logs_in_for_each_item():
 # -- waiting (simulated clock) ----------------------------------------------------------
 
 
-def baseline_status_requests_per_round(n, rate=waiting.BOT_RATE, work=waiting.WORK_DELAY, interval=waiting.POLL_INTERVAL):
+def baseline_status_requests_per_round(
+    n, rate=waiting.BOT_RATE, work=waiting.WORK_DELAY, interval=waiting.POLL_INTERVAL
+):
     """
     The model: item i (0-based) is picked up at i / rate and finished work seconds later; a
     round at k * interval asks about every item not seen finished in an earlier round.
     """
+
     def finished_by(t):
         return 0 if t < work else min(n, math.floor((t - work) * rate) + 1)
 
