@@ -77,7 +77,8 @@ higher is better, below 1 means the provider is faster).
   polls 60 s apart. A sync poller renews a token only when a call falls into its last tenth
   (at most 60 s), so with polls further apart than that it logs in once per token
   lifetime; with the Control Room's default 20-minute tokens and 60 s polls it renews
-  instead (see `tests/bench/`). The trigger renews between polls.
+  instead (`tests/bench/` shows a renewal with a 650 s token). The trigger renews between
+  polls.
 - The deferred sensors' memory is about the same on both sides; Airflow dominates it.
 """
 
