@@ -19,10 +19,10 @@ from airflow_provider_aa.control_room.statuses import (
 )
 from airflow_provider_aa.control_room.work_items import validate_id, validate_ids
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
-from airflow_provider_aa.triggers.automation_anywhere import AutomationAnywhereWorkItemTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+    from airflow_provider_aa.triggers.automation_anywhere import AutomationAnywhereWorkItemTrigger
 
 __all__ = ["AutomationAnywhereWorkItemSensor", "WORK_ITEM_RUNNING_STATUSES", "WorkItemWatch"]
 
@@ -176,6 +176,9 @@ class WorkItemWatch:
     def trigger(
         self, conn_id: str, *, timeout: float, poke_interval: float, exponential_backoff: bool, max_wait: Any
     ) -> AutomationAnywhereWorkItemTrigger:
+        # Imported here: DAG parsing should not pay for httpx and the trigger machinery.
+        from airflow_provider_aa.triggers.automation_anywhere import AutomationAnywhereWorkItemTrigger
+
         max_poke_interval = max_wait.total_seconds() if isinstance(max_wait, timedelta) else max_wait
         return AutomationAnywhereWorkItemTrigger(
             automation_anywhere_conn_id=conn_id,
