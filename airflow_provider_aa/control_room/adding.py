@@ -31,11 +31,19 @@ from airflow_provider_aa.control_room.work_items import (
 MAX_ADD_ATTEMPTS = 3
 
 
+class DuplicateWorkItemsError(AutomationAnywhereError):
+    """The queue refused some items as duplicates of items it holds; the others were added."""
+
+
 @dataclass
 class BatchOutcome:
-    """The created items of a batch in request order, and how many were found, not re-sent."""
+    """
+    Per item of the batch, in request order, the created work item — or ``None`` when the
+    queue refused it as a duplicate (``disallowDuplicate``); and how many items were found
+    in the queue after a lost answer instead of being sent again.
+    """
 
-    created: list[dict[str, Any]]
+    created: list[dict[str, Any] | None]
     reconciled: int
 
 
@@ -59,6 +67,7 @@ def add_batch(
         ``MAX_ADD_ATTEMPTS`` adds; it says how many were found and how many not.
     """
     created: list[dict[str, Any] | None] = [None] * len(batch)
+    duplicates: set[int] = set()
     reconciled = 0
     uncertain_since = maybe_sent_since
     problem: AutomationAnywhereError | None = None
@@ -78,19 +87,36 @@ def add_batch(
         except AmbiguousOutcomeError as lost:
             problem, uncertain_since = lost, started
             continue
+        except AutomationAnywhereError as refused:
+            if refused.status != 409:
+                raise
+            # The queue refuses duplicates and the answer's shape of which ones is not
+            # documented: one item per request finds them, and the others still get added.
+            if len(pending) == 1:
+                duplicates.add(pending[0])
+                break
+            for index in pending:
+                single = yield from add_batch(
+                    session, queue_id, [batch[index]], clock=clock, dedupe_key=dedupe_key, created_after_id=created_after_id
+                )
+                reconciled += single.reconciled
+                created[index] = single.created[0]
+                if created[index] is None:
+                    duplicates.add(index)
+            break
         for index, item in zip(pending, read_added(answer, len(pending), request)):
             created[index] = item
         break
     if uncertain_since is not None:
         reconciled += yield from _reconcile(session, queue_id, batch, created, dedupe_key, created_after_id, uncertain_since)
-    missing = sum(item is None for item in created)
+    missing = sum(item is None for index, item in enumerate(created) if index not in duplicates)
     if missing:
         raise AutomationAnywhereError(
             f"Adding {len(batch)} work item(s) to queue {queue_id} got no clear answer "
             f"{MAX_ADD_ATTEMPTS} times; {len(batch) - missing} are in the queue, {missing} are "
             f"not. Last problem: {problem}"
         )
-    return BatchOutcome([item for item in created if item is not None], reconciled)
+    return BatchOutcome(created, reconciled)
 
 
 def _reconcile(
@@ -127,13 +153,14 @@ def _reconcile(
 class AddProgress:
     """
     How far an add of many items got: ids of the items created so far (a prefix of the
-    input, in order), and when a batch was sent without its answer recorded yet.
+    input, in order; ``None`` for an item the queue refused as a duplicate), and when a batch
+    was sent without its answer recorded yet.
 
     Saved after every step so that a later task try continues instead of adding again.
     """
 
     fingerprint: str
-    ids: list[str]
+    ids: list[str | None]
     in_flight_since: float | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -143,7 +170,8 @@ class AddProgress:
     def from_json(cls, value: Any, fingerprint: str) -> AddProgress:
         """The saved progress of the same add, or a fresh start (nothing saved, other input)."""
         if isinstance(value, dict) and value.get("fingerprint") == fingerprint:
-            return cls(fingerprint, [str(item_id) for item_id in value.get("ids") or []], value.get("in_flight_since"))
+            ids = [None if item_id is None else str(item_id) for item_id in value.get("ids") or []]
+            return cls(fingerprint, ids, value.get("in_flight_since"))
         return cls(fingerprint, [])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -12,8 +13,8 @@ import requests
 import urllib3.exceptions
 
 from airflow.sdk import BaseHook
-from airflow_provider_aa.control_room.adding import AddProgress, add_batch, add_fingerprint
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError
+from airflow_provider_aa.control_room.adding import AddProgress, DuplicateWorkItemsError, add_batch, add_fingerprint
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, Operation, TransportFailure, drive
 from airflow_provider_aa.control_room.session import ControlRoomSession, RetryPolicy
 from airflow_provider_aa.control_room.settings import ConnectionSettings, settings_from_connection
@@ -143,6 +144,7 @@ class AutomationAnywhereHook(BaseHook):
         dedupe_key: str | None = None,
         progress: AddProgress | None = None,
         on_progress: Callable[[AddProgress], None] | None = None,
+        on_duplicate: str = "fail",
     ) -> list[dict[str, Any]]:
         """
         Add work items to a queue, ``batch_size`` per request, each exactly once.
@@ -159,6 +161,10 @@ class AutomationAnywhereHook(BaseHook):
             items it created are skipped, a batch it may have sent is checked first.
         :param on_progress: called with the progress before each batch is sent and after
             its answer: persist it to continue a later try without adding twice.
+        :param on_duplicate: what to do when a queue with ``disallowDuplicate`` refuses items
+            as duplicates (the other items are added either way): ``"fail"`` raises
+            :class:`~airflow_provider_aa.control_room.adding.DuplicateWorkItemsError` naming
+            each refused item, ``"skip"`` logs a warning per item.
         :return: the work items created by this call in request order, ids as strings. An
             empty list sends nothing.
         """
@@ -166,6 +172,8 @@ class AutomationAnywhereHook(BaseHook):
         items = validate_work_items(work_items)
         size = validate_batch_size(batch_size)
         key = validate_dedupe_key(dedupe_key, items)
+        if on_duplicate not in ("fail", "skip"):
+            raise InvalidInputError(f"on_duplicate must be 'fail' or 'skip', got {on_duplicate!r}.")
         for warning in display_limit_warnings(items):
             self.log.warning(warning)
         fingerprint = add_fingerprint(queue, items)
@@ -183,7 +191,7 @@ class AutomationAnywhereHook(BaseHook):
                     items[start : start + size],
                     clock=time.time,
                     dedupe_key=key,
-                    created_after_id=max((int(item_id) for item_id in progress.ids), default=0),
+                    created_after_id=max((int(item_id) for item_id in progress.ids if item_id), default=0),
                     maybe_sent_since=maybe_sent_since,
                 )
             )
@@ -195,10 +203,23 @@ class AutomationAnywhereHook(BaseHook):
                     len(outcome.created),
                     queue,
                 )
-            created += outcome.created
-            progress.ids += [item["id"] for item in outcome.created]
+            created += [item for item in outcome.created if item is not None]
+            progress.ids += [None if item is None else item["id"] for item in outcome.created]
             progress.in_flight_since = None
             save(progress)
+        refused = [
+            f"work_items[{index}] {_describe(items[index], key)}"
+            for index, item_id in enumerate(progress.ids)
+            if item_id is None
+        ]
+        if refused and on_duplicate == "fail":
+            raise DuplicateWorkItemsError(
+                f"Queue {queue} refused {len(refused)} work item(s) as duplicates of items it already "
+                f"holds (disallowDuplicate); the other {len(items) - len(refused)} were added:\n  "
+                + "\n  ".join(refused)
+            )
+        for line in refused:
+            self.log.warning("Skipped as a duplicate the queue already holds: %s", line)
         return created
 
     def get_work_items(self, queue_id: int | str, work_item_ids: int | str | Sequence[int | str]) -> dict[str, dict[str, Any]]:
@@ -249,6 +270,13 @@ class AutomationAnywhereHook(BaseHook):
         total = (answer.get("page") or {}).get("total") if isinstance(answer, dict) else None
         queues = f"; {total} work queue(s) visible" if total is not None else ""
         return True, f"Connected to {settings.base_url}{who} (auth_type={settings.auth_type!r}){queues}."
+
+
+def _describe(item: Mapping[str, Any], dedupe_key: str | None) -> str:
+    if dedupe_key:
+        return f"({dedupe_key}={item[dedupe_key]!r})"
+    text = json.dumps(item, default=str)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _transport_failure(problem: requests.exceptions.RequestException, timeout: float) -> TransportFailure:

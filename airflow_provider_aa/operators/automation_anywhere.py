@@ -8,8 +8,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, Variable
-from airflow_provider_aa.airflow_compat import AirflowSensorTimeout, conf
-from airflow_provider_aa.control_room.adding import AddProgress, add_fingerprint
+from airflow_provider_aa.airflow_compat import AirflowFailException, AirflowSensorTimeout, conf
+from airflow_provider_aa.control_room.adding import AddProgress, DuplicateWorkItemsError, add_fingerprint
 from airflow_provider_aa.control_room.statuses import (
     WORK_ITEM_FAILURE_STATUSES,
     WORK_ITEM_RUNNING_STATUSES,
@@ -34,6 +34,9 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
     :param batch_size: items per add request (1–1000, default 100).
     :param dedupe_key: an attribute that identifies a work item (e.g. an invoice number),
         used to recognise items already in the queue after a lost answer.
+    :param on_duplicate: for queues with ``disallowDuplicate``: the other items are added
+        either way; ``"fail"`` (default) then fails the task naming each refused item,
+        ``"skip"`` logs them and returns the ids of the added ones.
     :param wait_for_completion: after adding, wait in the same task until the items leave
         ``pending_statuses`` (default: until finished), like the sensor does.
     :param pending_statuses: with ``wait_for_completion``: statuses that mean "keep waiting".
@@ -69,6 +72,7 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
         automation_anywhere_conn_id: str = AutomationAnywhereHook.default_conn_name,
         batch_size: int = 100,
         dedupe_key: str | None = None,
+        on_duplicate: str = "fail",
         wait_for_completion: bool = False,
         pending_statuses: Collection[str] = WORK_ITEM_RUNNING_STATUSES,
         failure_statuses: Collection[str] = WORK_ITEM_FAILURE_STATUSES,
@@ -83,6 +87,7 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
         self.automation_anywhere_conn_id = automation_anywhere_conn_id
         self.batch_size = validate_batch_size(batch_size)
         self.dedupe_key = dedupe_key
+        self.on_duplicate = on_duplicate
         self.wait_for_completion = wait_for_completion
         self.pending_statuses = normalise_statuses(pending_statuses, "pending_statuses")
         self.failure_statuses = normalise_statuses(failure_statuses, "failure_statuses")
@@ -102,15 +107,20 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
             self.log.info("An earlier try added %d of these work item(s): not adding them again.", len(progress.ids))
         hook = AutomationAnywhereHook(self.automation_anywhere_conn_id)
         try:
-            hook.add_work_items(
-                queue_id,
-                items,
-                batch_size=self.batch_size,
-                dedupe_key=self.dedupe_key,
-                progress=progress,
-                on_progress=store.save,
-            )
-            ids = progress.ids
+            try:
+                hook.add_work_items(
+                    queue_id,
+                    items,
+                    batch_size=self.batch_size,
+                    dedupe_key=self.dedupe_key,
+                    progress=progress,
+                    on_progress=store.save,
+                    on_duplicate=self.on_duplicate,
+                )
+            except DuplicateWorkItemsError as refused:
+                # A retry cannot change the queue's verdict: fail for good.
+                raise AirflowFailException(str(refused)) from refused
+            ids = [item_id for item_id in progress.ids if item_id is not None]
             self.log.info("Work items in queue %s: %s", queue_id, ", ".join(ids))
             if not self.wait_for_completion:
                 store.done()

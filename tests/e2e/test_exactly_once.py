@@ -69,3 +69,22 @@ def test_a_failed_try_is_continued_not_repeated_by_the_retry(emulator, monkeypat
     assert [item["json"]["order_id"] for item in emulator.work_items(22)] == ["ORD-77", "ORD-78"]
     assert emulator.counters.requests(ADD) == 1
     assert xcoms(run)["add_and_wait"] == [item["id"] for item in emulator.work_items(22)]
+
+
+def test_duplicates_are_refused_per_item_and_the_rest_is_added(emulator, capsys):
+    from airflow_provider_aa.airflow_compat import AirflowFailException
+    from airflow_provider_aa.operators.automation_anywhere import AutomationAnywhereAddWorkItemsOperator
+
+    AutomationAnywhereHook().add_work_items(21, [{"n": 1, "ref": "A"}, {"n": 2, "ref": "B"}])
+    emulator.counters.reset()
+    again = [{"n": 2, "ref": "B"}, {"n": 3, "ref": "C"}]
+
+    with pytest.raises(AirflowFailException, match=r"refused 1 work item\(s\) as duplicates.*\n  work_items\[0\] \(ref='B'\)"):
+        AutomationAnywhereAddWorkItemsOperator(task_id="add", queue_id=21, work_items=again, dedupe_key="ref").execute({})
+    assert held(emulator, 21) == [1, 2, 3]
+    assert emulator.counters.requests(ADD) == 3  # the batch, then one request per item to tell them apart
+
+    skipping = AutomationAnywhereAddWorkItemsOperator(task_id="add", queue_id=21, work_items=[{"n": 3, "ref": "C"}, {"n": 4, "ref": "D"}], on_duplicate="skip")
+    ids = skipping.execute({})
+    assert held(emulator, 21) == [1, 2, 3, 4] and ids == [emulator.work_items(21)[-1]["id"]]
+    assert "Skipped as a duplicate the queue already holds: work_items[0]" in capsys.readouterr().out
