@@ -42,10 +42,6 @@ class WaitVerdict:
     pending: list[str] = field(default_factory=list)
     unknown: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def done(self) -> bool:
-        return not self.failed and not self.pending
-
     def failure_message(self) -> str:
         lines = [f"{len(self.failed)} work item(s) failed:"]
         lines += [f"  id {item_id}: status {status}: {text or '(no error text)'}" for item_id, status, text in self.failed]
