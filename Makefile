@@ -4,7 +4,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: test demo bench clean
+# The oldest Airflow this provider supports, for `make test-compat`.
+COMPAT_AIRFLOW ?= 3.1.*
+COMPAT_VENV ?= .venv-compat
+
+.PHONY: test test-compat demo bench clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +19,13 @@ $(INSTALLED): pyproject.toml
 test: $(INSTALLED)
 	$(BIN)/python -m pytest
 
+# The same tests on the oldest supported Airflow, in a virtualenv of its own.
+test-compat:
+	test -x $(COMPAT_VENV)/bin/python || $(PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(COMPAT_VENV)/bin/python -m pip install --quiet -e '.[test]' 'apache-airflow==$(COMPAT_AIRFLOW)'
+	$(COMPAT_VENV)/bin/python -m pytest -p no:cacheprovider
+
 demo: $(INSTALLED)
 	$(BIN)/python scripts/demo.py
 
@@ -22,4 +33,4 @@ bench: $(INSTALLED)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .demo .pytest_cache
+	rm -rf $(VENV) $(COMPAT_VENV) .demo .pytest_cache
