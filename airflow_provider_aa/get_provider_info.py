@@ -12,7 +12,7 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-automation-anywhere",
         "name": "Automation Anywhere",
-        "description": "Add work items to Automation Anywhere Control Room work queues and wait for bots to process them.",
+        "description": "Add work items to Automation Anywhere Control Room work queues, deploy bots, and wait for them to finish.",
         "integrations": [
             {
                 "integration-name": _INTEGRATION,

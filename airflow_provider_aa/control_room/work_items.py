@@ -35,12 +35,12 @@ def validate_id(value: Any, field: str) -> str:
 
 
 def validate_ids(values: Any, field: str) -> list[str]:
-    """One id or a sequence of ids → digit strings, duplicates removed, order kept."""
+    """One id or a sequence of ids (work items, users, pools) → digit strings, duplicates removed, order kept."""
     items = [values] if isinstance(values, (int, str)) else values
     if not isinstance(items, Sequence) or isinstance(items, (str, bytes)):
         raise InvalidInputError(f"{field} must be an id or a list of ids, got {type(values).__name__}.")
     if not items:
-        raise InvalidInputError(f"{field} is empty: give at least one work item id.")
+        raise InvalidInputError(f"{field} is empty: give at least one id.")
     return list(dict.fromkeys(validate_id(item, f"{field}[{index}]") for index, item in enumerate(items)))
 
 

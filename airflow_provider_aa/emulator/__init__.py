@@ -25,6 +25,10 @@ token     ``token_user``   password ``Token-Passw0rd!``; tokens from ``issue_tok
 Queues 20 "Invoices", 21 "Payments" (``disallowDuplicate``), 22 "Orders". Work item ids
 count up from 40001.
 
+Bots 501 "Invoice Processor" (completes; outputs ``sResult``, ``nPagesRead``, ``bApproved``)
+and 502 "Report Builder" (ends ``RUN_FAILED`` with a message). Any positive user ids can be
+run-as users.
+
 API served
 ----------
 - ``POST /v1|v2/authentication`` (password, optional ``multipleLogin``, or ``apiKey``),
@@ -41,6 +45,14 @@ API served
   ``version`` → 409) / delete. Adds to a ``disallowDuplicate`` queue with data equal to an
   existing item (or an earlier one of the request) are refused whole: 409
   ``WLM_DUPLICATE_WORKITEM``, ``details`` the JSON list of duplicate indexes.
+- Bots (:mod:`.deployments`): ``POST /v4/automations/deploy`` (``botId``,
+  ``unattendedRequest.runAsUserIds``; 404 while ``deploy_v4_enabled`` is off) and ``POST
+  /v3/automations/deploy`` (``fileId``, ``runAsUserIds``) → ``{"deploymentId",
+  "automationName"}``, one run per run-as user; ``botInput`` must be typed variables (400
+  naming the variable otherwise), an unknown bot → 404 ``BOT_NOT_FOUND``. ``POST
+  /v3/activity/list`` (list grammar; filter on ``deploymentId``) lists runs from
+  ``activity_delay`` seconds after the deployment; ``GET /v3/activity/execution/{id}`` adds
+  ``botOutVariables.values``.
 - ``numeric_ids``: ids, versions and other numeric fields as JSON numbers, else strings.
 - Every error body is ``{"code", "message", "details"}``.
 
@@ -51,6 +63,11 @@ NEW → ACTIVE after ``pickup_delay`` s, then after ``work_delay`` s, by the ite
 UNSUCCESSFUL, DATA_ERROR, ERROR); a value containing ``FAIL`` → FAILED with ``error``
 "Emulated bot failure: <attribute> contains FAIL"; else COMPLETED with ``result``
 "Processed by emulated bot". ``bot_rate`` limits items per second, ``pause_bot`` holds them.
+
+Emulated bot runs: ``DEPLOYED`` → ``RUNNING`` after ``pickup_delay`` → the outcome after
+``work_delay``: a STRING input ``STATUS:<X>`` → ``X`` (e.g. ``RUN_PAUSED``, ``UNKNOWN``); one
+containing ``FAIL`` → ``RUN_FAILED`` with a message; else the bot's seeded outcome. Outputs of
+a completed run: the bot's seeded outputs plus the inputs echoed back.
 
 Faults, counters, controls
 --------------------------

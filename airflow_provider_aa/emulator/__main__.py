@@ -26,6 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--numeric-ids", action="store_true", help="ids as JSON numbers")
     parser.add_argument("--no-auth-v1", action="store_true", help="no /v1 login and refresh (v.33+)")
     parser.add_argument("--no-auth-v2", action="store_true", help="no /v2 login and refresh (before v.33)")
+    parser.add_argument("--activity-delay", type=float, default=defaults.activity_delay, metavar="S",
+                        help="seconds before a bot run's activity record is listed")
+    parser.add_argument("--no-deploy-v4", action="store_true", help="no /v4/automations/deploy (v3 only)")
     return parser
 
 
@@ -40,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             numeric_ids=args.numeric_ids,
             auth_v1_enabled=not args.no_auth_v1,
             auth_v2_enabled=not args.no_auth_v2,
+            activity_delay=args.activity_delay,
+            deploy_v4_enabled=not args.no_deploy_v4,
         )
         emulator = ControlRoomEmulator(config, args.host, args.port, seed=args.seed).start()
     except (OSError, TypeError, ValueError) as error:

@@ -147,6 +147,24 @@ class ControlRoomApi:
         self._state.delete_work_item(params["queueId"], params["id"])
         return no_content()
 
+    # -- bots ----------------------------------------------------------------------------
+
+    def deploy_v3(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        assert session is not None
+        return json_response(self._state.deploy_bot(session, 3, request.json()))
+
+    def deploy_v4(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        assert session is not None
+        if not self._state.config.deploy_v4_enabled:
+            raise _not_found(request.path, "The v4 deploy API is not available on this Control Room")
+        return json_response(self._state.deploy_bot(session, 4, request.json()))
+
+    def list_activities(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        return json_response(self._state.list_activities(request.json()))
+
+    def get_execution(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        return json_response(self._state.get_execution(params["id"]))
+
 
 _QUEUE = "/wlm/queues/{queueId}"
 _ITEM = "/wlm/queues/{queueId}/workitems/{id}"
@@ -168,6 +186,10 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT", "/v3" + _ITEM, ControlRoomApi.update_work_item),
     Route("PUT", "/v4" + _ITEM, ControlRoomApi.update_work_item),
     Route("DELETE", "/v3" + _ITEM, ControlRoomApi.delete_work_item),
+    Route("POST", "/v3/automations/deploy", ControlRoomApi.deploy_v3),
+    Route("POST", "/v4/automations/deploy", ControlRoomApi.deploy_v4),
+    Route("POST", "/v3/activity/list", ControlRoomApi.list_activities),
+    Route("GET", "/v3/activity/execution/{id}", ControlRoomApi.get_execution),
 )
 
 

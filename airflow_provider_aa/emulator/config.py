@@ -12,8 +12,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-_FLOAT_FIELDS = ("token_lifetime", "pickup_delay", "work_delay")
-_BOOL_FIELDS = ("numeric_ids", "auth_v1_enabled", "auth_v2_enabled", "pause_bot")
+_FLOAT_FIELDS = ("token_lifetime", "pickup_delay", "work_delay", "activity_delay")
+_BOOL_FIELDS = ("numeric_ids", "auth_v1_enabled", "auth_v2_enabled", "pause_bot", "deploy_v4_enabled")
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,10 @@ class EmulatorConfig:
     ``numeric_ids``: numeric work item and queue fields as JSON numbers instead of strings.
     ``auth_v1_enabled`` / ``auth_v2_enabled``: whether login and refresh answer on
     ``/v1/...`` / ``/v2/...``. ``pause_bot``: keep items NEW. ``bot_rate``: items per
-    second the bot can take, ``None`` for no limit.
+    second the bot can take, ``None`` for no limit. Deployed bots go ``DEPLOYED → RUNNING``
+    after ``pickup_delay`` and finish ``work_delay`` later; ``activity_delay``: seconds
+    before a run's activity record is listed. ``deploy_v4_enabled``: whether
+    ``/v4/automations/deploy`` answers (off: 404, as on Control Rooms with only v3).
     """
 
     token_lifetime: float = 1200.0
@@ -37,6 +40,8 @@ class EmulatorConfig:
     auth_v2_enabled: bool = True
     pause_bot: bool = False
     bot_rate: float | None = None
+    activity_delay: float = 1.0
+    deploy_v4_enabled: bool = True
 
     def __post_init__(self) -> None:
         for name in _FLOAT_FIELDS:

@@ -282,6 +282,10 @@ class ControlRoomEmulator:
         """All items of a queue as the API shows them, oldest first."""
         return self._state.work_items(queue_id)
 
+    def bot_runs(self) -> list[dict[str, Any]]:
+        """Every bot run's activity record, also those not listed yet, oldest first."""
+        return self._state.bot_runs()
+
     # -- credentials and Airflow connections ---------------------------------------------
 
     @property

@@ -1,5 +1,6 @@
 """
-The emulated Control Room's data and rules: users, sessions, queues, work items.
+The emulated Control Room's data and rules: users, sessions, queues, work items, bots and
+their runs.
 
 One lock guards everything; every public method takes it and first lets the emulated bot
 catch up (see :mod:`bot_runner`). Methods raise :class:`ApiError` for refusals.
@@ -24,6 +25,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from airflow_provider_aa.emulator import filters
 from airflow_provider_aa.emulator.bot_runner import BotIdentity, BotRunner
 from airflow_provider_aa.emulator.config import EmulatorConfig
+from airflow_provider_aa.emulator.deployments import Bot, BotRun, check_bot_input, id_list, run_outcome, whole_number
 from airflow_provider_aa.emulator.models import EVICTED, LOGGED_OUT, Queue, Session, User, WorkItem
 from airflow_provider_aa.emulator.responses import ApiError, bad_request
 from airflow_provider_aa.emulator.tokens import TokenIssuer
@@ -39,6 +41,8 @@ QUEUE_NOT_FOUND = "WLM_QUEUE_NOT_FOUND"
 WORK_ITEM_NOT_FOUND = "WLM_WORKITEM_NOT_FOUND"
 DUPLICATE_WORK_ITEM = "WLM_DUPLICATE_WORKITEM"
 VERSION_CONFLICT = "WLM_VERSION_CONFLICT"
+BOT_NOT_FOUND = "BOT_NOT_FOUND"
+ACTIVITY_NOT_FOUND = "ACTIVITY_NOT_FOUND"
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -74,9 +78,10 @@ class ControlRoomState:
         self._items: dict[int, WorkItem] = {}
         self._next_item_id = int(seed.get("firstWorkItemId", 40001))
         self._sessions: dict[str, Session] = {}
-        self._bot = BotRunner(
-            BotIdentity.from_seed(seed.get("bot", {"deviceId": 1, "deviceUserId": 1, "automationId": 1}))
-        )
+        self._identity = BotIdentity.from_seed(seed.get("bot", {"deviceId": 1, "deviceUserId": 1, "automationId": 1}))
+        self._bot = BotRunner(self._identity)
+        self._bots = {bot.id: bot for bot in map(Bot.from_seed, seed.get("bots", []))}
+        self._runs: dict[str, BotRun] = {}
 
     # -- administration ------------------------------------------------------------------
 
@@ -113,6 +118,12 @@ class ControlRoomState:
     def work_items(self, queue_id: int | str) -> list[dict[str, Any]]:
         queue = self._queues[int(queue_id)]
         return [item.public(self._config.numeric_ids) for item in self._queue_items(queue)]
+
+    @_transaction
+    def bot_runs(self) -> list[dict[str, Any]]:
+        """Every run's activity record, also those not listed yet, oldest first."""
+        now = self._clock()
+        return [run.record(now, self._config.numeric_ids) for run in self._runs.values()]
 
     def _known_user(self, username: str) -> User:
         try:
@@ -297,6 +308,60 @@ class ControlRoomState:
     def delete_work_item(self, queue_id: str, item_id: str) -> None:
         del self._items[self._item(self._queue(queue_id), item_id).id]
 
+    # -- bots ----------------------------------------------------------------------------
+
+    @_transaction
+    def deploy_bot(self, session: Session, version: int, body: Any) -> dict[str, Any]:
+        """Deploy v3 (``fileId``, ``runAsUserIds``) or v4 (``botId``, ``unattendedRequest``): one run per user."""
+        if not isinstance(body, dict):
+            raise bad_request("The deploy body must be a JSON object")
+        if version == 4:
+            bot_field, target, where = "botId", body.get("unattendedRequest"), "unattendedRequest."
+            if not isinstance(target, dict):
+                raise bad_request("unattendedRequest must be an object with runAsUserIds")
+        else:
+            bot_field, target, where = "fileId", body, ""
+        users = id_list(target.get("runAsUserIds"), f"{where}runAsUserIds", required=True)
+        id_list(target.get("poolIds"), f"{where}poolIds", required=False)
+        bot_id = whole_number(body.get(bot_field), bot_field)
+        bot = self._bots.get(bot_id)
+        if bot is None:
+            raise ApiError(404, BOT_NOT_FOUND, f"No bot with id {bot_id} in the public repository")
+        bot_input = check_bot_input(body.get("botInput"))
+        outcome = run_outcome(bot, bot_input)
+        config, now, deployment_id = self._config, self._clock(), str(uuid.uuid4())
+        for user_id in users:
+            run = BotRun(
+                id=_run_id(len(self._runs) + 1),
+                deployment_id=deployment_id,
+                bot=bot,
+                run_as_user_id=user_id,
+                deployed_by=session.user.id,
+                bot_input=bot_input,
+                deployed_at=now,
+                visible_at=now + config.activity_delay,
+                running_at=now + config.pickup_delay,
+                finished_at=now + config.pickup_delay + config.work_delay,
+                outcome=outcome,
+                device_id=self._identity.device_id,
+            )
+            self._runs[run.id] = run
+        return {"deploymentId": deployment_id, "automationName": str(body.get("automationName") or bot.name)}
+
+    @_transaction
+    def list_activities(self, body: Any) -> dict[str, Any]:
+        now = self._clock()
+        records = [run.record(now, self._config.numeric_ids) for run in self._runs.values() if now >= run.visible_at]
+        return filters.query(records, body)
+
+    @_transaction
+    def get_execution(self, execution_id: str) -> dict[str, Any]:
+        now = self._clock()
+        run = self._runs.get(execution_id)
+        if run is None or now < run.visible_at:
+            raise ApiError(404, ACTIVITY_NOT_FOUND, f"No activity with id {execution_id}")
+        return run.execution(now, self._config.numeric_ids)
+
     def _queue(self, queue_id: str) -> Queue:
         number = _whole_number(queue_id)
         queue = self._queues.get(number) if number is not None else None
@@ -338,6 +403,11 @@ def _whole_number(value: Any) -> int | None:
     if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     return None
+
+
+def _run_id(number: int) -> str:
+    """A UUID-shaped execution id whose first digits count up, so that runs sort by age."""
+    return str(uuid.UUID(int=(number << 96) | (uuid.uuid4().int & ((1 << 96) - 1))))
 
 
 def _canonical(data: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ import urllib3.exceptions
 
 from airflow.sdk import BaseHook
 from airflow_provider_aa.control_room.adding import AddProgress, DuplicateWorkItemsError, add_batch, add_fingerprint
+from airflow_provider_aa.control_room.bots import BotDeployment, BotRun, deploy, read_bot_runs, validate_deployment_id
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, Operation, TransportFailure, drive
 from airflow_provider_aa.control_room.session import ControlRoomSession, RetryPolicy
@@ -254,6 +255,42 @@ class AutomationAnywhereHook(BaseHook):
             page = read_page(self.request_json(request), request)
             yield from page.items
             offset = page.next_offset
+
+    # -- bots -----------------------------------------------------------------------------
+
+    def deploy_bot(
+        self,
+        bot_id: int | str,
+        run_as_user_ids: int | str | Sequence[int | str],
+        *,
+        pool_ids: int | str | Sequence[int | str] | None = None,
+        bot_input: Mapping[str, Any] | None = None,
+    ) -> str:
+        """
+        Deploy a bot (``POST /v4/automations/deploy``; ``/v3`` where v4 answers 404) and
+        return its ``deploymentId``. Each run-as user gets a run.
+
+        :param bot_id: the bot's file id in the public repository.
+        :param run_as_user_ids: the user(s) whose unattended Bot Runner runs the bot.
+        :param pool_ids: device pools to run on (optional).
+        :param bot_input: the bot's input variables as plain values (``str``, ``int``,
+            ``float``, ``bool``, ``datetime``, ``list``, ``dict``), sent typed.
+        :raises InvalidInputError: naming the bad field, before any request.
+        :raises AmbiguousOutcomeError: the deploy got no clear answer; it is not re-sent, as
+            the bot could run twice.
+        """
+        deployment = BotDeployment.validate(bot_id, run_as_user_ids, pool_ids, bot_input)
+        return self.run(deploy(self.session, deployment))
+
+    def get_bot_runs(self, deployment_id: str) -> list[BotRun]:
+        """
+        The runs of a deployment (``POST /v3/activity/list`` filtered by ``deploymentId``),
+        one per run-as user. Empty for a few seconds after deploying, until the Control Room
+        has written the activity records. Once every run is ``COMPLETED`` their typed output
+        variables are read too (``GET /v3/activity/execution/{id}``); convert them with
+        ``control_room.bots.from_bot_values``.
+        """
+        return self.run(read_bot_runs(self.session, validate_deployment_id(deployment_id)))
 
     # -- connection test ----------------------------------------------------------------
 

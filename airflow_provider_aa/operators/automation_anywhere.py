@@ -1,15 +1,17 @@
-"""Add work items to an Automation Anywhere work queue."""
+"""Add work items to an Automation Anywhere work queue; deploy a bot."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from airflow.sdk import BaseOperator, Variable
+from airflow.sdk import BaseOperator
 from airflow_provider_aa.airflow_compat import AirflowFailException, AirflowSensorTimeout, conf
 from airflow_provider_aa.control_room.adding import AddProgress, DuplicateWorkItemsError, add_fingerprint
+from airflow_provider_aa.control_room.bots import BotDeployment, BotRunPolicy, BotRunWait
+from airflow_provider_aa.control_room.session import AmbiguousOutcomeError
 from airflow_provider_aa.control_room.statuses import (
     WORK_ITEM_FAILURE_STATUSES,
     WORK_ITEM_RUNNING_STATUSES,
@@ -17,10 +19,13 @@ from airflow_provider_aa.control_room.statuses import (
 )
 from airflow_provider_aa.control_room.work_items import validate_batch_size, validate_id, validate_work_items
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
-from airflow_provider_aa.sensors.automation_anywhere import WorkItemWatch
+from airflow_provider_aa.sensors.automation_anywhere import BotRunWatch, TriggerPolling, WorkItemWatch
+from airflow_provider_aa.task_state import TaskStateStore
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+T = TypeVar("T")
 
 
 class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
@@ -101,7 +106,7 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
         if not items:
             self.log.info("No work items to add to queue %s.", queue_id)
             return []
-        store = _ProgressStore(context)
+        store = TaskStateStore(context, "add_progress")
         progress = AddProgress.from_json(store.load(), add_fingerprint(queue_id, items))
         if progress.ids:
             self.log.info("An earlier try added %d of these work item(s): not adding them again.", len(progress.ids))
@@ -114,7 +119,7 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
                     batch_size=self.batch_size,
                     dedupe_key=self.dedupe_key,
                     progress=progress,
-                    on_progress=store.save,
+                    on_progress=lambda saved: store.save(saved.to_json()),
                     on_duplicate=self.on_duplicate,
                 )
             except DuplicateWorkItemsError as refused:
@@ -127,19 +132,19 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
                 return ids
             watch = self._watch(queue_id, ids)
             if not self.deferrable:
-                context["ti"].xcom_push(key="work_items", value=self._poll(hook, watch))
+                finished = _poll(
+                    lambda: watch.check(hook.get_work_items(watch.queue_id, watch.work_item_ids)),
+                    poke_interval=self.poke_interval,
+                    timeout=self.timeout,
+                    waiting_for=f"work item(s) in queue {watch.queue_id}",
+                )
+                context["ti"].xcom_push(key="work_items", value=finished)
                 store.done()
                 return ids
         finally:
             hook.close()
         self.defer(
-            trigger=watch.trigger(
-                self.automation_anywhere_conn_id,
-                timeout=self.timeout,
-                poke_interval=self.poke_interval,
-                exponential_backoff=False,
-                max_wait=None,
-            ),
+            trigger=watch.trigger(self.automation_anywhere_conn_id, TriggerPolling(self.timeout, self.poke_interval)),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),
         )
@@ -150,7 +155,7 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
         ids = list(event.get("work_item_ids") or [])
         watch = self._watch(validate_id(self.queue_id, "queue_id"), ids)
         context["ti"].xcom_push(key="work_items", value=watch.resume(event))
-        _ProgressStore(context).done()
+        TaskStateStore(context, "add_progress").done()
         return ids
 
     def _watch(self, queue_id: str, ids: list[str]) -> WorkItemWatch:
@@ -162,52 +167,160 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
             log=self.log,
         )
 
-    def _poll(self, hook: AutomationAnywhereHook, watch: WorkItemWatch) -> dict[str, dict[str, Any]]:
-        deadline = time.monotonic() + self.timeout
-        while (done := watch.check(hook.get_work_items(watch.queue_id, watch.work_item_ids))) is None:
-            if time.monotonic() + self.poke_interval > deadline:
-                raise AirflowSensorTimeout(
-                    f"Timed out after {self.timeout:g} s waiting for work item(s) in queue {watch.queue_id}."
+
+class AutomationAnywhereDeployBotOperator(BaseOperator):
+    """
+    Deploy a bot (run it unattended) and return the ``deploymentId``; optionally wait for
+    the run and return its status and output variables.
+
+    :param bot_id: the bot's file id in the Control Room's public repository (templated).
+    :param run_as_user_ids: the user id(s) whose unattended Bot Runner runs the bot; one run
+        per user (templated).
+    :param pool_ids: device pool ids to run on (optional, templated).
+    :param bot_input: the bot's input variables as plain Python values (templated): ``str``,
+        ``int``/``float``, ``bool``, ``datetime``, ``list``, ``dict``, nested freely. They are
+        sent typed (``{"type": "STRING", "string": "x"}``, NUMBER, BOOLEAN, DATETIME, LIST,
+        DICTIONARY); ``None`` values and other types fail the task before any request.
+    :param automation_anywhere_conn_id: connection of type ``automation_anywhere``.
+    :param wait_for_completion: wait in the same task until the run has finished, as
+        :class:`~airflow_provider_aa.sensors.automation_anywhere.AutomationAnywhereBotRunSensor`
+        does (same statuses, same policy).
+    :param poke_interval: with ``wait_for_completion``: seconds between status checks.
+    :param timeout: with ``wait_for_completion``: seconds to wait before failing.
+    :param activity_grace_period: with ``wait_for_completion``: seconds to tolerate that the
+        Control Room shows no activity record yet (default 60).
+    :param paused_timeout: with ``wait_for_completion``: seconds a run may stay
+        ``RUN_PAUSED`` before the task fails (default 3600; ``None``: until ``timeout``).
+    :param unknown_timeout: with ``wait_for_completion``: seconds a run may stay ``UNKNOWN``
+        (device lost) before the task fails (default 600; ``None``: until ``timeout``).
+    :param deferrable: with ``wait_for_completion``: wait in the triggerer (default:
+        ``[operators] default_deferrable``).
+
+    The deploy is not sent twice: a deploy whose answer was lost fails the task without
+    retries (the bot may be running; look in the Control Room's activity). With
+    ``wait_for_completion`` the deployment id is saved (task state store of Airflow 3.3+, else
+    a Variable per task instance), so a retry after a failed *wait* (e.g. the Control Room
+    was unreachable) waits for the same run instead of deploying again. Once the run has
+    succeeded or failed the saved id is dropped: a retry or a clear deploys anew.
+
+    XCom (return value): the ``deploymentId`` (a string, e.g. for
+    ``AutomationAnywhereBotRunSensor(deployment_id=...)``); with ``wait_for_completion``
+    the finished run instead: ``{"deployment_id", "status": "COMPLETED", "outputs": {name:
+    value}, "runs": [...]}``, output variables as plain values (see the sensor).
+
+    :raises AutomationAnywhereError: invalid input (before any request) or a failed call.
+    """
+
+    template_fields: Sequence[str] = ("bot_id", "run_as_user_ids", "pool_ids", "bot_input")
+    ui_color = "#ffb81c"
+
+    def __init__(
+        self,
+        *,
+        bot_id: int | str,
+        run_as_user_ids: Any,
+        pool_ids: Any = None,
+        bot_input: Any = None,
+        automation_anywhere_conn_id: str = AutomationAnywhereHook.default_conn_name,
+        wait_for_completion: bool = False,
+        poke_interval: float = 30.0,
+        timeout: float = 7 * 24 * 3600.0,
+        activity_grace_period: float = 60.0,
+        paused_timeout: float | None = 3600.0,
+        unknown_timeout: float | None = 600.0,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.bot_id = bot_id
+        self.run_as_user_ids = run_as_user_ids
+        self.pool_ids = pool_ids
+        self.bot_input = bot_input
+        self.automation_anywhere_conn_id = automation_anywhere_conn_id
+        self.wait_for_completion = wait_for_completion
+        self.poke_interval = poke_interval
+        self.timeout = timeout
+        self.run_policy = BotRunPolicy(activity_grace_period, paused_timeout, unknown_timeout)
+        self.deferrable = deferrable
+
+    def execute(self, context: Context) -> str | dict[str, Any]:
+        deployment = BotDeployment.validate(self.bot_id, self.run_as_user_ids, self.pool_ids, self.bot_input)
+        store = TaskStateStore(context, "bot_deployment")
+        hook = AutomationAnywhereHook(self.automation_anywhere_conn_id)
+        try:
+            deployment_id = self._deploy(hook, deployment, store)
+            if not self.wait_for_completion:
+                return deployment_id
+            watch = self._watch(deployment_id)
+            if not self.deferrable:
+                return self._finish(
+                    store,
+                    lambda: _poll(
+                        lambda: watch.check(hook.get_bot_runs(deployment_id)),
+                        poke_interval=self.poke_interval,
+                        timeout=self.timeout,
+                        waiting_for=f"bot deployment {deployment_id}",
+                    ),
                 )
-            time.sleep(self.poke_interval)
-        return done
-
-
-class _ProgressStore:
-    """
-    Where an add's progress survives a failed task try: Airflow 3.3's task state store,
-    else (Airflow 3.1/3.2) a Variable named after the task instance, deleted on success.
-    Without a task instance (a bare ``execute({})``) nothing is kept.
-    """
-
-    def __init__(self, context: Context) -> None:
-        self._state = context.get("task_state_store")
-        ti = context.get("ti")
-        self._variable = (
-            f"airflow_provider_aa.add_progress.{ti.dag_id}.{ti.task_id}.{ti.run_id}.{ti.map_index}"
-            if self._state is None and ti is not None and getattr(ti, "run_id", None)
-            else None
+        finally:
+            hook.close()
+        self.defer(
+            trigger=watch.trigger(self.automation_anywhere_conn_id, TriggerPolling(self.timeout, self.poke_interval)),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout),
         )
 
-    def load(self) -> Any:
-        if self._state is not None:
-            return self._state.get(_PROGRESS_KEY)
-        if self._variable is not None:
-            return Variable.get(self._variable, default=None, deserialize_json=True)
-        return None
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Resume after deferral: the finished run, or the error a poll would raise."""
+        # The id travels in the trigger's event: `dag.test()` drops `defer(kwargs=...)`.
+        watch = self._watch(str(event.get("deployment_id") or ""))
+        return self._finish(TaskStateStore(context, "bot_deployment"), lambda: watch.resume(event))
 
-    def save(self, progress: AddProgress) -> None:
-        if self._state is not None:
-            self._state.set(_PROGRESS_KEY, progress.to_json())
-        elif self._variable is not None:
-            Variable.set(self._variable, progress.to_json(), serialize_json=True)
+    def _deploy(self, hook: AutomationAnywhereHook, deployment: BotDeployment, store: TaskStateStore) -> str:
+        """Deploy; when waiting, take the deployment an earlier try of this task made instead."""
+        fingerprint = deployment.fingerprint()
+        saved = store.load() if self.wait_for_completion else None
+        if isinstance(saved, dict) and saved.get("fingerprint") == fingerprint:
+            self.log.info("An earlier try deployed this bot as deployment %s: waiting for it, not deploying again.", saved["deployment_id"])
+            return str(saved["deployment_id"])
+        try:
+            deployment_id = hook.deploy_bot(
+                deployment.bot_id, deployment.run_as_user_ids, pool_ids=deployment.pool_ids, bot_input=self.bot_input
+            )
+        except AmbiguousOutcomeError as lost:
+            raise AirflowFailException(
+                f"Deploying bot {deployment.bot_id} got no clear answer: the bot may or may not be running. Not "
+                f"retried, so that it never runs twice: look for the run in the Control Room's activity. {lost}"
+            ) from lost
+        self.log.info("Deployed bot %s as deployment %s.", deployment.bot_id, deployment_id)
+        if self.wait_for_completion:
+            store.save({"fingerprint": fingerprint, "deployment_id": deployment_id})
+        return deployment_id
 
-    def done(self) -> None:
-        """The task succeeded: a later run (a cleared success) is a new add."""
-        if self._state is not None:
-            self._state.delete(_PROGRESS_KEY)
-        elif self._variable is not None:
-            Variable.delete(self._variable)
+    def _watch(self, deployment_id: str) -> BotRunWatch:
+        return BotRunWatch(BotRunWait(deployment_id, self.run_policy), log=self.log)
+
+    @staticmethod
+    def _finish(store: TaskStateStore, wait: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """
+        The wait's result. Once the run succeeded or failed, the saved deployment is
+        dropped (a retry or a clear deploys anew); after a timeout or a failed call it is
+        kept, so that a retry waits for the same run.
+        """
+        try:
+            result = wait()
+        except AirflowFailException:
+            store.done()
+            raise
+        store.done()
+        return result
 
 
-_PROGRESS_KEY = "automation_anywhere_add_progress"
+def _poll(check: Callable[[], T | None], *, poke_interval: float, timeout: float, waiting_for: str) -> T:
+    """Call ``check`` every ``poke_interval`` seconds until it gives a result, at most ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while (done := check()) is None:
+        if time.monotonic() + poke_interval > deadline:
+            raise AirflowSensorTimeout(f"Timed out after {timeout:g} s waiting for {waiting_for}.")
+        time.sleep(poke_interval)
+    return done

@@ -1,4 +1,4 @@
-"""Wait for Automation Anywhere work items to move on."""
+"""Wait for Automation Anywhere work items to move on, and for bot runs to finish."""
 
 from __future__ import annotations
 
@@ -6,10 +6,17 @@ import time
 from collections.abc import Collection, Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow_provider_aa.airflow_compat import AirflowFailException, AirflowSensorTimeout, conf
+from airflow_provider_aa.control_room.bots import (
+    BotRun,
+    BotRunPolicy,
+    BotRunWait,
+    bot_run_result,
+    validate_deployment_id,
+)
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.statuses import (
     WORK_ITEM_FAILURE_STATUSES,
@@ -19,15 +26,90 @@ from airflow_provider_aa.control_room.statuses import (
 )
 from airflow_provider_aa.control_room.work_items import validate_id, validate_ids
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+from airflow_provider_aa.task_state import TaskStateStore
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-    from airflow_provider_aa.triggers.automation_anywhere import AutomationAnywhereWorkItemTrigger
+    from airflow.triggers.base import BaseTrigger
+    from airflow_provider_aa.triggers.automation_anywhere import (
+        AutomationAnywhereBotRunTrigger,
+        AutomationAnywhereWorkItemTrigger,
+    )
 
-__all__ = ["AutomationAnywhereWorkItemSensor", "WORK_ITEM_RUNNING_STATUSES", "WorkItemWatch"]
+__all__ = [
+    "AutomationAnywhereBotRunSensor",
+    "AutomationAnywhereWorkItemSensor",
+    "BotRunWatch",
+    "TriggerPolling",
+    "WORK_ITEM_RUNNING_STATUSES",
+    "WorkItemWatch",
+]
 
 
-class AutomationAnywhereWorkItemSensor(BaseSensorOperator):
+class _AutomationAnywhereSensor(BaseSensorOperator):
+    """
+    What the sensors share: a hook per task try (logged out when the try ends) and deferrable
+    execution — one poke, then the wait continues in the subclass's trigger.
+    """
+
+    ui_color = "#ffb81c"
+
+    def __init__(self, *, automation_anywhere_conn_id: str, deferrable: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.automation_anywhere_conn_id = automation_anywhere_conn_id
+        self.deferrable = deferrable
+
+    @cached_property
+    def hook(self) -> AutomationAnywhereHook:
+        return AutomationAnywhereHook(self.automation_anywhere_conn_id)
+
+    def execute(self, context: Context) -> Any:
+        try:
+            if not self.deferrable:
+                return super().execute(context)
+            first = self.poke(context)
+            if first.is_done:
+                return first.xcom_value
+        finally:
+            if "hook" in self.__dict__:
+                self.hook.close()
+        self.defer(
+            trigger=self._trigger(context, TriggerPolling.of(self)),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout),
+        )
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        raise NotImplementedError
+
+    def _trigger(self, context: Context, polling: TriggerPolling) -> BaseTrigger:
+        """The trigger that continues the wait after the first poke."""
+        raise NotImplementedError
+
+
+class TriggerPolling(NamedTuple):
+    """How a trigger polls, from a sensor's or operator's settings; the deadline is ``timeout`` from now."""
+
+    timeout: float
+    poke_interval: float
+    exponential_backoff: bool = False
+    max_poke_interval: float = 3600.0
+
+    @classmethod
+    def of(cls, sensor: BaseSensorOperator) -> TriggerPolling:
+        max_wait = sensor.max_wait.total_seconds() if isinstance(sensor.max_wait, timedelta) else sensor.max_wait
+        return cls(sensor.timeout, sensor.poke_interval, sensor.exponential_backoff, max_wait or 3600.0)
+
+    def trigger_kwargs(self) -> dict[str, Any]:
+        return {
+            "deadline": time.time() + self.timeout,
+            "poke_interval": self.poke_interval,
+            "exponential_backoff": self.exponential_backoff,
+            "max_poke_interval": self.max_poke_interval,
+        }
+
+
+class AutomationAnywhereWorkItemSensor(_AutomationAnywhereSensor):
     """
     Wait until work items leave the pending statuses (by default: until a bot picked them up).
 
@@ -59,7 +141,6 @@ class AutomationAnywhereWorkItemSensor(BaseSensorOperator):
     """
 
     template_fields: Sequence[str] = ("queue_id", "work_item_ids")
-    ui_color = "#ffb81c"
 
     def __init__(
         self,
@@ -72,17 +153,11 @@ class AutomationAnywhereWorkItemSensor(BaseSensorOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        self.deferrable = deferrable
+        super().__init__(automation_anywhere_conn_id=automation_anywhere_conn_id, deferrable=deferrable, **kwargs)
         self.queue_id = queue_id
         self.work_item_ids = work_item_ids
         self.pending_statuses = normalise_statuses(pending_statuses, "pending_statuses")
         self.failure_statuses = normalise_statuses(failure_statuses, "failure_statuses")
-        self.automation_anywhere_conn_id = automation_anywhere_conn_id
-
-    @cached_property
-    def hook(self) -> AutomationAnywhereHook:
-        return AutomationAnywhereHook(self.automation_anywhere_conn_id)
 
     @cached_property
     def watch(self) -> WorkItemWatch:
@@ -95,21 +170,8 @@ class AutomationAnywhereWorkItemSensor(BaseSensorOperator):
             log=self.log,
         )
 
-    def execute(self, context: Context) -> Any:
-        try:
-            if not self.deferrable:
-                return super().execute(context)
-            first = self.poke(context)
-            if first.is_done:
-                return first.xcom_value
-        finally:
-            if "hook" in self.__dict__:
-                self.hook.close()
-        self.defer(
-            trigger=self.watch.trigger(self.automation_anywhere_conn_id, timeout=self.timeout, poke_interval=self.poke_interval, exponential_backoff=self.exponential_backoff, max_wait=self.max_wait),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=self.timeout),
-        )
+    def _trigger(self, context: Context, polling: TriggerPolling) -> AutomationAnywhereWorkItemTrigger:
+        return self.watch.trigger(self.automation_anywhere_conn_id, polling)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         """Resume after deferral with the outcome a poke would have had."""
@@ -173,23 +235,17 @@ class WorkItemWatch:
         self.log.info("All %d work item(s) in queue %s are done: %s", count, self.queue_id, _summary(items))
         return items
 
-    def trigger(
-        self, conn_id: str, *, timeout: float, poke_interval: float, exponential_backoff: bool, max_wait: Any
-    ) -> AutomationAnywhereWorkItemTrigger:
+    def trigger(self, conn_id: str, polling: TriggerPolling) -> AutomationAnywhereWorkItemTrigger:
         # Imported here: DAG parsing should not pay for httpx and the trigger machinery.
         from airflow_provider_aa.triggers.automation_anywhere import AutomationAnywhereWorkItemTrigger
 
-        max_poke_interval = max_wait.total_seconds() if isinstance(max_wait, timedelta) else max_wait
         return AutomationAnywhereWorkItemTrigger(
             automation_anywhere_conn_id=conn_id,
             queue_id=self.queue_id,
             work_item_ids=self.work_item_ids,
             pending_statuses=list(self.pending_statuses),
             failure_statuses=list(self.failure_statuses),
-            deadline=time.time() + timeout,
-            poke_interval=poke_interval,
-            exponential_backoff=exponential_backoff,
-            max_poke_interval=max_poke_interval or 3600.0,
+            **polling.trigger_kwargs(),
         )
 
     def resume(self, event: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -204,6 +260,158 @@ class WorkItemWatch:
         if status == "timeout":
             raise AirflowSensorTimeout(event.get("message", "Timed out waiting for work items."))
         raise AutomationAnywhereError(f"Waiting for work items failed in the triggerer: {event.get('message')}")
+
+
+class AutomationAnywhereBotRunSensor(_AutomationAnywhereSensor):
+    """
+    Wait until a bot deployment's runs have finished; return their status and outputs.
+
+    Each poke reads the deployment's activity records (one list request), and once every run
+    is ``COMPLETED`` their output variables (one request per run).
+
+    - Succeeds when every run is ``COMPLETED``.
+    - Fails (without retries) when a run is ``DEPLOY_FAILED``, ``RUN_FAILED``, ``RUN_ABORTED``
+      or ``RUN_TIMED_OUT``, with each failed run's status and message.
+    - Keeps waiting while runs are ``DEPLOYED``, ``QUEUED``, ``PENDING_EXECUTION``,
+      ``RUNNING`` or ``UPDATE``, and on a status this provider does not know (logged once).
+    - Late activity: the Control Room writes a run's activity record a few seconds after the
+      deployment. No record at all is waited for ``activity_grace_period`` seconds from the
+      first poke; then the sensor fails (wrong id, or a user without "View everyone's
+      activity").
+    - ``RUN_PAUSED`` (a person or the bot paused the run) is waited on for at most
+      ``paused_timeout`` seconds, ``UNKNOWN`` (the Control Room lost the device) for at most
+      ``unknown_timeout`` seconds, counted from the first poke that saw the run so; then the
+      sensor fails saying so. ``None``: wait until the sensor's ``timeout``. The clocks
+      survive rescheduled pokes, retries and deferral.
+
+    Works in ``poke`` and ``reschedule`` mode, and deferrable (one poke, then
+    :class:`AutomationAnywhereBotRunTrigger` in the triggerer, same outcome).
+
+    :param deployment_id: the ``deploymentId`` (templated; e.g. the deploy operator's XComArg).
+    :param activity_grace_period: seconds to tolerate no activity record (default 60).
+    :param paused_timeout: seconds a run may stay ``RUN_PAUSED`` (default 3600; ``None``: no limit).
+    :param unknown_timeout: seconds a run may stay ``UNKNOWN`` (default 600; ``None``: no limit).
+    :param automation_anywhere_conn_id: connection of type ``automation_anywhere``; its user
+        needs "View everyone's activity" to see runs of other run-as users.
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+
+    XCom (return value): ``{"deployment_id": ..., "status": "COMPLETED", "outputs": {name:
+    value}, "runs": [{"execution_id", "status", "message", "outputs"}, ...]}`` with plain
+    output values; ``outputs`` are the first run's (a deployment runs once per run-as user).
+    """
+
+    template_fields: Sequence[str] = ("deployment_id",)
+
+    def __init__(
+        self,
+        *,
+        deployment_id: str,
+        activity_grace_period: float = 60.0,
+        paused_timeout: float | None = 3600.0,
+        unknown_timeout: float | None = 600.0,
+        automation_anywhere_conn_id: str = AutomationAnywhereHook.default_conn_name,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(automation_anywhere_conn_id=automation_anywhere_conn_id, deferrable=deferrable, **kwargs)
+        self.deployment_id = deployment_id
+        self.run_policy = BotRunPolicy(activity_grace_period, paused_timeout, unknown_timeout)
+        self._watch: BotRunWatch | None = None
+
+    def watch(self, context: Context) -> BotRunWatch:
+        """The rendered, validated wait; its clocks continue those of an earlier poke or try."""
+        if self._watch is None:
+            deployment_id = validate_deployment_id(self.deployment_id)
+            store = TaskStateStore(context, "bot_run_wait")
+            saved = store.load()
+            wait = BotRunWait(deployment_id, self.run_policy)
+            if isinstance(saved, dict) and saved.get("deployment_id") == deployment_id:
+                wait.started_at, wait.held_since = saved.get("started_at"), dict(saved.get("held_since") or {})
+            self._watch = BotRunWatch(wait, log=self.log, store=store)
+        return self._watch
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        watch = self.watch(context)
+        done = watch.check(self.hook.get_bot_runs(watch.wait.deployment_id))
+        return PokeReturnValue(is_done=done is not None, xcom_value=done)
+
+    def _trigger(self, context: Context, polling: TriggerPolling) -> AutomationAnywhereBotRunTrigger:
+        return self.watch(context).trigger(self.automation_anywhere_conn_id, polling)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Resume after deferral with the outcome a poke would have had."""
+        return self.watch(context).resume(event)
+
+
+class BotRunWatch:
+    """
+    One wait on a bot deployment, shared by the sensor, the deploy operator's
+    ``wait_for_completion`` and their deferred resumption, so all give the same outcome.
+    The judgement is :meth:`BotRunWait.judge`; this class turns it into logs, an XCom value
+    or the task's failure.
+
+    :param wait: the policy and its clocks.
+    :param log: the owning operator's logger.
+    :param store: where the clocks are kept between pokes and tries (forgotten once the wait
+        is over); ``None`` keeps them in memory only.
+    """
+
+    def __init__(self, wait: BotRunWait, *, log: Any, store: TaskStateStore | None = None) -> None:
+        self.wait = wait
+        self.log = log
+        self._store = store
+        self._reported_unknown: set[str] = set()
+
+    def check(self, runs: list[BotRun]) -> dict[str, Any] | None:
+        """
+        Judge one reading: the result when the wait is over, ``None`` while it goes on.
+
+        :raises AirflowFailException: a run failed, or the policy gave up (no activity
+            record after the grace period, a run paused or unknown too long).
+        """
+        before = self.wait.to_json()
+        verdict = self.wait.judge(runs, time.time())
+        for execution_id, status in verdict.unrecognised.items():
+            if status not in self._reported_unknown:
+                self._reported_unknown.add(status)
+                self.log.warning(
+                    "Bot run %s has status %r, unknown to this provider: waiting on until it changes or "
+                    "the wait times out.",
+                    execution_id,
+                    status,
+                )
+        if verdict.outcome == "waiting":
+            if self._store is not None and self.wait.to_json() != before:
+                self._store.save(self.wait.to_json())
+            self.log.info(verdict.message)
+            return None
+        return self._finish(verdict.outcome, verdict.message, runs)
+
+    def trigger(self, conn_id: str, polling: TriggerPolling) -> AutomationAnywhereBotRunTrigger:
+        from airflow_provider_aa.triggers.automation_anywhere import AutomationAnywhereBotRunTrigger
+
+        return AutomationAnywhereBotRunTrigger(
+            automation_anywhere_conn_id=conn_id, wait=self.wait.to_json(), **polling.trigger_kwargs()
+        )
+
+    def resume(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The outcome of a trigger event: the result, or the error a poke would raise."""
+        status = event.get("status")
+        if status == "done":
+            # The trigger judged with the same BotRunWait as check(): take its verdict.
+            runs = [BotRun.from_json(run) for run in event.get("runs") or []]
+            return self._finish(event["outcome"], str(event.get("message") or ""), runs)
+        if status == "timeout":
+            raise AirflowSensorTimeout(event.get("message", "Timed out waiting for the bot run."))
+        raise AutomationAnywhereError(f"Waiting for the bot run failed in the triggerer: {event.get('message')}")
+
+    def _finish(self, outcome: str, message: str, runs: list[BotRun]) -> dict[str, Any]:
+        if self._store is not None:
+            self._store.done()
+        if outcome != "completed":
+            raise AirflowFailException(message)
+        self.log.info(message)
+        return bot_run_result(self.wait.deployment_id, runs)
 
 
 def _summary(items: dict[str, dict[str, Any]]) -> str:

@@ -1,5 +1,5 @@
 """
-Deferrable waiting: a trigger that polls work item statuses in the triggerer.
+Deferrable waiting: triggers that poll work item statuses and bot runs in the triggerer.
 
 Transport: ``httpx.AsyncClient`` (installed with Airflow) on the triggerer's event loop. The
 alternative — the sync ``requests`` transport in a thread per call — would need a thread per
@@ -27,13 +27,14 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
 from airflow.sdk import BaseHook
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_aa.airflow_compat import mask_secret
+from airflow_provider_aa.control_room.bots import BotRunWait, read_bot_runs
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, Operation, TransportFailure, adrive
 from airflow_provider_aa.control_room.session import ControlRoomSession
@@ -170,7 +171,81 @@ async def _create_client(conn_id: str) -> AsyncControlRoomClient:
     return AsyncControlRoomClient(ControlRoomSession(settings, on_new_token=mask_secret))
 
 
-class AutomationAnywhereWorkItemTrigger(BaseTrigger):
+class _Pending(NamedTuple):
+    """A poll that did not end the wait: what to log, and the message if time runs out now."""
+
+    progress: str
+    timeout_message: str
+
+
+class _PollingTrigger(BaseTrigger):
+    """
+    Poll the Control Room through the connection's shared client until :meth:`_poll` gives
+    an event or the deadline passes; every failure becomes an ``error`` event.
+
+    Polls fall on multiples of the interval on the wall clock (see :func:`_until_next_tick`).
+    """
+
+    def __init__(
+        self,
+        *,
+        automation_anywhere_conn_id: str,
+        deadline: float,
+        poke_interval: float,
+        exponential_backoff: bool,
+        max_poke_interval: float,
+    ) -> None:
+        super().__init__()
+        self.automation_anywhere_conn_id = automation_anywhere_conn_id
+        self.deadline = float(deadline)
+        self.poke_interval = float(poke_interval)
+        self.exponential_backoff = bool(exponential_backoff)
+        self.max_poke_interval = float(max_poke_interval)
+
+    def _serialize(self, **kwargs: Any) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "automation_anywhere_conn_id": self.automation_anywhere_conn_id,
+                **kwargs,
+                "deadline": self.deadline,
+                "poke_interval": self.poke_interval,
+                "exponential_backoff": self.exponential_backoff,
+                "max_poke_interval": self.max_poke_interval,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        try:
+            client = await shared_client(self.automation_anywhere_conn_id)
+            async with client.waiting():
+                event = await self._wait(client)
+            yield TriggerEvent(event)
+        except AutomationAnywhereError as problem:
+            yield TriggerEvent({"status": "error", "message": str(problem)})
+        except Exception as problem:  # the triggerer must get an event, never a silent hang
+            yield TriggerEvent({"status": "error", "message": f"{type(problem).__name__}: {problem}"})
+
+    async def _wait(self, client: AsyncControlRoomClient) -> dict[str, Any]:
+        interval = self.poke_interval
+        while True:
+            outcome = await self._poll(client)
+            if not isinstance(outcome, _Pending):
+                return outcome
+            remaining = self.deadline - time.time()
+            if remaining <= 0:
+                return {"status": "timeout", "message": outcome.timeout_message}
+            self.log.info(outcome.progress)
+            await asyncio.sleep(min(_until_next_tick(interval), remaining))
+            if self.exponential_backoff:
+                interval = min(interval * 2, self.max_poke_interval)
+
+    async def _poll(self, client: AsyncControlRoomClient) -> dict[str, Any] | _Pending:
+        """One reading: the event that ends the wait, or what is still pending."""
+        raise NotImplementedError
+
+
+class AutomationAnywhereWorkItemTrigger(_PollingTrigger):
     """
     Poll work items until none is pending, one fails, one is missing, or the deadline passes.
 
@@ -202,64 +277,97 @@ class AutomationAnywhereWorkItemTrigger(BaseTrigger):
         exponential_backoff: bool = False,
         max_poke_interval: float = 3600.0,
     ) -> None:
-        super().__init__()
-        self.automation_anywhere_conn_id = automation_anywhere_conn_id
+        super().__init__(
+            automation_anywhere_conn_id=automation_anywhere_conn_id,
+            deadline=deadline,
+            poke_interval=poke_interval,
+            exponential_backoff=exponential_backoff,
+            max_poke_interval=max_poke_interval,
+        )
         self.queue_id = queue_id
         self.work_item_ids = list(work_item_ids)
         self.pending_statuses = list(pending_statuses)
         self.failure_statuses = list(failure_statuses)
-        self.deadline = float(deadline)
-        self.poke_interval = float(poke_interval)
-        self.exponential_backoff = bool(exponential_backoff)
-        self.max_poke_interval = float(max_poke_interval)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "automation_anywhere_conn_id": self.automation_anywhere_conn_id,
-                "queue_id": self.queue_id,
-                "work_item_ids": self.work_item_ids,
-                "pending_statuses": self.pending_statuses,
-                "failure_statuses": self.failure_statuses,
-                "deadline": self.deadline,
-                "poke_interval": self.poke_interval,
-                "exponential_backoff": self.exponential_backoff,
-                "max_poke_interval": self.max_poke_interval,
-            },
+        return self._serialize(
+            queue_id=self.queue_id,
+            work_item_ids=self.work_item_ids,
+            pending_statuses=self.pending_statuses,
+            failure_statuses=self.failure_statuses,
         )
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        try:
-            client = await shared_client(self.automation_anywhere_conn_id)
-            async with client.waiting():
-                event = await self._wait(client)
-            yield TriggerEvent(event)
-        except AutomationAnywhereError as problem:
-            yield TriggerEvent({"status": "error", "message": str(problem)})
-        except Exception as problem:  # the triggerer must get an event, never a silent hang
-            yield TriggerEvent({"status": "error", "message": f"{type(problem).__name__}: {problem}"})
-
-    async def _wait(self, client: AsyncControlRoomClient) -> dict[str, Any]:
-        interval = self.poke_interval
-        while True:
-            items = await client.lookup(self.queue_id, self.work_item_ids)
-            verdict = judge(items, pending_statuses=self.pending_statuses, failure_statuses=self.failure_statuses)
-            if len(items) < len(self.work_item_ids) or not verdict.pending:
-                return {"status": "done", "items": items, "work_item_ids": self.work_item_ids}
-            remaining = self.deadline - time.time()
-            if remaining <= 0:
-                return {"status": "timeout", "message": self._timeout_message(verdict.pending)}
-            self.log.info("%d work item(s) still pending in queue %s.", len(verdict.pending), self.queue_id)
-            await asyncio.sleep(min(_until_next_tick(interval), remaining))
-            if self.exponential_backoff:
-                interval = min(interval * 2, self.max_poke_interval)
-
-    def _timeout_message(self, pending: list[str]) -> str:
-        return (
-            f"Timed out waiting for work item(s) {', '.join(pending)} in queue {self.queue_id} "
-            f"to leave the statuses {', '.join(self.pending_statuses)}."
+    async def _poll(self, client: AsyncControlRoomClient) -> dict[str, Any] | _Pending:
+        items = await client.lookup(self.queue_id, self.work_item_ids)
+        verdict = judge(items, pending_statuses=self.pending_statuses, failure_statuses=self.failure_statuses)
+        if len(items) < len(self.work_item_ids) or not verdict.pending:
+            return {"status": "done", "items": items, "work_item_ids": self.work_item_ids}
+        return _Pending(
+            f"{len(verdict.pending)} work item(s) still pending in queue {self.queue_id}.",
+            f"Timed out waiting for work item(s) {', '.join(verdict.pending)} in queue {self.queue_id} "
+            f"to leave the statuses {', '.join(self.pending_statuses)}.",
         )
+
+
+class AutomationAnywhereBotRunTrigger(_PollingTrigger):
+    """
+    Poll a bot deployment's runs until they completed, one failed, the wait policy gives up
+    (no activity record after the grace period, a run paused or unknown too long), or the
+    deadline passes. Judged by ``control_room.bots.BotRunWait``, as a poke is.
+
+    :param automation_anywhere_conn_id: connection of type ``automation_anywhere``.
+    :param wait: the wait's policy and clocks, ``BotRunWait.to_json()``.
+    :param deadline: wall-clock time (epoch seconds) after which a timeout event is sent.
+    :param poke_interval: seconds between polls.
+    :param exponential_backoff: double the interval after each poll, up to ``max_poke_interval``.
+    :param max_poke_interval: the longest interval with backoff.
+
+    Events: ``{"status": "done", "outcome": "completed" | "failed", "message": ...,
+    "deployment_id": ..., "runs": [BotRun.to_json(), ...]}`` (outputs still typed),
+    ``{"status": "timeout", "message": ...}``, or ``{"status": "error", "message": ...}``.
+    """
+
+    def __init__(
+        self,
+        *,
+        automation_anywhere_conn_id: str,
+        wait: dict[str, Any],
+        deadline: float,
+        poke_interval: float = 60.0,
+        exponential_backoff: bool = False,
+        max_poke_interval: float = 3600.0,
+    ) -> None:
+        super().__init__(
+            automation_anywhere_conn_id=automation_anywhere_conn_id,
+            deadline=deadline,
+            poke_interval=poke_interval,
+            exponential_backoff=exponential_backoff,
+            max_poke_interval=max_poke_interval,
+        )
+        self.wait = dict(wait)
+        self._state = BotRunWait.from_json(self.wait)
+        self._reported: set[str] = set()
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return self._serialize(wait=self.wait)
+
+    async def _poll(self, client: AsyncControlRoomClient) -> dict[str, Any] | _Pending:
+        deployment_id = self._state.deployment_id
+        runs = await client.run(read_bot_runs(client.session, deployment_id))
+        verdict = self._state.judge(runs, time.time())
+        for execution_id, status in verdict.unrecognised.items():
+            if status not in self._reported:
+                self._reported.add(status)
+                self.log.warning("Bot run %s has status %r, unknown to this provider: waiting on.", execution_id, status)
+        if verdict.outcome != "waiting":
+            return {
+                "status": "done",
+                "outcome": verdict.outcome,
+                "message": verdict.message,
+                "deployment_id": deployment_id,
+                "runs": [run.to_json() for run in runs],
+            }
+        return _Pending(verdict.message, f"Timed out waiting for bot deployment {deployment_id}. {verdict.message}")
 
 
 def _until_next_tick(interval: float) -> float:

@@ -102,6 +102,7 @@ def test_exponential_backoff_spaces_the_polls(emulator):
     ids = add({"n": 1})
 
     def polls(**backoff):
+        time.sleep(1.0 - time.time() % 1.0 + 0.01)  # polls follow the wall-clock grid: start at the same phase
         emulator.counters.reset()
         asyncio.run(first_event(trigger(ids, deadline_in=3.0, poke_interval=0.25, **backoff)))
         return emulator.counters.requests(LIST)

@@ -1,0 +1,467 @@
+"""
+Bots: deploy one, follow its runs, read their outputs; typed bot variables; the wait policy.
+
+A deployment (``POST /v4/automations/deploy``, ``/v3`` on Control Rooms without v4) starts
+one run per run-as user; each run is an activity record (``POST /v3/activity/list``
+filtered by ``deploymentId``) that may appear a few seconds after the deployment. Output
+variables come from ``GET /v3/activity/execution/{id}`` (``botOutVariables.values``).
+
+Bot variables travel typed: ``{"type": "STRING", "string": "x"}``, ``NUMBER``/``number``,
+``BOOLEAN``/``boolean``, ``LIST``/``list``, ``DICTIONARY``/``dictionary``,
+``DATETIME``/``string``. Numbers and booleans are sent as text (``"12.5"``, ``"true"``), as
+Automation Anywhere's examples do; answers are read whether they carry text or JSON values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
+from urllib.parse import quote
+
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
+from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
+from airflow_provider_aa.control_room.session import ControlRoomSession
+from airflow_provider_aa.control_room.work_items import PAGE_LENGTH, validate_id, validate_ids
+
+#: Newest first: v4 (Automation 360 v.30+); v3 where v4 answers 404.
+DEPLOY_VERSIONS = ("v4", "v3")
+
+#: Deployed or running: keep waiting.
+BOT_RUN_WAITING_STATUSES = ("DEPLOYED", "QUEUED", "PENDING_EXECUTION", "RUNNING", "UPDATE")
+#: The run finished successfully.
+BOT_RUN_SUCCESS_STATUSES = ("COMPLETED",)
+#: The run failed: the task fails with the run's message.
+BOT_RUN_FAILURE_STATUSES = ("DEPLOY_FAILED", "RUN_FAILED", "RUN_ABORTED", "RUN_TIMED_OUT")
+#: Paused by a person or the bot: waited on for at most ``paused_timeout``.
+BOT_RUN_PAUSED_STATUS = "RUN_PAUSED"
+#: The Control Room lost the device: waited on for at most ``unknown_timeout``.
+BOT_RUN_UNKNOWN_STATUS = "UNKNOWN"
+
+KNOWN_BOT_RUN_STATUSES = frozenset(
+    BOT_RUN_WAITING_STATUSES
+    + BOT_RUN_SUCCESS_STATUSES
+    + BOT_RUN_FAILURE_STATUSES
+    + (BOT_RUN_PAUSED_STATUS, BOT_RUN_UNKNOWN_STATUS)
+)
+
+_DEPLOYMENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}")
+_BOT_INPUT_TYPES = "str, int, float, bool, datetime, list or dict"
+
+
+# -- bot variables --------------------------------------------------------------------------
+
+
+def to_bot_input(values: Any, field: str = "bot_input") -> dict[str, dict[str, Any]]:
+    """
+    Plain Python values → the Control Room's typed ``botInput``.
+
+    ``str`` → STRING, ``int``/``float`` → NUMBER, ``bool`` → BOOLEAN, ``datetime`` →
+    DATETIME (ISO 8601), ``list``/``tuple`` → LIST, ``dict`` → DICTIONARY; nested freely.
+    ``None`` gives no input.
+
+    :raises InvalidInputError: naming the variable (and the position inside it) whose value
+        cannot be sent: ``None``, NaN, other types, names that are not non-empty strings.
+    """
+    if values is None:
+        return {}
+    if not isinstance(values, Mapping):
+        raise InvalidInputError(f"{field} must be a dict of bot variable names to values, got {type(values).__name__}.")
+    typed = {}
+    for name, value in values.items():
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidInputError(f"{field} has a variable name that is not a non-empty string: {name!r}.")
+        typed[name] = _typed(value, f"{field}[{name!r}]")
+    return typed
+
+
+def _typed(value: Any, where: str) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"type": "BOOLEAN", "boolean": "true" if value else "false"}
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise InvalidInputError(f"{where} is {value!r}: a bot NUMBER must be finite.")
+        return {"type": "NUMBER", "number": str(value)}
+    if isinstance(value, str):
+        return {"type": "STRING", "string": value}
+    if isinstance(value, datetime):
+        return {"type": "DATETIME", "string": value.isoformat()}
+    if isinstance(value, Mapping):
+        entries = []
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidInputError(f"{where} has a key that is not a string: {key!r}.")
+            entries.append({"key": key, "value": _typed(item, f"{where}[{key!r}]")})
+        return {"type": "DICTIONARY", "dictionary": entries}
+    if isinstance(value, (list, tuple)):
+        return {"type": "LIST", "list": [_typed(item, f"{where}[{index}]") for index, item in enumerate(value)]}
+    raise InvalidInputError(f"{where} is a {type(value).__name__}: bot input values must be {_BOT_INPUT_TYPES}.")
+
+
+def from_bot_values(values: Any) -> dict[str, Any]:
+    """
+    The Control Room's typed variables (``botOutVariables.values``) → plain Python values.
+
+    STRING → ``str``; NUMBER → ``int`` when whole, else ``float`` (empty → ``None``);
+    BOOLEAN → ``bool``; LIST → ``list``; DICTIONARY → ``dict``; DATETIME → ``datetime``
+    (the text when it is not ISO 8601); TABLE → a list of ``{column: value}`` rows. A type
+    this provider does not know is kept as it came.
+    """
+    if not isinstance(values, Mapping):
+        return {}
+    return {str(name): _plain(value) for name, value in values.items()}
+
+
+def _plain(value: Any) -> Any:
+    if not isinstance(value, Mapping):
+        return value
+    kind = str(value.get("type") or "").upper()
+    if kind == "STRING":
+        return str(value.get("string") or "")
+    if kind == "NUMBER":
+        return _number(value.get("number"))
+    if kind == "BOOLEAN":
+        flag = value.get("boolean")
+        return flag if isinstance(flag, bool) else str(flag).strip().lower() == "true"
+    if kind == "LIST":
+        return [_plain(item) for item in value.get("list") or []]
+    if kind == "DICTIONARY":
+        entries = value.get("dictionary") or []
+        if isinstance(entries, Mapping):
+            return {str(key): _plain(item) for key, item in entries.items()}
+        return {str(entry.get("key")): _plain(entry.get("value")) for entry in entries if isinstance(entry, Mapping)}
+    if kind == "DATETIME":
+        return _instant(value.get("string") or value.get("datetime"))
+    if kind == "TABLE":
+        return _table(value.get("table"))
+    return dict(value)
+
+
+def _number(value: Any) -> int | float | str | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    text = str(value if value is not None else "").strip()
+    if not text:
+        return None
+    try:
+        return int(text) if re.fullmatch(r"[+-]?\d+", text) else float(text)
+    except ValueError:
+        return text  # not a number after all: keep what the Control Room sent
+
+
+def _instant(value: Any) -> datetime | str | None:
+    if value in (None, ""):
+        return None
+    text = re.sub(r"\[[^\]]*\]$", "", str(value).strip())  # Java's "...+01:00[Europe/Berlin]"
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+
+
+def _table(table: Any) -> list[dict[str, Any]]:
+    if not isinstance(table, Mapping):
+        return []
+    columns = [str(column.get("name")) for column in table.get("schema") or [] if isinstance(column, Mapping)]
+    rows = [row.get("values") or [] for row in table.get("rows") or [] if isinstance(row, Mapping)]
+    return [{column: _plain(cell) for column, cell in zip(columns, row)} for row in rows]
+
+
+# -- deploying --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BotDeployment:
+    """A validated deployment: ids as digit strings, the input already typed."""
+
+    bot_id: str
+    run_as_user_ids: list[str]
+    pool_ids: list[str]
+    bot_input: dict[str, dict[str, Any]]
+
+    @classmethod
+    def validate(cls, bot_id: Any, run_as_user_ids: Any, pool_ids: Any = None, bot_input: Any = None) -> BotDeployment:
+        """:raises InvalidInputError: naming the first bad field, before anything is sent."""
+        return cls(
+            bot_id=validate_id(bot_id, "bot_id"),
+            run_as_user_ids=validate_ids(run_as_user_ids, "run_as_user_ids"),
+            pool_ids=[] if pool_ids in (None, []) else validate_ids(pool_ids, "pool_ids"),
+            bot_input=to_bot_input(bot_input),
+        )
+
+    def request(self, version: str) -> ApiRequest:
+        """The deploy request of API ``version`` (``v4`` or ``v3``); never re-sent blindly."""
+        users = [int(user_id) for user_id in self.run_as_user_ids]
+        pools = {"poolIds": [int(pool_id) for pool_id in self.pool_ids]} if self.pool_ids else {}
+        if version == "v4":
+            body: dict[str, Any] = {"botId": int(self.bot_id), "unattendedRequest": {"runAsUserIds": users, **pools}}
+        else:
+            body = {"fileId": int(self.bot_id), "runAsUserIds": users, **pools}
+        if self.bot_input:
+            body["botInput"] = self.bot_input
+        return ApiRequest("POST", f"/{version}/automations/deploy", body, replay_safe=False)
+
+    def fingerprint(self) -> str:
+        """Identifies this deployment's input, so that saved state is only reused for it."""
+        canonical = json.dumps(self.request("v4").json, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def deploy(session: ControlRoomSession, deployment: BotDeployment) -> Operation[str]:
+    """
+    Deploy through the newest API the Control Room has; return the ``deploymentId``.
+
+    A 404 from v4 (an older Control Room) leads to the v3 call. A deploy whose answer is
+    lost is not re-sent (``AmbiguousOutcomeError``): the bot might run twice.
+    """
+    attempt = 0
+    while True:
+        request = deployment.request(DEPLOY_VERSIONS[attempt])
+        try:
+            answer = yield from session.request_json(request)
+        except AutomationAnywhereError as refused:
+            attempt += 1
+            if refused.status != 404 or attempt == len(DEPLOY_VERSIONS):
+                raise
+            continue
+        deployment_id = answer.get("deploymentId") if isinstance(answer, dict) else None
+        if isinstance(deployment_id, bool) or not isinstance(deployment_id, (str, int)) or not str(deployment_id).strip():
+            raise AutomationAnywhereError(
+                "The Control Room's deploy answer carries no deploymentId.", method=request.method, path=request.path
+            )
+        return str(deployment_id).strip()
+
+
+def validate_deployment_id(value: Any, field: str = "deployment_id") -> str:
+    """:raises InvalidInputError: unless ``value`` looks like a deployment id (e.g. a UUID)."""
+    text = value.strip() if isinstance(value, str) else None
+    if not text or not _DEPLOYMENT_ID.fullmatch(text):
+        raise InvalidInputError(
+            f"{field} must be the deploymentId returned by a deploy (e.g. a UUID), got {value!r}."
+        )
+    return text
+
+
+# -- following runs ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BotRun:
+    """
+    One run of a deployment (one per run-as user), as its activity record shows it.
+
+    ``outputs`` are the typed output variables, ``None`` until they have been read.
+    """
+
+    execution_id: str
+    status: str
+    message: str = ""
+    outputs: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"execution_id": self.execution_id, "status": self.status, "message": self.message, "outputs": self.outputs}
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> BotRun:
+        return cls(str(value["execution_id"]), str(value["status"]), str(value.get("message") or ""), value.get("outputs"))
+
+
+def activity_request(deployment_id: str) -> ApiRequest:
+    body = {
+        "filter": {"operator": "eq", "field": "deploymentId", "value": deployment_id},
+        "page": {"offset": 0, "length": PAGE_LENGTH},
+    }
+    return ApiRequest("POST", "/v3/activity/list", body)
+
+
+def execution_request(execution_id: str) -> ApiRequest:
+    return ApiRequest("GET", f"/v3/activity/execution/{quote(execution_id, safe='')}")
+
+
+def read_runs(answer: Any, request: ApiRequest, deployment_id: str) -> list[BotRun]:
+    """
+    The deployment's runs from an activity list answer. Records of other deployments are
+    dropped, in case a Control Room ignores the filter.
+    """
+    records = answer.get("list") if isinstance(answer, dict) else None
+    if not isinstance(records, list) or not all(isinstance(record, dict) and "id" in record for record in records):
+        raise AutomationAnywhereError(
+            "The Control Room's answer has no 'list' of activity records with ids.",
+            method=request.method,
+            path=request.path,
+        )
+    return [
+        BotRun(
+            execution_id=str(record["id"]),
+            status=str(record.get("status") or "").strip().upper(),
+            message=str(record.get("message") or ""),
+            outputs=_output_values(record) if "botOutVariables" in record else None,
+        )
+        for record in records
+        if str(record.get("deploymentId", deployment_id)) == deployment_id
+    ]
+
+
+def _output_values(record: Any) -> dict[str, Any]:
+    variables = record.get("botOutVariables") if isinstance(record, dict) else None
+    values = variables.get("values") if isinstance(variables, dict) else None
+    return dict(values) if isinstance(values, dict) else {}
+
+
+def read_bot_runs(session: ControlRoomSession, deployment_id: str) -> Operation[list[BotRun]]:
+    """
+    The runs of a deployment; once all have completed, with their output variables (one
+    execution read per run, unless the activity record already carried them).
+    """
+    request = activity_request(deployment_id)
+    runs = read_runs((yield from session.request_json(request)), request, deployment_id)
+    if not runs or any(run.status not in BOT_RUN_SUCCESS_STATUSES for run in runs):
+        return runs
+    finished = []
+    for run in runs:
+        if run.outputs is None:
+            answer = yield from session.request_json(execution_request(run.execution_id))
+            run = replace(run, outputs=_output_values(answer))
+        finished.append(run)
+    return finished
+
+
+def bot_run_result(deployment_id: str, runs: Sequence[BotRun]) -> dict[str, Any]:
+    """
+    What a finished wait returns: ``{"deployment_id", "status", "outputs", "runs"}`` with
+    plain output values. ``outputs`` are the first run's; ``runs`` lists every run (one per
+    run-as user) as ``{"execution_id", "status", "message", "outputs"}``.
+    """
+    listed = [{**run.to_json(), "outputs": from_bot_values(run.outputs)} for run in runs]
+    return {
+        "deployment_id": deployment_id,
+        "status": runs[0].status if runs else "",
+        "outputs": listed[0]["outputs"] if listed else {},
+        "runs": listed,
+    }
+
+
+# -- the wait policy --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BotRunPolicy:
+    """
+    How long a wait tolerates a missing or stuck run (seconds).
+
+    ``activity_grace_period``: no activity record yet is normal this long after the wait
+    began (the Control Room writes it a few seconds after the deployment); then the wait
+    fails. ``paused_timeout`` / ``unknown_timeout``: a run continuously ``RUN_PAUSED`` /
+    ``UNKNOWN`` (device lost) this long fails the wait; ``None`` waits until the task's own
+    timeout.
+    """
+
+    activity_grace_period: float = 60.0
+    paused_timeout: float | None = 3600.0
+    unknown_timeout: float | None = 600.0
+
+    def __post_init__(self) -> None:
+        for name in ("activity_grace_period", "paused_timeout", "unknown_timeout"):
+            value = getattr(self, name)
+            if value is None and name != "activity_grace_period":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                allowed = "a number of seconds >= 0" + ("" if name == "activity_grace_period" else ", or None")
+                raise InvalidInputError(f"{name} must be {allowed}, got {value!r}.")
+
+
+@dataclass(frozen=True)
+class BotRunVerdict:
+    """
+    Where a deployment stands: ``waiting``, ``completed`` or ``failed``. ``message`` says
+    why (the failure, or what is awaited); ``unrecognised`` maps execution ids to statuses
+    this provider does not know (they keep the wait going, never taken for success).
+    """
+
+    outcome: Literal["waiting", "completed", "failed"]
+    message: str
+    unrecognised: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class BotRunWait:
+    """
+    One wait on a deployment: the policy and its clocks (epoch seconds), JSON-serialisable
+    so that a rescheduled poke or a trigger carries on where the last reading stopped.
+
+    ``started_at``: the first reading (the grace period counts from it). ``held_since``:
+    ``"<execution id>:<status>"`` → when a run was first seen paused or unknown.
+    """
+
+    deployment_id: str
+    policy: BotRunPolicy = field(default_factory=BotRunPolicy)
+    started_at: float | None = None
+    held_since: dict[str, float] = field(default_factory=dict)
+
+    def judge(self, runs: Sequence[BotRun], now: float) -> BotRunVerdict:
+        """Classify one reading taken at ``now``; updates the clocks."""
+        if self.started_at is None:
+            self.started_at = now
+        if not runs:
+            waited = now - self.started_at
+            grace = self.policy.activity_grace_period
+            if waited >= grace:
+                return BotRunVerdict(
+                    "failed",
+                    f"The Control Room shows no run of deployment {self.deployment_id} {waited:.0f} s after the "
+                    f"wait began (activity_grace_period={grace:g} s): check the deployment id, and that the "
+                    "connection's user has the permission \"View everyone's activity\".",
+                )
+            return BotRunVerdict("waiting", f"No activity record of deployment {self.deployment_id} yet.")
+        failed = [run for run in runs if run.status in BOT_RUN_FAILURE_STATUSES]
+        if failed:
+            lines = [f"Bot deployment {self.deployment_id}: {len(failed)} of {len(runs)} run(s) failed:"]
+            lines += [f"  run {run.execution_id}: status {run.status}: {run.message or '(no message)'}" for run in failed]
+            return BotRunVerdict("failed", "\n".join(lines))
+        stuck = self._held_too_long(runs, now)
+        if stuck:
+            return BotRunVerdict("failed", stuck)
+        if all(run.status in BOT_RUN_SUCCESS_STATUSES for run in runs):
+            return BotRunVerdict("completed", f"Bot deployment {self.deployment_id}: all {len(runs)} run(s) completed.")
+        unrecognised = {run.execution_id: run.status for run in runs if run.status not in KNOWN_BOT_RUN_STATUSES}
+        statuses = ", ".join(f"{run.execution_id}={run.status}" for run in runs)
+        return BotRunVerdict("waiting", f"Bot deployment {self.deployment_id} still running: {statuses}.", unrecognised)
+
+    def _held_too_long(self, runs: Sequence[BotRun], now: float) -> str:
+        """The failure of a run paused or unknown longer than the policy allows, else ``""``."""
+        limits = {
+            BOT_RUN_PAUSED_STATUS: ("paused_timeout", self.policy.paused_timeout, "resume or stop it in the Control Room"),
+            BOT_RUN_UNKNOWN_STATUS: ("unknown_timeout", self.policy.unknown_timeout, "the Control Room lost its device"),
+        }
+        held = {f"{run.execution_id}:{run.status}": run for run in runs if run.status in limits}
+        self.held_since = {key: self.held_since.get(key, now) for key in held}
+        for key, run in held.items():
+            name, limit, hint = limits[run.status]
+            held_for = now - self.held_since[key]
+            if limit is not None and held_for >= limit:
+                message = f" Message: {run.message}" if run.message else ""
+                return (
+                    f"Bot deployment {self.deployment_id}: run {run.execution_id} has been {run.status} for "
+                    f"{held_for:.0f} s ({name}={limit:g} s): {hint}.{message}"
+                )
+        return ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "deployment_id": self.deployment_id,
+            "activity_grace_period": self.policy.activity_grace_period,
+            "paused_timeout": self.policy.paused_timeout,
+            "unknown_timeout": self.policy.unknown_timeout,
+            "started_at": self.started_at,
+            "held_since": dict(self.held_since),
+        }
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> BotRunWait:
+        policy = BotRunPolicy(value["activity_grace_period"], value["paused_timeout"], value["unknown_timeout"])
+        return cls(value["deployment_id"], policy, value.get("started_at"), dict(value.get("held_since") or {}))

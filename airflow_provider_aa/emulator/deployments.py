@@ -1,0 +1,229 @@
+"""
+Bots, their deployments and runs (activity records), and the typed bot variables.
+
+Lazy and deterministic like the work queue bot (:mod:`.bot_runner`): a run's timeline is
+fixed when it is deployed, and its status is read off the clock at each request:
+
+- ``DEPLOYED`` from the deployment, ``RUNNING`` after ``pickup_delay`` seconds, and the
+  outcome (:func:`run_outcome`) ``work_delay`` seconds later;
+- the activity record exists from the start but is listed only ``activity_delay`` seconds
+  after the deployment, as a Control Room writes it a few seconds late;
+- a completed run's output variables (``botOutVariables.values``) are the bot's seeded
+  ``outputs`` plus every input variable echoed back unchanged (a variable can be both input
+  and output in Automation Anywhere).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from airflow_provider_aa.emulator.models import instant
+from airflow_provider_aa.emulator.responses import bad_request
+
+STATUS_PREFIX = "STATUS:"
+FAILURE_STATUSES = frozenset({"DEPLOY_FAILED", "RUN_FAILED", "RUN_ABORTED", "RUN_TIMED_OUT"})
+#: Typed variables: the value key of each type.
+VALUE_KEYS = {
+    "STRING": "string",
+    "NUMBER": "number",
+    "BOOLEAN": "boolean",
+    "LIST": "list",
+    "DICTIONARY": "dictionary",
+    "DATETIME": "string",
+}
+
+
+@dataclass(frozen=True)
+class Bot:
+    """A bot in the public repository; ``outcome``/``message``: how its runs end by default."""
+
+    id: int
+    name: str
+    path: str
+    outcome: str
+    message: str
+    outputs: dict[str, Any]
+
+    @classmethod
+    def from_seed(cls, entry: Mapping[str, Any]) -> Bot:
+        name = str(entry["name"])
+        return cls(
+            id=int(entry["id"]),
+            name=name,
+            path=str(entry.get("path", f"Automation Anywhere/Bots/{name}")),
+            outcome=str(entry.get("outcome", "COMPLETED")),
+            message=str(entry.get("message", "")),
+            outputs=dict(entry.get("outputs") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    status: str
+    message: str = ""
+
+
+def run_outcome(bot: Bot, bot_input: Mapping[str, Any]) -> RunOutcome:
+    """
+    How a run ends, first rule that applies, from the top-level STRING inputs:
+
+    1. a value ``STATUS:<X>`` → status ``X`` (e.g. ``RUN_FAILED``, ``RUN_PAUSED``,
+       ``UNKNOWN``, or one nobody knows), with a message for failures;
+    2. a value containing ``FAIL`` → ``RUN_FAILED``, message "Emulated bot failure: <name>
+       contains FAIL";
+    3. otherwise the bot's seeded ``outcome`` and ``message`` (default ``COMPLETED``).
+    """
+    strings = {name: value.get("string") for name, value in bot_input.items() if value.get("type") == "STRING"}
+    for name, text in strings.items():
+        if isinstance(text, str) and text.startswith(STATUS_PREFIX) and text[len(STATUS_PREFIX) :].strip():
+            status = text[len(STATUS_PREFIX) :].strip()
+            message = f"Emulated bot set status {status}: {name} is {text}" if status in FAILURE_STATUSES else ""
+            return RunOutcome(status, message)
+    for name, text in strings.items():
+        if isinstance(text, str) and "FAIL" in text:
+            return RunOutcome("RUN_FAILED", f"Emulated bot failure: {name} contains FAIL")
+    return RunOutcome(bot.outcome, bot.message)
+
+
+@dataclass
+class BotRun:
+    """One run of a deployment for one run-as user; times are epoch seconds."""
+
+    id: str
+    deployment_id: str
+    bot: Bot
+    run_as_user_id: int
+    deployed_by: int
+    bot_input: dict[str, Any]
+    deployed_at: float
+    visible_at: float
+    running_at: float
+    finished_at: float
+    outcome: RunOutcome
+    device_id: int
+
+    def status(self, now: float) -> str:
+        if now < self.running_at:
+            return "DEPLOYED"
+        if now < self.finished_at:
+            return "RUNNING"
+        return self.outcome.status
+
+    def record(self, now: float, numeric_ids: bool) -> dict[str, Any]:
+        """The activity record as ``/v3/activity/list`` shows it (no output variables)."""
+        status = self.status(now)
+        finished = now >= self.finished_at
+        return {
+            "id": self.id,
+            "deploymentId": self.deployment_id,
+            "automationName": self.bot.name,
+            "fileId": _number(self.bot.id, numeric_ids),
+            "fileName": self.bot.name,
+            "filePath": self.bot.path,
+            "type": "RUN",
+            "status": status,
+            "message": self.outcome.message if finished else "",
+            "userId": _number(self.run_as_user_id, numeric_ids),
+            "deviceId": _number(self.device_id, numeric_ids),
+            "progress": 100 if finished else 0,
+            "createdBy": _number(self.deployed_by, numeric_ids),
+            "createdOn": instant(self.deployed_at),
+            "startDateTime": instant(self.running_at) if now >= self.running_at else "",
+            "endDateTime": instant(self.finished_at) if finished else "",
+            "modifiedOn": instant(min(now, self.finished_at) if now >= self.running_at else self.deployed_at),
+        }
+
+    def execution(self, now: float, numeric_ids: bool) -> dict[str, Any]:
+        """``/v3/activity/execution/{id}``: the record plus output variables once completed."""
+        values = {}
+        if self.status(now) == "COMPLETED":
+            values = {**copy.deepcopy(self.bot.outputs), **copy.deepcopy(self.bot_input)}
+        return {**self.record(now, numeric_ids), "botOutVariables": {"values": values}}
+
+
+def _number(value: int, numeric_ids: bool) -> int | str:
+    return value if numeric_ids else str(value)
+
+
+def whole_number(value: Any, field: str) -> int:
+    """A positive id given as a JSON number or a string of digits; 400 otherwise."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and int(value) > 0:
+        return int(value)
+    raise bad_request(f"{field} must be a positive id, not {value!r}")
+
+
+def id_list(value: Any, field: str, *, required: bool) -> list[int]:
+    if value is None and not required:
+        return []
+    if not isinstance(value, list) or (required and not value):
+        raise bad_request(f"{field} must be a {'non-empty ' if required else ''}list of ids")
+    return [whole_number(item, f"{field}[{index}]") for index, item in enumerate(value)]
+
+
+def check_bot_input(value: Any) -> dict[str, Any]:
+    """``botInput`` must be typed variables; 400 naming the first variable that is not."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise bad_request("botInput must be an object of typed variables")
+    for name, variable in value.items():
+        _check_typed(variable, f"botInput.{name}")
+    return copy.deepcopy(value)
+
+
+def _check_typed(variable: Any, where: str) -> None:
+    kind = variable.get("type") if isinstance(variable, dict) else None
+    if kind not in VALUE_KEYS:
+        raise bad_request(f"{where} must be a typed variable with a type of {', '.join(VALUE_KEYS)}")
+    key = VALUE_KEYS[kind]
+    if key not in variable:
+        raise bad_request(f"{where} of type {kind} needs the key {key!r}")
+    content = variable[key]
+    if kind == "NUMBER" and not _is_number(content):
+        raise bad_request(f"{where}: {content!r} is not a number")
+    if kind == "BOOLEAN" and content not in (True, False, "true", "false"):
+        raise bad_request(f"{where}: {content!r} is not true or false")
+    if kind == "STRING" and not isinstance(content, str):
+        raise bad_request(f"{where}: a STRING needs text")
+    if kind == "DATETIME" and not _is_instant(content):
+        raise bad_request(f"{where}: {content!r} is not an ISO 8601 date and time")
+    if kind == "LIST":
+        if not isinstance(content, list):
+            raise bad_request(f"{where}: a LIST needs a list")
+        for index, item in enumerate(content):
+            _check_typed(item, f"{where}[{index}]")
+    if kind == "DICTIONARY":
+        if not isinstance(content, list):
+            raise bad_request(f"{where}: a DICTIONARY needs a list of {{key, value}} entries")
+        for index, entry in enumerate(content):
+            if not isinstance(entry, dict) or not isinstance(entry.get("key"), str) or "value" not in entry:
+                raise bad_request(f"{where}[{index}] must be {{key, value}}")
+            _check_typed(entry["value"], f"{where}.{entry['key']}")
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _is_instant(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,130 @@
+"""The deploy operator: validation before requests, the XCom, waiting, and never deploying twice."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_aa.airflow_compat import AirflowFailException
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
+from airflow_provider_aa.operators.automation_anywhere import AutomationAnywhereDeployBotOperator
+from tests.conftest import BASE_URL, PASSWORD, make_token
+from tests.sensors.test_bot_run_sensor import StateStore
+
+V4 = f"{BASE_URL}/v4/automations/deploy"
+ACTIVITY = f"{BASE_URL}/v3/activity/list"
+DEPLOYMENT = "1f0c6b1e-8d2a-4c55-9d6e-0b8f3c2a7e41"
+
+
+@pytest.fixture(autouse=True)
+def connection(use_connection, requests_mock):
+    use_connection(login="jdoe", password=PASSWORD)
+    requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": make_token()})
+    requests_mock.post(f"{BASE_URL}/v1/authentication/logout", status_code=204)
+    requests_mock.post(V4, json={"deploymentId": DEPLOYMENT})
+
+
+def operator(**kwargs):
+    kwargs.setdefault("bot_id", 501)
+    kwargs.setdefault("run_as_user_ids", [29])
+    return AutomationAnywhereDeployBotOperator(task_id="deploy", **kwargs)
+
+
+def activity(requests_mock, *answers):
+    requests_mock.post(
+        ACTIVITY,
+        [{"json": {"list": [{"id": "e1", "deploymentId": DEPLOYMENT, "status": s, "message": m} for s, m in statuses]}} for statuses in answers],
+    )
+
+
+def deploys(requests_mock):
+    return sum(r.path == "/v4/automations/deploy" for r in requests_mock.request_history)
+
+
+def test_returns_the_deployment_id_and_sends_typed_input(requests_mock):
+    assert operator(bot_id="501", run_as_user_ids="29", bot_input={"sName": "Jane", "nAge": 41}).execute({}) == DEPLOYMENT
+    assert requests_mock.request_history[1].json() == {
+        "botId": 501,
+        "unattendedRequest": {"runAsUserIds": [29]},
+        "botInput": {"sName": {"type": "STRING", "string": "Jane"}, "nAge": {"type": "NUMBER", "number": "41"}},
+    }
+    assert [r.path for r in requests_mock.request_history] == [
+        "/v2/authentication", "/v4/automations/deploy", "/v1/authentication/logout",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"bot_id": "my bot"}, "bot_id must be a positive integer"),
+        ({"run_as_user_ids": None}, "run_as_user_ids must be an id or a list of ids"),
+        ({"bot_input": {"x": {"y": None}}}, r"bot_input\['x'\]\['y'\] is a NoneType"),
+    ],
+)
+def test_bad_input_fails_before_any_request(requests_mock, kwargs, message):
+    with pytest.raises(InvalidInputError, match=message):
+        operator(**kwargs).execute({})
+    assert requests_mock.call_count == 0
+
+
+def test_bad_wait_settings_fail_at_parse_time():
+    with pytest.raises(InvalidInputError, match="activity_grace_period"):
+        operator(activity_grace_period=-1)
+
+
+def test_a_deploy_without_a_clear_answer_fails_without_retries(requests_mock, no_sleep):
+    requests_mock.post(V4, status_code=504, text="gateway timeout")
+    with pytest.raises(AirflowFailException, match="may or may not be running. Not retried"):
+        operator().execute({})
+    assert deploys(requests_mock) == 1
+
+
+def test_waits_for_completion_and_returns_status_and_outputs(requests_mock):
+    activity(requests_mock, [], [("RUNNING", "")], [("COMPLETED", "")])
+    requests_mock.get(
+        f"{BASE_URL}/v3/activity/execution/e1",
+        json={"botOutVariables": {"values": {"lItems": {"type": "LIST", "list": [{"type": "STRING", "string": "a"}]}}}},
+    )
+
+    result = operator(wait_for_completion=True, deferrable=False, poke_interval=0.01).execute({})
+
+    assert result["deployment_id"] == DEPLOYMENT and result["status"] == "COMPLETED"
+    assert result["outputs"] == {"lItems": ["a"]}
+
+
+def test_a_failed_run_fails_the_task_with_its_message(requests_mock):
+    activity(requests_mock, [("RUN_FAILED", "Bot error on line 12: element not found")])
+    with pytest.raises(AirflowFailException, match="run e1: status RUN_FAILED: Bot error on line 12"):
+        operator(wait_for_completion=True, deferrable=False, poke_interval=0.01).execute({})
+
+
+def test_a_retry_after_a_failed_wait_waits_for_the_same_run(requests_mock, no_sleep):
+    store = StateStore()
+    requests_mock.post(ACTIVITY, status_code=503, text="busy")
+    with pytest.raises(AutomationAnywhereError, match="failed 5 time"):
+        operator(wait_for_completion=True, deferrable=False).execute({"task_state_store": store})
+    assert deploys(requests_mock) == 1 and store.values["automation_anywhere_bot_deployment"]["deployment_id"] == DEPLOYMENT
+
+    activity(requests_mock, [("COMPLETED", "")])
+    requests_mock.get(f"{BASE_URL}/v3/activity/execution/e1", json={})
+    result = operator(wait_for_completion=True, deferrable=False).execute({"task_state_store": store})
+
+    assert result["deployment_id"] == DEPLOYMENT and deploys(requests_mock) == 1
+    assert store.values == {}  # done: a later clear deploys anew
+
+
+def test_other_input_or_a_finished_run_deploys_anew(requests_mock):
+    store = StateStore()
+    activity(requests_mock, [("RUN_FAILED", "boom")], [("RUN_FAILED", "boom")])
+    with pytest.raises(AirflowFailException):
+        operator(wait_for_completion=True, deferrable=False).execute({"task_state_store": store})
+    assert store.values == {}  # the run failed: the next try deploys again
+    store.set("automation_anywhere_bot_deployment", {"fingerprint": "of other input", "deployment_id": "old"})
+    with pytest.raises(AirflowFailException):
+        operator(wait_for_completion=True, deferrable=False).execute({"task_state_store": store})
+    assert deploys(requests_mock) == 2
+
+
+def test_without_waiting_nothing_is_saved(requests_mock):
+    store = StateStore()
+    assert operator().execute({"task_state_store": store}) == DEPLOYMENT
+    assert store.values == {}
