@@ -379,13 +379,13 @@ class BotRunPolicy:
 class BotRunVerdict:
     """
     Where a deployment stands: ``waiting``, ``completed`` or ``failed``. ``message`` says
-    why (the failure, or what is awaited); ``unrecognised`` maps execution ids to statuses
+    why (the failure, or what is awaited); ``unknown`` maps execution ids to statuses
     this provider does not know (they keep the wait going, never taken for success).
     """
 
     outcome: Literal["waiting", "completed", "failed"]
     message: str
-    unrecognised: dict[str, str] = field(default_factory=dict)
+    unknown: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -428,9 +428,9 @@ class BotRunWait:
             return BotRunVerdict("failed", stuck)
         if all(run.status in BOT_RUN_SUCCESS_STATUSES for run in runs):
             return BotRunVerdict("completed", f"Bot deployment {self.deployment_id}: all {len(runs)} run(s) completed.")
-        unrecognised = {run.execution_id: run.status for run in runs if run.status not in KNOWN_BOT_RUN_STATUSES}
+        unknown = {run.execution_id: run.status for run in runs if run.status not in KNOWN_BOT_RUN_STATUSES}
         statuses = ", ".join(f"{run.execution_id}={run.status}" for run in runs)
-        return BotRunVerdict("waiting", f"Bot deployment {self.deployment_id} still running: {statuses}.", unrecognised)
+        return BotRunVerdict("waiting", f"Bot deployment {self.deployment_id} still running: {statuses}.", unknown)
 
     def _held_too_long(self, runs: Sequence[BotRun], now: float) -> str:
         """The failure of a run paused or unknown longer than the policy allows, else ``""``."""

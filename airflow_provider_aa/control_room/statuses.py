@@ -75,3 +75,30 @@ def normalise_statuses(values: Any, field: str) -> tuple[str, ...]:
     if not isinstance(items, Collection) or not all(isinstance(value, str) and value.strip() for value in items):
         raise InvalidInputError(f"{field} must be a status name or a list of status names, got {values!r}.")
     return tuple(value.strip().upper() for value in items)
+
+
+class UnknownStatusWarnings:
+    """
+    Warns once per wait about each status this provider does not know: the wait goes on,
+    and a poke every few seconds should not repeat the same warning.
+
+    :param log: the logger of the task or trigger that waits.
+    :param subject: what carries the status, e.g. ``"Work item"`` or ``"Bot run"``.
+    """
+
+    def __init__(self, log: Any, subject: str) -> None:
+        self._log = log
+        self._subject = subject
+        self._warned: set[str] = set()
+
+    def warn(self, unknown: Mapping[str, str]) -> None:
+        """``unknown``: record id → status, as in a verdict."""
+        for record_id, status in unknown.items():
+            if status not in self._warned:
+                self._warned.add(status)
+                self._log.warning(
+                    "%s %s has status %r, unknown to this provider: waiting on until it changes or the wait times out.",
+                    self._subject,
+                    record_id,
+                    status,
+                )

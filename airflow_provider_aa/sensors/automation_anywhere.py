@@ -21,6 +21,7 @@ from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.statuses import (
     WORK_ITEM_FAILURE_STATUSES,
     WORK_ITEM_RUNNING_STATUSES,
+    UnknownStatusWarnings,
     judge,
     normalise_statuses,
 )
@@ -205,7 +206,7 @@ class WorkItemWatch:
         self.pending_statuses = pending_statuses
         self.failure_statuses = failure_statuses
         self.log = log
-        self._reported_unknown: set[str] = set()
+        self._unknown_statuses = UnknownStatusWarnings(log, "Work item")
 
     def check(self, items: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]] | None:
         """
@@ -217,15 +218,7 @@ class WorkItemWatch:
         if missing:
             raise AirflowFailException(f"Work queue {self.queue_id} holds no work item with id {', '.join(missing)}.")
         verdict = judge(items, pending_statuses=self.pending_statuses, failure_statuses=self.failure_statuses)
-        for item_id, status in verdict.unknown.items():
-            if status not in self._reported_unknown:
-                self._reported_unknown.add(status)
-                self.log.warning(
-                    "Work item %s has status %r, unknown to this provider: waiting on until it "
-                    "changes or the wait times out.",
-                    item_id,
-                    status,
-                )
+        self._unknown_statuses.warn(verdict.unknown)
         if verdict.failed:
             raise AirflowFailException(f"Work queue {self.queue_id}: {verdict.failure_message()}")
         count = len(self.work_item_ids)
@@ -360,7 +353,7 @@ class BotRunWatch:
         self.wait = wait
         self.log = log
         self._store = store
-        self._reported_unknown: set[str] = set()
+        self._unknown_statuses = UnknownStatusWarnings(log, "Bot run")
 
     def check(self, runs: list[BotRun]) -> dict[str, Any] | None:
         """
@@ -371,15 +364,7 @@ class BotRunWatch:
         """
         before = self.wait.to_json()
         verdict = self.wait.judge(runs, time.time())
-        for execution_id, status in verdict.unrecognised.items():
-            if status not in self._reported_unknown:
-                self._reported_unknown.add(status)
-                self.log.warning(
-                    "Bot run %s has status %r, unknown to this provider: waiting on until it changes or "
-                    "the wait times out.",
-                    execution_id,
-                    status,
-                )
+        self._unknown_statuses.warn(verdict.unknown)
         if verdict.outcome == "waiting":
             if self._store is not None and self.wait.to_json() != before:
                 self._store.save(self.wait.to_json())

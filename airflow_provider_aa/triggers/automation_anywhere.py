@@ -39,7 +39,7 @@ from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, Operation, TransportFailure, adrive
 from airflow_provider_aa.control_room.session import ControlRoomSession
 from airflow_provider_aa.control_room.settings import settings_from_connection
-from airflow_provider_aa.control_room.statuses import judge
+from airflow_provider_aa.control_room.statuses import UnknownStatusWarnings, judge
 from airflow_provider_aa.control_room.work_items import lookup_requests, read_lookups
 
 #: Status lookups of one queue arriving within this many seconds share requests.
@@ -346,7 +346,7 @@ class AutomationAnywhereBotRunTrigger(_PollingTrigger):
         )
         self.wait = dict(wait)
         self._state = BotRunWait.from_json(self.wait)
-        self._reported: set[str] = set()
+        self._unknown_statuses = UnknownStatusWarnings(self.log, "Bot run")
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return self._serialize(wait=self.wait)
@@ -355,10 +355,7 @@ class AutomationAnywhereBotRunTrigger(_PollingTrigger):
         deployment_id = self._state.deployment_id
         runs = await client.run(read_bot_runs(client.session, deployment_id))
         verdict = self._state.judge(runs, time.time())
-        for execution_id, status in verdict.unrecognised.items():
-            if status not in self._reported:
-                self._reported.add(status)
-                self.log.warning("Bot run %s has status %r, unknown to this provider: waiting on.", execution_id, status)
+        self._unknown_statuses.warn(verdict.unknown)
         if verdict.outcome != "waiting":
             return {
                 "status": "done",

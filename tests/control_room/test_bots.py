@@ -292,7 +292,7 @@ def test_a_failure_names_each_failed_run_and_its_message():
 
 def test_unrecognised_statuses_keep_the_wait_going_and_are_reported():
     verdict = BotRunWait("dep-1").judge([run("COMPLETED", "e1"), run("BRAND_NEW", "e2")], 0.0)
-    assert (verdict.outcome, verdict.unrecognised) == ("waiting", {"e2": "BRAND_NEW"})
+    assert (verdict.outcome, verdict.unknown) == ("waiting", {"e2": "BRAND_NEW"})
 
 
 def test_late_activity_is_waited_for_during_the_grace_period_only():
