@@ -5,6 +5,25 @@ from __future__ import annotations
 from airflow.sdk.log import mask_secret
 
 try:
+    from airflow.sdk.log import amask_secret
+except ImportError:  # Airflow 3.1/3.2: what 3.3's amask_secret does
+
+    async def amask_secret(secret: str, name: str | None = None) -> None:  # type: ignore[misc]
+        """Mask in this process and tell the supervisor without blocking the event loop."""
+        from contextlib import suppress
+
+        from airflow.sdk._shared.secrets_masker import _secrets_masker
+
+        _secrets_masker().add_mask(secret, name)
+        with suppress(Exception):  # no supervisor: outside a task or triggerer
+            from airflow.sdk.execution_time import task_runner
+            from airflow.sdk.execution_time.comms import MaskSecret
+
+            if comms := getattr(task_runner, "SUPERVISOR_COMMS", None):
+                await comms.asend(MaskSecret(value=secret, name=name))
+
+
+try:
     from airflow.sdk import conf
 except ImportError:  # Airflow 3.1
     from airflow.configuration import conf  # type: ignore[no-redef,assignment]
@@ -18,4 +37,11 @@ except ImportError:  # Airflow 3.1 keeps them in airflow.exceptions only
         AirflowSkipException,
     )
 
-__all__ = ["AirflowFailException", "AirflowSensorTimeout", "AirflowSkipException", "conf", "mask_secret"]
+__all__ = [
+    "AirflowFailException",
+    "AirflowSensorTimeout",
+    "AirflowSkipException",
+    "amask_secret",
+    "conf",
+    "mask_secret",
+]

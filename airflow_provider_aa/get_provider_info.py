@@ -87,12 +87,26 @@ _CONN_FIELDS: dict[str, Any] = {
     },
     "verify_ssl": {
         "label": "Verify TLS certificates",
-        "description": "All auth types. Turn off only for test servers; a CA bundle path can be set in the extra JSON instead.",
+        "description": (
+            "All auth types. Turn off only for test servers; a CA bundle path (a readable PEM file) can be set "
+            "in the extra JSON instead. Wins over REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE."
+        ),
         "schema": {"type": ["boolean", "null"], "default": True},
     },
     "timeout": {
         "label": "Timeout (seconds)",
-        "description": "All auth types: connect and read timeout of each request.",
+        "description": (
+            "All auth types: the longest one request may take in total (connecting, sending, and reading "
+            "the whole answer)."
+        ),
         "schema": {"type": ["number", "null"], "default": 30, "exclusiveMinimum": 0},
+    },
+    "max_response_bytes": {
+        "label": "Largest answer (bytes)",
+        "description": (
+            "All auth types: answers larger than this, counted after gzip/deflate decoding, fail without "
+            "retry (default 67108864, 64 MiB)."
+        ),
+        "schema": {"type": ["integer", "null"], "default": 67108864, "minimum": 1},
     },
 }

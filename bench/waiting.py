@@ -19,7 +19,6 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 
-from airflow_provider_aa.airflow_compat import mask_secret
 from airflow_provider_aa.control_room.session import ControlRoomSession
 from airflow_provider_aa.control_room.statuses import (
     WORK_ITEM_FAILURE_STATUSES,
@@ -69,7 +68,7 @@ class SimulatedTimeHook(AutomationAnywhereHook):
 
     @cached_property
     def session(self) -> ControlRoomSession:
-        return ControlRoomSession(self.settings, clock=self._clock, on_new_token=mask_secret)
+        return ControlRoomSession(self.settings, clock=self._clock)
 
 
 def _setup(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jsonschema
 
+from airflow_provider_aa.control_room.settings import DEFAULT_MAX_RESPONSE_BYTES
 from airflow_provider_aa.get_provider_info import get_provider_info
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 
@@ -40,7 +41,10 @@ def test_connection_type_matches_the_hook():
 def test_connection_form_declares_every_extra_and_masks_the_secret_ones():
     (conn_type,) = get_provider_info()["connection-types"]
     fields = conn_type["conn-fields"]
-    assert set(fields) == {"auth_type", "api_key", "token", "multiple_login", "verify_ssl", "timeout"}
+    assert set(fields) == {
+        "auth_type", "api_key", "token", "multiple_login", "verify_ssl", "timeout", "max_response_bytes",
+    }
+    assert fields["max_response_bytes"]["schema"]["default"] == DEFAULT_MAX_RESPONSE_BYTES
     assert fields["auth_type"]["schema"]["enum"] == ["password", "api_key", "token"]
     assert {name for name, field in fields.items() if field["schema"].get("format") == "password"} == {"api_key", "token"}
     assert all(field["description"] for field in fields.values())

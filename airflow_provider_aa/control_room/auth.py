@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import jwt
@@ -35,25 +36,47 @@ def refresh_request(token: str, version: str) -> ApiRequest:
 
 @dataclass(frozen=True)
 class TokenTimes:
-    """When a token was received and when it should be renewed."""
+    """When a token was received and when it should be renewed, on the *local* clock."""
 
     received_at: float
     renew_at: float
     expires_at: float
 
 
-def token_times(token: str, now: float) -> TokenTimes:
-    """
-    Read ``exp`` (and ``iat``) from the JWT without verifying it.
+#: JWT times are whole seconds.
+CLAIM_RESOLUTION = 1.0
+#: However short a token claims to live, it is used this long before renewing (at most
+#: half its claimed life): a token that looks expired on arrival must not make the
+#: provider log in again in a tight loop.
+MIN_TOKEN_USE = 10.0
 
-    A token whose claims cannot be read is assumed to live the default 20 minutes from now.
+
+def token_times(token: str, now: float, *, issued_now: bool = True) -> TokenTimes:
+    """
+    Renewal times of a token received at ``now`` (local clock).
+
+    The Control Room's clock may differ from ours by minutes, so its ``exp`` is never
+    compared with our clock. A token it just issued lives ``exp - iat`` (both its clock)
+    from when we received it. A pre-issued token (``issued_now=False``, auth_type
+    ``token``) may be old: it lives until ``exp`` read on our clock, but never longer
+    than ``exp - iat``. A token whose claims cannot be read lives the default 20 minutes.
     """
     try:
         claims = jwt.decode(token, options={"verify_signature": False, "verify_exp": False})
-        expires_at = float(claims["exp"])
-        issued_at = float(claims.get("iat", now))
+        expires = float(claims["exp"])
+        issued = float(claims["iat"]) if "iat" in claims else None
     except (jwt.PyJWTError, KeyError, TypeError, ValueError):
-        expires_at, issued_at = now + DEFAULT_TOKEN_LIFETIME, now
-    lifetime = max(expires_at - issued_at, 0.0)
-    margin = min(RENEWAL_MARGIN, lifetime / 10)
-    return TokenTimes(received_at=now, renew_at=expires_at - margin, expires_at=expires_at)
+        expires, issued = None, None
+    if expires is None or not math.isfinite(expires):
+        lifetime = DEFAULT_TOKEN_LIFETIME
+    elif issued is None or not math.isfinite(issued):
+        lifetime = min(max(expires - now, 0.0), DEFAULT_TOKEN_LIFETIME)
+    else:
+        lifetime = max(expires - issued, 0.0)
+    remaining = lifetime if issued_now else min(lifetime, max((expires or now) - now, 0.0))
+    # Claims are whole seconds: the token may end up to a second before ``remaining`` says,
+    # so renewal does not count on that second; a refresh is still tried until then.
+    renew_after = remaining - CLAIM_RESOLUTION - min(RENEWAL_MARGIN, lifetime / 10)
+    if issued_now:
+        renew_after = max(renew_after, min(MIN_TOKEN_USE, lifetime / 2))
+    return TokenTimes(received_at=now, renew_at=now + renew_after, expires_at=now + remaining)

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowException
+from airflow_provider_aa.airflow_compat import AirflowFailException
 
 #: Longest piece of an unexpected body quoted in an error message.
 _BODY_EXCERPT = 200
@@ -56,8 +57,31 @@ class AutomationAnywhereError(AirflowException):
         return text
 
 
-class InvalidInputError(AutomationAnywhereError, ValueError):
+class FatalError(AutomationAnywhereError, AirflowFailException):
+    """
+    A failure that a retry cannot mend and may make worse: Airflow fails the task without
+    using its retries (it is an ``AirflowFailException``), in operators, sensors and any
+    ``@task`` that calls the hook. A trigger ends with an error event marked ``fatal``.
+    """
+
+
+class InvalidInputError(FatalError, ValueError):
     """Input rejected before any request was sent; the message names the field."""
+
+
+class LoginRefusedError(FatalError):
+    """
+    The Control Room refused the connection's credentials (401/403 at the authentication
+    call). Never retried: every attempt with a wrong password counts towards locking the
+    account.
+    """
+
+
+class SessionConflictError(FatalError):
+    """
+    The user's sessions keep ending each other (``UM1114``) or the user may not hold a
+    second session (``UM1116``): the connection needs ``multiple_login`` or an API key.
+    """
 
 
 def error_from_answer(

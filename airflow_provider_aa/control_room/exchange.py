@@ -3,7 +3,7 @@ The vocabulary between the protocol and a transport.
 
 Every Control Room operation is a generator (the "sans-IO" style of ``h11``): it yields
 *actions* — :class:`Send` a request, :class:`Sleep` before a retry, :class:`Authenticate`
-the session — and receives their outcomes. It never touches a socket or a clock of its own.
+the session, :class:`Mask` a new secret — and receives their outcomes. It never touches a socket or a clock of its own.
 A transport only has to move bytes: :func:`drive` runs an operation with blocking calls
 (the hook, on ``requests``), :func:`adrive` with awaitables (the trigger, on ``httpx``).
 """
@@ -95,7 +95,18 @@ class Authenticate:
     rejected: str | None = None
 
 
-Action = Union[Send, Sleep, Authenticate]
+@dataclass(frozen=True)
+class Mask:
+    """
+    Register a secret the Control Room just issued (a token) with Airflow's secrets masker
+    before anything could log it. A driver on an event loop must use the masker's async
+    path: in the triggerer, the sync path silently does nothing in tasks the trigger starts.
+    """
+
+    secret: str = field(repr=False)
+
+
+Action = Union[Send, Sleep, Authenticate, Mask]
 Outcome = Union[ApiResponse, TransportFailure, None]
 Operation = Generator[Action, Outcome, T]
 
@@ -111,6 +122,7 @@ def drive(
     *,
     send: Callable[[ApiRequest], ApiResponse | TransportFailure],
     sleep: Callable[[float], None],
+    mask: Callable[[str], None],
     authenticator: Authenticator,
     lock: threading.Lock,
 ) -> T:
@@ -126,12 +138,16 @@ def drive(
         elif isinstance(action, Sleep):
             sleep(action.seconds)
             outcome = None
+        elif isinstance(action, Mask):
+            mask(action.secret)
+            outcome = None
         else:
             with lock:
                 drive(
                     authenticator.authenticate(action.rejected),
                     send=send,
                     sleep=sleep,
+                    mask=mask,
                     authenticator=authenticator,
                     lock=lock,
                 )
@@ -143,6 +159,7 @@ async def adrive(
     *,
     send: Callable[[ApiRequest], Awaitable[ApiResponse | TransportFailure]],
     sleep: Callable[[float], Awaitable[None]],
+    mask: Callable[[str], Awaitable[None]],
     authenticator: Authenticator,
     lock: asyncio.Lock,
 ) -> T:
@@ -158,12 +175,16 @@ async def adrive(
         elif isinstance(action, Sleep):
             await sleep(action.seconds)
             outcome = None
+        elif isinstance(action, Mask):
+            await mask(action.secret)
+            outcome = None
         else:
             async with lock:
                 await adrive(
                     authenticator.authenticate(action.rejected),
                     send=send,
                     sleep=sleep,
+                    mask=mask,
                     authenticator=authenticator,
                     lock=lock,
                 )

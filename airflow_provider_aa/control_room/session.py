@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 from airflow_provider_aa.control_room.auth import AUTH_VERSIONS, TokenTimes, login_request, refresh_request, token_times
 from airflow_provider_aa.control_room.errors import (
     AutomationAnywhereError,
+    LoginRefusedError,
+    SessionConflictError,
     error_from_answer,
     html_page_error,
     looks_like_html,
@@ -27,6 +29,7 @@ from airflow_provider_aa.control_room.exchange import (
     ApiRequest,
     ApiResponse,
     Authenticate,
+    Mask,
     Operation,
     Send,
     Sleep,
@@ -57,6 +60,14 @@ class RetryPolicy:
         return backoff if retry_after is None else max(retry_after, 0.0)
 
 
+#: The Control Room's code for a session ended by a newer login of the same user.
+EVICTED = "UM1114"
+#: The Control Room's code for a ``multipleLogin`` the user is not allowed.
+MULTIPLE_LOGIN_NOT_ALLOWED = "UM1116"
+#: This many evictions in one session's life mean two holders of the connection keep
+#: ending each other's sessions: stop instead of logging in forever.
+MAX_EVICTIONS = 3
+
 #: Statuses that a gateway sends when the Control Room is briefly unavailable.
 _GATEWAY_STATUSES = frozenset({502, 503, 504})
 
@@ -75,7 +86,11 @@ class ControlRoomSession:
 
     :param settings: validated connection settings.
     :param retry: backoff policy for transient failures.
-    :param clock: wall-clock seconds (JWT ``exp`` is wall-clock time).
+    :param clock: wall-clock seconds, only used to time renewals of tokens received here
+        (never compared with the Control Room's clock).
+
+    New tokens are announced with a :class:`~.exchange.Mask` action, so that the driver
+    registers them with the secrets masker before they can be logged.
     """
 
     def __init__(
@@ -84,25 +99,34 @@ class ControlRoomSession:
         *,
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.time,
-        on_new_token: Callable[[str], None] = lambda token: None,
     ) -> None:
         self.settings = settings
         self.retry = retry or RetryPolicy()
         self._clock = clock
-        self._on_new_token = on_new_token
         self._auth_version = AUTH_VERSIONS[0]
         self._token: str | None = None
         self._times: TokenTimes | None = None
+        self._refused: AutomationAnywhereError | None = None
+        self._evictions = 0
 
     # -- authentication ---------------------------------------------------------------
 
     def authenticate(self, rejected: str | None) -> Operation[None]:
-        """Log in, renew, or do nothing when another caller already did (see ``Authenticate``)."""
+        """
+        Log in, renew, or do nothing when another caller already did (see ``Authenticate``).
+
+        A refused login is remembered: every later caller of this session gets the same
+        error without another attempt, so that many waiting triggers sharing the session
+        cannot lock the account.
+        """
+        if self._refused is not None:
+            raise self._refused
         now = self._clock()
         if self._token and self._token != rejected and self._times and now < self._times.renew_at:
             return
         if rejected is None and self._token is None and self.settings.auth_type == "token":
-            self._accept_token(self.settings.token or "")
+            yield from self._accept_token(self.settings.token or "", issued_now=False)
+            now = self._clock()
             if self._times and now < self._times.renew_at:
                 return
         if self._token and self._token != rejected and self._times and now < self._times.expires_at:
@@ -110,7 +134,7 @@ class ControlRoomSession:
                 return
         if self.settings.auth_type == "token":
             reason = "was rejected by the Control Room" if rejected else "has expired"
-            raise AutomationAnywhereError(
+            raise LoginRefusedError(
                 f"The connection's pre-issued token {reason} and cannot be renewed: issue a new "
                 "token and update the connection's 'token' field, or use auth_type "
                 "'password' or 'api_key' so the provider can log in by itself."
@@ -120,14 +144,9 @@ class ControlRoomSession:
     def _login(self) -> Operation[None]:
         request, answer = yield from self._auth_call(lambda version: login_request(self.settings, version))
         if answer.status in (401, 403):
-            raise AutomationAnywhereError(
-                f"Login refused for user {self.settings.username!r} "
-                f"(auth_type={self.settings.auth_type!r}): check the "
-                f"{'API key' if self.settings.auth_type == 'api_key' else 'password'} "
-                "and that the user is active. Not retried, so the account is not locked.",
-                **_answer_fields(request, answer),
-            )
-        self._accept_token(_read_token(request, answer))
+            self._refused = _login_refusal(self.settings, request, answer)
+            raise self._refused
+        yield from self._accept_token(_read_token(request, answer))
 
     def _refresh(self) -> Operation[bool]:
         """Renew a still-valid token; ``False`` when the Control Room would not."""
@@ -135,7 +154,7 @@ class ControlRoomSession:
         request, answer = yield from self._auth_call(lambda version: refresh_request(token, version))
         if answer.status >= 400:
             return False
-        self._accept_token(_read_token(request, answer))
+        yield from self._accept_token(_read_token(request, answer))
         return True
 
     def _auth_call(self, build: Callable[[str], ApiRequest]) -> Operation[tuple[ApiRequest, ApiResponse]]:
@@ -172,10 +191,10 @@ class ControlRoomSession:
             )
             yield from self._exchange(request)
 
-    def _accept_token(self, token: str) -> None:
-        self._on_new_token(token)
+    def _accept_token(self, token: str, *, issued_now: bool = True) -> Operation[None]:
+        yield Mask(token)
         self._token = token
-        self._times = token_times(token, self._clock())
+        self._times = token_times(token, self._clock(), issued_now=issued_now)
 
     # -- calls ------------------------------------------------------------------------
 
@@ -195,11 +214,28 @@ class ControlRoomSession:
                 yield Authenticate()
             token = self._token or ""
             answer = yield from self._exchange(request.with_headers(**{"X-Authorization": token}))
-            if answer.status == 401 and not relogged:
-                relogged = True
-                yield Authenticate(rejected=token)
-                continue
+            if answer.status == 401:
+                self._count_eviction(request, answer)
+                if not relogged:
+                    relogged = True
+                    yield Authenticate(rejected=token)
+                    continue
             return _decode(request, answer)
+
+    def _count_eviction(self, request: ApiRequest, answer: ApiResponse) -> None:
+        fields = _answer_fields(request, answer)
+        if fields["code"] != EVICTED:
+            return
+        self._evictions += 1
+        if self._evictions >= MAX_EVICTIONS:
+            raise SessionConflictError(
+                f"The Control Room ended this provider's session for user {self.settings.username!r} "
+                f"{self._evictions} times because the same user logged in elsewhere (code {EVICTED}): "
+                "sessions without multipleLogin end each other, e.g. the triggerer's and a worker's. Set "
+                "the connection's extra 'multiple_login' to true (the user must be allowed multiple "
+                "sessions) or use auth_type 'api_key'.",
+                **fields,
+            )
 
     def _usable(self) -> bool:
         return bool(self._token and self._times and self._clock() < self._times.renew_at)
@@ -270,6 +306,25 @@ def _decode(request: ApiRequest, answer: ApiResponse) -> Any:
             "rewriting it).",
             **_answer_fields(request, answer),
         ) from None
+
+
+def _login_refusal(settings: ConnectionSettings, request: ApiRequest, answer: ApiResponse) -> AutomationAnywhereError:
+    fields = _answer_fields(request, answer)
+    if fields["code"] == MULTIPLE_LOGIN_NOT_ALLOWED:
+        return SessionConflictError(
+            f"User {settings.username!r} is not allowed to hold multiple sessions, but the connection "
+            "asks for one (extra 'multiple_login': true). Set 'multiple_login' to false — then only one "
+            "process may use the connection at a time — or allow multiple logins for the user in the "
+            "Control Room, or use auth_type 'api_key'. Not retried.",
+            **fields,
+        )
+    secret = "API key" if settings.auth_type == "api_key" else "password"
+    return LoginRefusedError(
+        f"Login refused for user {settings.username!r} (auth_type={settings.auth_type!r}): check the "
+        f"{secret} and that the user is active. The task fails without retries, so that repeated "
+        "attempts do not lock the account.",
+        **fields,
+    )
 
 
 def _read_token(request: ApiRequest, answer: ApiResponse) -> str:

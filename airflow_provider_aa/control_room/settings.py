@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
+import os
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +16,8 @@ from airflow_provider_aa.control_room.errors import InvalidInputError
 
 AUTH_TYPES = ("password", "api_key", "token")
 DEFAULT_TIMEOUT = 30.0
+#: The largest answer read, decoded (gzip/deflate): 64 MiB.
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
@@ -34,8 +38,14 @@ class ConnectionSettings:
     api_key: str | None = field(default=None, repr=False)
     token: str | None = field(default=None, repr=False)
     multiple_login: bool = False
+    #: ``True`` (the default trust store), ``False`` (no verification: test servers only), or
+    #: the path of a CA bundle file. Passed to every request, so it wins over
+    #: ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``.
     verify_ssl: bool | str = True
+    #: The longest one request may take in all: connecting, sending, and reading the answer.
     timeout: float = DEFAULT_TIMEOUT
+    #: The largest answer body accepted, counted after gzip/deflate decoding.
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     @property
     def secrets(self) -> list[str]:
@@ -93,6 +103,7 @@ def settings_from_connection(
         multiple_login=_boolean(extras.get("multiple_login"), "extra.multiple_login", default=False),
         verify_ssl=_verify_ssl(extras.get("verify_ssl")),
         timeout=_timeout(extras.get("timeout")),
+        max_response_bytes=_max_response_bytes(extras.get("max_response_bytes")),
     )
 
 
@@ -167,9 +178,42 @@ def _boolean(value: Any, name: str, *, default: bool) -> bool:
 
 
 def _verify_ssl(value: Any) -> bool | str:
-    if isinstance(value, str) and value.strip().lower() not in _TRUE | _FALSE:
-        return value.strip()  # a CA bundle path
-    return _boolean(value, "extra.verify_ssl", default=True)
+    if value is None or isinstance(value, bool):
+        return True if value is None else value
+    if not isinstance(value, str):
+        raise InvalidInputError(f"Connection field 'extra.verify_ssl' is {value!r}: expected {_VERIFY_SSL_VALUES}.")
+    text = value.strip()
+    if text.lower() in _TRUE | _FALSE:
+        return text.lower() in _TRUE
+    problem = _ca_bundle_problem(text)
+    if problem:
+        raise InvalidInputError(
+            f"Connection field 'extra.verify_ssl' is {value!r}: expected {_VERIFY_SSL_VALUES}, "
+            f"but the file {problem}."
+        )
+    return text
+
+
+_VERIFY_SSL_VALUES = (
+    "true, false or the path of a readable CA bundle file (PEM) on the machine running the task or trigger"
+)
+
+
+def _ca_bundle_problem(path: str) -> str | None:
+    """Why ``path`` cannot serve as a CA bundle, or ``None`` when it can."""
+    if not os.path.exists(path):
+        return "does not exist"
+    if os.path.isdir(path):
+        return "is a directory (a bundle file is needed)"
+    if not os.access(path, os.R_OK):
+        return "cannot be read by this process"
+    try:
+        ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, ValueError) as problem:
+        return f"holds no CA certificate in PEM form ({problem})"
+    except OSError as problem:
+        return f"cannot be read ({problem.strerror or problem})"
+    return None
 
 
 def _timeout(value: Any) -> float:
@@ -184,6 +228,24 @@ def _timeout(value: Any) -> float:
             f"Connection field 'extra.timeout' is {value!r}: expected a positive number of seconds."
         )
     return seconds
+
+
+def _max_response_bytes(value: Any) -> int:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return DEFAULT_MAX_RESPONSE_BYTES
+    count: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        count = value
+    elif isinstance(value, float) and value.is_integer():
+        count = int(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        count = int(value.strip())
+    if count is None or count <= 0:
+        raise InvalidInputError(
+            f"Connection field 'extra.max_response_bytes' is {value!r}: expected a positive whole number of "
+            f"bytes (default {DEFAULT_MAX_RESPONSE_BYTES}, 64 MiB), the largest answer to accept after decoding."
+        )
+    return count
 
 
 def _is_loopback(hostname: str) -> bool:

@@ -7,9 +7,9 @@ Statuses stay plain strings: Control Room versions differ (``ACTIVE`` or ``IN_PR
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from airflow_provider_aa.control_room.errors import InvalidInputError
 
@@ -67,6 +67,61 @@ def judge(
             verdict.unknown[item_id] = status
             verdict.pending.append(item_id)
     return verdict
+
+
+@dataclass(frozen=True)
+class WorkItemVerdict:
+    """
+    The verdict of one reading of a wait on work items.
+
+    ``outcome``: ``"waiting"``, ``"done"`` (no item pending), ``"failed"`` (an item is in a
+    failure status) or ``"missing"`` (the queue does not hold an id). ``message`` says it in
+    words — the same words whether a poke or a trigger took the reading.
+    """
+
+    outcome: Literal["waiting", "done", "failed", "missing"]
+    message: str
+    unknown: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def over(self) -> bool:
+        return self.outcome != "waiting"
+
+
+@dataclass(frozen=True)
+class WorkItemWait:
+    """
+    What ends a wait on work items. The one judgement behind the sensor's pokes, the add
+    operator's ``wait_for_completion`` and the trigger, so that poking and deferring end
+    at the same reading with the same outcome and message.
+    """
+
+    queue_id: str
+    work_item_ids: Sequence[str]
+    pending_statuses: Collection[str]
+    failure_statuses: Collection[str]
+
+    def judge(self, items: Mapping[str, Mapping[str, Any]]) -> WorkItemVerdict:
+        """Judge one reading (``{id: work item}``; ids the queue does not hold are absent)."""
+        missing = [item_id for item_id in self.work_item_ids if item_id not in items]
+        if missing:
+            return WorkItemVerdict(
+                "missing", f"Work queue {self.queue_id} holds no work item with id {', '.join(missing)}."
+            )
+        asked = {item_id: items[item_id] for item_id in self.work_item_ids}
+        verdict = judge(asked, pending_statuses=self.pending_statuses, failure_statuses=self.failure_statuses)
+        if verdict.failed:
+            return WorkItemVerdict("failed", f"Work queue {self.queue_id}: {verdict.failure_message()}", verdict.unknown)
+        count = len(self.work_item_ids)
+        if verdict.pending:
+            shown = ", ".join(verdict.pending[:10]) + (", ..." if len(verdict.pending) > 10 else "")
+            return WorkItemVerdict(
+                "waiting",
+                f"{len(verdict.pending)} of {count} work item(s) still pending in queue {self.queue_id}: {shown}.",
+                verdict.unknown,
+            )
+        summary = ", ".join(f"{item_id}={item.get('status')}" for item_id, item in asked.items())
+        return WorkItemVerdict("done", f"All {count} work item(s) in queue {self.queue_id} are done: {summary}")
 
 
 def normalise_statuses(values: Any, field: str) -> tuple[str, ...]:

@@ -94,6 +94,64 @@ def validate_dedupe_key(value: Any, items: Sequence[Mapping[str, Any]]) -> str |
     return value
 
 
+#: Operators of the Control Room's list filter grammar (reference: "List / filter work items").
+FILTER_OPERATORS = frozenset({"eq", "ne", "lt", "le", "gt", "ge", "substring", "and", "or", "not"})
+
+
+def validate_filter(value: Any, field: str) -> dict[str, Any] | None:
+    """
+    ``None`` or a Control Room filter: a dict with an ``operator`` and, for ``and``/``or``/
+    ``not``, a list of ``operands`` that are filters themselves.
+
+    :raises InvalidInputError: naming ``field`` (and the path to the bad part) otherwise.
+    """
+    if value is None:
+        return None
+    _check_filter(value, field)
+    return dict(value)
+
+
+def _check_filter(value: Any, where: str, depth: int = 0) -> None:
+    example = '{"operator": "eq", "field": "status", "value": "FAILED"}'
+    if not isinstance(value, Mapping):
+        raise InvalidInputError(f"{where} must be a filter dict such as {example}, got {type(value).__name__}.")
+    operator = value.get("operator")
+    if operator not in FILTER_OPERATORS:
+        raise InvalidInputError(
+            f"{where}.operator is {operator!r}: expected one of {', '.join(sorted(FILTER_OPERATORS))}."
+        )
+    if operator in ("and", "or", "not"):
+        operands = value.get("operands")
+        if not isinstance(operands, Sequence) or isinstance(operands, (str, bytes)) or not operands:
+            raise InvalidInputError(f"{where}.operands must be a non-empty list of filters for operator {operator!r}.")
+        if depth >= 32:
+            raise InvalidInputError(f"{where} nests filters more than 32 levels deep.")
+        for index, operand in enumerate(operands):
+            _check_filter(operand, f"{where}.operands[{index}]", depth + 1)
+    elif not isinstance(value.get("field"), str) or not value.get("field"):
+        raise InvalidInputError(f"{where}.field must name the attribute to compare, e.g. {example}.")
+
+
+def validate_sort(value: Any, field: str) -> list[dict[str, Any]] | None:
+    """``None`` or a list of ``{"field": name, "direction": "asc" | "desc"}``."""
+    if value is None:
+        return None
+    if not isinstance(value, Sequence) or isinstance(value, (str, bytes)):
+        raise InvalidInputError(
+            f'{field} must be a list such as [{{"field": "createdOn", "direction": "desc"}}], got {type(value).__name__}.'
+        )
+    for index, entry in enumerate(value):
+        if (
+            not isinstance(entry, Mapping)
+            or not isinstance(entry.get("field"), str)
+            or entry.get("direction", "asc") not in ("asc", "desc")
+        ):
+            raise InvalidInputError(
+                f'{field}[{index}] must be {{"field": name, "direction": "asc" or "desc"}}, got {entry!r}.'
+            )
+    return [dict(entry) for entry in value]
+
+
 def validate_batch_size(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= PAGE_LENGTH * 10:
         raise InvalidInputError(f"batch_size must be an integer from 1 to {PAGE_LENGTH * 10}, got {value!r}.")

@@ -10,6 +10,11 @@ Start it
 - Python: ``with ControlRoomEmulator() as emulator: ... emulator.url ...``
 - Command line: ``python -m airflow_provider_aa.emulator --port 8765`` (``--help``).
 - pytest: the ``aa_emulator`` fixture (see :mod:`.pytest_plugin`), registered on install.
+- HTTPS: ``ControlRoomEmulator(tls=True)``, ``--tls``, or the ``aa_emulator_tls`` fixture:
+  a self-signed certificate (EC P-256, SAN ``localhost`` and ``127.0.0.1``, 30 days) made at
+  start, kept across ``restart``, deleted on stop; trust ``emulator.ca_file``
+  (``requests.get(url, verify=emulator.ca_file)``). The handshake happens in the request
+  thread, under the read timeout.
 
 Seed (``default_seed.json``; replace it with ``seed=`` or ``--seed FILE``)
 -------------------------------------------------------------------------
@@ -54,7 +59,27 @@ API served
   ``activity_delay`` seconds after the deployment; ``GET /v3/activity/execution/{id}`` adds
   ``botOutVariables.values``.
 - ``numeric_ids``: ids, versions and other numeric fields as JSON numbers, else strings.
-- Every error body is ``{"code", "message", "details"}``.
+- Every error body is ``{"code", "message", "details"}``, also for what the HTTP layer refuses.
+- Every answer has a ``Date`` header on the Control Room's clock.
+
+Control Room clock
+------------------
+``clock_offset`` (seconds, ± ten years; ``configure``, ``POST /_emulator/config``,
+``--clock-offset``): the Control Room's clock runs that far ahead of this machine's (behind
+when negative). Timestamps it records (``createdOn``, ``updatedOn``, bot run times), token
+``iat``/``exp``, token expiry and the ``Date`` header follow it; delays (``pickup_delay``,
+``work_delay``, ``activity_delay``) and ``token_lifetime`` stay durations. A change while
+running moves the clock from then on; what was recorded keeps its times (:mod:`.clock`).
+
+Hostile and broken requests
+---------------------------
+Answered 400 (413 for a ``Content-Length`` over 32 MiB, left unread), never a traceback:
+JSON nested over 200 levels, ``NaN``/``Infinity``/``1e400``, filters nested over 64 levels,
+``page.offset``/``length`` outside 0..10**9, numbers beyond a float in filters, ids and
+versions beyond a Java ``long`` (in paths and bodies), out-of-bounds settings and fault
+parameters, bad ``Content-Length``. A connection silent for ``request_read_timeout`` (10 s;
+a constructor argument) is let go: no request, a body short of its ``Content-Length`` (400),
+no TLS handshake, or an answer not read.
 
 Emulated bot (:mod:`.bot_runner`)
 ---------------------------------
@@ -71,7 +96,8 @@ a completed run: the bot's seeded outputs plus the inputs echoed back.
 
 Faults, counters, controls
 --------------------------
-Fault kinds and parameters: :mod:`.faults`. HTTP controls under ``/_emulator/``:
+Fault kinds and parameters: :mod:`.faults` (among them ``drip``: an answer trickling in,
+and ``oversized``: a huge answer, or a gzip bomb). HTTP controls under ``/_emulator/``:
 :mod:`.admin`. ``emulator.counters`` counts requests per endpoint and status, logins per
 user and refreshes. :meth:`ControlRoomEmulator.restart` keeps data and drops sessions.
 """

@@ -11,6 +11,17 @@ from collections.abc import Sequence
 from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
 
 
+def _busy_queue(text: str) -> tuple[str, float]:
+    """``QUEUE_ID=RATE`` → ``(queue id, items per second)``; the numbers are checked by EmulatorConfig."""
+    queue_id, equals, rate = text.partition("=")
+    try:
+        if not equals:
+            raise ValueError
+        return queue_id.strip(), float(rate)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected QUEUE_ID=RATE, e.g. 20=50, not {text!r}") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     defaults = EmulatorConfig()
     parser = argparse.ArgumentParser(
@@ -29,6 +40,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--activity-delay", type=float, default=defaults.activity_delay, metavar="S",
                         help="seconds before a bot run's activity record is listed")
     parser.add_argument("--no-deploy-v4", action="store_true", help="no /v4/automations/deploy (v3 only)")
+    parser.add_argument("--clock-offset", type=float, default=defaults.clock_offset, metavar="S",
+                        help="seconds the Control Room's clock is ahead (negative: behind)")
+    parser.add_argument("--tls", action="store_true",
+                        help="serve HTTPS with a self-signed certificate (its path is printed)")
+    parser.add_argument("--busy-queue", type=_busy_queue, action="append", default=[], metavar="QUEUE_ID=RATE",
+                        help="other producers add RATE items per second to that queue (repeatable)")
+    parser.add_argument("--page-cap", type=int, default=defaults.page_cap, metavar="N",
+                        help="list pages hold at most N records, whatever was asked")
+    parser.add_argument("--ignore-offset", action="store_true",
+                        help="list requests are answered as if page.offset were 0 (a broken proxy)")
     return parser
 
 
@@ -45,8 +66,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             auth_v2_enabled=not args.no_auth_v2,
             activity_delay=args.activity_delay,
             deploy_v4_enabled=not args.no_deploy_v4,
+            clock_offset=args.clock_offset,
+            busy_queues=dict(args.busy_queue),
+            page_cap=args.page_cap,
+            ignore_offset=args.ignore_offset,
         )
-        emulator = ControlRoomEmulator(config, args.host, args.port, seed=args.seed).start()
+        emulator = ControlRoomEmulator(config, args.host, args.port, seed=args.seed, tls=args.tls).start()
     except (OSError, TypeError, ValueError) as error:
         print(f"emulator: {error}", file=sys.stderr)
         return 2
@@ -54,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
     print(f"Automation Anywhere Control Room emulator listening on {emulator.url}", flush=True)
+    if emulator.ca_file:
+        print(f"TLS certificate (trust it as a CA bundle): {emulator.ca_file}", flush=True)
     try:
         stopping.wait()
     finally:

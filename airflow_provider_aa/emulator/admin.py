@@ -6,13 +6,15 @@ GET      /_emulator/counters      counts per endpoint and status, logins, refres
 GET      /_emulator/requests      recent requests: method, path, status, fault
 POST     /_emulator/reset         everything back to the seed and start-up settings → 204
 GET      /_emulator/config        current settings
-POST     /_emulator/config        change settings, e.g. ``{"token_lifetime": 5}``
+POST     /_emulator/config        change settings, e.g. ``{"clock_offset": -61}``
 GET      /_emulator/faults        active fault rules
 POST     /_emulator/faults        add one rule ``{"kind", "count"?, "method"?, "path"?, ...}``
 DELETE   /_emulator/faults        remove all rules → 204
 POST     /_emulator/evict         ``{"username"}``: end that user's sessions
 POST     /_emulator/tokens        ``{"username"}``: a fresh token (for token-mode connections)
 =======  =======================  ==========================================================
+
+Unknown or out-of-bounds settings and fault parameters → 400 naming them.
 """
 
 from __future__ import annotations

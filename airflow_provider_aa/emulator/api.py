@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -12,7 +13,11 @@ from typing import Any
 from airflow_provider_aa.emulator.counters import Counters
 from airflow_provider_aa.emulator.models import Session
 from airflow_provider_aa.emulator.responses import ApiError, Response, json_response, no_content
-from airflow_provider_aa.emulator.state import TOKEN_MISSING, ControlRoomState
+from airflow_provider_aa.emulator.state import TOKEN_MISSING, Accepted, ControlRoomState, validating
+
+#: Deepest nesting of arrays and objects accepted in a request body: the emulator copies and
+#: checks bodies recursively, and Python's recursion limit is about 1000 frames.
+MAX_JSON_DEPTH = 200
 
 
 @dataclass(frozen=True)
@@ -24,13 +29,46 @@ class Request:
     body: bytes
 
     def json(self) -> Any:
-        """The body as JSON, ``None`` when empty; 400 when it is not JSON."""
+        """
+        The body as JSON, ``None`` when empty; 400 when it is not JSON (``NaN``, ``Infinity``
+        and numbers beyond a float are not), or nested deeper than :data:`MAX_JSON_DEPTH`.
+        """
         if not self.body.strip():
             return None
         try:
-            return json.loads(self.body)
-        except ValueError:
-            raise ApiError(400, "INVALID_JSON", "The request body is not valid JSON") from None
+            value = json.loads(self.body, parse_constant=_refuse_constant, parse_float=_finite_float)
+        except RecursionError:  # the parser's own limit, far below a hostile body's depth
+            raise _too_deep() from None
+        except ValueError as error:  # also bad UTF-8 and integers past Python's 4300-digit limit
+            raise ApiError(400, "INVALID_JSON", "The request body is not valid JSON", str(error)) from None
+        _check_depth(value)
+        return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text[:40]} is beyond the range of a number")
+    return number
+
+
+def _check_depth(value: Any) -> None:
+    # Iterative: the point is to refuse what recursive code would choke on.
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise _too_deep()
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+
+
+def _too_deep() -> ApiError:
+    return ApiError(400, "INVALID_JSON", f"The request body is nested more than {MAX_JSON_DEPTH} levels deep")
 
 
 Action = Callable[["ControlRoomApi", Request, dict[str, str], Session | None], Response]
@@ -83,6 +121,18 @@ class ControlRoomApi:
             return route.action(self, request, resolution.params, session)
         except ApiError as error:
             return error.response()
+
+    def refusal(self, resolution: Resolution, request: Request) -> Response | None:
+        """
+        The answer to ``request`` when it is refused, ``None`` when it would be accepted
+        (``late_commit``); either way nothing changes. A read is accepted: it changes nothing.
+        """
+        with validating():
+            try:
+                response = self.handle(resolution, request)
+            except Accepted:
+                return None
+        return response if response.status >= 400 else None
 
     def _version_enabled(self, version: int) -> bool:
         config = self._state.config

@@ -7,13 +7,29 @@ import dataclasses
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-_FLOAT_FIELDS = ("token_lifetime", "pickup_delay", "work_delay", "activity_delay")
-_BOOL_FIELDS = ("numeric_ids", "auth_v1_enabled", "auth_v2_enabled", "pause_bot", "deploy_v4_enabled")
+_DURATION_FIELDS = ("token_lifetime", "pickup_delay", "work_delay", "activity_delay")
+_BOOL_FIELDS = (
+    "numeric_ids",
+    "auth_v1_enabled",
+    "auth_v2_enabled",
+    "pause_bot",
+    "deploy_v4_enabled",
+    "ignore_offset",
+)
+
+#: Largest duration and clock offset (seconds): ten years.
+MAX_SECONDS = 10 * 366 * 86400.0
+#: Largest ``bot_rate`` (items per second).
+MAX_BOT_RATE = 1e9
+#: Largest rate of a ``busy_queues`` entry (items per second).
+MAX_BUSY_RATE = 100_000.0
+#: Largest ``page_cap``.
+MAX_PAGE_CAP = 10**9
 
 
 @dataclass(frozen=True)
@@ -30,6 +46,32 @@ class EmulatorConfig:
     after ``pickup_delay`` and finish ``work_delay`` later; ``activity_delay``: seconds
     before a run's activity record is listed. ``deploy_v4_enabled``: whether
     ``/v4/automations/deploy`` answers (off: 404, as on Control Rooms with only v3).
+    ``clock_offset``: seconds the Control Room's clock is ahead of this machine's (negative:
+    behind). It moves every time the Control Room shows or judges: timestamps in answers,
+    token ``iat``/``exp`` and their expiry, the ``Date`` header. Delays and lifetimes stay
+    durations. Changed while running, it moves the clock from then on (see :mod:`.clock`).
+
+    What real deployments do to "exactly once" adds:
+
+    - ``busy_queues``: queue id (text, e.g. ``"20"``) → items per second that other
+      producers add to that queue, from the moment the setting is made. Their items have
+      ``json`` ``{"producer": "other", "n": <k>}`` (``k`` counts from 1 per queue, across
+      rate changes, until ``reset``), are created by user 90 (:data:`.models.OTHER_PRODUCER`,
+      no seeded user), take ids in creation order among everybody's items, and the emulated
+      bot works them like any other. A rate of 0 or a removed key stops a queue's producer;
+      a changed rate starts over from the change.
+    - ``page_cap``: list endpoints (work items, queues, activity) return at most that many
+      records per page whatever was asked, as real Control Rooms cap pages below the
+      ``length`` asked; ``page.total`` and ``page.totalFilter`` stay truthful. ``None``: no
+      cap beyond the grammar's own (see :mod:`.filters`).
+    - ``ignore_offset``: list endpoints answer as if ``page.offset`` were 0 (a broken server
+      or proxy), so every page is the first one.
+
+    Durations are seconds from 0 to ten years (``token_lifetime`` above 0), ``clock_offset``
+    at most ten years either way, ``bot_rate`` above 0 and at most 1e9, ``busy_queues``
+    rates from 0 to 100000 (keys whole numbers, as text or int; an unknown queue raises
+    ``ValueError`` when the setting is applied), ``page_cap`` a whole number from 1 to
+    10**9; other values raise ``ValueError`` or ``TypeError``.
     """
 
     token_lifetime: float = 1200.0
@@ -42,19 +84,28 @@ class EmulatorConfig:
     bot_rate: float | None = None
     activity_delay: float = 1.0
     deploy_v4_enabled: bool = True
+    clock_offset: float = 0.0
+    busy_queues: dict[str, float] = field(default_factory=dict)
+    page_cap: int | None = None
+    ignore_offset: bool = False
 
     def __post_init__(self) -> None:
-        for name in _FLOAT_FIELDS:
-            _check_number(name, getattr(self, name))
+        for name in _DURATION_FIELDS:
+            check_number(name, getattr(self, name), 0, MAX_SECONDS)
         if self.token_lifetime <= 0:
             raise ValueError("token_lifetime must be greater than 0")
+        check_number("clock_offset", self.clock_offset, -MAX_SECONDS, MAX_SECONDS)
         for name in _BOOL_FIELDS:
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be true or false, not {getattr(self, name)!r}")
         if self.bot_rate is not None:
-            _check_number("bot_rate", self.bot_rate)
+            check_number("bot_rate", self.bot_rate, 0, MAX_BOT_RATE)
             if self.bot_rate <= 0:
                 raise ValueError("bot_rate must be greater than 0, or None for no limit")
+        if self.page_cap is not None:
+            check_number("page_cap", self.page_cap, 1, MAX_PAGE_CAP, whole=True)
+        # A copy with text keys: JSON-able, and the caller's dict can change without moving it.
+        object.__setattr__(self, "busy_queues", _busy_queues(self.busy_queues))
 
     def replace(self, **changes: Any) -> EmulatorConfig:
         """A copy with ``changes`` applied; an unknown name raises ``TypeError``."""
@@ -67,11 +118,40 @@ class EmulatorConfig:
         return dataclasses.asdict(self)
 
 
-def _check_number(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise TypeError(f"{name} must be a number of seconds, not {value!r}")
-    if value < 0:
-        raise ValueError(f"{name} must not be negative")
+def _busy_queues(value: Any) -> dict[str, float]:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"busy_queues must be an object of queue id → items per second, not {value!r}")
+    rates = {}
+    for queue_id, rate in value.items():
+        key = str(queue_id) if isinstance(queue_id, (int, str)) and not isinstance(queue_id, bool) else ""
+        if not (key.isascii() and key.isdigit() and len(key) <= 19):
+            raise ValueError(f"busy_queues: {queue_id!r} is not a queue id")
+        check_number(f"busy_queues[{key}]", rate, 0, MAX_BUSY_RATE)
+        rates[str(int(key))] = rate
+    return rates
+
+
+def check_number(name: str, value: Any, low: float, high: float, *, whole: bool = False) -> None:
+    """
+    A JSON number (not a bool; an int if ``whole``) from ``low`` to ``high``, else
+    ``TypeError`` (wrong type) or ``ValueError`` (out of range) naming ``name``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
+        raise TypeError(f"{name} must be a {'whole ' if whole else ''}number, not {value!r}")
+    # Compare before any float(): an int of hundreds of digits overflows a float, NaN compares false.
+    if not (isinstance(value, int) or math.isfinite(value)) or not low <= value <= high:
+        raise ValueError(f"{name} must be from {_bound(low)} to {_bound(high)}, not {_short(value)}")
+
+
+def _bound(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:g}"
+
+
+def _short(value: float) -> str:
+    """``value`` for an error message: huge ints shortened (and not converted whole: str() has a digit limit)."""
+    if isinstance(value, int) and abs(value) >= 10**30:
+        return f"an integer of about {value.bit_length() * 3 // 10} digits"
+    return repr(value)
 
 
 def load_seed(source: Mapping[str, Any] | str | Path | None = None) -> dict[str, Any]:

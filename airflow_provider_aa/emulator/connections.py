@@ -16,18 +16,17 @@ def connection_fields(url: str, credentials: dict[str, str], auth_type: str, **e
     """
     ``conn_type``, ``host``, ``login``, ``password`` and ``extra`` (a dict) for ``auth_type``:
 
-    - ``password``: login + password, extra ``multiple_login: true``;
+    - ``password``: login + password (single session, the provider's default; pass
+      ``multiple_login=True`` for a multi-session login);
     - ``api_key``: login, extra ``api_key``;
     - ``token``: no login, extra ``token``.
 
     ``extra`` keyword arguments (``timeout``, ``verify_ssl``, ...) are added to the extras.
     """
     extras: dict[str, Any] = {"auth_type": auth_type}
-    if auth_type == "password":
-        extras["multiple_login"] = True
-    elif auth_type == "api_key":
+    if auth_type == "api_key":
         extras["api_key"] = credentials["api_key"]
-    else:
+    elif auth_type == "token":
         extras["token"] = credentials["token"]
     extras.update(extra)
     fields: dict[str, Any] = {"conn_type": CONN_TYPE, "host": url}

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from airflow_provider_aa.emulator.models import instant
+from airflow_provider_aa.emulator.clock import ControlRoomClock
+from airflow_provider_aa.emulator.models import as_long, instant
 from airflow_provider_aa.emulator.responses import bad_request
 
 STATUS_PREFIX = "STATUS:"
@@ -91,7 +92,11 @@ def run_outcome(bot: Bot, bot_input: Mapping[str, Any]) -> RunOutcome:
 
 @dataclass
 class BotRun:
-    """One run of a deployment for one run-as user; times are epoch seconds."""
+    """
+    One run of a deployment for one run-as user. Times are epoch seconds: ``created_on`` on
+    the Control Room's clock (as shown), the timeline ``*_at`` on the emulator's base clock
+    (see :mod:`.clock`).
+    """
 
     id: str
     deployment_id: str
@@ -99,6 +104,7 @@ class BotRun:
     run_as_user_id: int
     deployed_by: int
     bot_input: dict[str, Any]
+    created_on: float
     deployed_at: float
     visible_at: float
     running_at: float
@@ -113,10 +119,16 @@ class BotRun:
             return "RUNNING"
         return self.outcome.status
 
-    def record(self, now: float, numeric_ids: bool) -> dict[str, Any]:
-        """The activity record as ``/v3/activity/list`` shows it (no output variables)."""
+    def record(self, now: float, numeric_ids: bool, clock: ControlRoomClock) -> dict[str, Any]:
+        """The activity record as ``/v3/activity/list`` shows it at base time ``now`` (no output variables)."""
         status = self.status(now)
         finished = now >= self.finished_at
+
+        def shown(moment: float) -> str:
+            return instant(clock.shown(moment))
+
+        running = now >= self.running_at
+
         return {
             "id": self.id,
             "deploymentId": self.deployment_id,
@@ -131,18 +143,18 @@ class BotRun:
             "deviceId": _number(self.device_id, numeric_ids),
             "progress": 100 if finished else 0,
             "createdBy": _number(self.deployed_by, numeric_ids),
-            "createdOn": instant(self.deployed_at),
-            "startDateTime": instant(self.running_at) if now >= self.running_at else "",
-            "endDateTime": instant(self.finished_at) if finished else "",
-            "modifiedOn": instant(min(now, self.finished_at) if now >= self.running_at else self.deployed_at),
+            "createdOn": instant(self.created_on),
+            "startDateTime": shown(self.running_at) if running else "",
+            "endDateTime": shown(self.finished_at) if finished else "",
+            "modifiedOn": shown(self.finished_at) if finished else instant(clock.now() if running else self.created_on),
         }
 
-    def execution(self, now: float, numeric_ids: bool) -> dict[str, Any]:
+    def execution(self, now: float, numeric_ids: bool, clock: ControlRoomClock) -> dict[str, Any]:
         """``/v3/activity/execution/{id}``: the record plus output variables once completed."""
         values = {}
         if self.status(now) == "COMPLETED":
             values = {**copy.deepcopy(self.bot.outputs), **copy.deepcopy(self.bot_input)}
-        return {**self.record(now, numeric_ids), "botOutVariables": {"values": values}}
+        return {**self.record(now, numeric_ids, clock), "botOutVariables": {"values": values}}
 
 
 def _number(value: int, numeric_ids: bool) -> int | str:
@@ -151,11 +163,10 @@ def _number(value: int, numeric_ids: bool) -> int | str:
 
 def whole_number(value: Any, field: str) -> int:
     """A positive id given as a JSON number or a string of digits; 400 otherwise."""
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit() and int(value) > 0:
-        return int(value)
-    raise bad_request(f"{field} must be a positive id, not {value!r}")
+    number = as_long(value, field)
+    if number is None or number <= 0:
+        raise bad_request(f"{field} must be a positive id, not {value!r}")
+    return number
 
 
 def id_list(value: Any, field: str, *, required: bool) -> list[int]:

@@ -7,14 +7,21 @@ The list grammar shared by work items and queues: ``{"filter", "sort", "page"}``
   among the record's top-level keys, then inside its ``json``; a record without the field
   matches no leaf. Values compare as numbers when both sides read as numbers (JSON numbers or
   numeric strings), else as text; ``substring`` is a case-sensitive text search. ``id``
-  values must be numeric.
+  values must be numeric. At most :data:`MAX_FILTER_DEPTH` levels of ``operands``; a number
+  value beyond what a float holds → 400.
 - ``sort``: ``[{"field", "direction": asc|desc}, ...]``; default ``id`` ascending. Records
   without the field sort after the others (before them when descending).
-- ``page``: ``{"offset", "length"}``. ``length`` above 100 is clamped to 100; without
-  ``page`` at most 200 records come back.
+- ``page``: ``{"offset", "length"}``, whole numbers from 0 to 10**9. ``length`` above 100
+  is clamped to 100; without ``page`` at most 200 records come back. A server with
+  ``page_cap`` returns at most that many whatever was asked; one with ``ignore_offset``
+  answers as if ``offset`` were 0 (settings of :class:`.config.EmulatorConfig`).
 
 The answer is ``{"page": {"offset", "total", "totalFilter"}, "list": [...]}`` with
 ``total`` all records and ``totalFilter`` the matching ones. Malformed input → 400.
+
+:func:`query` does it all on a list of records; :func:`parse`, :func:`matches`,
+:func:`sort_key` and :func:`ids_asked` let a caller with an index do the same faster
+(:mod:`.item_lists`).
 """
 
 from __future__ import annotations
@@ -24,12 +31,21 @@ import math
 import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_aa.emulator.responses import bad_request
 
 MAX_PAGE_LENGTH = 100
 UNPAGED_LIMIT = 200
+#: Largest ``page.offset`` and ``page.length`` accepted.
+MAX_PAGE_NUMBER = 10**9
+#: Deepest nesting of ``operands`` (the checks and matching recurse once per level).
+MAX_FILTER_DEPTH = 64
+#: Most ``eq id`` operands of a filter answered from an index by id (:func:`ids_asked`).
+MAX_INDEXED_IDS = 100
+#: Ids from here on are not all distinct as floats, which is how the grammar compares them.
+_EXACT_FLOAT_IDS = 2**53
 
 _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "eq": operator.eq,
@@ -46,8 +62,21 @@ _MISSING = object()
 Record = Mapping[str, Any]
 
 
-def query(records: Sequence[Record], body: Any) -> dict[str, Any]:
-    """Filter, sort and page ``records`` as the list ``body`` asks."""
+@dataclass(frozen=True)
+class ListQuery:
+    """A checked list request: ``condition`` (``None``: everything), ``sort`` keys, the page."""
+
+    condition: dict[str, Any] | None
+    sort: list[tuple[str, bool]]  # (field, descending), the first key first
+    offset: int
+    length: int
+
+    def answer(self, page: list[Any], total: int, total_filter: int) -> dict[str, Any]:
+        return {"page": {"offset": self.offset, "total": total, "totalFilter": total_filter}, "list": page}
+
+
+def parse(body: Any, *, page_cap: int | None = None, ignore_offset: bool = False) -> ListQuery:
+    """Check a list ``body`` (400 when malformed); ``page_cap``, ``ignore_offset``: the server's quirks."""
     if body is None:
         body = {}
     if not isinstance(body, dict):
@@ -56,30 +85,66 @@ def query(records: Sequence[Record], body: Any) -> dict[str, Any]:
     if condition in (None, {}):
         condition = None
     else:
-        _validate(condition, "filter")
+        _validate(condition, "filter", 0)
     sort = _sort_keys(body.get("sort"))
     offset, length = _page(body.get("page"))
-    matching = [record for record in records if condition is None or _matches(condition, record)]
-    for field, descending in reversed(sort):
-        matching.sort(key=lambda record: _sort_key(_lookup(record, field)), reverse=descending)
-    return {
-        "page": {"offset": offset, "total": len(records), "totalFilter": len(matching)},
-        "list": matching[offset : offset + length],
-    }
+    if page_cap is not None:
+        length = min(length, page_cap)
+    return ListQuery(condition, sort, 0 if ignore_offset else offset, length)
 
 
-def _validate(node: Any, where: str) -> None:
+def query(
+    records: Sequence[Record], body: Any, *, page_cap: int | None = None, ignore_offset: bool = False
+) -> dict[str, Any]:
+    """Filter, sort and page ``records`` as the list ``body`` asks."""
+    request = parse(body, page_cap=page_cap, ignore_offset=ignore_offset)
+    condition = request.condition
+    matching = [record for record in records if condition is None or matches(condition, record)]
+    for field, descending in reversed(request.sort):
+        matching.sort(key=lambda record: sort_key(record, field), reverse=descending)
+    page = matching[request.offset : request.offset + request.length]
+    return request.answer(page, len(records), len(matching))
+
+
+def ids_asked(condition: dict[str, Any] | None) -> list[int] | None:
+    """
+    The ids a checked filter asks for when it is one ``eq`` on ``id`` or an ``or`` of at most
+    :data:`MAX_INDEXED_IDS` of them (the provider's look-ups), so that an index by id can
+    answer it exactly as matching every record would; ``None`` for any other filter. A
+    fractional id matches nothing and is left out.
+    """
+    if condition is None:
+        return None
+    leaves = condition["operands"] if condition["operator"] == "or" else [condition]
+    if len(leaves) > MAX_INDEXED_IDS:
+        return None
+    ids = []
+    for leaf in leaves:
+        if leaf["operator"] != "eq" or leaf.get("field") != "id":
+            return None
+        number = _as_number(leaf["value"])  # checked: a number
+        assert number is not None
+        if abs(number) >= _EXACT_FLOAT_IDS:
+            return None  # ids that big may equal it as floats without being it: matching decides
+        if number.is_integer():
+            ids.append(int(number))
+    return ids
+
+
+def _validate(node: Any, where: str, depth: int) -> None:
     if not isinstance(node, dict):
         raise bad_request(f"{where} must be a JSON object")
     op = node.get("operator")
     if op in ("and", "or", "not"):
+        if depth >= MAX_FILTER_DEPTH:
+            raise bad_request(f"filter: operands nested deeper than {MAX_FILTER_DEPTH} levels")
         operands = node.get("operands")
         if not isinstance(operands, list) or not operands:
             raise bad_request(f"{where}: '{op}' needs a non-empty list of operands")
         if op == "not" and len(operands) != 1:
             raise bad_request(f"{where}: 'not' takes exactly one operand")
         for index, operand in enumerate(operands):
-            _validate(operand, f"{where}.operands[{index}]")
+            _validate(operand, f"{where}.operands[{index}]", depth + 1)
         return
     if op not in _LEAF_OPERATORS:
         raise bad_request(f"{where}: unknown operator {op!r}")
@@ -88,18 +153,21 @@ def _validate(node: Any, where: str) -> None:
         raise bad_request(f"{where}: '{op}' needs a field name")
     if "value" not in node or isinstance(node["value"], (dict, list)) or node["value"] is None:
         raise bad_request(f"{where}: '{op}' on {field!r} needs a text or number value")
+    if type(node["value"]) is int and _as_number(node["value"]) is None:
+        raise bad_request(f"{where}: the value for {field!r} is out of range")
     if field == "id" and op != "substring" and _as_number(node["value"]) is None:
         raise bad_request(f"{where}: id values must be numbers, not {node['value']!r}")
 
 
-def _matches(node: dict[str, Any], record: Record) -> bool:
+def matches(node: dict[str, Any], record: Record) -> bool:
+    """Whether ``record`` passes the checked filter ``node``."""
     op = node["operator"]
     if op == "and":
-        return all(_matches(operand, record) for operand in node["operands"])
+        return all(matches(operand, record) for operand in node["operands"])
     if op == "or":
-        return any(_matches(operand, record) for operand in node["operands"])
+        return any(matches(operand, record) for operand in node["operands"])
     if op == "not":
-        return not _matches(node["operands"][0], record)
+        return not matches(node["operands"][0], record)
     actual = _lookup(record, node["field"])
     if actual is _MISSING:
         return False
@@ -124,8 +192,13 @@ def _lookup(record: Record, field: str) -> Any:
 def _as_number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value) if math.isfinite(value) else None
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:  # an int of more than ~308 digits: not comparable as a number
+            return None
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if isinstance(value, str) and _NUMBER.fullmatch(value):
         return float(value)
     return None
@@ -135,7 +208,9 @@ def _as_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _sort_key(value: Any) -> tuple[int, float, str]:
+def sort_key(record: Record, field: str) -> tuple[int, float, str]:
+    """Where ``record`` sorts by ``field``: numbers, then text, then records without it."""
+    value = _lookup(record, field)
     if value is _MISSING:
         return (2, 0.0, "")
     number = _as_number(value)
@@ -165,6 +240,7 @@ def _page(page: Any) -> tuple[int, int]:
         raise bad_request("page must be an object {offset, length}")
     offset, length = page.get("offset", 0), page.get("length", MAX_PAGE_LENGTH)
     for name, value in (("offset", offset), ("length", length)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise bad_request(f"page.{name} must be a whole number >= 0, not {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PAGE_NUMBER:
+            shown = "a number too large" if isinstance(value, int) and abs(value) >= 10**30 else repr(value)
+            raise bad_request(f"page.{name} must be a whole number from 0 to {MAX_PAGE_NUMBER}, not {shown}")
     return offset, min(length, MAX_PAGE_LENGTH)

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_aa.emulator.responses import bad_request
+
 #: Number of ``colN`` display columns on every work item.
 DISPLAY_COLUMNS = 5
+
+#: Largest id or version the Control Room takes (a Java ``long``).
+MAX_LONG = 2**63 - 1
+
+#: ``createdBy`` of the items other producers add (``busy_queues``): nobody in the seed.
+OTHER_PRODUCER = 90
 
 #: Seed keys of a user that are credentials or settings, never shown in answers.
 _PRIVATE_USER_KEYS = ("password", "apiKey", "allowMultipleLogin")
@@ -18,7 +28,29 @@ _PRIVATE_USER_KEYS = ("password", "apiKey", "allowMultipleLogin")
 def instant(timestamp: float) -> str:
     """An ISO-8601 instant with nanoseconds and ``Z``, as the Control Room writes them."""
     seconds, nanos = divmod(int(timestamp * 1_000_000_000), 1_000_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{nanos:09d}Z"
+    return f"{_second(seconds)}.{nanos:09d}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _second(seconds: int) -> str:
+    # Cached: items made together (a batch, a busy queue) share their second.
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+
+
+def as_long(value: Any, name: str) -> int | None:
+    """
+    ``value`` as an int when it is one or a string of ASCII digits, else ``None``; 400
+    naming ``name`` when it is beyond :data:`MAX_LONG`.
+    """
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        if len(value.lstrip("0")) > len(str(MAX_LONG)):  # before int(): past 4300 digits int() raises
+            raise bad_request(f"{name} is out of range: at most {MAX_LONG}")
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    if abs(value) > MAX_LONG:
+        raise bad_request(f"{name} is out of range: at most {MAX_LONG}")
+    return value
 
 
 def _number(value: int, numeric_ids: bool) -> int | str:
@@ -108,6 +140,8 @@ class WorkItem:
     """
     A work item. ``waiting_since`` is when it became NEW for the emulated bot (``None``: the
     bot ignores it); ``active_since`` is when the bot took it (``None``: not the bot's).
+    Those two are on the emulator's base clock, ``created_on`` and ``updated_on`` on the
+    Control Room's, as shown (see :mod:`.clock`).
     """
 
     id: int
@@ -115,6 +149,7 @@ class WorkItem:
     data: dict[str, Any]
     created_by: int
     created_on: float
+    waiting_since: float | None
     status: str = "NEW"
     version: int = 0
     result: str = ""
@@ -126,13 +161,11 @@ class WorkItem:
     job_execution_id: str = ""
     updated_by: int = field(init=False)
     updated_on: float = field(init=False)
-    waiting_since: float | None = field(init=False)
     active_since: float | None = None
 
     def __post_init__(self) -> None:
         self.updated_by = self.created_by
         self.updated_on = self.created_on
-        self.waiting_since = self.created_on
 
     def touch(self, by: int, at: float) -> None:
         """Record a change: a new version, who and when."""
@@ -141,14 +174,16 @@ class WorkItem:
         self.updated_on = at
 
     def public(self, numeric_ids: bool) -> dict[str, Any]:
+        """The item as answers show it (a copy); :class:`ItemRecord` reads the same one field at a time."""
         values = list(self.data.values())[:DISPLAY_COLUMNS]
         columns = {f"col{n + 1}": _text(values[n]) if n < len(values) else "" for n in range(DISPLAY_COLUMNS)}
+        created_on = instant(self.created_on)
         return {
             "id": _number(self.id, numeric_ids),
             "queueId": _number(self.queue_id, numeric_ids),
             "version": _number(self.version, numeric_ids),
             "status": self.status,
-            "json": copy.deepcopy(self.data),
+            "json": _copy_json(self.data),
             "result": self.result,
             "error": self.error,
             "comment": self.comment,
@@ -159,13 +194,88 @@ class WorkItem:
             "jobExecutionId": self.job_execution_id,
             "totalPausedTime": _number(0, numeric_ids),
             "createdBy": _number(self.created_by, numeric_ids),
-            "createdOn": instant(self.created_on),
+            "createdOn": created_on,
             "updatedBy": _number(self.updated_by, numeric_ids),
-            "updatedOn": instant(self.updated_on),
+            "updatedOn": created_on if self.updated_on == self.created_on else instant(self.updated_on),
         }
+
+    def record(self, numeric_ids: bool) -> ItemRecord:
+        """The item as answers show it, read field by field (for filters and sorts)."""
+        return ItemRecord(self, numeric_ids)
+
+
+class ItemRecord(Mapping[str, Any]):
+    """
+    What :meth:`WorkItem.public` gives, computed one field at a time when asked: a filter
+    or sort over a big queue reads a field or two per item, not whole copied records.
+    ``json`` is the item's own data, not a copy: read it, never change it. (Tests check
+    that both agree.)
+    """
+
+    __slots__ = ("_item", "_numeric_ids")
+
+    def __init__(self, item: WorkItem, numeric_ids: bool) -> None:
+        self._item = item
+        self._numeric_ids = numeric_ids
+
+    def __getitem__(self, name: str) -> Any:
+        return _ITEM_FIELDS[name](self._item, self._numeric_ids)
+
+    def __contains__(self, name: object) -> bool:
+        return name in _ITEM_FIELDS
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_ITEM_FIELDS)
+
+    def __len__(self) -> int:
+        return len(_ITEM_FIELDS)
+
+
+def _column(index: int) -> Callable[[WorkItem, bool], str]:
+    def read(item: WorkItem, numeric_ids: bool) -> str:
+        values = list(item.data.values())[:DISPLAY_COLUMNS]
+        return _text(values[index]) if index < len(values) else ""
+
+    return read
+
+
+#: A work item's fields as answers show them, in answer order.
+_ITEM_FIELDS: dict[str, Callable[[WorkItem, bool], Any]] = {
+    "id": lambda item, numeric: _number(item.id, numeric),
+    "queueId": lambda item, numeric: _number(item.queue_id, numeric),
+    "version": lambda item, numeric: _number(item.version, numeric),
+    "status": lambda item, numeric: item.status,
+    "json": lambda item, numeric: item.data,
+    "result": lambda item, numeric: item.result,
+    "error": lambda item, numeric: item.error,
+    "comment": lambda item, numeric: item.comment,
+    **{f"col{n + 1}": _column(n) for n in range(DISPLAY_COLUMNS)},
+    "deviceId": lambda item, numeric: _number(item.device_id, numeric),
+    "deviceUserId": lambda item, numeric: _number(item.device_user_id, numeric),
+    "automationId": lambda item, numeric: _number(item.automation_id, numeric),
+    "jobExecutionId": lambda item, numeric: item.job_execution_id,
+    "totalPausedTime": lambda item, numeric: _number(0, numeric),
+    "createdBy": lambda item, numeric: _number(item.created_by, numeric),
+    "createdOn": lambda item, numeric: instant(item.created_on),
+    "updatedBy": lambda item, numeric: _number(item.updated_by, numeric),
+    "updatedOn": lambda item, numeric: instant(item.updated_on),
+}
 
 
 def _text(value: Any) -> str:
     if value is None:
         return ""
-    return value if isinstance(value, str) else json.dumps(value)
+    if isinstance(value, str):
+        return value
+    if type(value) in (int, float):  # what json.dumps writes for them (no NaN in item data), faster
+        return repr(value)
+    return json.dumps(value)
+
+
+def _copy_json(value: Any) -> Any:
+    """A copy of JSON data (``copy.deepcopy`` is several times slower on it)."""
+    if isinstance(value, dict):
+        return {key: _copy_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(item) for item in value]
+    return value

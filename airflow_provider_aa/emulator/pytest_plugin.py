@@ -12,6 +12,10 @@ pytest fixtures for testing against the Control Room emulator, registered on ins
           ...  # hooks and DAGs now reach the emulator as automation_anywhere_default
           assert aa_emulator.work_items(20)[0]["status"] == "NEW"
 
+- ``aa_emulator_tls_server`` (session) and ``aa_emulator_tls``: the same over HTTPS
+  (``url`` is ``https://...``), reset alike; trust ``aa_emulator_tls.ca_file``, e.g.
+  ``requests.get(aa_emulator_tls.url + ..., verify=aa_emulator_tls.ca_file)``.
+
 Importing this module is cheap: the emulator is imported when a fixture is first used.
 """
 
@@ -40,3 +44,19 @@ def aa_emulator(aa_emulator_server: ControlRoomEmulator) -> ControlRoomEmulator:
     """The session's emulator, freshly reset to its seed and default settings."""
     aa_emulator_server.reset()
     return aa_emulator_server
+
+
+@pytest.fixture(scope="session")
+def aa_emulator_tls_server() -> Iterator[ControlRoomEmulator]:
+    """One Control Room emulator serving HTTPS (self-signed certificate) for the whole test session."""
+    from airflow_provider_aa.emulator import ControlRoomEmulator
+
+    with ControlRoomEmulator(tls=True) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def aa_emulator_tls(aa_emulator_tls_server: ControlRoomEmulator) -> ControlRoomEmulator:
+    """The session's HTTPS emulator, freshly reset to its seed and default settings."""
+    aa_emulator_tls_server.reset()
+    return aa_emulator_tls_server

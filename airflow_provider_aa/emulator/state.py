@@ -2,31 +2,58 @@
 The emulated Control Room's data and rules: users, sessions, queues, work items, bots and
 their runs.
 
-One lock guards everything; every public method takes it and first lets the emulated bot
-catch up (see :mod:`bot_runner`). Methods raise :class:`ApiError` for refusals.
+One lock guards everything; every public method takes it and first brings what time drives
+up to now, in time order: other producers' items (``busy_queues``), late commits
+(:meth:`ControlRoomState.commit_later`) and the emulated bot (see :mod:`.bot_runner`). So
+nothing runs while nobody asks, except a timer for a late commit that is due. Methods raise
+:class:`ApiError` for refusals.
+
+Validation (the ``late_commit`` fault): inside :func:`validating`, a request that would be
+accepted stops with :class:`Accepted` just before it would change anything; refusals are
+raised as usual.
 
 Sessions: a password login without ``multipleLogin: true`` is a single session and ends the
 user's earlier *single* sessions (their next call → 401 UM1114). Multi sessions (API-key
 logins, ``multipleLogin: true`` logins, tokens from :meth:`issue_token`) neither end others
 nor are ended by logins. A user seeded with ``allowMultipleLogin: false`` asking for
 ``multipleLogin`` gets 403.
+
+Time: timelines run on the base clock, what the Control Room shows or judges (timestamps,
+token ``iat``/``exp`` and expiry) on its own clock, ``clock_offset`` apart (:mod:`.clock`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import dataclasses
 import functools
+import heapq
 import hmac
+import itertools
 import json
+import sys
 import threading
+import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from airflow_provider_aa.emulator import filters
+from airflow_provider_aa.emulator import filters, item_lists
 from airflow_provider_aa.emulator.bot_runner import BotIdentity, BotRunner
+from airflow_provider_aa.emulator.clock import ControlRoomClock
 from airflow_provider_aa.emulator.config import EmulatorConfig
 from airflow_provider_aa.emulator.deployments import Bot, BotRun, check_bot_input, id_list, run_outcome, whole_number
-from airflow_provider_aa.emulator.models import EVICTED, LOGGED_OUT, Queue, Session, User, WorkItem
+from airflow_provider_aa.emulator.models import (
+    EVICTED,
+    LOGGED_OUT,
+    OTHER_PRODUCER,
+    Queue,
+    Session,
+    User,
+    WorkItem,
+    as_long,
+)
 from airflow_provider_aa.emulator.responses import ApiError, bad_request
 from airflow_provider_aa.emulator.tokens import TokenIssuer
 
@@ -44,39 +71,102 @@ VERSION_CONFLICT = "WLM_VERSION_CONFLICT"
 BOT_NOT_FOUND = "BOT_NOT_FOUND"
 ACTIVITY_NOT_FOUND = "ACTIVITY_NOT_FOUND"
 
+#: Shortest wait of the late-commit timer: a clock that a test holds just short of a commit's
+#: moment must not make it spin.
+MIN_TIMER_DELAY = 0.01
+
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
+
+_VALIDATING: contextvars.ContextVar[bool] = contextvars.ContextVar("validating", default=False)
+
+
+class Accepted(Exception):
+    """Raised, inside :func:`validating`, where a request would first change something."""
+
+
+@contextlib.contextmanager
+def validating() -> Iterator[None]:
+    """Within the block (this thread only), accepted requests stop with :class:`Accepted`, unapplied."""
+    token = _VALIDATING.set(True)
+    try:
+        yield
+    finally:
+        _VALIDATING.reset(token)
+
+
+def _changing() -> None:
+    """Mark where a request, all checks passed, starts changing things."""
+    if _VALIDATING.get():
+        raise Accepted
 
 
 def _transaction(
     method: Callable[Concatenate[ControlRoomState, _P], _T],
 ) -> Callable[Concatenate[ControlRoomState, _P], _T]:
-    """Run ``method`` under the lock, after the bot has caught up with the clock."""
+    """Run ``method`` under the lock, once what time drives has caught up with the clock."""
 
     @functools.wraps(method)
     def locked(self: ControlRoomState, *args: _P.args, **kwargs: _P.kwargs) -> _T:
         with self._lock:
-            self._bot.advance(self._items.values(), self._clock(), self._config)
+            self._catch_up()
             return method(self, *args, **kwargs)
 
     return locked
 
 
+@dataclasses.dataclass
+class _Producer:
+    """Another producer adding items to a queue at ``rate`` per second since base time ``since``."""
+
+    queue_id: int
+    rate: float
+    since: float
+    made: int = 0
+
+    @property
+    def next_at(self) -> float:
+        # From the start, not by adding up intervals: no drift over thousands of items.
+        return self.since + (self.made + 1) / self.rate
+
+
+@dataclasses.dataclass(order=True)
+class _LateCommit:
+    """A request to process at base time ``due`` (``number``: first come, first done)."""
+
+    due: float
+    number: int
+    action: Callable[[], object] = dataclasses.field(compare=False)
+
+
 class ControlRoomState:
-    def __init__(self, seed: dict[str, Any], config: EmulatorConfig, clock: Callable[[], float]) -> None:
+    def __init__(self, seed: dict[str, Any], config: EmulatorConfig, source: Callable[[], float]) -> None:
         self._lock = threading.RLock()
-        self._clock = clock
+        self._source = source
+        self._timer: threading.Timer | None = None
         self._load(seed, config)
 
     def _load(self, seed: dict[str, Any], config: EmulatorConfig) -> None:
-        now = self._clock()
+        self._clock = ControlRoomClock(self._source, config.clock_offset)
+        now = self._clock.now()
         self._config = config
         self._tokens = TokenIssuer()
         self._users = {user.username: user for user in map(User.from_seed, seed["users"])}
-        creator = min((user.id for user in self._users.values()), default=0)
-        self._queues = {queue.id: queue for queue in (Queue.from_seed(entry, creator, now) for entry in seed["queues"])}
-        self._items: dict[int, WorkItem] = {}
+        # The seeded queues' creator, and of items added directly (add_items) by nobody in particular.
+        self._first_user = min((user.id for user in self._users.values()), default=0)
+        self._queues = {
+            queue.id: queue for queue in (Queue.from_seed(entry, self._first_user, now) for entry in seed["queues"])
+        }
+        # Each queue's items by id, in id order: the order lists start from (see item_lists).
+        self._items: dict[int, dict[int, WorkItem]] = {queue_id: {} for queue_id in self._queues}
         self._next_item_id = int(seed.get("firstWorkItemId", 40001))
+        self._producers: dict[int, _Producer] = {}
+        self._produced = {queue_id: 0 for queue_id in self._queues}  # other producers' items so far
+        self._set_producers(config, self._clock.base())
+        self._late: list[_LateCommit] = []  # a heap by due time
+        self._late_numbers = itertools.count()
+        self._timer_due = 0.0
+        self._replaying = False
         self._sessions: dict[str, Session] = {}
         self._identity = BotIdentity.from_seed(seed.get("bot", {"deviceId": 1, "deviceUserId": 1, "automationId": 1}))
         self._bot = BotRunner(self._identity)
@@ -89,14 +179,121 @@ class ControlRoomState:
     def config(self) -> EmulatorConfig:
         return self._config
 
+    def now(self) -> float:
+        """The Control Room's time (``clock_offset`` included)."""
+        return self._clock.now()
+
     @_transaction
     def set_config(self, config: EmulatorConfig) -> None:
-        """Switch settings; the bot has already caught up under the old ones."""
+        """Switch settings; everything has already caught up under the old ones."""
+        self._set_producers(config, self._clock.base())
+        self._clock.set_offset(config.clock_offset)
         self._config = config
 
     def reset(self, seed: dict[str, Any], config: EmulatorConfig) -> None:
         with self._lock:
+            self.cancel_late_commits()
             self._load(seed, config)
+
+    def _set_producers(self, config: EmulatorConfig, now: float) -> None:
+        """Other producers as ``config.busy_queues`` says from ``now``; an unknown queue → ``ValueError``."""
+        rates = {int(queue_id): rate for queue_id, rate in config.busy_queues.items()}
+        unknown = sorted(queue_id for queue_id in rates if queue_id not in self._queues)
+        if unknown:
+            raise ValueError(f"busy_queues: no queue {', '.join(map(str, unknown))} in the emulator's seed")
+        producers = {}
+        for queue_id, rate in rates.items():
+            if rate == 0:
+                continue
+            producer = self._producers.get(queue_id)
+            if producer is None or producer.rate != rate:
+                producer = _Producer(queue_id, rate, now)
+            producers[queue_id] = producer
+        self._producers = producers
+
+    # -- what time drives ----------------------------------------------------------------
+
+    def commit_later(self, seconds: float, action: Callable[[], object]) -> None:
+        """
+        Do ``action`` (processing a request) ``seconds`` from now, as if it happened then
+        (the clock reads that moment in it): on the first request from then on, or by a
+        timer if none comes. Unexpected errors in it are printed, not raised.
+        """
+        with self._lock:
+            heapq.heappush(self._late, _LateCommit(self._clock.base() + seconds, next(self._late_numbers), action))
+            self._arm()
+
+    def cancel_late_commits(self) -> None:
+        """Forget the late commits not done yet (they never happen) and stop their timer."""
+        with self._lock:
+            self._late.clear()
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+    def _catch_up(self) -> None:
+        """Bring other producers, late commits and the bot up to now, in time order."""
+        if self._replaying:
+            return  # a late commit being done: everything else is already at its moment
+        now = self._clock.base()
+        while self._late and self._late[0].due <= now:
+            commit = heapq.heappop(self._late)
+            self._advance(commit.due)
+            self._replay(commit)
+        self._advance(now)
+
+    def _advance(self, moment: float) -> None:
+        self._produce(moment)
+        self._bot.advance(self._clock, self._config, moment)
+
+    def _produce(self, until: float) -> None:
+        """Other producers' items due by base time ``until``, in time order across queues."""
+        due = [(producer.next_at, producer.queue_id, producer) for producer in self._producers.values()]
+        due = [entry for entry in due if entry[0] <= until]
+        heapq.heapify(due)
+        while due:
+            at, queue_id, producer = heapq.heappop(due)
+            producer.made += 1
+            self._produced[queue_id] += 1
+            data = {"producer": "other", "n": self._produced[queue_id]}
+            self._new_item(queue_id, data, OTHER_PRODUCER, self._clock.shown(at), at)
+            if producer.next_at <= until:
+                heapq.heappush(due, (producer.next_at, queue_id, producer))
+
+    def _replay(self, commit: _LateCommit) -> None:
+        self._replaying = True
+        # A request being validated may catch up and so do a late commit: that one is for real.
+        not_validating = _VALIDATING.set(False)
+        try:
+            with self._clock.at(commit.due):
+                commit.action()
+        except Exception:  # an emulator bug: show it, and let whoever caught up go on
+            traceback.print_exc(file=sys.stderr)
+        finally:
+            _VALIDATING.reset(not_validating)
+            self._replaying = False
+
+    def _arm(self) -> None:
+        """A timer for the earliest late commit, in case no request comes by then (lock held)."""
+        if not self._late:
+            return
+        due = self._late[0].due
+        if self._timer is not None:
+            if self._timer_due <= due:
+                return
+            self._timer.cancel()
+        timer = threading.Timer(max(due - self._clock.base(), MIN_TIMER_DELAY), lambda: self._on_timer(timer))
+        timer.daemon = True
+        self._timer, self._timer_due = timer, due
+        timer.start()
+
+    def _on_timer(self, timer: threading.Timer) -> None:
+        with self._lock:
+            if timer is not self._timer:
+                return  # cancelled or replaced while it waited for the lock
+            self._timer = None
+            self._catch_up()
+            self._arm()  # the next one; or this one again, when the clock (a test's) is not there yet
 
     @_transaction
     def drop_sessions(self) -> None:
@@ -109,6 +306,16 @@ class ControlRoomState:
         return self._open_session(self._known_user(username), multiple=True)
 
     @_transaction
+    def set_password(self, username: str, password: str) -> None:
+        """Change a user's password, as an administrator rotating it does; sessions stay."""
+        if not isinstance(password, str) or not password:
+            raise ValueError("password must be a non-empty string")
+        self._users[username] = dataclasses.replace(self._known_user(username), password=password)
+
+    def password(self, username: str) -> str | None:
+        return self._known_user(username).password
+
+    @_transaction
     def evict(self, username: str) -> int:
         """End all live sessions of ``username``; their next call gets 401 UM1114."""
         user = self._known_user(username)
@@ -116,14 +323,39 @@ class ControlRoomState:
 
     @_transaction
     def work_items(self, queue_id: int | str) -> list[dict[str, Any]]:
-        queue = self._queues[int(queue_id)]
-        return [item.public(self._config.numeric_ids) for item in self._queue_items(queue)]
+        return [item.public(self._config.numeric_ids) for item in self._items[int(queue_id)].values()]
+
+    @_transaction
+    def add_items(self, queue_id: int | str, datas: list[dict[str, Any]], username: str | None) -> list[dict[str, Any]]:
+        """
+        Add items as ``username`` (``None``: the seed's first user) would over the API, with
+        the queue's duplicate rule; ``ValueError`` instead of an answer for what it refuses.
+        """
+        try:
+            queue = self._queues[int(queue_id)]
+        except (KeyError, ValueError):
+            raise ValueError(f"no queue {queue_id!r} in the emulator's seed") from None
+        if not isinstance(datas, list) or not all(isinstance(data, dict) for data in datas):
+            raise ValueError("datas must be a list of dicts, each an item's json")
+        try:  # a copy the caller cannot change later, and proof that it is JSON
+            datas = json.loads(json.dumps(datas, allow_nan=False))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"datas must be JSON data: {error}") from None
+        created_by = self._first_user if username is None else self._known_user(username).id
+        duplicates = self._duplicates(queue, datas)
+        if duplicates:
+            raise ValueError(
+                f"queue {queue.name!r} does not allow duplicate work items; datas at {duplicates} are, nothing was added"
+            )
+        shown, now = self._clock.now(), self._clock.base()
+        numeric_ids = self._config.numeric_ids
+        return [self._new_item(queue.id, data, created_by, shown, now).public(numeric_ids) for data in datas]
 
     @_transaction
     def bot_runs(self) -> list[dict[str, Any]]:
         """Every run's activity record, also those not listed yet, oldest first."""
-        now = self._clock()
-        return [run.record(now, self._config.numeric_ids) for run in self._runs.values()]
+        now = self._clock.base()
+        return [run.record(now, self._config.numeric_ids, self._clock) for run in self._runs.values()]
 
     def _known_user(self, username: str) -> User:
         try:
@@ -156,6 +388,7 @@ class ControlRoomState:
                 f"User {user.username!r} is not allowed to hold multiple sessions",
                 "Log in without multipleLogin, or allow multiple logins for this user",
             )
+        _changing()
         if not multiple:
             self._end_sessions(user, single_only=True)
         return {"token": self._open_session(user, multiple), "user": user.public()}
@@ -166,6 +399,7 @@ class ControlRoomState:
         if not isinstance(token, str) or not token:
             raise bad_request("The refresh body must be a JSON object with the current token")
         session = self._live_session(token)
+        _changing()
         return {"token": self._issue(session)}
 
     @_transaction
@@ -178,7 +412,9 @@ class ControlRoomState:
 
     @_transaction
     def logout(self, token: str | None) -> None:
-        self._live_session(token).ended = LOGGED_OUT
+        session = self._live_session(token)
+        _changing()
+        session.ended = LOGGED_OUT
 
     @_transaction
     def authenticate(self, token: str | None) -> Session:
@@ -192,7 +428,7 @@ class ControlRoomState:
 
     def _issue(self, session: Session) -> str:
         return self._tokens.issue(
-            user_id=session.user.id, session_id=session.id, now=self._clock(), lifetime=self._config.token_lifetime
+            user_id=session.user.id, session_id=session.id, now=self._clock.now(), lifetime=self._config.token_lifetime
         )
 
     def _end_sessions(self, user: User, *, single_only: bool) -> int:
@@ -225,7 +461,7 @@ class ControlRoomState:
             )
         if session.ended == LOGGED_OUT:
             raise ApiError(401, TOKEN_INVALID, "Invalid token", "This session was logged out")
-        if self._clock() >= claims["exp"]:
+        if self._clock.now() >= claims["exp"]:
             raise ApiError(401, TOKEN_EXPIRED, "Token expired", "Log in again, or refresh the token before it expires")
         return session
 
@@ -234,7 +470,7 @@ class ControlRoomState:
     @_transaction
     def list_queues(self, body: Any) -> dict[str, Any]:
         queues = [queue.public(self._config.numeric_ids) for queue in sorted(self._queues.values(), key=lambda q: q.id)]
-        return filters.query(queues, body)
+        return filters.query(queues, body, page_cap=self._config.page_cap, ignore_offset=self._config.ignore_offset)
 
     @_transaction
     def get_queue(self, queue_id: str) -> dict[str, Any]:
@@ -249,22 +485,25 @@ class ControlRoomState:
         for index, entry in enumerate(entries):
             if not isinstance(entry, dict) or not isinstance(entry.get("json"), dict):
                 raise bad_request(f"workItems[{index}] needs a json object with the item's attributes")
-        if queue.disallow_duplicate:
-            self._refuse_duplicates(queue, [entry["json"] for entry in entries])
-        now = self._clock()
-        created = []
-        for entry in entries:
-            item = WorkItem(self._next_item_id, queue.id, entry["json"], session.user.id, now)
-            self._items[item.id] = item
-            self._next_item_id += 1
-            created.append(item.public(self._config.numeric_ids))
-        return {"list": created}
+        duplicates = self._duplicates(queue, [entry["json"] for entry in entries])
+        if duplicates:
+            raise ApiError(
+                409,
+                DUPLICATE_WORK_ITEM,
+                f"Queue {queue.name!r} does not allow duplicate work items; nothing was added",
+                json.dumps(duplicates),
+            )
+        _changing()
+        shown, now, numeric_ids = self._clock.now(), self._clock.base(), self._config.numeric_ids
+        created = [self._new_item(queue.id, entry["json"], session.user.id, shown, now) for entry in entries]
+        return {"list": [item.public(numeric_ids) for item in created]}
 
     @_transaction
     def list_work_items(self, queue_id: str, body: Any) -> dict[str, Any]:
         queue = self._queue(queue_id)
-        records = [item.public(self._config.numeric_ids) for item in self._queue_items(queue)]
-        return filters.query(records, body)
+        config = self._config
+        request = filters.parse(body, page_cap=config.page_cap, ignore_offset=config.ignore_offset)
+        return item_lists.list_items(self._items[queue.id], request, config.numeric_ids)
 
     @_transaction
     def get_work_item(self, queue_id: str, item_id: str) -> dict[str, Any]:
@@ -275,7 +514,7 @@ class ControlRoomState:
         item = self._item(self._queue(queue_id), item_id)
         if not isinstance(body, dict) or "version" not in body:
             raise bad_request("The update body must be a JSON object with the item's current version")
-        version = _whole_number(body["version"])
+        version = as_long(body["version"], "version")
         if version is None:
             raise bad_request(f"version must be a number, not {body['version']!r}")
         if version != item.version:
@@ -292,7 +531,7 @@ class ControlRoomState:
                 raise bad_request(f"{name} must be text")
         if body.get("status") == "":
             raise bad_request("status must not be empty")
-        now = self._clock()
+        _changing()
         item.data = body.get("json", item.data)
         item.result = body.get("result", item.result)
         item.comment = body.get("comment", item.comment)
@@ -300,13 +539,18 @@ class ControlRoomState:
         if status != item.status:
             item.status = status
             item.active_since = None
-            item.waiting_since = now if status == "NEW" else None
-        item.touch(session.user.id, now)
+            item.waiting_since = self._clock.base() if status == "NEW" else None
+            if item.waiting_since is not None:
+                self._bot.watch(item)
+        item.touch(session.user.id, self._clock.now())
         return item.public(self._config.numeric_ids)
 
     @_transaction
     def delete_work_item(self, queue_id: str, item_id: str) -> None:
-        del self._items[self._item(self._queue(queue_id), item_id).id]
+        item = self._item(self._queue(queue_id), item_id)
+        _changing()
+        del self._items[item.queue_id][item.id]
+        item.waiting_since = item.active_since = None  # the bot lets go of it
 
     # -- bots ----------------------------------------------------------------------------
 
@@ -329,7 +573,8 @@ class ControlRoomState:
             raise ApiError(404, BOT_NOT_FOUND, f"No bot with id {bot_id} in the public repository")
         bot_input = check_bot_input(body.get("botInput"))
         outcome = run_outcome(bot, bot_input)
-        config, now, deployment_id = self._config, self._clock(), str(uuid.uuid4())
+        _changing()
+        config, now, deployment_id = self._config, self._clock.base(), str(uuid.uuid4())
         for user_id in users:
             run = BotRun(
                 id=_run_id(len(self._runs) + 1),
@@ -338,6 +583,7 @@ class ControlRoomState:
                 run_as_user_id=user_id,
                 deployed_by=session.user.id,
                 bot_input=bot_input,
+                created_on=self._clock.now(),
                 deployed_at=now,
                 visible_at=now + config.activity_delay,
                 running_at=now + config.pickup_delay,
@@ -350,59 +596,52 @@ class ControlRoomState:
 
     @_transaction
     def list_activities(self, body: Any) -> dict[str, Any]:
-        now = self._clock()
-        records = [run.record(now, self._config.numeric_ids) for run in self._runs.values() if now >= run.visible_at]
-        return filters.query(records, body)
+        now, numeric_ids = self._clock.base(), self._config.numeric_ids
+        records = [run.record(now, numeric_ids, self._clock) for run in self._runs.values() if now >= run.visible_at]
+        return filters.query(records, body, page_cap=self._config.page_cap, ignore_offset=self._config.ignore_offset)
 
     @_transaction
     def get_execution(self, execution_id: str) -> dict[str, Any]:
-        now = self._clock()
+        now = self._clock.base()
         run = self._runs.get(execution_id)
         if run is None or now < run.visible_at:
             raise ApiError(404, ACTIVITY_NOT_FOUND, f"No activity with id {execution_id}")
-        return run.execution(now, self._config.numeric_ids)
+        return run.execution(now, self._config.numeric_ids, self._clock)
 
     def _queue(self, queue_id: str) -> Queue:
-        number = _whole_number(queue_id)
+        number = as_long(queue_id, "queueId")
         queue = self._queues.get(number) if number is not None else None
         if queue is None:
             raise ApiError(404, QUEUE_NOT_FOUND, f"Queue {queue_id} not found")
         return queue
 
     def _item(self, queue: Queue, item_id: str) -> WorkItem:
-        number = _whole_number(item_id)
-        item = self._items.get(number) if number is not None else None
-        if item is None or item.queue_id != queue.id:
+        number = as_long(item_id, "id")
+        item = self._items[queue.id].get(number) if number is not None else None
+        if item is None:
             raise ApiError(404, WORK_ITEM_NOT_FOUND, f"Work item {item_id} not found in queue {queue.id}")
         return item
 
-    def _queue_items(self, queue: Queue) -> list[WorkItem]:
-        return [item for item in self._items.values() if item.queue_id == queue.id]
+    def _new_item(self, queue_id: int, data: dict[str, Any], created_by: int, shown: float, at: float) -> WorkItem:
+        """Store a NEW item with the next id; ``shown``/``at``: its creation on the Control Room's/base clock."""
+        item = WorkItem(self._next_item_id, queue_id, data, created_by, shown, at)
+        self._next_item_id += 1
+        self._items[queue_id][item.id] = item
+        self._bot.watch(item)
+        return item
 
-    def _refuse_duplicates(self, queue: Queue, datas: list[dict[str, Any]]) -> None:
-        seen = {_canonical(item.data) for item in self._queue_items(queue)}
+    def _duplicates(self, queue: Queue, datas: list[dict[str, Any]]) -> list[int]:
+        """Indexes of ``datas`` a ``disallowDuplicate`` queue refuses: equal to an item or an earlier one."""
+        if not queue.disallow_duplicate:
+            return []
+        seen = {_canonical(item.data) for item in self._items[queue.id].values()}
         duplicates = []
         for index, data in enumerate(datas):
             key = _canonical(data)
             if key in seen:
                 duplicates.append(index)
             seen.add(key)
-        if duplicates:
-            raise ApiError(
-                409,
-                DUPLICATE_WORK_ITEM,
-                f"Queue {queue.name!r} does not allow duplicate work items; nothing was added",
-                json.dumps(duplicates),
-            )
-
-
-def _whole_number(value: Any) -> int | None:
-    """``value`` as an int when it is one or a string of ASCII digits, else ``None``."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    return None
+        return duplicates
 
 
 def _run_id(number: int) -> str:

@@ -10,7 +10,6 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 import requests
-import urllib3.exceptions
 
 from airflow.sdk import BaseHook
 from airflow_provider_aa.control_room.adding import AddProgress, DuplicateWorkItemsError, add_batch, add_fingerprint
@@ -27,11 +26,14 @@ from airflow_provider_aa.control_room.work_items import (
     read_page,
     validate_batch_size,
     validate_dedupe_key,
+    validate_filter,
     validate_id,
     validate_ids,
+    validate_sort,
     validate_work_items,
 )
 from airflow_provider_aa.airflow_compat import mask_secret
+from airflow_provider_aa.transport.requests_transport import RequestsTransport
 
 T = TypeVar("T")
 
@@ -87,38 +89,29 @@ class AutomationAnywhereHook(BaseHook):
     @cached_property
     def session(self) -> ControlRoomSession:
         """The Control Room session (token and login state) of this hook."""
-        return ControlRoomSession(self.settings, retry=self._retry, on_new_token=mask_secret)
+        return ControlRoomSession(self.settings, retry=self._retry)
 
     def get_conn(self) -> requests.Session:
         """The ``requests.Session`` that carries this hook's calls (pooled connections)."""
-        return self._http
+        return self._http.session
 
     @cached_property
-    def _http(self) -> requests.Session:
-        http = requests.Session()
-        http.verify = self.settings.verify_ssl
-        http.headers.update({"Accept": "application/json"})
-        return http
+    def _http(self) -> RequestsTransport:
+        return RequestsTransport(self.settings)
 
     def run(self, operation: Operation[T]) -> T:
         """Run a protocol operation (see ``control_room.exchange``) on this hook's session."""
-        return drive(operation, send=self._send, sleep=time.sleep, authenticator=self.session, lock=self._auth_lock)
+        return drive(
+            operation,
+            send=self._send,
+            sleep=time.sleep,
+            mask=mask_secret,
+            authenticator=self.session,
+            lock=self._auth_lock,
+        )
 
     def _send(self, request: ApiRequest) -> ApiResponse | TransportFailure:
-        try:
-            answer = self._http.request(
-                request.method,
-                self.settings.base_url + request.path,
-                json=request.json,
-                headers=dict(request.headers),
-                timeout=(self.settings.timeout, self.settings.timeout),
-                # requests would carry X-Authorization across a redirect to another host;
-                # the protocol turns any redirect into an error instead.
-                allow_redirects=False,
-            )
-        except requests.exceptions.RequestException as problem:
-            return _transport_failure(problem, self.settings.timeout)
-        return ApiResponse(answer.status_code, dict(answer.headers), answer.content)
+        return self._http.send(request)
 
     def close(self) -> None:
         """Log out (when this hook logged in) and close pooled connections; never raises."""
@@ -247,8 +240,17 @@ class AutomationAnywhereHook(BaseHook):
         :param filter: a Control Room filter, e.g. ``{"operator": "eq", "field": "status",
             "value": "FAILED"}``; ``and``/``or``/``not`` nest with ``operands``.
         :param sort: e.g. ``[{"field": "createdOn", "direction": "desc"}]`` (default: by id).
+        :raises InvalidInputError: at the call, before any request, for a ``queue_id``,
+            ``filter`` or ``sort`` of the wrong shape.
         """
         queue = validate_id(queue_id, "queue_id")
+        checked_filter = validate_filter(filter, "filter")
+        checked_sort = validate_sort(sort, "sort")
+        return self._pages(queue, checked_filter, checked_sort)
+
+    def _pages(
+        self, queue: str, filter: dict[str, Any] | None, sort: list[dict[str, Any]] | None
+    ) -> Iterator[dict[str, Any]]:
         offset: int | None = 0
         while offset is not None:
             request = list_request(queue, filter=filter, sort=sort, offset=offset)
@@ -315,24 +317,3 @@ def _describe(item: Mapping[str, Any], dedupe_key: str | None) -> str:
     text = json.dumps(item, default=str)
     return text if len(text) <= 120 else text[:117] + "..."
 
-
-def _transport_failure(problem: requests.exceptions.RequestException, timeout: float) -> TransportFailure:
-    if isinstance(problem, requests.exceptions.SSLError):
-        return TransportFailure("other", f"TLS error: {_reason(problem)}")
-    if isinstance(problem, requests.exceptions.ConnectTimeout):
-        return TransportFailure("connect", f"could not connect within {timeout:g} s")
-    if isinstance(problem, requests.exceptions.ReadTimeout):
-        return TransportFailure("timeout", f"no answer within {timeout:g} s")
-    if isinstance(problem, requests.exceptions.ConnectionError):
-        cause = problem.args[0] if problem.args else None
-        if isinstance(cause, urllib3.exceptions.MaxRetryError) and isinstance(
-            cause.reason, urllib3.exceptions.NewConnectionError
-        ):
-            return TransportFailure("connect", f"could not connect: {_reason(problem)}")
-        return TransportFailure("dropped", "the connection was closed before an answer arrived")
-    return TransportFailure("other", f"{type(problem).__name__}: {_reason(problem)}")
-
-
-def _reason(problem: Exception) -> str:
-    # The exception text names host and port only; requests never puts headers in it.
-    return str(problem)[:300]

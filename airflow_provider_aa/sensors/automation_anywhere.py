@@ -22,7 +22,7 @@ from airflow_provider_aa.control_room.statuses import (
     WORK_ITEM_FAILURE_STATUSES,
     WORK_ITEM_RUNNING_STATUSES,
     UnknownStatusWarnings,
-    judge,
+    WorkItemWait,
     normalise_statuses,
 )
 from airflow_provider_aa.control_room.work_items import validate_id, validate_ids
@@ -65,22 +65,33 @@ class _AutomationAnywhereSensor(BaseSensorOperator):
         return AutomationAnywhereHook(self.automation_anywhere_conn_id)
 
     def execute(self, context: Context) -> Any:
+        # BaseSensorOperator runs every poke, the first one of a deferrable wait included, so
+        # that soft_fail, never_fail, silent_fail and timeouts behave the same in every mode.
         try:
-            if not self.deferrable:
-                return super().execute(context)
-            first = self.poke(context)
-            if first.is_done:
-                return first.xcom_value
+            return super().execute(context)
         finally:
-            if "hook" in self.__dict__:
-                self.hook.close()
-        self.defer(
-            trigger=self._trigger(context, TriggerPolling.of(self)),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=self.timeout),
-        )
+            self._close_hook()
 
     def poke(self, context: Context) -> PokeReturnValue:
+        reading = self._poke(context)
+        if self.deferrable and not reading.is_done:
+            # Hand the wait to the triggerer: TaskDeferred is a BaseException, so it passes
+            # BaseSensorOperator's error handling untouched.
+            self._close_hook()
+            self.defer(
+                trigger=self._trigger(context, TriggerPolling.of(self)),
+                method_name="execute_complete",
+                timeout=timedelta(seconds=self.timeout),
+            )
+        return reading
+
+    def _close_hook(self) -> None:
+        if "hook" in self.__dict__:
+            self.hook.close()
+            del self.__dict__["hook"]
+
+    def _poke(self, context: Context) -> PokeReturnValue:
+        """One reading of the Control Room."""
         raise NotImplementedError
 
     def _trigger(self, context: Context, polling: TriggerPolling) -> BaseTrigger:
@@ -178,7 +189,7 @@ class AutomationAnywhereWorkItemSensor(_AutomationAnywhereSensor):
         """Resume after deferral with the outcome a poke would have had."""
         return self.watch.resume(event)
 
-    def poke(self, context: Context) -> PokeReturnValue:
+    def _poke(self, context: Context) -> PokeReturnValue:
         items = self.hook.get_work_items(self.watch.queue_id, self.watch.work_item_ids)
         done = self.watch.check(items)
         return PokeReturnValue(is_done=done is not None, xcom_value=done)
@@ -201,12 +212,17 @@ class WorkItemWatch:
         failure_statuses: tuple[str, ...],
         log: Any,
     ) -> None:
-        self.queue_id = queue_id
-        self.work_item_ids = work_item_ids
-        self.pending_statuses = pending_statuses
-        self.failure_statuses = failure_statuses
+        self.wait = WorkItemWait(queue_id, tuple(work_item_ids), pending_statuses, failure_statuses)
         self.log = log
         self._unknown_statuses = UnknownStatusWarnings(log, "Work item")
+
+    @property
+    def queue_id(self) -> str:
+        return self.wait.queue_id
+
+    @property
+    def work_item_ids(self) -> list[str]:
+        return list(self.wait.work_item_ids)
 
     def check(self, items: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]] | None:
         """
@@ -214,19 +230,12 @@ class WorkItemWatch:
 
         :raises AirflowFailException: an item failed, or the queue does not hold an id.
         """
-        missing = [item_id for item_id in self.work_item_ids if item_id not in items]
-        if missing:
-            raise AirflowFailException(f"Work queue {self.queue_id} holds no work item with id {', '.join(missing)}.")
-        verdict = judge(items, pending_statuses=self.pending_statuses, failure_statuses=self.failure_statuses)
+        verdict = self.wait.judge(items)
         self._unknown_statuses.warn(verdict.unknown)
-        if verdict.failed:
-            raise AirflowFailException(f"Work queue {self.queue_id}: {verdict.failure_message()}")
-        count = len(self.work_item_ids)
-        if verdict.pending:
-            self.log.info("%d of %d work item(s) still pending in queue %s.", len(verdict.pending), count, self.queue_id)
-            return None
-        self.log.info("All %d work item(s) in queue %s are done: %s", count, self.queue_id, _summary(items))
-        return items
+        if verdict.outcome in ("failed", "missing"):
+            raise AirflowFailException(verdict.message)
+        self.log.info(verdict.message)
+        return items if verdict.outcome == "done" else None
 
     def trigger(self, conn_id: str, polling: TriggerPolling) -> AutomationAnywhereWorkItemTrigger:
         # Imported here: DAG parsing should not pay for httpx and the trigger machinery.
@@ -234,25 +243,22 @@ class WorkItemWatch:
 
         return AutomationAnywhereWorkItemTrigger(
             automation_anywhere_conn_id=conn_id,
-            queue_id=self.queue_id,
-            work_item_ids=self.work_item_ids,
-            pending_statuses=list(self.pending_statuses),
-            failure_statuses=list(self.failure_statuses),
+            queue_id=self.wait.queue_id,
+            work_item_ids=list(self.wait.work_item_ids),
+            pending_statuses=list(self.wait.pending_statuses),
+            failure_statuses=list(self.wait.failure_statuses),
             **polling.trigger_kwargs(),
         )
 
     def resume(self, event: dict[str, Any]) -> dict[str, dict[str, Any]]:
         """The outcome of a trigger event: the items, or the error a poke would raise."""
-        status = event.get("status")
-        if status == "done":
-            # The trigger stops on the same judgement (statuses.judge) as check(), so this
-            # ends the wait: the items, or the same failure a poke raises.
+        if event.get("status") == "done":
+            # The trigger ended the wait on the same judgement (WorkItemWait) that check()
+            # makes: this gives the items, or raises the same failure a poke raises.
             done = self.check(event["items"])
             if done is not None:
                 return done
-        if status == "timeout":
-            raise AirflowSensorTimeout(event.get("message", "Timed out waiting for work items."))
-        raise AutomationAnywhereError(f"Waiting for work items failed in the triggerer: {event.get('message')}")
+        raise _event_error(event, "work items")
 
 
 class AutomationAnywhereBotRunSensor(_AutomationAnywhereSensor):
@@ -323,7 +329,7 @@ class AutomationAnywhereBotRunSensor(_AutomationAnywhereSensor):
             self._watch = BotRunWatch(wait, log=self.log, store=store)
         return self._watch
 
-    def poke(self, context: Context) -> PokeReturnValue:
+    def _poke(self, context: Context) -> PokeReturnValue:
         watch = self.watch(context)
         done = watch.check(self.hook.get_bot_runs(watch.wait.deployment_id))
         return PokeReturnValue(is_done=done is not None, xcom_value=done)
@@ -381,14 +387,11 @@ class BotRunWatch:
 
     def resume(self, event: dict[str, Any]) -> dict[str, Any]:
         """The outcome of a trigger event: the result, or the error a poke would raise."""
-        status = event.get("status")
-        if status == "done":
+        if event.get("status") == "done":
             # The trigger judged with the same BotRunWait as check(): take its verdict.
             runs = [BotRun.from_json(run) for run in event.get("runs") or []]
             return self._finish(event["outcome"], str(event.get("message") or ""), runs)
-        if status == "timeout":
-            raise AirflowSensorTimeout(event.get("message", "Timed out waiting for the bot run."))
-        raise AutomationAnywhereError(f"Waiting for the bot run failed in the triggerer: {event.get('message')}")
+        raise _event_error(event, "the bot run")
 
     def _finish(self, outcome: str, message: str, runs: list[BotRun]) -> dict[str, Any]:
         if self._store is not None:
@@ -399,5 +402,11 @@ class BotRunWatch:
         return bot_run_result(self.wait.deployment_id, runs)
 
 
-def _summary(items: dict[str, dict[str, Any]]) -> str:
-    return ", ".join(f"{item_id}={item.get('status')}" for item_id, item in items.items())
+def _event_error(event: dict[str, Any], waiting_for: str) -> Exception:
+    """The error for a trigger event that did not end the wait with a reading."""
+    message = str(event.get("message") or "")
+    if event.get("status") == "timeout":
+        return AirflowSensorTimeout(message or f"Timed out waiting for {waiting_for}.")
+    text = f"Waiting for {waiting_for} failed in the triggerer: {message}"
+    # A refused login or bad input in the triggerer: a retry would only repeat it.
+    return AirflowFailException(text) if event.get("fatal") else AutomationAnywhereError(text)

@@ -26,24 +26,29 @@ import asyncio
 import time
 import weakref
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
 from typing import Any, NamedTuple
-
-import httpx
 
 from airflow.sdk import BaseHook
 from airflow.triggers.base import BaseTrigger, TriggerEvent
-from airflow_provider_aa.airflow_compat import mask_secret
+from airflow_provider_aa.airflow_compat import amask_secret
 from airflow_provider_aa.control_room.bots import BotRunWait, read_bot_runs
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError, FatalError, LoginRefusedError
 from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, Operation, TransportFailure, adrive
 from airflow_provider_aa.control_room.session import ControlRoomSession
-from airflow_provider_aa.control_room.settings import settings_from_connection
-from airflow_provider_aa.control_room.statuses import UnknownStatusWarnings, judge
+from airflow_provider_aa.control_room.settings import ConnectionSettings, settings_from_connection
+from airflow_provider_aa.control_room.statuses import UnknownStatusWarnings, WorkItemWait
 from airflow_provider_aa.control_room.work_items import lookup_requests, read_lookups
+from airflow_provider_aa.transport.httpx_transport import HttpxTransport
 
 #: Status lookups of one queue arriving within this many seconds share requests.
 LOOKUP_WINDOW = 0.2
+#: A connection is read again after this many seconds, so that a rotated password or a new
+#: host reaches waiting triggers before their next login.
+CONNECTION_REFRESH = 60.0
+#: The shortest sleep of the token keeper, whatever the token's times say.
+MIN_KEEPER_SLEEP = 0.1
+#: A reading that began before the deadline may run this many seconds past it.
+READING_GRACE = 2.0
 
 
 class AsyncControlRoomClient:
@@ -51,46 +56,63 @@ class AsyncControlRoomClient:
 
     def __init__(self, session: ControlRoomSession) -> None:
         self.session = session
-        settings = session.settings
-        self._http = httpx.AsyncClient(
-            base_url=settings.base_url,
-            verify=settings.verify_ssl,
-            timeout=settings.timeout,
-            # X-Authorization must never follow a redirect to another server.
-            follow_redirects=False,
-            headers={"Accept": "application/json"},
-        )
+        self._http = HttpxTransport(session.settings)
         self._auth_lock = asyncio.Lock()
         self._batchers: dict[str, _LookupBatcher] = {}
         self._waiters = 0
         self._keeper: asyncio.Task[None] | None = None
+        self._retired = False
 
-    @asynccontextmanager
-    async def waiting(self) -> AsyncIterator[AsyncControlRoomClient]:
-        """Hold the session for one waiting trigger; the token is kept fresh meanwhile."""
+    def hold(self) -> None:
+        """A trigger starts waiting with this client: the token is kept fresh meanwhile."""
         self._waiters += 1
         if self._keeper is None or self._keeper.done():
             self._keeper = asyncio.create_task(self._keep_token_fresh())
-        try:
-            yield self
-        finally:
-            self._waiters -= 1
+
+    def release(self) -> None:
+        """A trigger stopped waiting with this client (see :meth:`hold`)."""
+        self._waiters -= 1
+        if self._retired and not self._waiters:
+            asyncio.ensure_future(self.close())
+
+    def retire(self) -> None:
+        """The connection changed: close this client once its last waiting trigger moved on."""
+        self._retired = True
+        if not self._waiters:
+            asyncio.ensure_future(self.close())
 
     async def _keep_token_fresh(self) -> None:
         while self._waiters:
             wait = self.session.seconds_until_renewal()
             if wait is None or wait > 0:
-                await asyncio.sleep(1.0 if wait is None else min(wait, 60.0))
+                # The floor keeps a token that looks due at once from spinning the loop.
+                await asyncio.sleep(max(MIN_KEEPER_SLEEP, 1.0 if wait is None else min(wait, 60.0)))
                 continue
             try:
                 await self.run(self.session.renew())
             except AutomationAnywhereError:
                 return  # the next poll meets the same problem and reports it as an event
+            await asyncio.sleep(MIN_KEEPER_SLEEP)
 
     async def run(self, operation: Operation[Any]) -> Any:
         return await adrive(
-            operation, send=self._send, sleep=asyncio.sleep, authenticator=self.session, lock=self._auth_lock
+            operation,
+            send=self._send,
+            sleep=asyncio.sleep,
+            mask=amask_secret,
+            authenticator=self.session,
+            lock=self._auth_lock,
         )
+
+    async def close(self) -> None:
+        """Log out (when this client logged in) and close its connections; never raises."""
+        if self._keeper is not None:
+            self._keeper.cancel()
+        try:
+            await self.run(self.session.logout())
+        except AutomationAnywhereError:
+            pass  # the session ends with its token's lifetime anyway
+        await self._http.aclose()
 
     async def request_json(self, request: ApiRequest) -> Any:
         return await self.run(self.session.request_json(request))
@@ -103,13 +125,7 @@ class AsyncControlRoomClient:
         return await batcher.lookup(work_item_ids)
 
     async def _send(self, request: ApiRequest) -> ApiResponse | TransportFailure:
-        try:
-            answer = await self._http.request(
-                request.method, request.path, json=request.json, headers=dict(request.headers)
-            )
-        except httpx.HTTPError as problem:
-            return _transport_failure(problem, self.session.settings.timeout)
-        return ApiResponse(answer.status_code, dict(answer.headers), answer.content)
+        return await self._http.send(request)
 
 
 class _LookupBatcher:
@@ -146,29 +162,65 @@ class _LookupBatcher:
                 answer.set_result({item_id: found[item_id] for item_id in asked if item_id in found})
 
 
-#: One client per connection id per event loop; a loop's clients go away with the loop.
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Task[AsyncControlRoomClient]]] = (
-    weakref.WeakKeyDictionary()
-)
+class _ClientRegistry:
+    """
+    The clients of one event loop (one triggerer process): one per distinct connection
+    *content*, so that all triggers of a connection share one token, and a changed
+    connection (rotated password, new host) gets a new session instead of the old values
+    being used for the life of the process.
+
+    A connection is read at most once per ``CONNECTION_REFRESH`` seconds, however many
+    triggers use it, and again at once when a login was refused with its values.
+    """
+
+    def __init__(self) -> None:
+        self._reads: dict[str, tuple[float, asyncio.Task[ConnectionSettings]]] = {}
+        self._current: dict[str, AsyncControlRoomClient] = {}
+
+    async def client(self, conn_id: str, *, reread: bool = False) -> AsyncControlRoomClient:
+        settings = await self._settings(conn_id, reread=reread)
+        client = self._current.get(conn_id)
+        if client is None or client.session.settings != settings:
+            if client is not None:
+                client.retire()
+            client = self._current[conn_id] = AsyncControlRoomClient(ControlRoomSession(settings))
+        return client
+
+    async def _settings(self, conn_id: str, *, reread: bool) -> ConnectionSettings:
+        read = self._reads.get(conn_id)
+        now = time.monotonic()
+        stale = read is None or now - read[0] >= CONNECTION_REFRESH or (read[1].done() and read[1].exception())
+        if reread and read is not None and read[1].done():
+            stale = True
+        if stale:
+            read = self._reads[conn_id] = (now, asyncio.ensure_future(_read_settings(conn_id)))
+        assert read is not None
+        return await asyncio.shield(read[1])
 
 
-async def shared_client(conn_id: str) -> AsyncControlRoomClient:
-    """The loop's client for ``conn_id``, created (and the connection read) once."""
-    per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
-    creating = per_loop.get(conn_id)
-    if creating is None or (creating.done() and creating.exception() is not None):
-        creating = per_loop[conn_id] = asyncio.ensure_future(_create_client(conn_id))
-    return await asyncio.shield(creating)
-
-
-async def _create_client(conn_id: str) -> AsyncControlRoomClient:
+async def _read_settings(conn_id: str) -> ConnectionSettings:
     conn = await BaseHook.aget_connection(conn_id)
     settings = settings_from_connection(
         host=conn.host, login=conn.login, password=conn.password, port=conn.port, extra=conn.extra
     )
     for secret in settings.secrets:
-        mask_secret(secret)
-    return AsyncControlRoomClient(ControlRoomSession(settings, on_new_token=mask_secret))
+        await amask_secret(secret)
+    return settings
+
+
+#: One registry per event loop; a loop's clients go away with the loop.
+_registries: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _ClientRegistry] = weakref.WeakKeyDictionary()
+
+
+async def shared_client(conn_id: str, *, reread: bool = False) -> AsyncControlRoomClient:
+    """
+    The client for ``conn_id`` on the running loop, for the connection's current content.
+
+    :param reread: read the connection again now (after a refused login), not only when
+        the last reading is ``CONNECTION_REFRESH`` seconds old.
+    """
+    registry = _registries.setdefault(asyncio.get_running_loop(), _ClientRegistry())
+    return await registry.client(conn_id, reread=reread)
 
 
 class _Pending(NamedTuple):
@@ -217,28 +269,69 @@ class _PollingTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         try:
-            client = await shared_client(self.automation_anywhere_conn_id)
-            async with client.waiting():
-                event = await self._wait(client)
-            yield TriggerEvent(event)
+            event = await self._wait()
+        except FatalError as problem:
+            event = {"status": "error", "message": str(problem), "fatal": True}
         except AutomationAnywhereError as problem:
-            yield TriggerEvent({"status": "error", "message": str(problem)})
+            event = {"status": "error", "message": str(problem)}
         except Exception as problem:  # the triggerer must get an event, never a silent hang
-            yield TriggerEvent({"status": "error", "message": f"{type(problem).__name__}: {problem}"})
+            event = {"status": "error", "message": f"{type(problem).__name__}: {problem}"}
+        yield TriggerEvent(event)
 
-    async def _wait(self, client: AsyncControlRoomClient) -> dict[str, Any]:
+    async def _wait(self) -> dict[str, Any]:
         interval = self.poke_interval
-        while True:
-            outcome = await self._poll(client)
-            if not isinstance(outcome, _Pending):
-                return outcome
-            remaining = self.deadline - time.time()
-            if remaining <= 0:
-                return {"status": "timeout", "message": outcome.timeout_message}
-            self.log.info(outcome.progress)
-            await asyncio.sleep(min(_until_next_tick(interval), remaining))
-            if self.exponential_backoff:
-                interval = min(interval * 2, self.max_poke_interval)
+        last: _Pending | None = None
+        client: AsyncControlRoomClient | None = None
+        try:
+            while True:
+                # Each round asks for the connection's current client: a changed connection
+                # (rotated password, new host) is picked up between readings.
+                current = await shared_client(self.automation_anywhere_conn_id)
+                if current is not client:
+                    current.hold()
+                    if client is not None:
+                        client.release()
+                    client = current
+                try:
+                    # The deadline bounds a reading too: a slow or dripping Control Room must
+                    # not hold the wait much past it.
+                    budget = max(self.deadline - time.time(), 0.0) + READING_GRACE
+                    outcome = await asyncio.wait_for(self._poll_with(client), budget)
+                except asyncio.TimeoutError:
+                    unanswered = "the Control Room had not answered the last reading when the deadline passed."
+                    message = f"{last.timeout_message} ({unanswered})" if last else f"Timed out: {unanswered}"
+                    return {"status": "timeout", "message": message}
+                if not isinstance(outcome, _Pending):
+                    return outcome
+                last = outcome
+                remaining = self.deadline - time.time()
+                if remaining <= 0:
+                    return {"status": "timeout", "message": outcome.timeout_message}
+                self.log.info(outcome.progress)
+                await asyncio.sleep(min(_until_next_tick(interval), remaining))
+                if self.exponential_backoff:
+                    interval = min(interval * 2, self.max_poke_interval)
+        finally:
+            if client is not None:
+                client.release()
+
+    async def _poll_with(self, client: AsyncControlRoomClient) -> dict[str, Any] | _Pending:
+        """
+        One reading. A refused login is checked against the connection as it is now: when
+        it changed meanwhile (a rotated password), the reading is taken again with it;
+        otherwise the refusal ends the wait, without another attempt.
+        """
+        try:
+            return await self._poll(client)
+        except LoginRefusedError:
+            fresh = await shared_client(self.automation_anywhere_conn_id, reread=True)
+            if fresh is client:
+                raise
+            fresh.hold()
+            try:
+                return await self._poll(fresh)
+            finally:
+                fresh.release()
 
     async def _poll(self, client: AsyncControlRoomClient) -> dict[str, Any] | _Pending:
         """One reading: the event that ends the wait, or what is still pending."""
@@ -288,6 +381,8 @@ class AutomationAnywhereWorkItemTrigger(_PollingTrigger):
         self.work_item_ids = list(work_item_ids)
         self.pending_statuses = list(pending_statuses)
         self.failure_statuses = list(failure_statuses)
+        self._wait_on = WorkItemWait(self.queue_id, tuple(self.work_item_ids), self.pending_statuses, self.failure_statuses)
+        self._unknown_statuses = UnknownStatusWarnings(self.log, "Work item")
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return self._serialize(
@@ -299,13 +394,20 @@ class AutomationAnywhereWorkItemTrigger(_PollingTrigger):
 
     async def _poll(self, client: AsyncControlRoomClient) -> dict[str, Any] | _Pending:
         items = await client.lookup(self.queue_id, self.work_item_ids)
-        verdict = judge(items, pending_statuses=self.pending_statuses, failure_statuses=self.failure_statuses)
-        if len(items) < len(self.work_item_ids) or not verdict.pending:
-            return {"status": "done", "items": items, "work_item_ids": self.work_item_ids}
+        verdict = self._wait_on.judge(items)
+        self._unknown_statuses.warn(verdict.unknown)
+        if verdict.over:
+            return {
+                "status": "done",
+                "outcome": verdict.outcome,
+                "message": verdict.message,
+                "items": items,
+                "work_item_ids": self.work_item_ids,
+            }
         return _Pending(
-            f"{len(verdict.pending)} work item(s) still pending in queue {self.queue_id}.",
-            f"Timed out waiting for work item(s) {', '.join(verdict.pending)} in queue {self.queue_id} "
-            f"to leave the statuses {', '.join(self.pending_statuses)}.",
+            verdict.message,
+            f"Timed out waiting for work item(s) in queue {self.queue_id} to leave the statuses "
+            f"{', '.join(self.pending_statuses)}: {verdict.message}",
         )
 
 
@@ -377,12 +479,3 @@ def _until_next_tick(interval: float) -> float:
     wait = interval - time.time() % interval
     return wait + interval if wait < LOOKUP_WINDOW else wait
 
-
-def _transport_failure(problem: httpx.HTTPError, timeout: float) -> TransportFailure:
-    if isinstance(problem, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
-        return TransportFailure("connect", f"could not connect: {type(problem).__name__}")
-    if isinstance(problem, httpx.TimeoutException):
-        return TransportFailure("timeout", f"no answer within {timeout:g} s")
-    if isinstance(problem, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
-        return TransportFailure("dropped", "the connection was closed before an answer arrived")
-    return TransportFailure("other", f"{type(problem).__name__}: {problem}")

@@ -1,9 +1,12 @@
-"""Helpers for talking to the emulator over plain HTTP."""
+"""Helpers for talking to the emulator over plain HTTP, and over raw sockets."""
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -59,6 +62,41 @@ class Client:
 
     def list(self, queue_id: int, body: dict[str, Any] | None = None) -> requests.Response:
         return self.call("POST", f"/v3/wlm/queues/{queue_id}/workitems/list", json=body or {})
+
+
+def address(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    assert parts.hostname is not None and parts.port is not None
+    return parts.hostname, parts.port
+
+
+def raw_exchange(url: str, data: bytes, timeout: float = TIMEOUT) -> bytes:
+    """Send ``data`` on a new connection and read until the server closes it (``TimeoutError`` if it does not)."""
+    with socket.create_connection(address(url), timeout=timeout) as connection:
+        connection.sendall(data)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+        return received
+
+
+def parse_answer(raw: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers (lower-case names) and body of one raw HTTP answer."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.strip().lower(): value.strip() for name, value in (line.split(":", 1) for line in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+def handler_threads() -> set[threading.Thread]:
+    """The server's request threads now alive (of every emulator in this process)."""
+    return {thread for thread in threading.enumerate() if "process_request_thread" in thread.name}
+
+
+def assert_threads_end(threads: set[threading.Thread], timeout: float = 5) -> None:
+    for thread in threads:
+        thread.join(timeout)
+        assert not thread.is_alive(), f"{thread.name} still runs"
 
 
 @pytest.fixture

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
 import sys
+import time
+from email.utils import parsedate_to_datetime
 
 import requests
 
@@ -61,3 +64,21 @@ def test_cli_reports_a_busy_port():
             capture_output=True, text=True, timeout=20,
         )  # fmt: skip
     assert result.returncode == 2 and "emulator:" in result.stderr
+
+
+def test_cli_serves_https_with_a_clock_offset():
+    port = free_port()
+    command = [sys.executable, "-m", "airflow_provider_aa.emulator", "--port", str(port), "--tls"]
+    command += ["--clock-offset", "-61"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert f"https://127.0.0.1:{port}" in process.stdout.readline()
+        ca_file = process.stdout.readline().rsplit(": ", 1)[1].strip()
+        answer = requests.get(f"https://127.0.0.1:{port}/_emulator/config", verify=ca_file, timeout=TIMEOUT)
+        assert answer.json()["clock_offset"] == -61
+        assert abs(parsedate_to_datetime(answer.headers["Date"]).timestamp() - (time.time() - 61)) < 5
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    assert not os.path.exists(ca_file)  # removed on stop
+    assert process.stderr.read() == ""

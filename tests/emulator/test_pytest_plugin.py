@@ -42,7 +42,7 @@ def test_credentials_per_mode(aa_emulator):
 @pytest.mark.parametrize(
     ("auth_type", "login", "password", "extra"),
     [
-        ("password", "bot_runner", "Emulator-Passw0rd!", {"auth_type": "password", "multiple_login": True}),
+        ("password", "bot_runner", "Emulator-Passw0rd!", {"auth_type": "password"}),
         ("api_key", "api_user", None, {"auth_type": "api_key", "api_key": "EMUAPIKEY0Qx7Rt2Lm9Vb4Nc8Hs3Kd6Wp1Zf5Gj8"}),
         ("token", None, None, {"auth_type": "token", "token": "<issued>"}),
     ],
@@ -101,3 +101,10 @@ def test_users_can_use_the_fixture_in_their_own_tests(pytester):
         """
     )
     pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_the_tls_fixture_is_reset_too(aa_emulator_tls, aa_emulator_tls_server):
+    assert aa_emulator_tls is aa_emulator_tls_server and aa_emulator_tls.url.startswith("https://")
+    aa_emulator_tls.configure(clock_offset=-61)
+    aa_emulator_tls.reset()
+    assert aa_emulator_tls.config.clock_offset == 0 and aa_emulator_tls.ca_file is not None

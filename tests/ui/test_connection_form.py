@@ -302,6 +302,7 @@ def test_the_form_offers_the_provider_fields_and_the_saved_connection_passes_the
         "multiple_login": True,
         "verify_ssl": True,
         "timeout": 15,
+        "max_response_bytes": 67108864,
     }
 
     toast = press_test(page, conn_id)

@@ -1,0 +1,248 @@
+"""
+The blocking transport, on ``requests``: what the hook sends its requests through.
+
+``requests`` alone cannot keep the transport's promises (see :mod:`airflow_provider_aa.transport`):
+its timeout bounds each socket read, not a request, and it lets ``REQUESTS_CA_BUNDLE`` override a
+session's ``verify``. So every request here passes ``verify`` itself, streams the body through a
+:class:`~airflow_provider_aa.transport.BodyReader`, and runs under a :class:`_Watchdog` that shuts
+the request's connection down when the total time is up, which ends a read blocked in the middle
+of the status line or the headers as well as in the body.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import weakref
+from typing import Any
+
+import requests
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+
+from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, TransportFailure
+from airflow_provider_aa.control_room.settings import ConnectionSettings
+from airflow_provider_aa.transport import (
+    DEADLINE_GRACE,
+    DEFAULT_HEADERS,
+    READ_CHUNK,
+    BodyReader,
+    connect_failure,
+    connect_timeout,
+    deadline_failure,
+    dropped,
+    no_answer,
+    other_failure,
+    tls_failure,
+)
+
+#: How often a watchdog whose deadline has passed looks for the request's connection again
+#: (it may still have been connecting when the deadline came).
+_RECHECK = 0.05
+
+#: The watchdog of the request the current thread is sending, for the connection pool to
+#: tell which connection that request uses.
+_current = threading.local()
+_wrapping = threading.Lock()
+
+
+class RequestsTransport:
+    """
+    Send :class:`ApiRequest`\\ s to one Control Room over a pooled ``requests.Session``.
+
+    :param settings: the connection's base URL, ``verify_ssl``, ``timeout`` (total time of one
+        request) and ``max_response_bytes``.
+    """
+
+    def __init__(self, settings: ConnectionSettings) -> None:
+        self.settings = settings
+        #: The ``requests.Session`` (pooled connections) that carries the calls.
+        self.session = requests.Session()
+        for prefix in ("https://", "http://"):
+            self.session.mount(prefix, _WatchedAdapter())
+        # Also set here for anyone using the session directly; requests would let the
+        # environment override it, so send() passes verify on every request as well.
+        self.session.verify = settings.verify_ssl
+        self.session.headers.update(DEFAULT_HEADERS)
+
+    def send(self, request: ApiRequest) -> ApiResponse | TransportFailure:
+        """Send one request; every problem comes back as a :class:`TransportFailure`."""
+        timeout = self.settings.timeout
+        watchdog = _Watchdog(timeout + DEADLINE_GRACE)
+        _current.watchdog = watchdog
+        watchdog.start()
+        try:
+            return self._exchange(request, watchdog)
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as problem:
+            failure = transport_failure(problem, timeout)
+            # Once the watchdog has shut the connection down, what broke is the deadline.
+            return deadline_failure(timeout) if watchdog.expired and not failure.not_sent else failure
+        finally:
+            _current.watchdog = None
+            watchdog.stop()
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.session.close()
+
+    def _exchange(self, request: ApiRequest, watchdog: _Watchdog) -> ApiResponse | TransportFailure:
+        settings = self.settings
+        answer = self.session.request(
+            request.method,
+            settings.base_url + request.path,
+            json=request.json,
+            headers=dict(request.headers),
+            timeout=(settings.timeout, settings.timeout),
+            verify=settings.verify_ssl,
+            # requests would carry X-Authorization across a redirect to another host;
+            # the protocol turns any redirect into an error instead.
+            allow_redirects=False,
+            stream=True,
+        )
+        with answer:  # an answer not read to its end closes its connection
+            body = BodyReader(
+                settings.max_response_bytes,
+                content_encoding=answer.headers.get("Content-Encoding", ""),
+                content_length=answer.headers.get("Content-Length", ""),
+            )
+            failure = body.check_declared_length()
+            if failure is None:
+                for chunk in answer.raw.stream(READ_CHUNK, decode_content=False):
+                    failure = body.feed(chunk) or (deadline_failure(settings.timeout) if watchdog.expired else None)
+                    if failure:
+                        break
+            if failure is None and watchdog.expired:
+                # Shut down mid-headers, http.client may take what came as a whole answer.
+                failure = deadline_failure(settings.timeout)
+            content = failure or body.finish()
+        if isinstance(content, TransportFailure):
+            return content
+        return ApiResponse(answer.status_code, dict(answer.headers), content)
+
+
+def transport_failure(problem: Exception, timeout: float) -> TransportFailure:
+    """What a ``requests`` (or, reading the body, ``urllib3``) exception means for a request."""
+    if isinstance(problem, (requests.exceptions.SSLError, urllib3.exceptions.SSLError)):
+        return tls_failure(problem)
+    if isinstance(problem, requests.exceptions.ConnectTimeout):
+        return connect_timeout(timeout)
+    if isinstance(problem, (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError)):
+        return no_answer(timeout)
+    if isinstance(problem, requests.exceptions.ConnectionError):
+        cause = problem.args[0] if problem.args else None
+        if isinstance(cause, urllib3.exceptions.MaxRetryError) and isinstance(
+            cause.reason, urllib3.exceptions.NewConnectionError
+        ):
+            return connect_failure(problem)
+        return dropped()
+    if isinstance(problem, (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError)):
+        return dropped()
+    return other_failure(problem)
+
+
+class _Watchdog:
+    """
+    Ends one request at its deadline by shutting down the socket of every connection the
+    request took from the pool: a read blocked on that socket returns at once.
+
+    One short-lived thread per request, stopped (and joined) when the request ends.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._connections: list[Any] = []
+        self.expired = False
+        self._thread = threading.Thread(target=self._watch, name="aa-request-deadline", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def watch(self, connection: Any) -> None:
+        with self._lock:
+            self._connections.append(connection)
+
+    def unwatch(self, connection: Any) -> None:
+        """The connection went back to the pool: another request may take it now."""
+        with self._lock:
+            self._connections = [known for known in self._connections if known is not connection]
+
+    def _watch(self) -> None:
+        if self._done.wait(self._seconds):
+            return
+        self.expired = True
+        while True:
+            with self._lock:
+                for connection in self._connections:
+                    _shut_down(connection)
+            if self._done.wait(_RECHECK):
+                return
+
+
+def _shut_down(connection: Any) -> None:
+    sock = getattr(connection, "sock", None)
+    if not isinstance(sock, socket.socket):
+        sock = getattr(sock, "socket", None)  # urllib3's SSLTransport (TLS inside a TLS proxy)
+    if isinstance(sock, socket.socket):
+        try:
+            # The plain socket's shutdown, also for an SSLSocket: it wakes a blocked read
+            # without touching the TLS state another thread is using.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """
+    An adapter whose connection pools tell the current request's watchdog which connection
+    it uses (any pool class: direct, HTTP proxy, SOCKS), and which closes its pools'
+    connections when closed (urllib3 2 leaves that to the garbage collector).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pools: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def get_connection_with_tls_context(self, *args: Any, **kwargs: Any) -> Any:  # requests >= 2.32.2
+        return self._watched(super().get_connection_with_tls_context(*args, **kwargs))
+
+    def get_connection(self, *args: Any, **kwargs: Any) -> Any:  # older requests
+        return self._watched(super().get_connection(*args, **kwargs))
+
+    def close(self) -> None:
+        for pool in list(self._pools):
+            pool.close()
+        super().close()
+
+    def _watched(self, pool: Any) -> Any:
+        with _wrapping:
+            if pool not in self._pools:
+                _watch_connections(pool)
+                self._pools.add(pool)
+        return pool
+
+
+def _watch_connections(pool: Any) -> None:
+    """Wrap the pool's ``_get_conn``/``_put_conn`` (holding the pool weakly: no cycle)."""
+    pool_class, pool_ref = type(pool), weakref.ref(pool)
+
+    def _get_conn(timeout: float | None = None) -> Any:
+        connection = pool_class._get_conn(pool_ref(), timeout)
+        watchdog = getattr(_current, "watchdog", None)
+        if watchdog is not None:
+            watchdog.watch(connection)
+        return connection
+
+    def _put_conn(connection: Any) -> None:
+        watchdog = getattr(_current, "watchdog", None)
+        if watchdog is not None:
+            watchdog.unwatch(connection)
+        pool_class._put_conn(pool_ref(), connection)
+
+    setattr(pool, "_get_conn", _get_conn)
+    setattr(pool, "_put_conn", _put_conn)
