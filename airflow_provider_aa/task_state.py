@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Variable
@@ -10,24 +11,35 @@ from airflow.sdk import Variable
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-
 _log = logging.getLogger(__name__)
 
 #: What reaching a Variable raises where no task runner (supervisor) is connected.
 _OUTSIDE_TASK_RUNNER = (ImportError, AttributeError, RuntimeError)
 
+#: Variables of task instances that died without cleaning up are removed after this long,
+#: by the next run of the same task (Airflow 3.1/3.2 only; 3.3's store is Airflow's own).
+LEFTOVER_AFTER = 14 * 24 * 3600.0
+
 
 class TaskStateStore:
     """
-    One JSON value per task instance and ``name``: Airflow 3.3's task state store, else
-    (Airflow 3.1/3.2) a Variable named after the task instance. Without a task instance (a
+    JSON values per task instance and ``name``: Airflow 3.3's task state store, else
+    (Airflow 3.1/3.2) Variables named after the task instance. Without a task instance (a
     bare ``execute({})``) nothing is kept. Outside a task runner — ``operator.execute()``
     called by a unit test with a mocked task instance — Variables cannot be reached: one
     warning is logged and nothing is kept, so the operator still works, without
     protection across tries.
 
-    Used to add work items exactly once across retries (``add_progress``), and to carry a
-    bot run wait's clocks across rescheduled pokes and retries (``bot_run_wait``).
+    A value may come in numbered *parts* (``save(value, part=3)``), so that a growing state
+    is written piece by piece instead of whole every time; :meth:`done` forgets them all.
+
+    On Airflow 3.1/3.2 each task keeps an index Variable of the Variables its instances
+    wrote (``airflow_provider_aa.index.<dag_id>.<task_id>``); a run of the task removes the
+    ones older than :data:`LEFTOVER_AFTER` that a dead task instance left behind.
+
+    Used to add work items exactly once across retries (``add_progress``), to deploy a bot
+    once (``bot_deployment``) and to carry a bot run wait's clocks across rescheduled pokes
+    and retries (``bot_run_wait``).
     """
 
     def __init__(self, context: Context, name: str) -> None:
@@ -39,35 +51,70 @@ class TaskStateStore:
             if self._state is None and ti is not None and getattr(ti, "run_id", None)
             else None
         )
+        self._index = f"airflow_provider_aa.index.{ti.dag_id}.{ti.task_id}" if self._variable else None
+        self._registered = False
 
-    def load(self) -> Any:
+    def load(self, part: int | None = None) -> Any:
         if self._state is not None:
-            return self._state.get(self._key)
+            return self._state.get(self._name(self._key, part))
         if self._variable is not None:
             try:
-                return Variable.get(self._variable, default=None, deserialize_json=True)
+                return Variable.get(self._name(self._variable, part), default=None, deserialize_json=True)
             except _OUTSIDE_TASK_RUNNER:
                 self._unreachable()
         return None
 
-    def save(self, value: Any) -> None:
+    def save(self, value: Any, part: int | None = None) -> None:
         if self._state is not None:
-            self._state.set(self._key, value)
+            self._state.set(self._name(self._key, part), value)
         elif self._variable is not None:
             try:
-                Variable.set(self._variable, value, serialize_json=True)
+                if not self._registered:
+                    self._register()
+                Variable.set(self._name(self._variable, part), value, serialize_json=True)
             except _OUTSIDE_TASK_RUNNER:
                 self._unreachable()
 
-    def done(self) -> None:
-        """Forget the value: the task is over, a later run starts afresh."""
+    def done(self, parts: int = 0) -> None:
+        """Forget the value and its ``parts`` parts: the task is over, a later run starts afresh."""
+        names = [None, *range(parts)]
         if self._state is not None:
-            self._state.delete(self._key)
+            for part in names:
+                self._state.delete(self._name(self._key, part))
         elif self._variable is not None:
             try:
-                Variable.delete(self._variable)
+                for part in names:
+                    Variable.delete(self._name(self._variable, part))
+                self._unregister()
             except _OUTSIDE_TASK_RUNNER:
                 self._unreachable()
+
+    @staticmethod
+    def _name(base: str, part: int | None) -> str:
+        return base if part is None else f"{base}.part{part}"
+
+    def _register(self) -> None:
+        """Note this instance's Variables in the task's index; sweep what dead instances left."""
+        assert self._index is not None and self._variable is not None
+        index = _as_index(Variable.get(self._index, default=None, deserialize_json=True))
+        now = time.time()
+        for name, entry in list(index.items()):
+            if name != self._variable and now - float(entry.get("saved_at", now)) > LEFTOVER_AFTER:
+                Variable.delete(name)
+                part = 0  # parts are numbered from 0 without gaps
+                while Variable.get(self._name(name, part), default=None) is not None:
+                    Variable.delete(self._name(name, part))
+                    part += 1
+                del index[name]
+        index[self._variable] = {"saved_at": now}
+        Variable.set(self._index, index, serialize_json=True)
+        self._registered = True
+
+    def _unregister(self) -> None:
+        assert self._index is not None
+        index = _as_index(Variable.get(self._index, default=None, deserialize_json=True))
+        if index.pop(self._variable or "", None) is not None:
+            Variable.set(self._index, index, serialize_json=True)
 
     def _unreachable(self) -> None:
         _log.warning(
@@ -76,3 +123,7 @@ class TaskStateStore:
             self._key,
         )
         self._variable = None
+
+
+def _as_index(value: Any) -> dict[str, dict[str, Any]]:
+    return {name: entry for name, entry in value.items() if isinstance(entry, dict)} if isinstance(value, dict) else {}

@@ -2,10 +2,13 @@
 Adding a batch of work items exactly once, also when an answer gets lost.
 
 An add that times out, loses its connection or meets a 5xx may or may not have been
-committed. Re-sending it blindly risks doubles; giving up risks losing the batch. Instead the
-newest items of the queue are read and matched against the batch (see
-:func:`~airflow_provider_aa.control_room.work_items.match_created`); only the items the
-Control Room does not hold are sent again.
+committed — possibly later than the client gave up. Re-sending it blindly risks doubles;
+giving up risks losing the batch. Instead, after a settle delay that lets a late commit land,
+the queue's items created after the add's *mark* (the newest id before it was sent; ids only
+grow) are read — filtered by the ``dedupe_key`` values when there is one — and matched
+against the batch; only the items the Control Room does not hold are sent again. No clock is
+compared with the Control Room's, and items other producers add meanwhile cost pages, not
+correctness.
 """
 
 from __future__ import annotations
@@ -13,18 +16,22 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError
-from airflow_provider_aa.control_room.exchange import Operation
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
+from airflow_provider_aa.control_room.exchange import Operation, Sleep
+from airflow_provider_aa.control_room.listing import read_all
 from airflow_provider_aa.control_room.session import AmbiguousOutcomeError, ControlRoomSession
 from airflow_provider_aa.control_room.work_items import (
+    PAGE_LENGTH,
     add_request,
+    added_since_filter,
+    list_request,
     match_created,
-    newest_items_requests,
+    newest_id_request,
     read_added,
-    read_page,
+    read_newest_id,
 )
 
 #: Adds of one batch (the first and re-sends after reconciling) before giving up.
@@ -47,22 +54,44 @@ class BatchOutcome:
     reconciled: int
 
 
+def validate_settle_delay(value: Any, default: float) -> float:
+    """``None`` → ``default``; else a number of seconds from 0 to an hour."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 3600:
+        raise InvalidInputError(f"settle_delay must be a number of seconds from 0 to 3600, got {value!r}.")
+    return float(value)
+
+
+def newest_id(session: ControlRoomSession, queue_id: str) -> Operation[int]:
+    """The queue's newest work item id (0 for an empty queue): the mark of the next add."""
+    request = newest_id_request(queue_id)
+    return read_newest_id((yield from session.request_json(request)), request)
+
+
 def add_batch(
     session: ControlRoomSession,
     queue_id: str,
     batch: Sequence[Mapping[str, Any]],
     *,
+    mark_id: int,
     clock: Callable[[], float],
+    settle_delay: float,
     dedupe_key: str | None = None,
-    created_after_id: int = 0,
     maybe_sent_since: float | None = None,
+    claimed: frozenset[str] = frozenset(),
 ) -> Operation[BatchOutcome]:
     """
     Add ``batch`` so that each item exists exactly once.
 
-    :param created_after_id: the highest id this task created before: older items are not ours.
-    :param maybe_sent_since: set when an earlier try may have sent this batch already (when
-        it started): the queue is checked before anything is sent.
+    :param mark_id: an id no item of this batch can have or be below: the queue's newest id
+        before the batch was first sent.
+    :param clock: local wall-clock seconds (only compared with itself).
+    :param settle_delay: seconds a Control Room may still commit an add after its answer was
+        lost; the queue is checked only once they have passed since the send.
+    :param maybe_sent_since: set when an earlier try may have sent this batch already (when,
+        on the local clock): the queue is checked before anything is sent.
+    :param claimed: ids of items already accounted for, never taken for this batch's.
     :raises AutomationAnywhereError: when items are still unaccounted for after
         ``MAX_ADD_ATTEMPTS`` adds; it says how many were found and how many not.
     """
@@ -73,8 +102,8 @@ def add_batch(
     problem: AutomationAnywhereError | None = None
     for _ in range(MAX_ADD_ATTEMPTS):
         if uncertain_since is not None:
-            reconciled += yield from _reconcile(
-                session, queue_id, batch, created, dedupe_key, created_after_id, uncertain_since
+            reconciled += yield from _settle_and_reconcile(
+                session, queue_id, batch, created, dedupe_key, mark_id, claimed, clock, uncertain_since, settle_delay
             )
             uncertain_since = None
         pending = [index for index, item in enumerate(created) if item is None]
@@ -97,7 +126,14 @@ def add_batch(
                 break
             for index in pending:
                 single = yield from add_batch(
-                    session, queue_id, [batch[index]], clock=clock, dedupe_key=dedupe_key, created_after_id=created_after_id
+                    session,
+                    queue_id,
+                    [batch[index]],
+                    mark_id=mark_id,
+                    clock=clock,
+                    settle_delay=settle_delay,
+                    dedupe_key=dedupe_key,
+                    claimed=claimed | {item["id"] for item in created if item is not None},
                 )
                 reconciled += single.reconciled
                 created[index] = single.created[0]
@@ -108,7 +144,9 @@ def add_batch(
             created[index] = item
         break
     if uncertain_since is not None:
-        reconciled += yield from _reconcile(session, queue_id, batch, created, dedupe_key, created_after_id, uncertain_since)
+        reconciled += yield from _settle_and_reconcile(
+            session, queue_id, batch, created, dedupe_key, mark_id, claimed, clock, uncertain_since, settle_delay
+        )
     missing = sum(item is None for index, item in enumerate(created) if index not in duplicates)
     if missing:
         raise AutomationAnywhereError(
@@ -119,31 +157,43 @@ def add_batch(
     return BatchOutcome(created, reconciled)
 
 
-def _reconcile(
+def _settle_and_reconcile(
     session: ControlRoomSession,
     queue_id: str,
     batch: Sequence[Mapping[str, Any]],
     created: list[dict[str, Any] | None],
     dedupe_key: str | None,
-    created_after_id: int,
-    since: float,
+    mark_id: int,
+    claimed: frozenset[str],
+    clock: Callable[[], float],
+    sent_at: float,
+    settle_delay: float,
 ) -> Operation[int]:
-    """Fill ``created`` with the batch's items the queue already holds; return how many."""
+    """
+    Wait until a late commit had its time, then fill ``created`` with the batch's items the
+    queue already holds; return how many.
+    """
+    # ``sent_at`` may come from another worker's clock (an earlier try): never wait longer
+    # than the settle delay itself, however far ahead that clock was.
+    wait = min(sent_at + settle_delay - clock(), settle_delay)
+    if wait > 0:
+        yield Sleep(wait)
     pending = [index for index, item in enumerate(created) if item is None]
-    known = {item["id"] for item in created if item is not None}
+    known = claimed | {item["id"] for item in created if item is not None}
     candidates: list[dict[str, Any]] = []
-    for request in newest_items_requests(queue_id, len(pending)):
-        page = read_page((yield from session.request_json(request)), request)
-        candidates += [item for item in page.items if item["id"] not in known]
-        if page.next_offset is None:
-            break
-    matches = match_created(
-        [batch[index] for index in pending],
-        candidates,
-        dedupe_key=dedupe_key,
-        created_after_id=created_after_id,
-        created_since=since,
-    )
+    values = [batch[index][dedupe_key] for index in pending] if dedupe_key else [None]
+    for start in range(0, len(values), PAGE_LENGTH):
+        wanted = added_since_filter(mark_id, dedupe_key, values[start : start + PAGE_LENGTH])
+        found = yield from read_all(
+            session,
+            lambda offset: list_request(
+                queue_id, filter=wanted, sort=[{"field": "id", "direction": "asc"}], offset=offset
+            ),
+        )
+        # The mark is checked here too: a proxy that drops the filter must not make older
+        # look-alikes count as ours.
+        candidates += [item for item in found if item["id"] not in known and int(item["id"]) > mark_id]
+    matches = match_created([batch[index] for index in pending], candidates, dedupe_key=dedupe_key)
     for index, match in zip(pending, matches):
         created[index] = match
     return sum(match is not None for match in matches)
@@ -152,27 +202,55 @@ def _reconcile(
 @dataclass
 class AddProgress:
     """
-    How far an add of many items got: ids of the items created so far (a prefix of the
-    input, in order; ``None`` for an item the queue refused as a duplicate), and when a batch
-    was sent without its answer recorded yet.
+    How far an add of many items got, saved after every step so that a later task try
+    continues instead of adding again.
 
-    Saved after every step so that a later task try continues instead of adding again.
+    ``batches``: the ids of each finished batch (``None`` for an item the queue refused as a
+    duplicate) — together a prefix of the input, in order. ``mark_id``: the queue's newest id
+    before the next batch is sent. ``in_flight_since``: when (local clock) a batch was sent
+    whose answer is not recorded yet.
+
+    Saved in parts so that each step writes O(batch) bytes, not the whole id list:
+    :meth:`header` (a few numbers) after every step, and each batch's ids once.
     """
 
     fingerprint: str
-    ids: list[str | None]
+    batches: list[list[str | None]] = field(default_factory=list)
+    mark_id: int | None = None
     in_flight_since: float | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {"fingerprint": self.fingerprint, "ids": self.ids, "in_flight_since": self.in_flight_since}
+    @property
+    def ids(self) -> list[str | None]:
+        return [item_id for batch in self.batches for item_id in batch]
+
+    def header(self) -> dict[str, Any]:
+        return {
+            "fingerprint": self.fingerprint,
+            "batches": len(self.batches),
+            "mark_id": self.mark_id,
+            "in_flight_since": self.in_flight_since,
+        }
 
     @classmethod
-    def from_json(cls, value: Any, fingerprint: str) -> AddProgress:
-        """The saved progress of the same add, or a fresh start (nothing saved, other input)."""
-        if isinstance(value, dict) and value.get("fingerprint") == fingerprint:
-            ids = [None if item_id is None else str(item_id) for item_id in value.get("ids") or []]
-            return cls(fingerprint, ids, value.get("in_flight_since"))
-        return cls(fingerprint, [])
+    def load(cls, header: Any, batch: Callable[[int], Any], fingerprint: str) -> AddProgress:
+        """The saved progress of the same add (``batch(n)``: the saved ids of batch n), or a fresh start."""
+        if not isinstance(header, dict) or header.get("fingerprint") != fingerprint:
+            return cls(fingerprint)
+        if isinstance(header.get("ids"), list):
+            # Saved by a provider version that kept all ids in one value and no mark: the
+            # highest id saved (or 0: the whole queue) is a mark that misses none of ours.
+            ids = [None if item_id is None else str(item_id) for item_id in header["ids"]]
+            in_flight = header.get("in_flight_since")
+            highest = max((int(item_id) for item_id in ids if item_id), default=0 if in_flight is not None else None)
+            return cls(fingerprint, [ids] if ids else [], highest, in_flight)
+        batches = []
+        for number in range(int(header.get("batches") or 0)):
+            ids = batch(number)
+            if not isinstance(ids, list):
+                break  # a part that never got written: continue from the parts that did
+            batches.append([None if item_id is None else str(item_id) for item_id in ids])
+        mark = header.get("mark_id")
+        return cls(fingerprint, batches, None if mark is None else int(mark), header.get("in_flight_since"))
 
 
 def add_fingerprint(queue_id: str, items: Sequence[Mapping[str, Any]]) -> str:

@@ -20,12 +20,13 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Literal
 from urllib.parse import quote
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
+from airflow_provider_aa.control_room.listing import PageCursor
 from airflow_provider_aa.control_room.session import ControlRoomSession
 from airflow_provider_aa.control_room.work_items import PAGE_LENGTH, validate_id, validate_ids
 
@@ -329,6 +330,72 @@ def read_bot_runs(session: ControlRoomSession, deployment_id: str) -> Operation[
             run = replace(run, outputs=_output_values(answer))
         finished.append(run)
     return finished
+
+
+#: How far before a deploy was sent its activity records are looked for: the Control
+#: Room's clock is only known to the second (``Date`` header) and stamps records on arrival.
+DEPLOY_LOOKBACK = 60.0
+#: The same when the Control Room's clock could not be learned: it may be far off ours.
+DEPLOY_LOOKBACK_UNKNOWN_CLOCK = 24 * 3600.0
+
+
+class DeploymentUnknownError(AutomationAnywhereError):
+    """The Control Room's activity cannot tell whether (or as which deployment) a deploy ran."""
+
+
+def find_deployment(session: ControlRoomSession, deployment: BotDeployment, sent_at: float) -> Operation[str | None]:
+    """
+    The ``deploymentId`` of a deploy of ``deployment`` sent at ``sent_at`` (our clock) whose
+    answer was lost, from the bot's activity records since then (on the Control Room's
+    clock, learned from its ``Date`` headers); ``None`` when there is no such run.
+
+    :raises DeploymentUnknownError: runs of more than one deployment of the bot for these
+        run-as users since then — which one is ours cannot be told.
+    """
+    shown = session.control_room_time(sent_at)
+    since = shown - DEPLOY_LOOKBACK if shown is not None else sent_at - DEPLOY_LOOKBACK_UNKNOWN_CLOCK
+    users = set(deployment.run_as_user_ids)
+    found: set[str] = set()
+    cursor = PageCursor(lambda offset: bot_activity_request(deployment.bot_id, offset))
+    while not cursor.done:
+        request = cursor.request()
+        records = cursor.read((yield from session.request_json(request)), request)
+        for record in records:
+            created = parse_instant(record.get("createdOn"))
+            if created is not None and created < since:
+                cursor.done = True  # newest first: the rest is older still
+            elif str(record.get("userId")) in users and record.get("deploymentId"):
+                found.add(str(record["deploymentId"]))
+    if len(found) > 1:
+        raise DeploymentUnknownError(
+            f"Bot {deployment.bot_id} was deployed for run-as user(s) {', '.join(deployment.run_as_user_ids)} "
+            f"{len(found)} times since this task sent its deploy (deployments {', '.join(sorted(found))}): which "
+            "one is this task's cannot be told."
+        )
+    return next(iter(found), None)
+
+
+def bot_activity_request(bot_id: str, offset: int) -> ApiRequest:
+    """A page of a bot's activity records, newest first."""
+    body = {
+        "filter": {"operator": "eq", "field": "fileId", "value": bot_id},
+        "sort": [{"field": "createdOn", "direction": "desc"}],
+        "page": {"offset": offset, "length": PAGE_LENGTH},
+    }
+    return ApiRequest("POST", "/v3/activity/list", body)
+
+
+def parse_instant(value: Any) -> float | None:
+    """An ISO 8601 instant as epoch seconds; without a zone it is UTC (the Control Room's)."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    try:
+        # Control Rooms write up to 9 fractional digits; Python reads 6.
+        moment = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def bot_run_result(deployment_id: str, runs: Sequence[BotRun]) -> dict[str, Any]:

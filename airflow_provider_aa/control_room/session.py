@@ -108,6 +108,7 @@ class ControlRoomSession:
         self._times: TokenTimes | None = None
         self._refused: AutomationAnywhereError | None = None
         self._evictions = 0
+        self._clock_offset: float | None = None
 
     # -- authentication ---------------------------------------------------------------
 
@@ -237,6 +238,23 @@ class ControlRoomSession:
                 **fields,
             )
 
+    def control_room_time(self, local: float) -> float | None:
+        """
+        ``local`` (our wall clock) on the Control Room's clock, learned from the ``Date``
+        header of its answers (whole seconds); ``None`` before any answer carried one.
+        """
+        return None if self._clock_offset is None else local + self._clock_offset
+
+    def _observe_clock(self, answer: ApiResponse) -> None:
+        value = answer.header("date")
+        if not value:
+            return
+        try:
+            shown = email.utils.parsedate_to_datetime(value).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return
+        self._clock_offset = shown - self._clock()
+
     def _usable(self) -> bool:
         return bool(self._token and self._times and self._clock() < self._times.renew_at)
 
@@ -247,6 +265,8 @@ class ControlRoomSession:
             attempt += 1
             outcome = yield Send(request)
             assert outcome is not None
+            if isinstance(outcome, ApiResponse):
+                self._observe_clock(outcome)
             retry_after = None
             if isinstance(outcome, TransportFailure):
                 retryable = outcome.not_sent or (request.replay_safe and outcome.kind in ("timeout", "dropped"))

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
@@ -169,7 +167,7 @@ def add_request(queue_id: str, batch: Iterable[Mapping[str, Any]]) -> ApiRequest
 
 def read_added(answer: Any, sent: int, request: ApiRequest) -> list[dict[str, Any]]:
     """The created work items of one add answer, in request order, ids as strings."""
-    created = _list_of_items(answer, request)
+    created = list_of_items(answer, request)
     if len(created) != sent:
         raise AutomationAnywhereError(
             f"The Control Room answered an add of {sent} work item(s) with {len(created)}.",
@@ -185,8 +183,9 @@ def list_request(
     filter: Mapping[str, Any] | None = None,
     sort: Sequence[Mapping[str, Any]] | None = None,
     offset: int = 0,
+    length: int = PAGE_LENGTH,
 ) -> ApiRequest:
-    body: dict[str, Any] = {"page": {"offset": offset, "length": PAGE_LENGTH}}
+    body: dict[str, Any] = {"page": {"offset": offset, "length": length}}
     if filter:
         body["filter"] = dict(filter)
     # A stable order keeps pages from skipping or repeating items while the queue changes.
@@ -194,39 +193,27 @@ def list_request(
     return ApiRequest("POST", f"/v3/wlm/queues/{queue_id}/workitems/list", body)
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[dict[str, Any]]
-    #: Offset of the next page, or ``None`` when this was the last one.
-    next_offset: int | None
+def newest_id_request(queue_id: str) -> ApiRequest:
+    """The queue's newest item (one at most): its id marks where items added from now on begin."""
+    return list_request(queue_id, sort=[{"field": "id", "direction": "desc"}], length=1)
 
 
-def read_page(answer: Any, request: ApiRequest) -> Page:
-    items = _list_of_items(answer, request)
-    offset = int(request.json["page"]["offset"])
-    page_info = answer.get("page") if isinstance(answer, dict) else None
-    total = _as_int(page_info.get("totalFilter")) if isinstance(page_info, dict) else None
-    following = offset + len(items)
-    done = len(items) < PAGE_LENGTH or (total is not None and following >= total)
-    return Page(items, None if done else following)
+def read_newest_id(answer: Any, request: ApiRequest) -> int:
+    items = list_of_items(answer, request)
+    return max((int(item["id"]) for item in items), default=0)
 
 
-def lookup_requests(queue_id: str, work_item_ids: Sequence[str]) -> list[ApiRequest]:
-    """One ``or``-filtered list request per 100 ids (each fits on one page)."""
-    return [
-        list_request(queue_id, filter=_ids_filter(work_item_ids[start : start + PAGE_LENGTH]))
-        for start in range(0, len(work_item_ids), PAGE_LENGTH)
-    ]
-
-
-def newest_items_requests(queue_id: str, batch_length: int) -> list[ApiRequest]:
+def added_since_filter(mark_id: int, dedupe_key: str | None, values: Sequence[Any]) -> dict[str, Any]:
     """
-    After an add without a clear answer: the newest items of the queue, enough pages to hold
-    the whole batch plus a page of items others may have added meanwhile.
+    Items created after ``mark_id`` (ids only grow) — with ``dedupe_key``, only those whose
+    attribute has one of ``values`` (at most 100), so that a busy queue costs no more pages.
     """
-    pages = -(-batch_length // PAGE_LENGTH) + 1
-    newest_first = [{"field": "id", "direction": "desc"}]
-    return [list_request(queue_id, sort=newest_first, offset=page * PAGE_LENGTH) for page in range(pages)]
+    after = {"operator": "gt", "field": "id", "value": str(mark_id)}
+    if dedupe_key is None:
+        return after
+    keys = [{"operator": "eq", "field": dedupe_key, "value": str(value)} for value in dict.fromkeys(map(str, values))]
+    wanted = keys[0] if len(keys) == 1 else {"operator": "or", "operands": keys}
+    return {"operator": "and", "operands": [after, wanted]}
 
 
 def match_created(
@@ -234,26 +221,17 @@ def match_created(
     candidates: Iterable[Mapping[str, Any]],
     *,
     dedupe_key: str | None,
-    created_after_id: int,
-    created_since: float,
 ) -> list[dict[str, Any] | None]:
     """
     For each item of ``batch``, the queue's item that this add created, or ``None``.
 
-    A candidate matches when its data equals the item's (or, with ``dedupe_key``, when that
-    attribute is equal), it is newer than ``created_after_id`` (the last item this task
-    created before) and it was not created more than a minute before ``created_since`` (the
-    request's start, epoch seconds; the minute absorbs clock differences). Each candidate
-    answers one item, oldest first, as the Control Room creates items in request order.
+    ``candidates`` are the queue's items created after the add's mark (see
+    :func:`added_since_filter`): no clock is consulted, so a Control Room whose clock is off
+    ours by any amount changes nothing. A candidate matches when its data equals the item's
+    (or, with ``dedupe_key``, when that attribute is equal). Each candidate answers one
+    item, oldest first, as the Control Room creates items in request order.
     """
-    unclaimed = sorted(
-        (
-            dict(candidate)
-            for candidate in candidates
-            if int(candidate["id"]) > created_after_id and _created_since(candidate, created_since - 60)
-        ),
-        key=lambda candidate: int(candidate["id"]),
-    )
+    unclaimed = sorted((dict(candidate) for candidate in candidates), key=lambda candidate: int(candidate["id"]))
     matches: list[dict[str, Any] | None] = []
     for item in batch:
         wanted = _identity(item, dedupe_key)
@@ -270,31 +248,10 @@ def _identity(data: Mapping[str, Any], dedupe_key: str | None) -> str:
     return json.dumps(data, sort_keys=True, default=str)
 
 
-def _created_since(item: Mapping[str, Any], since: float) -> bool:
-    text = str(item.get("createdOn") or "")
-    try:
-        # Control Rooms write up to 9 fractional digits; Python reads 6.
-        created = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", text).replace("Z", "+00:00"))
-    except ValueError:
-        return True  # no usable time: rely on data and ids
-    return created.timestamp() >= since
-
-
-def _ids_filter(ids: Sequence[str]) -> dict[str, Any]:
+def ids_filter(ids: Sequence[str]) -> dict[str, Any]:
+    """An ``eq`` filter on ``id``, or an ``or`` of them for several ids."""
     operands = [{"operator": "eq", "field": "id", "value": work_item_id} for work_item_id in ids]
     return operands[0] if len(operands) == 1 else {"operator": "or", "operands": operands}
-
-
-def read_lookups(
-    answers: Sequence[Any], requests: Sequence[ApiRequest], work_item_ids: Sequence[str]
-) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """Found items keyed by id (in the order asked) and the ids the queue does not hold."""
-    found: dict[str, dict[str, Any]] = {}
-    for answer, request in zip(answers, requests):
-        found.update((item["id"], item) for item in read_page(answer, request).items)
-    ordered = {work_item_id: found[work_item_id] for work_item_id in work_item_ids if work_item_id in found}
-    missing = [work_item_id for work_item_id in work_item_ids if work_item_id not in found]
-    return ordered, missing
 
 
 def normalise_work_item(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -308,7 +265,7 @@ def normalise_work_item(item: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _list_of_items(answer: Any, request: ApiRequest) -> list[dict[str, Any]]:
+def list_of_items(answer: Any, request: ApiRequest) -> list[dict[str, Any]]:
     entries = answer.get("list") if isinstance(answer, dict) else None
     if not isinstance(entries, list) or not all(isinstance(entry, dict) and "id" in entry for entry in entries):
         raise AutomationAnywhereError(
@@ -317,10 +274,3 @@ def _list_of_items(answer: Any, request: ApiRequest) -> list[dict[str, Any]]:
             path=request.path,
         )
     return [normalise_work_item(entry) for entry in entries]
-
-
-def _as_int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

@@ -12,18 +12,30 @@ from typing import Any, TypeVar
 import requests
 
 from airflow.sdk import BaseHook
-from airflow_provider_aa.control_room.adding import AddProgress, DuplicateWorkItemsError, add_batch, add_fingerprint
-from airflow_provider_aa.control_room.bots import BotDeployment, BotRun, deploy, read_bot_runs, validate_deployment_id
+from airflow_provider_aa.control_room.adding import (
+    AddProgress,
+    DuplicateWorkItemsError,
+    add_batch,
+    add_fingerprint,
+    newest_id,
+    validate_settle_delay,
+)
+from airflow_provider_aa.control_room.bots import (
+    BotDeployment,
+    BotRun,
+    deploy,
+    find_deployment,
+    read_bot_runs,
+    validate_deployment_id,
+)
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, Operation, TransportFailure, drive
+from airflow_provider_aa.control_room.listing import PageCursor, lookup
 from airflow_provider_aa.control_room.session import ControlRoomSession, RetryPolicy
 from airflow_provider_aa.control_room.settings import ConnectionSettings, settings_from_connection
 from airflow_provider_aa.control_room.work_items import (
     display_limit_warnings,
     list_request,
-    lookup_requests,
-    read_lookups,
-    read_page,
     validate_batch_size,
     validate_dedupe_key,
     validate_filter,
@@ -139,13 +151,18 @@ class AutomationAnywhereHook(BaseHook):
         progress: AddProgress | None = None,
         on_progress: Callable[[AddProgress], None] | None = None,
         on_duplicate: str = "fail",
+        settle_delay: float | None = None,
     ) -> list[dict[str, Any]]:
         """
         Add work items to a queue, ``batch_size`` per request, each exactly once.
 
         An add without a clear answer (timeout, dropped connection, 5xx) is never re-sent
-        blindly: the queue's newest items are matched against the batch (by their data, or by
-        the ``dedupe_key`` attribute) and only the missing items are sent again.
+        blindly. After ``settle_delay`` seconds, in which a Control Room that commits late
+        can still do so, the queue's items created since the add began are matched against
+        the batch (by their data, or by the ``dedupe_key`` attribute, which also narrows the
+        look-up) and only the missing items are sent again. Where the add begins is the
+        queue's newest id, read once per call (one list request), so no clock needs to
+        agree with the Control Room's and other producers adding meanwhile change nothing.
 
         :param queue_id: the work queue's id.
         :param work_items: the items' attributes (keys of the queue's work item model).
@@ -154,11 +171,15 @@ class AutomationAnywhereHook(BaseHook):
         :param progress: where an earlier try of the same add stopped (from ``on_progress``):
             items it created are skipped, a batch it may have sent is checked first.
         :param on_progress: called with the progress before each batch is sent and after
-            its answer: persist it to continue a later try without adding twice.
+            its answer: persist it (``AddProgress.header()`` and each new batch's ids) to
+            continue a later try without adding twice.
         :param on_duplicate: what to do when a queue with ``disallowDuplicate`` refuses items
             as duplicates (the other items are added either way): ``"fail"`` raises
             :class:`~airflow_provider_aa.control_room.adding.DuplicateWorkItemsError` naming
             each refused item, ``"skip"`` logs a warning per item.
+        :param settle_delay: seconds to let a late commit land after an ambiguous outcome
+            (default: the connection's ``timeout``). Longer is safer against slow Control
+            Rooms and costs that much time only when an answer was lost.
         :return: the work items created by this call in request order, ids as strings. An
             empty list sends nothing.
         """
@@ -168,14 +189,17 @@ class AutomationAnywhereHook(BaseHook):
         key = validate_dedupe_key(dedupe_key, items)
         if on_duplicate not in ("fail", "skip"):
             raise InvalidInputError(f"on_duplicate must be 'fail' or 'skip', got {on_duplicate!r}.")
+        settle = validate_settle_delay(settle_delay, self.settings.timeout)
         for warning in display_limit_warnings(items):
             self.log.warning(warning)
         fingerprint = add_fingerprint(queue, items)
         if progress is None or progress.fingerprint != fingerprint:
-            progress = AddProgress(fingerprint, [])
+            progress = AddProgress(fingerprint)
         save = on_progress or (lambda _: None)
         created: list[dict[str, Any]] = []
         for start in range(len(progress.ids), len(items), size):
+            if progress.mark_id is None:
+                progress.mark_id = self.run(newest_id(self.session, queue))
             maybe_sent_since, progress.in_flight_since = progress.in_flight_since, time.time()
             save(progress)
             outcome = self.run(
@@ -183,9 +207,10 @@ class AutomationAnywhereHook(BaseHook):
                     self.session,
                     queue,
                     items[start : start + size],
+                    mark_id=progress.mark_id,
                     clock=time.time,
+                    settle_delay=settle,
                     dedupe_key=key,
-                    created_after_id=max((int(item_id) for item_id in progress.ids if item_id), default=0),
                     maybe_sent_since=maybe_sent_since,
                 )
             )
@@ -197,8 +222,10 @@ class AutomationAnywhereHook(BaseHook):
                     len(outcome.created),
                     queue,
                 )
+            ids = [None if item is None else item["id"] for item in outcome.created]
             created += [item for item in outcome.created if item is not None]
-            progress.ids += [None if item is None else item["id"] for item in outcome.created]
+            progress.batches.append(ids)
+            progress.mark_id = max([progress.mark_id, *(int(item_id) for item_id in ids if item_id)])
             progress.in_flight_since = None
             save(progress)
         refused = [
@@ -224,9 +251,7 @@ class AutomationAnywhereHook(BaseHook):
         """
         queue = validate_id(queue_id, "queue_id")
         ids = validate_ids(work_item_ids, "work_item_ids")
-        requests_ = lookup_requests(queue, ids)
-        found, _ = read_lookups([self.request_json(request) for request in requests_], requests_, ids)
-        return found
+        return self.run(lookup(self.session, queue, ids))
 
     def list_work_items(
         self,
@@ -251,12 +276,10 @@ class AutomationAnywhereHook(BaseHook):
     def _pages(
         self, queue: str, filter: dict[str, Any] | None, sort: list[dict[str, Any]] | None
     ) -> Iterator[dict[str, Any]]:
-        offset: int | None = 0
-        while offset is not None:
-            request = list_request(queue, filter=filter, sort=sort, offset=offset)
-            page = read_page(self.request_json(request), request)
-            yield from page.items
-            offset = page.next_offset
+        cursor = PageCursor(lambda offset: list_request(queue, filter=filter, sort=sort, offset=offset))
+        while not cursor.done:
+            request = cursor.request()
+            yield from cursor.read(self.request_json(request), request)
 
     # -- bots -----------------------------------------------------------------------------
 
@@ -283,6 +306,16 @@ class AutomationAnywhereHook(BaseHook):
         """
         deployment = BotDeployment.validate(bot_id, run_as_user_ids, pool_ids, bot_input)
         return self.run(deploy(self.session, deployment))
+
+    def find_bot_deployment(self, deployment: BotDeployment, sent_at: float) -> str | None:
+        """
+        The ``deploymentId`` of a deploy of ``deployment`` sent at ``sent_at`` (epoch
+        seconds, this machine's clock) whose answer never arrived, from the bot's activity;
+        ``None`` when the Control Room shows no run of it for those run-as users since then.
+
+        :raises DeploymentUnknownError: several deployments match; none can be told to be it.
+        """
+        return self.run(find_deployment(self.session, deployment, sent_at))
 
     def get_bot_runs(self, deployment_id: str) -> list[BotRun]:
         """

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import BaseOperator
 from airflow_provider_aa.airflow_compat import AirflowFailException, AirflowSensorTimeout, conf
-from airflow_provider_aa.control_room.adding import AddProgress, DuplicateWorkItemsError, add_fingerprint
-from airflow_provider_aa.control_room.bots import BotDeployment, BotRunPolicy, BotRunWait
+from airflow_provider_aa.control_room.adding import (
+    AddProgress,
+    DuplicateWorkItemsError,
+    add_fingerprint,
+    validate_settle_delay,
+)
+from airflow_provider_aa.control_room.bots import BotDeployment, BotRunPolicy, BotRunWait, DeploymentUnknownError
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.session import AmbiguousOutcomeError
 from airflow_provider_aa.control_room.statuses import (
     WORK_ITEM_FAILURE_STATUSES,
@@ -42,6 +48,9 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
     :param on_duplicate: for queues with ``disallowDuplicate``: the other items are added
         either way; ``"fail"`` (default) then fails the task naming each refused item,
         ``"skip"`` logs them and returns the ids of the added ones.
+    :param settle_delay: seconds to let a Control Room commit an add late after its answer
+        was lost, before the queue is checked and only missing items are re-sent (default:
+        the connection's ``timeout``).
     :param wait_for_completion: after adding, wait in the same task until the items leave
         ``pending_statuses`` (default: until finished), like the sensor does.
     :param pending_statuses: with ``wait_for_completion``: statuses that mean "keep waiting".
@@ -78,6 +87,7 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
         batch_size: int = 100,
         dedupe_key: str | None = None,
         on_duplicate: str = "fail",
+        settle_delay: float | None = None,
         wait_for_completion: bool = False,
         pending_statuses: Collection[str] = WORK_ITEM_RUNNING_STATUSES,
         failure_statuses: Collection[str] = WORK_ITEM_FAILURE_STATUSES,
@@ -93,6 +103,7 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
         self.batch_size = validate_batch_size(batch_size)
         self.dedupe_key = dedupe_key
         self.on_duplicate = on_duplicate
+        self.settle_delay = settle_delay
         self.wait_for_completion = wait_for_completion
         self.pending_statuses = normalise_statuses(pending_statuses, "pending_statuses")
         self.failure_statuses = normalise_statuses(failure_statuses, "failure_statuses")
@@ -106,8 +117,8 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
         if not items:
             self.log.info("No work items to add to queue %s.", queue_id)
             return []
-        store = TaskStateStore(context, "add_progress")
-        progress = AddProgress.from_json(store.load(), add_fingerprint(queue_id, items))
+        saved = SavedAddProgress(TaskStateStore(context, "add_progress"))
+        progress = saved.load(add_fingerprint(queue_id, items))
         if progress.ids:
             self.log.info("An earlier try added %d of these work item(s): not adding them again.", len(progress.ids))
         hook = AutomationAnywhereHook(self.automation_anywhere_conn_id)
@@ -119,16 +130,24 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
                     batch_size=self.batch_size,
                     dedupe_key=self.dedupe_key,
                     progress=progress,
-                    on_progress=lambda saved: store.save(saved.to_json()),
+                    on_progress=saved.save,
                     on_duplicate=self.on_duplicate,
+                    settle_delay=self.settle_delay,
                 )
             except DuplicateWorkItemsError as refused:
                 # A retry cannot change the queue's verdict: fail for good.
+                saved.clear()
                 raise AirflowFailException(str(refused)) from refused
+            except AirflowFailException:
+                # Failing for good: forget the progress unless it holds items of a partial
+                # add, which a manual clear of the task must continue, not repeat.
+                if not progress.ids and progress.in_flight_since is None:
+                    saved.clear()
+                raise
             ids = [item_id for item_id in progress.ids if item_id is not None]
             self.log.info("Work items in queue %s: %s", queue_id, ", ".join(ids))
             if not self.wait_for_completion:
-                store.done()
+                saved.clear()
                 return ids
             watch = self._watch(queue_id, ids)
             if not self.deferrable:
@@ -139,7 +158,7 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
                     waiting_for=f"work item(s) in queue {watch.queue_id}",
                 )
                 context["ti"].xcom_push(key="work_items", value=finished)
-                store.done()
+                saved.clear()
                 return ids
         finally:
             hook.close()
@@ -155,7 +174,7 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
         ids = list(event.get("work_item_ids") or [])
         watch = self._watch(validate_id(self.queue_id, "queue_id"), ids)
         context["ti"].xcom_push(key="work_items", value=watch.resume(event))
-        TaskStateStore(context, "add_progress").done()
+        SavedAddProgress(TaskStateStore(context, "add_progress")).clear()
         return ids
 
     def _watch(self, queue_id: str, ids: list[str]) -> WorkItemWatch:
@@ -196,12 +215,18 @@ class AutomationAnywhereDeployBotOperator(BaseOperator):
     :param deferrable: with ``wait_for_completion``: wait in the triggerer (default:
         ``[operators] default_deferrable``).
 
-    The deploy is not sent twice: a deploy whose answer was lost fails the task without
-    retries (the bot may be running; look in the Control Room's activity). With
-    ``wait_for_completion`` the deployment id is saved (task state store of Airflow 3.3+, else
-    a Variable per task instance), so a retry after a failed *wait* (e.g. the Control Room
-    was unreachable) waits for the same run instead of deploying again. Once the run has
-    succeeded or failed the saved id is dropped: a retry or a clear deploys anew.
+    :param settle_delay: after a deploy whose answer was lost, seconds to let the Control
+        Room write its activity records before looking for the run (default: the
+        connection's ``timeout``).
+
+    The bot runs once per DAG run, also across retries and lost answers: a marker is saved
+    (task state store of Airflow 3.3+, else a Variable per task instance) before the deploy
+    is sent, and the deployment id as soon as it is known. A try that finds a saved id takes
+    that deployment (with ``wait_for_completion``: waits for it). A lost answer, or a try
+    that finds only the marker (the worker died in between), looks for the run in the bot's
+    activity for the run-as users since the marker and takes it; when the activity shows no
+    such run, or runs of several deployments, the task fails without deploying and says so.
+    The saved state is dropped once the task succeeds, or the run succeeded or failed.
 
     XCom (return value): the ``deploymentId`` (a string, e.g. for
     ``AutomationAnywhereBotRunSensor(deployment_id=...)``); with ``wait_for_completion``
@@ -228,10 +253,12 @@ class AutomationAnywhereDeployBotOperator(BaseOperator):
         activity_grace_period: float = 60.0,
         paused_timeout: float | None = 3600.0,
         unknown_timeout: float | None = 600.0,
+        settle_delay: float | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.settle_delay = settle_delay
         self.bot_id = bot_id
         self.run_as_user_ids = run_as_user_ids
         self.pool_ids = pool_ids
@@ -250,6 +277,7 @@ class AutomationAnywhereDeployBotOperator(BaseOperator):
         try:
             deployment_id = self._deploy(hook, deployment, store)
             if not self.wait_for_completion:
+                store.done()
                 return deployment_id
             watch = self._watch(deployment_id)
             if not self.deferrable:
@@ -277,24 +305,70 @@ class AutomationAnywhereDeployBotOperator(BaseOperator):
         return self._finish(TaskStateStore(context, "bot_deployment"), lambda: watch.resume(event))
 
     def _deploy(self, hook: AutomationAnywhereHook, deployment: BotDeployment, store: TaskStateStore) -> str:
-        """Deploy; when waiting, take the deployment an earlier try of this task made instead."""
+        """
+        Deploy exactly once: a marker is saved before the deploy is sent and the deployment
+        id as soon as it is known. A try that finds the id takes that deployment; one that
+        finds only the marker (an earlier try died, or the answer was lost) looks for the
+        run in the bot's activity instead of deploying again.
+        """
         fingerprint = deployment.fingerprint()
-        saved = store.load() if self.wait_for_completion else None
+        saved = store.load()
         if isinstance(saved, dict) and saved.get("fingerprint") == fingerprint:
-            self.log.info("An earlier try deployed this bot as deployment %s: waiting for it, not deploying again.", saved["deployment_id"])
-            return str(saved["deployment_id"])
+            if saved.get("deployment_id"):
+                self.log.info(
+                    "An earlier try deployed this bot as deployment %s: taking it, not deploying again.",
+                    saved["deployment_id"],
+                )
+                return str(saved["deployment_id"])
+            return self._adopt(hook, deployment, store, float(saved["sent_at"]), "An earlier try of this task sent")
+        sent_at = time.time()
+        store.save({"fingerprint": fingerprint, "sent_at": sent_at, "deployment_id": None})
         try:
             deployment_id = hook.deploy_bot(
                 deployment.bot_id, deployment.run_as_user_ids, pool_ids=deployment.pool_ids, bot_input=self.bot_input
             )
-        except AmbiguousOutcomeError as lost:
-            raise AirflowFailException(
-                f"Deploying bot {deployment.bot_id} got no clear answer: the bot may or may not be running. Not "
-                f"retried, so that it never runs twice: look for the run in the Control Room's activity. {lost}"
-            ) from lost
+        except AmbiguousOutcomeError:
+            return self._adopt(hook, deployment, store, sent_at, "This task sent")
+        except AutomationAnywhereError:
+            store.done()  # refused: nothing runs, a retry may deploy
+            raise
         self.log.info("Deployed bot %s as deployment %s.", deployment.bot_id, deployment_id)
-        if self.wait_for_completion:
-            store.save({"fingerprint": fingerprint, "deployment_id": deployment_id})
+        store.save({"fingerprint": fingerprint, "sent_at": sent_at, "deployment_id": deployment_id})
+        return deployment_id
+
+    def _adopt(
+        self, hook: AutomationAnywhereHook, deployment: BotDeployment, store: TaskStateStore, sent_at: float, who: str
+    ) -> str:
+        """Take the deployment of a deploy whose answer never arrived, or fail without deploying."""
+        settle = validate_settle_delay(self.settle_delay, hook.settings.timeout)
+        wait = sent_at + settle - time.time()
+        if wait > 0:
+            time.sleep(wait)  # the Control Room writes activity records a few seconds late
+        when = datetime.fromtimestamp(sent_at, timezone.utc).isoformat(timespec="seconds")
+        try:
+            deployment_id = hook.find_bot_deployment(deployment, sent_at)
+        except DeploymentUnknownError as unclear:
+            raise AirflowFailException(
+                f"{who} a deploy of bot {deployment.bot_id} at {when} without getting its answer. {unclear} Not "
+                "deploying again, so that the bot never runs twice: check the Control Room's activity."
+            ) from unclear
+        if deployment_id is None:
+            raise AirflowFailException(
+                f"{who} a deploy of bot {deployment.bot_id} at {when} without getting its answer, and the Control "
+                f"Room's activity shows no run of it for run-as user(s) {', '.join(deployment.run_as_user_ids)} "
+                "since then. Whether it ran cannot be told (the activity may be late, or the connection's user may "
+                "lack \"View everyone's activity\"): not deploying again, so that the bot never runs twice. Check "
+                "the activity; a new DAG run deploys anew."
+            )
+        self.log.warning(
+            "%s a deploy of bot %s at %s without getting its answer: it ran as deployment %s. Taking it, not "
+            "deploying again.",
+            who,
+            deployment.bot_id,
+            when,
+            deployment_id,
+        )
+        store.save({"fingerprint": deployment.fingerprint(), "sent_at": sent_at, "deployment_id": deployment_id})
         return deployment_id
 
     def _watch(self, deployment_id: str) -> BotRunWatch:
@@ -314,6 +388,36 @@ class AutomationAnywhereDeployBotOperator(BaseOperator):
             raise
         store.done()
         return result
+
+
+class SavedAddProgress:
+    """
+    An add's progress in the task state store: a small header after every step, and each
+    batch's ids as a part of its own, written once — bytes written grow linearly with the
+    number of items, not quadratically.
+    """
+
+    def __init__(self, store: TaskStateStore) -> None:
+        self._store = store
+        self._written = 0
+
+    def load(self, fingerprint: str) -> AddProgress:
+        progress = AddProgress.load(self._store.load(), lambda part: self._store.load(part=part), fingerprint)
+        self._written = len(progress.batches)
+        return progress
+
+    def save(self, progress: AddProgress) -> None:
+        # Parts before the header that counts them: a try that dies in between leaves a
+        # header that knows only complete parts.
+        for part in range(self._written, len(progress.batches)):
+            self._store.save(progress.batches[part], part=part)
+        self._written = len(progress.batches)
+        self._store.save(progress.header())
+
+    def clear(self) -> None:
+        header = self._store.load()
+        saved = int(header.get("batches") or 0) if isinstance(header, dict) else 0
+        self._store.done(parts=max(self._written, saved))
 
 
 def _poll(check: Callable[[], T | None], *, poke_interval: float, timeout: float, waiting_for: str) -> T:

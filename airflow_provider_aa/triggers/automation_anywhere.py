@@ -34,10 +34,11 @@ from airflow_provider_aa.airflow_compat import amask_secret
 from airflow_provider_aa.control_room.bots import BotRunWait, read_bot_runs
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, FatalError, LoginRefusedError
 from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, Operation, TransportFailure, adrive
+from airflow_provider_aa.control_room.listing import lookup
 from airflow_provider_aa.control_room.session import ControlRoomSession
 from airflow_provider_aa.control_room.settings import ConnectionSettings, settings_from_connection
 from airflow_provider_aa.control_room.statuses import UnknownStatusWarnings, WorkItemWait
-from airflow_provider_aa.control_room.work_items import lookup_requests, read_lookups
+from airflow_provider_aa.control_room.work_items import PAGE_LENGTH
 from airflow_provider_aa.transport.httpx_transport import HttpxTransport
 
 #: Status lookups of one queue arriving within this many seconds share requests.
@@ -129,29 +130,50 @@ class AsyncControlRoomClient:
 
 
 class _LookupBatcher:
-    """Merges concurrent lookups of one queue into as few list requests as possible."""
+    """
+    Merges concurrent lookups of one queue into as few list requests as possible: ids wait
+    at most ``LOOKUP_WINDOW`` seconds for company, and go at once when they fill a request
+    (100 ids) — a busy event loop must not split batches that could have been full.
+    """
 
     def __init__(self, client: AsyncControlRoomClient, queue_id: str) -> None:
         self._client = client
         self._queue_id = queue_id
         self._waiting: list[tuple[Sequence[str], asyncio.Future[dict[str, dict[str, Any]]]]] = []
-        self._flush: asyncio.Task[None] | None = None
+        self._waiting_ids: dict[str, None] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._sending: set[asyncio.Task[None]] = set()
 
     async def lookup(self, work_item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        answer: asyncio.Future[dict[str, dict[str, Any]]] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[dict[str, dict[str, Any]]] = loop.create_future()
         self._waiting.append((work_item_ids, answer))
-        if self._flush is None:
-            self._flush = asyncio.create_task(self._flush_soon())
+        self._waiting_ids.update(dict.fromkeys(work_item_ids))
+        if len(self._waiting_ids) >= PAGE_LENGTH:
+            self._send_waiting()
+        elif self._timer is None:
+            self._timer = loop.call_later(LOOKUP_WINDOW, self._send_waiting)
         return await answer
 
-    async def _flush_soon(self) -> None:
-        await asyncio.sleep(LOOKUP_WINDOW)
-        waiting, self._waiting, self._flush = self._waiting, [], None
-        ids = list(dict.fromkeys(item_id for asked, _ in waiting for item_id in asked))
+    def _send_waiting(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        waiting, ids = self._waiting, list(self._waiting_ids)
+        self._waiting, self._waiting_ids = [], {}
+        if waiting:
+            task = asyncio.ensure_future(self._send(waiting, ids))
+            self._sending.add(task)  # a reference, so the task is not collected mid-way
+            task.add_done_callback(self._sending.discard)
+
+    async def _send(
+        self, waiting: list[tuple[Sequence[str], asyncio.Future[dict[str, dict[str, Any]]]]], ids: list[str]
+    ) -> None:
+        session = self._client.session
         try:
-            requests = lookup_requests(self._queue_id, ids)
-            answers = await asyncio.gather(*(self._client.request_json(request) for request in requests))
-            found, _ = read_lookups(answers, requests, ids)
+            chunks = [ids[start : start + PAGE_LENGTH] for start in range(0, len(ids), PAGE_LENGTH)]
+            answers = await asyncio.gather(*(self._client.run(lookup(session, self._queue_id, chunk)) for chunk in chunks))
+            found = {item_id: item for answer in answers for item_id, item in answer.items()}
         except Exception as problem:
             for _, answer in waiting:
                 if not answer.done():

@@ -10,6 +10,7 @@ import requests
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.session import ControlRoomSession
+from airflow_provider_aa.emulator.filters import query
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from tests.conftest import API_KEY, BASE_URL, PASSWORD, make_token
 
@@ -78,10 +79,16 @@ def test_api_key_mode_sends_api_key_and_never_multiple_login(requests_mock, use_
     use_connection(login="jdoe", extra={"api_key": API_KEY, "multiple_login": True})
     requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": make_token()})
     requests_mock.post(f"{QUEUE}/workitems", json={"list": [item(5)]})
+    queue_lists(requests_mock)
 
     AutomationAnywhereHook().add_work_items(7, [{"a": 1}])
 
     assert bodies(requests_mock, "/v2/authentication") == [{"username": "jdoe", "apiKey": API_KEY}]
+    assert paths(requests_mock) == [
+        "POST /v2/authentication",
+        "POST /v3/wlm/queues/7/workitems/list",
+        "POST /v3/wlm/queues/7/workitems",
+    ]
 
 
 def test_token_mode_uses_the_token_without_login(requests_mock, use_connection):
@@ -267,80 +274,246 @@ AMBIGUOUS = [
     {"exc": requests.exceptions.ConnectionError("Connection aborted.")},
 ]
 
+#: The one request per add that reads the queue's newest id: the add's mark.
+PROBE = {"page": {"offset": 0, "length": 1}, "sort": [{"field": "id", "direction": "desc"}]}
+BY_ID = [{"field": "id", "direction": "asc"}]
 
-def newest(*items):
-    return {"page": {"totalFilter": len(items)}, "list": list(items)}
+
+def after(mark, offset=0, **filter):
+    """The body of a reconciliation listing: the queue's items above ``mark`` (and ``filter``)."""
+    since = {"operator": "gt", "field": "id", "value": str(mark)}
+    wanted = {"operator": "and", "operands": [since, filter["also"]]} if filter else since
+    return {"page": {"offset": offset, "length": 100}, "filter": wanted, "sort": BY_ID}
+
+
+def eq(field, value):
+    return {"operator": "eq", "field": field, "value": value}
+
+
+def queue_lists(requests_mock, *, newest=None, queue=()):
+    """
+    Answer ``.../workitems/list`` like a Control Room would: the mark probe with ``newest``
+    (the queue's newest item before the add; ``None``: an empty queue), any other listing
+    with the items of ``queue`` (the queue as it is afterwards) that its filter selects,
+    sorted and paged as asked, with ``totalFilter``.
+    """
+
+    def answer(request, context):
+        body = request.json()
+        if body == PROBE:
+            found = [newest] if newest is not None else []
+            return {"page": {"offset": 0, "total": len(queue), "totalFilter": len(found)}, "list": found}
+        return query(list(queue), body)
+
+    requests_mock.post(f"{QUEUE}/workitems/list", json=answer)
+
+
+def list_bodies(requests_mock):
+    return bodies(requests_mock, "/v3/wlm/queues/7/workitems/list")
+
+
+def add_bodies(requests_mock):
+    return bodies(requests_mock, "/v3/wlm/queues/7/workitems")
 
 
 @pytest.mark.parametrize("failure", AMBIGUOUS)
 def test_a_lost_add_that_was_committed_is_found_not_resent(requests_mock, password_conn, no_sleep, failure):
     requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": make_token()})
     requests_mock.post(f"{QUEUE}/workitems", [failure])
+    look_alike = item(39, json={"a": 1})
+    newest = item(40, json={"a": 2})
+    # Its createdOn is far from any clock of ours: only its id (above the mark) makes it ours.
     committed = item(41, json={"a": 1}, createdOn="2099-01-01T00:00:00.123456789Z")
-    requests_mock.post(f"{QUEUE}/workitems/list", json=newest(item(42, json={"a": 2}), committed))
+    queue_lists(requests_mock, newest=newest, queue=[look_alike, newest, committed, item(42, json={"a": 2})])
 
     created = AutomationAnywhereHook().add_work_items(7, [{"a": 1}])
 
     assert [i["id"] for i in created] == ["41"]
     assert paths(requests_mock).count("POST /v3/wlm/queues/7/workitems") == 1
-    assert bodies(requests_mock, "/v3/wlm/queues/7/workitems/list")[0]["sort"] == [{"field": "id", "direction": "desc"}]
+    assert list_bodies(requests_mock) == [PROBE, after(40)]
+    assert no_sleep == [pytest.approx(30.0, abs=1)]  # the settle delay: the connection's timeout
 
 
 @pytest.mark.parametrize("failure", AMBIGUOUS)
 def test_a_lost_add_that_was_not_committed_is_sent_again(requests_mock, password_conn, no_sleep, failure):
     requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": make_token()})
     requests_mock.post(f"{QUEUE}/workitems", [failure, {"json": {"list": [item(43, json={"a": 1})]}}])
-    requests_mock.post(f"{QUEUE}/workitems/list", json=newest(item(40, json={"a": 1}, createdOn="2001-01-01T00:00:00Z")))
+    look_alike = item(40, json={"a": 1}, createdOn="2001-01-01T00:00:00Z")
+    queue_lists(requests_mock, newest=look_alike, queue=[look_alike])
 
     created = AutomationAnywhereHook().add_work_items(7, [{"a": 1}])
 
-    assert [i["id"] for i in created] == ["43"]  # the old look-alike 40 was not taken for ours
-    assert paths(requests_mock).count("POST /v3/wlm/queues/7/workitems") == 2
+    assert [i["id"] for i in created] == ["43"]  # the old look-alike 40 (the mark) was not taken for ours
+    assert add_bodies(requests_mock) == [{"workItems": [{"json": {"a": 1}}]}] * 2
+    assert list_bodies(requests_mock) == [PROBE, after(40)]
 
 
 def test_only_the_missing_part_of_a_lost_batch_is_sent_again(requests_mock, password_conn, no_sleep):
     requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": make_token()})
     requests_mock.post(
         f"{QUEUE}/workitems",
-        [{"exc": requests.exceptions.ReadTimeout("slow")}, {"json": {"list": [item(52, json={"k": "B", "v": 2})]}}],
+        [{"exc": requests.exceptions.ReadTimeout("slow")}, {"json": {"list": [item(53, json={"k": "B", "v": 2})]}}],
     )
-    requests_mock.post(f"{QUEUE}/workitems/list", json=newest(item(51, json={"k": "A", "v": "changed by server"})))
+    older_a = item(50, json={"k": "A", "v": 1})  # an earlier add of the same key: not ours
+    ours = item(51, json={"k": "A", "v": "changed by server"})
+    other_producer = item(52, json={"k": "C", "v": 3})
+    queue_lists(requests_mock, newest=older_a, queue=[older_a, ours, other_producer])
 
     created = AutomationAnywhereHook().add_work_items(7, [{"k": "A", "v": 1}, {"k": "B", "v": 2}], dedupe_key="k")
 
-    assert [i["id"] for i in created] == ["51", "52"]
-    assert bodies(requests_mock, "/v3/wlm/queues/7/workitems")[1] == {"workItems": [{"json": {"k": "B", "v": 2}}]}
+    assert [i["id"] for i in created] == ["51", "53"]
+    assert add_bodies(requests_mock)[1] == {"workItems": [{"json": {"k": "B", "v": 2}}]}
+    keys = {"operator": "or", "operands": [eq("k", "A"), eq("k", "B")]}
+    assert list_bodies(requests_mock) == [PROBE, after(50, also=keys)]
+
+
+def test_a_dedupe_key_narrows_the_listing_to_100_values_each(requests_mock, password_conn, no_sleep):
+    requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": make_token()})
+    requests_mock.post(f"{QUEUE}/workitems", [{"exc": requests.exceptions.ReadTimeout("slow")}])
+    items = [{"k": f"K{n}", "v": n} for n in range(150)]
+    committed = [item(1000 + n, json=entry) for n, entry in enumerate(items)]
+    queue_lists(requests_mock, newest=item(999), queue=[item(999), *committed])
+
+    created = AutomationAnywhereHook().add_work_items(7, items, batch_size=150, dedupe_key="k")
+
+    assert [i["id"] for i in created] == [str(1000 + n) for n in range(150)]
+    assert len(add_bodies(requests_mock)) == 1
+    sent = list_bodies(requests_mock)
+    assert sent[0] == PROBE and len(sent) == 3
+    for body, values in zip(sent[1:], (range(100), range(100, 150))):
+        assert body == after(999, also={"operator": "or", "operands": [eq("k", f"K{n}") for n in values]})
+
+
+def test_reconciling_pages_through_what_other_producers_added(requests_mock, password_conn, no_sleep):
+    requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": make_token()})
+    requests_mock.post(f"{QUEUE}/workitems", [{"exc": requests.exceptions.ReadTimeout("slow")}])
+    others = [item(n, json={"other": n}) for n in range(501, 651)]
+    queue_lists(requests_mock, newest=item(500), queue=[item(500), *others, item(651, json={"a": 1})])
+
+    created = AutomationAnywhereHook().add_work_items(7, [{"a": 1}])
+
+    assert [i["id"] for i in created] == ["651"]
+    assert list_bodies(requests_mock) == [PROBE, after(500), after(500, offset=100)]
+    assert len(add_bodies(requests_mock)) == 1
+
+
+def test_the_mark_moves_past_each_batch_created(requests_mock, password_conn, no_sleep):
+    requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": make_token()})
+    requests_mock.post(
+        f"{QUEUE}/workitems",
+        [
+            {"json": {"list": [item(11, json={"a": 1}), item(12, json={"a": 1})]}},
+            {"exc": requests.exceptions.ReadTimeout("slow")},
+        ],
+    )
+    # The second batch has the same data as the first: only the mark tells them apart.
+    queue_lists(requests_mock, newest=item(10), queue=[item(n, json={"a": 1}) for n in (11, 12, 13, 14)])
+    headers = []
+
+    created = AutomationAnywhereHook().add_work_items(
+        7, [{"a": 1}] * 4, batch_size=2, on_progress=lambda p: headers.append(p.header())
+    )
+
+    assert [i["id"] for i in created] == ["11", "12", "13", "14"]
+    assert list_bodies(requests_mock) == [PROBE, after(12)]  # one probe per call, then the moved mark
+    assert [(h["batches"], h["mark_id"], h["in_flight_since"] is not None) for h in headers] == [
+        (0, 10, True),
+        (1, 12, False),
+        (1, 12, True),
+        (2, 14, False),
+    ]
+
+
+def test_the_settle_delay_can_be_set_per_call(requests_mock, password_conn, no_sleep):
+    requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": make_token()})
+    requests_mock.post(f"{QUEUE}/workitems", [{"exc": requests.exceptions.ReadTimeout("slow")}])
+    queue_lists(requests_mock, queue=[item(1, json={"a": 1})])
+    hook = AutomationAnywhereHook()
+
+    assert [i["id"] for i in hook.add_work_items(7, [{"a": 1}], settle_delay=5)] == ["1"]
+    assert no_sleep == [pytest.approx(5.0, abs=1)]
+    assert list_bodies(requests_mock) == [PROBE, after(0)]  # an empty queue: mark 0
+
+    no_sleep.clear()
+    requests_mock.post(f"{QUEUE}/workitems", [{"exc": requests.exceptions.ReadTimeout("slow")}])
+    assert [i["id"] for i in hook.add_work_items(7, [{"a": 1}], settle_delay=0)] == ["1"]
+    assert no_sleep == []
+
+
+@pytest.mark.parametrize("bad", [-1, 3601, True, "30", float("nan")])
+def test_a_bad_settle_delay_is_rejected_before_any_request(requests_mock, password_conn, bad):
+    with pytest.raises(InvalidInputError, match="settle_delay must be a number of seconds from 0 to 3600"):
+        AutomationAnywhereHook().add_work_items(7, [{"a": 1}], settle_delay=bad)
+    assert requests_mock.call_count == 0
 
 
 def test_an_add_that_stays_unclear_fails_saying_what_is_in_the_queue(requests_mock, password_conn, no_sleep):
     requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": make_token()})
     requests_mock.post(f"{QUEUE}/workitems", status_code=504, text="gateway timeout")
-    requests_mock.post(f"{QUEUE}/workitems/list", json=newest())
+    queue_lists(requests_mock)
 
     with pytest.raises(AutomationAnywhereError, match=r"no clear answer 3 times; 0 are in the queue, 1 are not"):
         AutomationAnywhereHook().add_work_items(7, [{"a": 1}])
     assert paths(requests_mock).count("POST /v3/wlm/queues/7/workitems") == 3
+    assert list_bodies(requests_mock) == [PROBE, after(0), after(0), after(0)]  # checked after every add
+    assert len(no_sleep) == 3
 
 
-def test_saved_progress_continues_an_earlier_try(requests_mock, password_conn):
+class FakeTaskState:
+    """Airflow 3.3's task state store of one task instance, counting writes."""
+
+    def __init__(self, **values):
+        self.values = dict(values)
+        self.writes = []
+
+    def get(self, key):
+        return self.values.get(key)
+
+    def set(self, key, value):
+        self.writes.append(key)
+        self.values[key] = json.loads(json.dumps(value))
+
+    def delete(self, key):
+        self.values.pop(key, None)
+
+
+def test_saved_progress_continues_an_earlier_try(requests_mock, password_conn, no_sleep):
     from airflow_provider_aa.control_room.adding import AddProgress, add_fingerprint
+    from airflow_provider_aa.operators.automation_anywhere import SavedAddProgress
+    from airflow_provider_aa.task_state import TaskStateStore
 
     requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": make_token()})
     requests_mock.post(f"{QUEUE}/workitems", json={"list": [item(62, json={"n": 2})]})
     items = [{"n": 1}, {"n": 2}]
+    fingerprint = add_fingerprint("7", items)
     # The earlier try created item 61 and may have sent the second batch: it was not committed.
-    earlier = AddProgress(add_fingerprint("7", items), ["61"], in_flight_since=1.0)
-    requests_mock.post(f"{QUEUE}/workitems/list", json=newest(item(61, json={"n": 1})))
-    saved = []
+    key = "automation_anywhere_add_progress"
+    state = FakeTaskState(
+        **{
+            key: {"fingerprint": fingerprint, "batches": 1, "mark_id": 60, "in_flight_since": 1.0},
+            f"{key}.part0": ["61"],
+        }
+    )
+    saved = SavedAddProgress(TaskStateStore({"task_state_store": state}, "add_progress"))
+    earlier = saved.load(fingerprint)
+    assert earlier == AddProgress(fingerprint, batches=[["61"]], mark_id=60, in_flight_since=1.0)
+    queue_lists(requests_mock, queue=[item(60), item(61, json={"n": 1})])
 
     created = AutomationAnywhereHook().add_work_items(
-        7, items, batch_size=1, progress=earlier, on_progress=lambda p: saved.append(p.to_json())
+        7, items, batch_size=1, progress=earlier, on_progress=saved.save
     )
 
     assert [i["id"] for i in created] == ["62"]
-    assert earlier.ids == ["61", "62"] and saved[-1]["ids"] == ["61", "62"] and saved[-1]["in_flight_since"] is None
-    assert paths(requests_mock).count("POST /v3/wlm/queues/7/workitems/list") == 1  # checked before re-sending
-    assert bodies(requests_mock, "/v3/wlm/queues/7/workitems") == [{"workItems": [{"json": {"n": 2}}]}]
+    assert earlier.ids == ["61", "62"]
+    assert state.values[key] == {"fingerprint": fingerprint, "batches": 2, "mark_id": 62, "in_flight_since": None}
+    assert state.values[f"{key}.part0"] == ["61"] and state.values[f"{key}.part1"] == ["62"]
+    assert state.writes == [key, f"{key}.part1", key]  # before the send, then the new part and the header
+    assert list_bodies(requests_mock) == [after(60)]  # checked before re-sending; the saved mark: no probe
+    assert add_bodies(requests_mock) == [{"workItems": [{"json": {"n": 2}}]}]
+    assert no_sleep == []  # the earlier send is long past its settle delay
+
+    saved.clear()
+    assert state.values == {}
 
 
 def test_an_add_is_retried_when_it_provably_was_not_processed(requests_mock, password_conn, no_sleep):
@@ -353,9 +526,11 @@ def test_an_add_is_retried_when_it_provably_was_not_processed(requests_mock, pas
             {"json": {"list": [item(1)]}},
         ],
     )
+    queue_lists(requests_mock)
 
     assert [i["id"] for i in AutomationAnywhereHook().add_work_items(7, [{"a": 1}])] == ["1"]
     assert paths(requests_mock).count("POST /v3/wlm/queues/7/workitems") == 3
+    assert list_bodies(requests_mock) == [PROBE]  # nothing to reconcile
 
 
 # -- adding, listing, looking up ------------------------------------------------------------
@@ -369,15 +544,18 @@ def test_250_items_go_in_3_batches_and_come_back_in_order(requests_mock, passwor
         return {"list": [item(next(next_id), json=entry["json"]) for entry in request.json()["workItems"]]}
 
     requests_mock.post(f"{QUEUE}/workitems", json=created)
+    queue_lists(requests_mock, newest=item(999))
     items = [{"n": n} for n in range(250)]
 
     result = AutomationAnywhereHook().add_work_items(7, items)
 
-    sizes = [len(body["workItems"]) for body in bodies(requests_mock, "/v3/wlm/queues/7/workitems")]
+    sizes = [len(body["workItems"]) for body in add_bodies(requests_mock)]
     assert sizes == [100, 100, 50]
     assert [r["json"] for r in result] == items
     assert [r["id"] for r in result] == [str(n) for n in range(1000, 1250)]
-    assert bodies(requests_mock, "/v3/wlm/queues/7/workitems")[0]["workItems"][0] == {"json": {"n": 0}}
+    assert add_bodies(requests_mock)[0]["workItems"][0] == {"json": {"n": 0}}
+    assert list_bodies(requests_mock) == [PROBE]  # one probe per call, not per batch
+    assert paths(requests_mock)[1] == "POST /v3/wlm/queues/7/workitems/list"  # before the first add
 
 
 def test_adding_nothing_sends_nothing(requests_mock, password_conn):
@@ -388,6 +566,7 @@ def test_adding_nothing_sends_nothing(requests_mock, password_conn):
 def test_an_answer_with_the_wrong_number_of_items_is_an_error(requests_mock, password_conn):
     requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": make_token()})
     requests_mock.post(f"{QUEUE}/workitems", json={"list": [item(1)]})
+    queue_lists(requests_mock)
     with pytest.raises(AutomationAnywhereError, match="add of 2 work item"):
         AutomationAnywhereHook().add_work_items(7, [{"a": 1}, {"a": 2}])
 
@@ -423,8 +602,10 @@ def test_lookups_use_one_or_filtered_request_per_100_ids(requests_mock, password
     requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": make_token()})
 
     def found(request, context):
-        operands = request.json()["filter"]["operands"]
-        return {"list": [item(int(o["value"])) for o in operands if int(o["value"]) != 120]}
+        body = request.json()
+        held = [item(int(o["value"])) for o in body["filter"]["operands"] if int(o["value"]) != 120]
+        start = body["page"]["offset"]
+        return {"page": {"offset": start, "totalFilter": len(held)}, "list": held[start : start + body["page"]["length"]]}
 
     requests_mock.post(f"{QUEUE}/workitems/list", json=found)
 
@@ -432,6 +613,7 @@ def test_lookups_use_one_or_filtered_request_per_100_ids(requests_mock, password
 
     sent = bodies(requests_mock, "/v3/wlm/queues/7/workitems/list")
     assert [len(b["filter"]["operands"]) for b in sent] == [100, 50]
+    assert [b["page"] for b in sent] == [{"offset": 0, "length": 100}] * 2
     assert sent[0]["filter"]["operator"] == "or"
     assert sent[0]["filter"]["operands"][0] == {"operator": "eq", "field": "id", "value": "1"}
     assert list(result) == [str(n) for n in range(1, 151) if n != 120]
@@ -473,6 +655,7 @@ def test_control_room_error_body_is_surfaced(requests_mock, password_conn):
     requests_mock.post(
         f"{QUEUE}/workitems", status_code=400, json={"code": "WLM1001", "message": "Invalid attribute", "details": "email"}
     )
+    queue_lists(requests_mock)
     with pytest.raises(AutomationAnywhereError) as caught:
         AutomationAnywhereHook().add_work_items(7, [{"a": 1}])
     text = str(caught.value)
@@ -541,6 +724,7 @@ def test_no_secret_reaches_logs_or_errors(requests_mock, use_connection, caplog,
 def test_values_beyond_the_display_limit_are_warned_about(requests_mock, password_conn, capsys):
     requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": make_token()})
     requests_mock.post(f"{QUEUE}/workitems", json={"list": [item(1), item(2)]})
+    queue_lists(requests_mock)
     AutomationAnywhereHook().add_work_items(7, [{"note": "x" * 1000}, {"note": "y" * 1001}])
     out = capsys.readouterr().out
     assert "work_items[1].note has 1001 characters" in out and "work_items[0]" not in out

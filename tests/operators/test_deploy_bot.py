@@ -71,11 +71,54 @@ def test_bad_wait_settings_fail_at_parse_time():
         operator(activity_grace_period=-1)
 
 
-def test_a_deploy_without_a_clear_answer_fails_without_retries(requests_mock, no_sleep):
+def bot_activity(requests_mock, *records):
+    """The bot's activity (newest first), for the look-up of a deploy whose answer was lost."""
+    requests_mock.post(ACTIVITY, json={"page": {"offset": 0, "totalFilter": len(records)}, "list": list(records)})
+
+
+def record(deployment_id, user_id="29", created_on="2099-01-01T00:00:00Z"):
+    return {"id": f"e-{deployment_id}-{user_id}", "deploymentId": deployment_id, "userId": user_id, "createdOn": created_on}
+
+
+def test_a_lost_deploy_answer_is_looked_up_in_the_activity_not_sent_again(requests_mock, no_sleep):
     requests_mock.post(V4, status_code=504, text="gateway timeout")
-    with pytest.raises(AirflowFailException, match="may or may not be running. Not retried"):
+    bot_activity(requests_mock, record(DEPLOYMENT), record("someone-elses", user_id="77"))
+    store = StateStore()
+
+    assert operator().execute({"task_state_store": store}) == DEPLOYMENT
+    assert deploys(requests_mock) == 1
+    sent = [r.json() for r in requests_mock.request_history if r.path == "/v3/activity/list"]
+    assert sent[0]["filter"] == {"operator": "eq", "field": "fileId", "value": "501"}
+
+
+def test_a_lost_deploy_answer_without_a_run_fails_without_deploying_again(requests_mock, no_sleep):
+    requests_mock.post(V4, status_code=504, text="gateway timeout")
+    bot_activity(requests_mock, record("older-run", created_on="2001-01-01T00:00:00Z"))
+    with pytest.raises(AirflowFailException, match="shows no run of it .* not deploying again"):
         operator().execute({})
     assert deploys(requests_mock) == 1
+
+
+def test_runs_of_several_deployments_since_the_send_cannot_be_told_apart(requests_mock, no_sleep):
+    requests_mock.post(V4, status_code=504, text="gateway timeout")
+    bot_activity(requests_mock, record("first"), record("second"))
+    with pytest.raises(AirflowFailException, match="2 times since this task sent its deploy"):
+        operator().execute({})
+    assert deploys(requests_mock) == 1
+
+
+def test_a_retry_after_the_worker_died_between_send_and_save_takes_the_run(requests_mock, no_sleep):
+    """The earlier try saved its marker, sent the deploy and died before the answer was saved."""
+    from airflow_provider_aa.control_room.bots import BotDeployment
+
+    store = StateStore()
+
+    marker = BotDeployment.validate(501, [29]).fingerprint()
+    store.set("automation_anywhere_bot_deployment", {"fingerprint": marker, "sent_at": 1.0, "deployment_id": None})
+    bot_activity(requests_mock, record(DEPLOYMENT))
+
+    assert operator().execute({"task_state_store": store}) == DEPLOYMENT
+    assert deploys(requests_mock) == 0
 
 
 def test_waits_for_completion_and_returns_status_and_outputs(requests_mock):
@@ -124,7 +167,12 @@ def test_other_input_or_a_finished_run_deploys_anew(requests_mock):
     assert deploys(requests_mock) == 2
 
 
-def test_without_waiting_nothing_is_saved(requests_mock):
+def test_without_waiting_the_id_is_kept_until_the_task_succeeds(requests_mock):
     store = StateStore()
+    saved = []
+    original = store.set
+    store.set = lambda key, value: (saved.append(dict(value)), original(key, value))
     assert operator().execute({"task_state_store": store}) == DEPLOYMENT
+    # a marker before the send, the id right after the answer, nothing once the task succeeded
+    assert [entry["deployment_id"] for entry in saved] == [None, DEPLOYMENT]
     assert store.values == {}

@@ -101,7 +101,8 @@ def test_connections_test_fails_for_a_wrong_password(aa_emulator):
     assert "Connection failed!" in out
     assert (
         f"Login refused for user '{conn['login']}' (auth_type='password'): check the password and that "
-        "the user is active. Not retried, so the account is not locked. [POST /v2/authentication -> HTTP 401]"
+        "the user is active. The task fails without retries, so that repeated attempts do not lock the "
+        "account. [POST /v2/authentication -> HTTP 401]"
     ) in out
     assert "not-the-password" not in out
     assert calls(aa_emulator) == [(LOGIN, 401)]

@@ -1,0 +1,87 @@
+"""
+Reading listings page by page, the one way every list call of the provider pages.
+
+Control Rooms cap pages below what was asked, report the true count in ``totalFilter``, and
+(behind some proxies) ignore the offset. :class:`PageCursor` trusts ``totalFilter``, stops on
+an empty page, and refuses to loop on a page it has already been given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError
+from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
+from airflow_provider_aa.control_room.session import ControlRoomSession
+from airflow_provider_aa.control_room.work_items import PAGE_LENGTH, ids_filter, list_request, list_of_items
+
+
+class PageCursor:
+    """
+    Where a listing stands: the next request to send, and what an answer says of the rest.
+
+    :param build: the request for a page starting at an offset.
+    """
+
+    def __init__(self, build: Callable[[int], ApiRequest]) -> None:
+        self._build = build
+        self.offset = 0
+        self.done = False
+        self._previous: list[str] = []
+
+    def request(self) -> ApiRequest:
+        return self._build(self.offset)
+
+    def read(self, answer: Any, request: ApiRequest) -> list[dict[str, Any]]:
+        """The page's items; moves the cursor on (``done`` once the listing is exhausted)."""
+        items = list_of_items(answer, request)
+        ids = [item["id"] for item in items]
+        if ids and ids == self._previous:
+            raise AutomationAnywhereError(
+                f"The Control Room answered the page at offset {self.offset} with the same items as the "
+                "page before: it ignores the page offset (an old Control Room or a proxy rewriting "
+                "requests). Stopped instead of reading the same page forever.",
+                method=request.method,
+                path=request.path,
+            )
+        self._previous = ids
+        self.offset += len(items)
+        total = _total_filter(answer)
+        asked = int(request.json["page"]["length"])
+        # A short page ends the listing only when the Control Room gives no total: pages may
+        # be capped below what was asked.
+        self.done = not items or (self.offset >= total if total is not None else len(items) < asked)
+        return items
+
+
+def read_all(session: ControlRoomSession, build: Callable[[int], ApiRequest]) -> Operation[list[dict[str, Any]]]:
+    """Every item of a listing (see :class:`PageCursor`)."""
+    cursor = PageCursor(build)
+    items: list[dict[str, Any]] = []
+    while not cursor.done:
+        request = cursor.request()
+        items += cursor.read((yield from session.request_json(request)), request)
+    return items
+
+
+def lookup(session: ControlRoomSession, queue_id: str, work_item_ids: Sequence[str]) -> Operation[dict[str, dict[str, Any]]]:
+    """
+    Work items by id, ``or``-filtered, 100 ids per listing: ``{id: item}`` in the order
+    asked; ids the queue does not hold are absent.
+    """
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(work_item_ids), PAGE_LENGTH):
+        chunk = ids_filter(work_item_ids[start : start + PAGE_LENGTH])
+        items = yield from read_all(session, lambda offset: list_request(queue_id, filter=chunk, offset=offset))
+        found.update((item["id"], item) for item in items)
+    return {item_id: found[item_id] for item_id in work_item_ids if item_id in found}
+
+
+def _total_filter(answer: Any) -> int | None:
+    page = answer.get("page") if isinstance(answer, Mapping) else None
+    value = page.get("totalFilter") if isinstance(page, Mapping) else None
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
