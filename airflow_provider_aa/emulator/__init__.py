@@ -49,7 +49,10 @@ API served
   :mod:`.filters`), ``/{id}`` get / update (``PUT``, also on ``/v4``, optimistic lock on
   ``version`` → 409) / delete. Adds to a ``disallowDuplicate`` queue with data equal to an
   existing item (or an earlier one of the request) are refused whole: 409
-  ``WLM_DUPLICATE_WORKITEM``, ``details`` the JSON list of duplicate indexes.
+  ``WLM_DUPLICATE_WORKITEM``, ``details`` the JSON list of duplicate indexes. Big queues
+  stay fast (:mod:`.item_lists`): a look-up by id (an ``eq`` on ``id``, or an ``or`` of up
+  to 100) is answered from an index in milliseconds on a 100,000-item queue, as is a page
+  sorted by ``id``; other filters read every item (a few hundred ms there).
 - Bots (:mod:`.deployments`): ``POST /v4/automations/deploy`` (``botId``,
   ``unattendedRequest.runAsUserIds``; 404 while ``deploy_v4_enabled`` is off) and ``POST
   /v3/automations/deploy`` (``fileId``, ``runAsUserIds``) → ``{"deploymentId",
@@ -81,6 +84,25 @@ parameters, bad ``Content-Length``. A connection silent for ``request_read_timeo
 a constructor argument) is let go: no request, a body short of its ``Content-Length`` (400),
 no TLS handshake, or an answer not read.
 
+What breaks "exactly once" in real deployments
+----------------------------------------------
+Settings (``configure``, ``POST /_emulator/config``, command line) and a fault:
+
+- ``busy_queues`` (``--busy-queue 20=50``, repeatable): other producers add that many items
+  per second to a queue, ``json`` ``{"producer": "other", "n": <k>}``, ids interleaved with
+  everybody's in creation order; the bot works them too. Made on demand under the lock, as
+  if all along: nothing runs while nobody asks.
+- ``page_cap`` (``--page-cap N``): list pages hold at most N records whatever was asked;
+  ``totalFilter`` stays truthful.
+- ``ignore_offset`` (``--ignore-offset``): lists answer as if ``page.offset`` were 0.
+- Fault ``late_commit`` (``seconds``, ``answer``: ``drop`` or ``timeout``): a request that
+  would be accepted gets no answer and is committed ``seconds`` later, as if it came then
+  (ids, ``createdOn``); one that would be refused is answered at once. ``stop`` and
+  ``reset`` forget commits not done yet. See :mod:`.faults`.
+
+``emulator.add_work_items(queue_id, datas)`` adds items straight into a queue, no HTTP
+(100,000 in about 1.5 s), to fill big queues for tests and benchmarks.
+
 Emulated bot (:mod:`.bot_runner`)
 ---------------------------------
 NEW → ACTIVE after ``pickup_delay`` s, then after ``work_delay`` s, by the item's ``json``
@@ -97,7 +119,8 @@ a completed run: the bot's seeded outputs plus the inputs echoed back.
 Faults, counters, controls
 --------------------------
 Fault kinds and parameters: :mod:`.faults` (among them ``drip``: an answer trickling in,
-and ``oversized``: a huge answer, or a gzip bomb). HTTP controls under ``/_emulator/``:
+``oversized``: a huge answer, or a gzip bomb, and ``late_commit``: committed after the
+client gave up). HTTP controls under ``/_emulator/``:
 :mod:`.admin`. ``emulator.counters`` counts requests per endpoint and status, logins per
 user and refreshes. :meth:`ControlRoomEmulator.restart` keeps data and drops sessions.
 """

@@ -6,9 +6,12 @@ GET      /_emulator/counters      counts per endpoint and status, logins, refres
 GET      /_emulator/requests      recent requests: method, path, status, fault
 POST     /_emulator/reset         everything back to the seed and start-up settings → 204
 GET      /_emulator/config        current settings
-POST     /_emulator/config        change settings, e.g. ``{"clock_offset": -61}``
+POST     /_emulator/config        change settings, e.g. ``{"clock_offset": -61}``,
+                                  ``{"busy_queues": {"20": 50}}``, ``{"page_cap": 50}``,
+                                  ``{"ignore_offset": true}``
 GET      /_emulator/faults        active fault rules
-POST     /_emulator/faults        add one rule ``{"kind", "count"?, "method"?, "path"?, ...}``
+POST     /_emulator/faults        add one rule ``{"kind", "count"?, "method"?, "path"?, ...}``,
+                                  e.g. ``{"kind": "late_commit", "answer": "timeout"}``
 DELETE   /_emulator/faults        remove all rules → 204
 POST     /_emulator/evict         ``{"username"}``: end that user's sessions
 POST     /_emulator/tokens        ``{"username"}``: a fresh token (for token-mode connections)

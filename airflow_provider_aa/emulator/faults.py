@@ -28,7 +28,7 @@ kind                   parameters (default)        effect
                                                    size unpacked (a gzip bomb, ~1/1000 on the
                                                    wire)
 ``late_commit``        ``seconds`` (2.0)           checked now: a refusal (400, 404, 409, ...)
-                       ``answer`` ("drop")         is answered at once; otherwise no answer and
+                       ``answer`` (drop)           is answered at once; otherwise no answer and
                                                    processed (committed) ``seconds`` later, as
                                                    if it had come then (ids, ``createdOn``);
                                                    ``drop``: the connection closes at once;
@@ -40,9 +40,9 @@ All matching ``latency`` rules add up; of the other kinds the first matching rul
 Every answer has a correct ``Content-Length``; ``drip`` and ``oversized`` stop quietly when
 the client hangs up.
 
-``late_commit`` is what a server does that commits after the client's timeout, or a load
-balancer that cuts the answer off while the server goes on: the request shows up later,
-not at once (``slow_response`` commits first, then waits). Meant for adds, it works on any
+``late_commit`` models a server that commits after the client's timeout, or a load balancer
+that cuts the answer off while the server goes on: the request's effect shows up later, not
+at once (``slow_response`` commits first, then waits). Meant for adds, it works on any
 request (a read is read again, to no effect). Its commit is done by the first request from
 its moment on, or by a timer if none comes; ``ControlRoomEmulator.stop`` and ``reset``
 forget the commits not done yet. It counts as ``dropped`` (or the refusal's status).

@@ -45,7 +45,7 @@ MAX_FILTER_DEPTH = 64
 #: Most ``eq id`` operands of a filter answered from an index by id (:func:`ids_asked`).
 MAX_INDEXED_IDS = 100
 #: Ids from here on are not all distinct as floats, which is how the grammar compares them.
-_EXACT_FLOAT_IDS = 2**53
+EXACT_FLOAT_IDS = 2**53
 
 _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "eq": operator.eq,
@@ -124,7 +124,7 @@ def ids_asked(condition: dict[str, Any] | None) -> list[int] | None:
             return None
         number = _as_number(leaf["value"])  # checked: a number
         assert number is not None
-        if abs(number) >= _EXACT_FLOAT_IDS:
+        if abs(number) >= EXACT_FLOAT_IDS:
             return None  # ids that big may equal it as floats without being it: matching decides
         if number.is_integer():
             ids.append(int(number))

@@ -16,7 +16,7 @@ when created). So:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Sequence, ValuesView
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from airflow_provider_aa.emulator import filters
@@ -38,12 +38,12 @@ _ITEM_KEYS: dict[str, Callable[[WorkItem], Any]] = {
 
 def list_items(items: dict[int, WorkItem], request: filters.ListQuery, numeric_ids: bool) -> dict[str, Any]:
     """The answer to ``request`` over one queue's ``items`` (by id, in id order)."""
-    matching: Sequence[WorkItem] | ValuesView[WorkItem]
+    matching: Sequence[WorkItem]
     ids = filters.ids_asked(request.condition)
     if ids is not None:
         matching = [items[item_id] for item_id in sorted(set(ids)) if item_id in items]
     elif request.condition is None:
-        matching = items.values()
+        matching = list(items.values())  # references only: well under a millisecond for 100,000
     else:
         condition = request.condition
         matching = [item for item in items.values() if filters.matches(condition, ItemRecord(item, numeric_ids))]
@@ -52,16 +52,16 @@ def list_items(items: dict[int, WorkItem], request: filters.ListQuery, numeric_i
     return request.answer([item.public(numeric_ids) for item in page], len(items), len(matching))
 
 
-def _ordered(
-    items: Sequence[WorkItem] | ValuesView[WorkItem], sort: list[tuple[str, bool]], numeric_ids: bool
-) -> Iterable[WorkItem]:
+def _ordered(items: Sequence[WorkItem], sort: list[tuple[str, bool]], numeric_ids: bool) -> Iterable[WorkItem]:
     """``items`` (in id order) sorted by ``sort`` as :func:`.filters.query` sorts, stable."""
+    # Ids as the grammar sees them (floats) are as distinct as the ints, unless a seed made them huge.
+    exact_ids = not items or max(abs(items[0].id), abs(items[-1].id)) < filters.EXACT_FLOAT_IDS
     field, descending = sort[0]
-    if field == "id":  # ids are unique: the first key decides alone
+    if field == "id" and exact_ids:  # ids are unique: the first key decides alone
         return reversed(items) if descending else items
     ordered = list(items)
     for field, descending in reversed(sort):
-        read = _ITEM_KEYS.get(field)
+        read = _ITEM_KEYS.get(field) if field != "id" or exact_ids else None
         if read is not None:
             ordered.sort(key=read, reverse=descending)
         else:

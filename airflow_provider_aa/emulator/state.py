@@ -211,6 +211,77 @@ class ControlRoomState:
             producers[queue_id] = producer
         self._producers = producers
 
+    @_transaction
+    def drop_sessions(self) -> None:
+        """Forget every session, as a restarted Control Room does."""
+        self._sessions.clear()
+
+    @_transaction
+    def issue_token(self, username: str) -> str:
+        """A token for a new multi session of ``username``, as an administrator would hand out."""
+        return self._open_session(self._known_user(username), multiple=True)
+
+    @_transaction
+    def set_password(self, username: str, password: str) -> None:
+        """Change a user's password, as an administrator rotating it does; sessions stay."""
+        if not isinstance(password, str) or not password:
+            raise ValueError("password must be a non-empty string")
+        self._users[username] = dataclasses.replace(self._known_user(username), password=password)
+
+    def password(self, username: str) -> str | None:
+        return self._known_user(username).password
+
+    @_transaction
+    def evict(self, username: str) -> int:
+        """End all live sessions of ``username``; their next call gets 401 UM1114."""
+        user = self._known_user(username)
+        return self._end_sessions(user, single_only=False)
+
+    @_transaction
+    def work_items(self, queue_id: int | str) -> list[dict[str, Any]]:
+        return [item.public(self._config.numeric_ids) for item in self._items[int(queue_id)].values()]
+
+    @_transaction
+    def add_items(
+        self, queue_id: int | str, datas: list[dict[str, Any]], username: str | None
+    ) -> list[dict[str, Any]]:
+        """
+        Add items as ``username`` (``None``: the seed's first user) would over the API, with
+        the queue's duplicate rule; ``ValueError`` instead of an answer for what it refuses.
+        """
+        try:
+            queue = self._queues[int(queue_id)]
+        except (KeyError, ValueError):
+            raise ValueError(f"no queue {queue_id!r} in the emulator's seed") from None
+        if not isinstance(datas, list) or not all(isinstance(data, dict) for data in datas):
+            raise ValueError("datas must be a list of dicts, each an item's json")
+        try:  # a copy the caller cannot change later, and proof that it is JSON
+            datas = json.loads(json.dumps(datas, allow_nan=False))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"datas must be JSON data: {error}") from None
+        created_by = self._first_user if username is None else self._known_user(username).id
+        duplicates = self._duplicates(queue, datas)
+        if duplicates:
+            raise ValueError(
+                f"queue {queue.name!r} does not allow duplicate work items; datas at {duplicates} are, "
+                "nothing was added"
+            )
+        shown, now = self._clock.now(), self._clock.base()
+        numeric_ids = self._config.numeric_ids
+        return [self._new_item(queue.id, data, created_by, shown, now).public(numeric_ids) for data in datas]
+
+    @_transaction
+    def bot_runs(self) -> list[dict[str, Any]]:
+        """Every run's activity record, also those not listed yet, oldest first."""
+        now = self._clock.base()
+        return [run.record(now, self._config.numeric_ids, self._clock) for run in self._runs.values()]
+
+    def _known_user(self, username: str) -> User:
+        try:
+            return self._users[username]
+        except KeyError:
+            raise ValueError(f"no user {username!r} in the emulator's seed") from None
+
     # -- what time drives ----------------------------------------------------------------
 
     def commit_later(self, seconds: float, action: Callable[[], object]) -> None:
@@ -294,74 +365,6 @@ class ControlRoomState:
             self._timer = None
             self._catch_up()
             self._arm()  # the next one; or this one again, when the clock (a test's) is not there yet
-
-    @_transaction
-    def drop_sessions(self) -> None:
-        """Forget every session, as a restarted Control Room does."""
-        self._sessions.clear()
-
-    @_transaction
-    def issue_token(self, username: str) -> str:
-        """A token for a new multi session of ``username``, as an administrator would hand out."""
-        return self._open_session(self._known_user(username), multiple=True)
-
-    @_transaction
-    def set_password(self, username: str, password: str) -> None:
-        """Change a user's password, as an administrator rotating it does; sessions stay."""
-        if not isinstance(password, str) or not password:
-            raise ValueError("password must be a non-empty string")
-        self._users[username] = dataclasses.replace(self._known_user(username), password=password)
-
-    def password(self, username: str) -> str | None:
-        return self._known_user(username).password
-
-    @_transaction
-    def evict(self, username: str) -> int:
-        """End all live sessions of ``username``; their next call gets 401 UM1114."""
-        user = self._known_user(username)
-        return self._end_sessions(user, single_only=False)
-
-    @_transaction
-    def work_items(self, queue_id: int | str) -> list[dict[str, Any]]:
-        return [item.public(self._config.numeric_ids) for item in self._items[int(queue_id)].values()]
-
-    @_transaction
-    def add_items(self, queue_id: int | str, datas: list[dict[str, Any]], username: str | None) -> list[dict[str, Any]]:
-        """
-        Add items as ``username`` (``None``: the seed's first user) would over the API, with
-        the queue's duplicate rule; ``ValueError`` instead of an answer for what it refuses.
-        """
-        try:
-            queue = self._queues[int(queue_id)]
-        except (KeyError, ValueError):
-            raise ValueError(f"no queue {queue_id!r} in the emulator's seed") from None
-        if not isinstance(datas, list) or not all(isinstance(data, dict) for data in datas):
-            raise ValueError("datas must be a list of dicts, each an item's json")
-        try:  # a copy the caller cannot change later, and proof that it is JSON
-            datas = json.loads(json.dumps(datas, allow_nan=False))
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"datas must be JSON data: {error}") from None
-        created_by = self._first_user if username is None else self._known_user(username).id
-        duplicates = self._duplicates(queue, datas)
-        if duplicates:
-            raise ValueError(
-                f"queue {queue.name!r} does not allow duplicate work items; datas at {duplicates} are, nothing was added"
-            )
-        shown, now = self._clock.now(), self._clock.base()
-        numeric_ids = self._config.numeric_ids
-        return [self._new_item(queue.id, data, created_by, shown, now).public(numeric_ids) for data in datas]
-
-    @_transaction
-    def bot_runs(self) -> list[dict[str, Any]]:
-        """Every run's activity record, also those not listed yet, oldest first."""
-        now = self._clock.base()
-        return [run.record(now, self._config.numeric_ids, self._clock) for run in self._runs.values()]
-
-    def _known_user(self, username: str) -> User:
-        try:
-            return self._users[username]
-        except KeyError:
-            raise ValueError(f"no user {username!r} in the emulator's seed") from None
 
     # -- authentication ------------------------------------------------------------------
 

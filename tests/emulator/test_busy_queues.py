@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from airflow_provider_aa.emulator import EmulatorConfig
+from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
 from airflow_provider_aa.emulator.models import OTHER_PRODUCER, instant
 from tests.emulator.conftest import TIMEOUT, Client
 
@@ -92,14 +92,12 @@ def test_reset_goes_back_to_the_start_up_setting(aa_emulator):
 
 
 def test_a_start_up_setting_starts_with_the_emulator(clock):
-    from airflow_provider_aa.emulator import ControlRoomEmulator
-
     with ControlRoomEmulator(EmulatorConfig(busy_queues={"21": 2.0}, pause_bot=True), clock=clock) as emulator:
         started = clock.now
         clock.advance(1)
         assert [item["createdOn"] for item in emulator.work_items(21)] == [instant(started + 0.5), instant(started + 1)]
-        with pytest.raises(ValueError, match="no queue 99"):
-            ControlRoomEmulator(EmulatorConfig(busy_queues={"99": 1.0}))
+    with pytest.raises(ValueError, match="no queue 99"):
+        ControlRoomEmulator(EmulatorConfig(busy_queues={"99": 1.0}))
 
 
 def test_over_http(aa_emulator):

@@ -82,3 +82,28 @@ def test_cli_serves_https_with_a_clock_offset():
         assert process.wait(timeout=10) == 0
     assert not os.path.exists(ca_file)  # removed on stop
     assert process.stderr.read() == ""
+
+
+def test_cli_sets_busy_queues_and_page_quirks():
+    port = free_port()
+    command = [sys.executable, "-m", "airflow_provider_aa.emulator", "--port", str(port), "--busy-queue", "20=50"]
+    command += ["--busy-queue", "22=0.5", "--page-cap", "7", "--ignore-offset"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert f"http://127.0.0.1:{port}" in process.stdout.readline()
+        config = requests.get(f"http://127.0.0.1:{port}/_emulator/config", timeout=TIMEOUT).json()
+        assert config["busy_queues"] == {"20": 50.0, "22": 0.5}
+        assert (config["page_cap"], config["ignore_offset"]) == (7, True)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    assert process.stderr.read() == ""
+
+
+def test_cli_refuses_a_bad_busy_queue():
+    for value in ("20", "20=fast", "99=1", "20=-1"):
+        result = subprocess.run(
+            [sys.executable, "-m", "airflow_provider_aa.emulator", "--port", "0", "--busy-queue", value],
+            capture_output=True, text=True, timeout=20,
+        )  # fmt: skip
+        assert result.returncode == 2 and ("busy" in result.stderr), (value, result.stderr)

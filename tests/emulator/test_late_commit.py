@@ -190,7 +190,8 @@ def test_stop_lets_go_of_a_held_connection():
         emulator.faults.add("late_commit", seconds=30, answer="timeout")
         before = handler_threads()
         connection = socket.create_connection(address(emulator.url), timeout=TIMEOUT)
-        connection.sendall(f"GET /v3/wlm/queues/20 HTTP/1.1\r\nHost: x\r\nX-Authorization: {client.token}\r\n\r\n".encode())
+        request = f"GET /v3/wlm/queues/20 HTTP/1.1\r\nHost: x\r\nX-Authorization: {client.token}\r\n\r\n"
+        connection.sendall(request.encode())
         time.sleep(0.2)
     finally:
         started = time.monotonic()

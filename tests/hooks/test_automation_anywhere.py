@@ -29,22 +29,6 @@ def item(item_id, status="NEW", **extra):
     return {"id": item_id, "queueId": 7, "status": status, "json": {"n": 1}, **extra}
 
 
-@pytest.fixture
-def password_conn(use_connection):
-    return use_connection(login="jdoe", password=PASSWORD, extra={"auth_type": "password"})
-
-
-@pytest.fixture
-def clock():
-    class Clock:
-        now = 1_000_000.0
-
-        def __call__(self):
-            return self.now
-
-    return Clock()
-
-
 def hook_with_clock(clock) -> AutomationAnywhereHook:
     hook = AutomationAnywhereHook()
     hook.__dict__["session"] = ControlRoomSession(hook.settings, clock=clock)

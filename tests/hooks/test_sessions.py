@@ -28,17 +28,6 @@ def logins(requests_mock) -> int:
     return sum(1 for r in requests_mock.request_history if r.path == "/v2/authentication")
 
 
-@pytest.fixture
-def clock():
-    class Clock:
-        now = 1_000_000.0
-
-        def __call__(self):
-            return self.now
-
-    return Clock()
-
-
 # -- refused logins ---------------------------------------------------------------------
 
 
@@ -165,8 +154,3 @@ def test_list_work_items_rejects_a_bad_filter_or_sort_at_the_call(requests_mock,
         hook.list_work_items(7, **kwargs)  # raised at the call, not on first iteration
     assert str(invalid.value).startswith(named)
     assert requests_mock.call_count == 0
-
-
-@pytest.fixture
-def password_conn(use_connection):
-    return use_connection(login="jdoe", password=PASSWORD, extra={"auth_type": "password"})
