@@ -63,6 +63,7 @@ class AsyncControlRoomClient:
         self._waiters = 0
         self._keeper: asyncio.Task[None] | None = None
         self._retired = False
+        self._closing: asyncio.Future[None] | None = None
 
     def hold(self) -> None:
         """A trigger starts waiting with this client: the token is kept fresh meanwhile."""
@@ -74,13 +75,18 @@ class AsyncControlRoomClient:
         """A trigger stopped waiting with this client (see :meth:`hold`)."""
         self._waiters -= 1
         if self._retired and not self._waiters:
-            asyncio.ensure_future(self.close())
+            self._close_soon()
 
     def retire(self) -> None:
         """The connection changed: close this client once its last waiting trigger moved on."""
         self._retired = True
         if not self._waiters:
-            asyncio.ensure_future(self.close())
+            self._close_soon()
+
+    def _close_soon(self) -> None:
+        if self._closing is None:
+            # Kept in an attribute: the loop holds only a weak reference to a task.
+            self._closing = asyncio.ensure_future(self.close())
 
     async def _keep_token_fresh(self) -> None:
         while self._waiters:

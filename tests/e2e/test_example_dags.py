@@ -75,7 +75,7 @@ def test_one_task_adds_and_waits_deferred(fast_bot, monkeypatch):
 
 def test_reschedule_mode_gives_the_same_outcome(fast_bot, monkeypatch):
     fast_bot.use_connection(monkeypatch)
-    fast_bot.configure(pickup_delay=1.5)
+    fast_bot.configure(pickup_delay=4.0)  # long enough for a reschedule also where tasks start slowly (3.1)
     dag = load_example_dag("example_automation_anywhere")
     dag.get_task("wait_until_finished").mode = "reschedule"
 
