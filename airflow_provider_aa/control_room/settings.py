@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import json
 import math
 import os
+import re
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -46,6 +48,8 @@ class ConnectionSettings:
     timeout: float = DEFAULT_TIMEOUT
     #: The largest answer body accepted, counted after gzip/deflate decoding.
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    #: Things about the connection worth a warning (e.g. an unknown extra key); not an error.
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def secrets(self) -> list[str]:
@@ -71,9 +75,14 @@ def settings_from_connection(
     password: str | None,
     port: int | None = None,
     extra: Mapping[str, Any] | str | None = None,
+    schema: str | None = None,
 ) -> ConnectionSettings:
     """
     Validate an Airflow connection's fields and return :class:`ConnectionSettings`.
+
+    ``schema`` (the connection's Schema field, the path of a connection URI) is the URL
+    scheme of a host given without one, as in Airflow's HTTP provider:
+    ``automation-anywhere://user:pass@127.0.0.1:8765/http`` talks http; default https.
 
     :raises InvalidInputError: naming the connection field and what was expected.
     """
@@ -94,7 +103,7 @@ def settings_from_connection(
             f"auth_type={auth_type!r} (needs {', '.join(name for name, _ in needed)})."
         )
     return ConnectionSettings(
-        base_url=_base_url(host, port),
+        base_url=_base_url(host, port, schema),
         auth_type=auth_type,
         username=username,
         password=password or None,
@@ -104,7 +113,26 @@ def settings_from_connection(
         verify_ssl=_verify_ssl(extras.get("verify_ssl")),
         timeout=_timeout(extras.get("timeout")),
         max_response_bytes=_max_response_bytes(extras.get("max_response_bytes")),
+        warnings=tuple(_unknown_extras(extras)),
     )
+
+
+#: The extras this provider reads.
+KNOWN_EXTRAS = ("auth_type", "api_key", "token", "multiple_login", "verify_ssl", "timeout", "max_response_bytes")
+
+
+def _unknown_extras(extras: Mapping[str, Any]) -> list[str]:
+    """A warning per extra key this provider does not read, naming the nearest known one."""
+    warnings = []
+    for key in extras:
+        if key in KNOWN_EXTRAS:
+            continue
+        # camelCase and dashes as AA's API or a URI may spell them: apiKey -> api_key.
+        spelled = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", str(key)).replace("-", "_").lower()
+        nearest = difflib.get_close_matches(spelled, KNOWN_EXTRAS, n=1, cutoff=0.6)
+        hint = f": did you mean {nearest[0]!r}?" if nearest else f" (known: {', '.join(KNOWN_EXTRAS)})"
+        warnings.append(f"Connection extra {key!r} is not a setting of this provider and is ignored{hint}")
+    return warnings
 
 
 def _extras(extra: Mapping[str, Any] | str | None) -> Mapping[str, Any]:
@@ -134,7 +162,7 @@ def _auth_type(value: Any, *, api_key: str | None, token: str | None, password: 
     return str(value)
 
 
-def _base_url(host: str | None, port: int | None) -> str:
+def _base_url(host: str | None, port: int | None, schema: str | None = None) -> str:
     raw = (host or "").strip()
     if not raw:
         raise InvalidInputError(
@@ -142,7 +170,12 @@ def _base_url(host: str | None, port: int | None) -> str:
             "https://mycompany.my.automationanywhere.digital"
         )
     if "://" not in raw:
-        raw = f"https://{raw}"
+        scheme = (schema or "").strip().lower() or "https"
+        if scheme not in ("http", "https"):
+            raise InvalidInputError(
+                f"Connection field 'schema' is {schema!r}: expected http or https (the URL scheme of the host)."
+            )
+        raw = f"{scheme}://{raw}"
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https"):
         raise InvalidInputError(

@@ -90,12 +90,18 @@ class AutomationAnywhereHook(BaseHook):
         """The connection's validated settings (read once per hook)."""
         conn = self.get_connection(self.automation_anywhere_conn_id)
         settings = settings_from_connection(
-            host=conn.host, login=conn.login, password=conn.password, port=conn.port, extra=conn.extra
+            host=conn.host,
+            login=conn.login,
+            password=conn.password,
+            port=conn.port,
+            extra=conn.extra,
+            schema=conn.schema,
         )
         for secret in settings.secrets:
             mask_secret(secret)
-        if settings.plain_http_warning:
-            self.log.warning(settings.plain_http_warning)
+        for warning in (settings.plain_http_warning, *settings.warnings):
+            if warning:
+                self.log.warning(warning)
         return settings
 
     @cached_property

@@ -23,6 +23,7 @@ Sharing, per event loop (one triggerer process runs one loop):
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import weakref
 from collections.abc import AsyncIterator, Sequence
@@ -40,6 +41,8 @@ from airflow_provider_aa.control_room.settings import ConnectionSettings, settin
 from airflow_provider_aa.control_room.statuses import UnknownStatusWarnings, WorkItemWait
 from airflow_provider_aa.control_room.work_items import PAGE_LENGTH
 from airflow_provider_aa.transport.httpx_transport import HttpxTransport
+
+_log = logging.getLogger(__name__)
 
 #: Status lookups of one queue arriving within this many seconds share requests.
 LOOKUP_WINDOW = 0.2
@@ -212,6 +215,9 @@ class _ClientRegistry:
             if client is not None:
                 client.retire()
             client = self._current[conn_id] = AsyncControlRoomClient(ControlRoomSession(settings))
+            for warning in (settings.plain_http_warning, *settings.warnings):
+                if warning:
+                    _log.warning("Connection %s: %s", conn_id, warning)
         return client
 
     async def _settings(self, conn_id: str, *, reread: bool) -> ConnectionSettings:
@@ -229,7 +235,12 @@ class _ClientRegistry:
 async def _read_settings(conn_id: str) -> ConnectionSettings:
     conn = await BaseHook.aget_connection(conn_id)
     settings = settings_from_connection(
-        host=conn.host, login=conn.login, password=conn.password, port=conn.port, extra=conn.extra
+        host=conn.host,
+        login=conn.login,
+        password=conn.password,
+        port=conn.port,
+        extra=conn.extra,
+        schema=conn.schema,
     )
     for secret in settings.secrets:
         await amask_secret(secret)

@@ -133,3 +133,48 @@ def test_plain_http_is_fine_on_loopback_only():
     assert settings(password="pw", host="http://localhost").plain_http_warning is None
     assert "plain http" in settings(password="pw", host="http://cr.internal").plain_http_warning
 
+
+
+@pytest.mark.parametrize(
+    ("extra", "hint"),
+    [
+        ({"apiKey": "k"}, "did you mean 'api_key'?"),
+        ({"multipleLogin": True}, "did you mean 'multiple_login'?"),
+        ({"verify-ssl": False}, "did you mean 'verify_ssl'?"),
+        ({"timout": 5}, "did you mean 'timeout'?"),
+        ({"colour": "blue"}, "(known: auth_type, api_key"),
+    ],
+)
+def test_an_unknown_extra_key_is_warned_about_with_the_nearest_known_one(extra, hint):
+    settings = settings_from_connection(host="cr.example.test", login="u", password="p", extra=extra)
+    (warning,) = settings.warnings
+    assert f"Connection extra {next(iter(extra))!r} is not a setting of this provider" in warning and hint in warning
+
+
+@pytest.mark.parametrize(
+    ("host", "schema", "url"),
+    [
+        ("127.0.0.1", "http", "http://127.0.0.1:8765"),
+        ("cr.example.test", "https", "https://cr.example.test:8765"),
+        ("cr.example.test", None, "https://cr.example.test:8765"),
+        ("https://cr.example.test", "http", "https://cr.example.test:8765"),  # an explicit scheme wins
+    ],
+)
+def test_the_schema_field_is_the_scheme_of_a_host_without_one(host, schema, url):
+    settings = settings_from_connection(host=host, login="u", password="p", port=8765, schema=schema)
+    assert settings.base_url == url
+
+
+def test_a_uri_connection_can_say_http(monkeypatch):
+    from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AUTOMATION_ANYWHERE_DEFAULT",
+        "automation-anywhere://user:pass@127.0.0.1:8765/http?auth_type=password",
+    )
+    assert AutomationAnywhereHook().settings.base_url == "http://127.0.0.1:8765"
+
+
+def test_a_schema_that_is_no_url_scheme_is_refused():
+    with pytest.raises(InvalidInputError, match="'schema' is 'ftp'"):
+        settings_from_connection(host="cr.example.test", login="u", password="p", schema="ftp")
