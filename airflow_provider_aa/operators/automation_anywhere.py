@@ -133,6 +133,7 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
                     on_progress=saved.save,
                     on_duplicate=self.on_duplicate,
                     settle_delay=self.settle_delay,
+                    keep_items=False,  # the ids are in the progress; items would cost memory
                 )
             except DuplicateWorkItemsError as refused:
                 # A retry cannot change the queue's verdict: fail for good.

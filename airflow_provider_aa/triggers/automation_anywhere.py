@@ -342,11 +342,13 @@ class _PollingTrigger(BaseTrigger):
                     return {"status": "timeout", "message": message}
                 if not isinstance(outcome, _Pending):
                     return outcome
+                if last is None or outcome.progress != last.progress:
+                    # Only changes: 10,000 waiting triggers must not log 10,000 lines a round.
+                    self.log.info(outcome.progress)
                 last = outcome
                 remaining = self.deadline - time.time()
                 if remaining <= 0:
                     return {"status": "timeout", "message": outcome.timeout_message}
-                self.log.info(outcome.progress)
                 await asyncio.sleep(min(_until_next_tick(interval), remaining))
                 if self.exponential_backoff:
                     interval = min(interval * 2, self.max_poke_interval)
