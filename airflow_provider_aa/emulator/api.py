@@ -107,7 +107,12 @@ class ControlRoomApi:
         self._state = state
         self._counters = counters
 
-    def handle(self, resolution: Resolution, request: Request) -> Response:
+    def handle(self, resolution: Resolution, request: Request, session: Session | None = None) -> Response:
+        """
+        Answer ``request``. ``session``: the caller's session as it was when the request
+        arrived (a ``late_commit`` is done later under it, even if the client has logged
+        out or its token expired since, as a Control Room that is merely slow would).
+        """
         try:
             if resolution.error is not None:
                 raise resolution.error
@@ -117,7 +122,8 @@ class ControlRoomApi:
                 raise _not_found(
                     request.path, f"Authentication API v{route.auth_version} is not available on this Control Room"
                 )
-            session = self._authenticate(request) if route.authenticated else None
+            if session is None and route.authenticated:
+                session = self._authenticate(request)
             return route.action(self, request, resolution.params, session)
         except ApiError as error:
             return error.response()
@@ -133,6 +139,11 @@ class ControlRoomApi:
             except Accepted:
                 return None
         return response if response.status >= 400 else None
+
+    def session_of(self, resolution: Resolution, request: Request) -> Session | None:
+        """The session ``request`` was sent in (``None`` for calls without one); it must be live."""
+        route = resolution.route
+        return self._authenticate(request) if route is not None and route.authenticated else None
 
     def _version_enabled(self, version: int) -> bool:
         config = self._state.config

@@ -146,7 +146,8 @@ class _Handler(BaseHTTPRequestHandler):
         if refusal is not None:
             self._record(emulator, request, refusal.status, "late_commit")
             return self._answer(refusal)
-        emulator._state.commit_later(params["seconds"], lambda: emulator._api.handle(resolution, request))
+        session = emulator._api.session_of(resolution, request)  # live now: refusal() checked it
+        emulator._state.commit_later(params["seconds"], lambda: emulator._api.handle(resolution, request, session))
         if params["answer"] == "drop":
             return self._drop(emulator, request, "late_commit")
         self._record(emulator, request, None, "late_commit")

@@ -226,7 +226,8 @@ class AutomationAnywhereDeployBotOperator(BaseOperator):
     that deployment (with ``wait_for_completion``: waits for it). A lost answer, or a try
     that finds only the marker (the worker died in between), looks for the run in the bot's
     activity for the run-as users since the marker and takes it; when the activity shows no
-    such run, or runs of several deployments, the task fails without deploying and says so.
+    such run yet, the try fails without deploying and keeps the marker (a retry looks again);
+    runs of several deployments fail the task for good. It says so either way.
     The saved state is dropped once the task succeeds, or the run succeeded or failed.
 
     XCom (return value): the ``deploymentId`` (a string, e.g. for
@@ -354,12 +355,15 @@ class AutomationAnywhereDeployBotOperator(BaseOperator):
                 "deploying again, so that the bot never runs twice: check the Control Room's activity."
             ) from unclear
         if deployment_id is None:
-            raise AirflowFailException(
+            # Not AirflowFailException: the marker stays, so a retry only looks again (the
+            # activity may be late) and never deploys.
+            raise AutomationAnywhereError(
                 f"{who} a deploy of bot {deployment.bot_id} at {when} without getting its answer, and the Control "
                 f"Room's activity shows no run of it for run-as user(s) {', '.join(deployment.run_as_user_ids)} "
-                "since then. Whether it ran cannot be told (the activity may be late, or the connection's user may "
-                "lack \"View everyone's activity\"): not deploying again, so that the bot never runs twice. Check "
-                "the activity; a new DAG run deploys anew."
+                "since then. Whether it ran cannot be told yet (the activity may be late, or the connection's user "
+                "may lack \"View everyone's activity\"): not deploying again, so that the bot never runs twice. A "
+                "retry of this task looks again; check the activity — if the bot never ran, a new DAG run deploys "
+                "anew."
             )
         self.log.warning(
             "%s a deploy of bot %s at %s without getting its answer: it ran as deployment %s. Taking it, not "

@@ -59,7 +59,7 @@ FAULT_MATRIX: list[tuple[str, ...]] = []
 def pytest_terminal_summary(terminalreporter):
     if not FAULT_MATRIX:
         return
-    terminalreporter.section("fault matrix: add -> wait (poke) / wait (deferred)")
+    terminalreporter.section("fault matrix: add (or deploy) -> wait (poke) / wait (deferred)")
     terminalreporter.write_line("| fault | add | wait (poke) | wait (deferred) | items held | requests |")
     terminalreporter.write_line("|---|---|---|---|---|---|")
     for row in FAULT_MATRIX:

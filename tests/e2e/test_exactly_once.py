@@ -88,3 +88,19 @@ def test_duplicates_are_refused_per_item_and_the_rest_is_added(emulator, capsys)
     ids = skipping.execute({})
     assert held(emulator, 21) == [1, 2, 3, 4] and ids == [emulator.work_items(21)[-1]["id"]]
     assert "Skipped as a duplicate the queue already holds: work_items[0]" in capsys.readouterr().out
+
+
+def test_a_late_commit_lands_after_the_client_logged_out(emulator):
+    import time
+
+    from airflow_provider_aa.control_room.session import AmbiguousOutcomeError
+    from airflow_provider_aa.control_room.work_items import add_request
+
+    emulator.faults.add("late_commit", count=1, method="POST", path=r"/workitems$", seconds=0.5, answer="drop")
+    hook = AutomationAnywhereHook()
+    with pytest.raises(AmbiguousOutcomeError):
+        hook.request_json(add_request("20", [{"n": 1}]))
+    hook.close()  # logs out before the commit is due
+    time.sleep(1.0)
+
+    assert held(emulator) == [1]
