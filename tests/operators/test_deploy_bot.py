@@ -94,8 +94,13 @@ def test_a_lost_deploy_answer_is_looked_up_in_the_activity_not_sent_again(reques
 def test_a_lost_deploy_answer_without_a_run_fails_without_deploying_again(requests_mock, no_sleep):
     requests_mock.post(V4, status_code=504, text="gateway timeout")
     bot_activity(requests_mock, record("older-run", created_on="2001-01-01T00:00:00Z"))
-    with pytest.raises(AirflowFailException, match="shows no run of it .* not deploying again"):
-        operator().execute({})
+    store = StateStore()
+    with pytest.raises(AutomationAnywhereError, match="shows no run of it .* not deploying again") as unclear:
+        operator().execute({"task_state_store": store})
+    assert not isinstance(unclear.value, AirflowFailException)  # a retry looks again...
+    assert store.values["automation_anywhere_bot_deployment"]["deployment_id"] is None  # ...with the marker
+    with pytest.raises(AutomationAnywhereError, match="An earlier try of this task sent"):
+        operator().execute({"task_state_store": store})
     assert deploys(requests_mock) == 1
 
 
