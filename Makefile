@@ -9,7 +9,7 @@ COMPAT_AIRFLOW ?= 3.1.*
 COMPAT_VENV ?= .venv-compat
 COMPAT_INSTALLED := $(COMPAT_VENV)/.installed
 
-.PHONY: test test-latest test-compat demo bench clean
+.PHONY: test test-latest test-compat test-deployment demo bench clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,8 +23,9 @@ $(COMPAT_INSTALLED): pyproject.toml
 	$(COMPAT_VENV)/bin/python -m pip install --quiet -e '.[test]' 'apache-airflow==$(COMPAT_AIRFLOW)'
 	touch $(COMPAT_INSTALLED)
 
-# The whole suite on the newest Airflow, then again on the oldest supported one.
-test: test-latest test-compat
+# The whole suite on the newest Airflow, then again on the oldest supported one, then a real
+# deployment.
+test: test-latest test-compat test-deployment
 
 test-latest: $(INSTALLED)
 	$(BIN)/python -m pytest
@@ -36,6 +37,12 @@ test-latest: $(INSTALLED)
 test-compat: $(COMPAT_INSTALLED)
 	$(COMPAT_VENV)/bin/python -m pytest -p no:cacheprovider -m "not browser" \
 		--ignore=tests/emulator --ignore=tests/transport --ignore=tests/bench
+
+# Airflow's components as separate processes (api-server, scheduler with LocalExecutor,
+# dag-processor, triggerer; PostgreSQL from Debian's package) against the emulator: DAG runs
+# triggered through the REST API, workers and the triggerer killed (scripts/deployment/run.py).
+test-deployment: $(INSTALLED)
+	$(BIN)/python scripts/deployment/run.py
 
 demo: $(INSTALLED)
 	$(BIN)/python scripts/demo.py

@@ -1,0 +1,1099 @@
+"""
+``make test-deployment``: the provider in a real Airflow deployment against the emulator.
+
+What runs
+---------
+Each Airflow component as a process of its own, in a throw-away ``AIRFLOW_HOME``:
+``airflow api-server``, ``airflow scheduler`` (LocalExecutor), ``airflow dag-processor`` and
+``airflow triggerer``; the Control Room emulator (``emulator_server.py`` beside this file: the
+package's emulator plus the few controls this test needs that ``/_emulator/`` lacks); and
+PostgreSQL as the metadata database. DAG runs are triggered through the REST API (the
+SimpleAuthManager with an admin user and a password file, as users sign in), waited for by
+polling the API, and judged by the API's run and task states and the emulator's counters and
+request log — never by log text alone. Every process is stopped at the end, on failure too
+(``finally``, SIGTERM and SIGINT handled; each component in its own process group).
+
+Why PostgreSQL
+--------------
+Airflow documents SQLite as "intended for development purposes only" and PostgreSQL or
+MySQL for a real deployment ("Set up a Database Backend"); with SQLite, a single writer,
+LocalExecutor's parallel task processes, the scheduler, the triggerer and the API server
+serialise on one file lock. Airflow 3.3 itself no longer refuses LocalExecutor on SQLite
+(the old config check is gone; ``configuration.py`` only checks the SQLite version), so the
+choice is the documentation's. PostgreSQL is Debian's package (``.ci/run`` installs
+``postgresql`` when missing): this script runs ``initdb`` and ``postgres`` from
+``/usr/lib/postgresql/<newest>/bin`` as an unprivileged user (``postgres``, made by the
+Debian package, else ``nobody``; as is when not root), on a free port of 127.0.0.1, with a
+random password, ``fsync=off`` (a throw-away database). Drivers (the ``test`` extra):
+``psycopg2-binary`` for ``postgresql+psycopg2://`` (Airflow's documented sync driver) and
+``asyncpg``, the async driver Airflow 3.3 derives from it for the API server's async
+sessions.
+
+Cases (one line each: ``PASS``/``FAIL``, name, counts)
+-----------------------------------------------------
+1. ``examples``: the five example DAGs in each auth mode (``password`` with
+   ``multiple_login``: the files as they are; ``api_key`` and ``token``: the same code with
+   another connection, ``dags/deployment_examples_per_mode.py``), plus the sensors in
+   ``reschedule`` mode in each mode; the deferrable ones wait in the real triggerer.
+2. ``fanout``: 100 deferred sensors in one triggerer: 1 login by the triggerer, at most
+   1 list request per queue per poll round.
+3. ``kill-add``: a worker (the LocalExecutor worker and its task process) SIGKILLed in the
+   middle of a 1,000-item add, ``retries=1``: the retry finishes, 0 duplicates, 0 missing
+   (``task_instance_heartbeat_timeout`` 20 s for the test).
+4. ``triggerer-restart``: the triggerer SIGKILLed during a deferred wait and started again:
+   the wait resumes in the new triggerer and finishes.
+5. ``rotation``: the password changed in the metadata database's connection and in the
+   emulator while sensors are deferred: the triggerer logs in with the new one.
+6. ``secrets``: no password, API key or token (every token the emulator issued, renewed ones
+   included) in any task log read through the API server, the triggerer's log, or any other
+   log of the deployment.
+7. ``deploy-kill``: a bot deployed with ``wait_for_completion``, the worker SIGKILLed after
+   the Control Room accepted the deploy (its answer still on the way): the bot runs once.
+
+Each case has users (and queues) of its own in the emulator's seed, so that cases running at
+the same time do not mix their counts. The harness's request log tells the workers' sync
+hook (``python-requests``) from the triggerer (``python-httpx``) and is checked against the
+emulator's own login counters.
+
+Airflow 3.3.2 bugs met on the way (see ``DEFAULT_TASK_RETRIES`` below and
+``dags/deployment_reschedule.py``): a deferred task whose trigger fires before the scheduler
+has handled the executor's event of the deferring try is failed ("state mismatch",
+apache/airflow#72716, #71580), as is a reschedule-mode sensor whose next poke is queued that
+early (#71172); a try failed that way is missing from the task's history, so its log is not
+served by the API (#67371; case 6 reads it from disk).
+
+Bounded: every wait has a timeout, and the whole run a deadline (``--budget``, 570 s).
+``--keep`` keeps the throw-away folders (kept anyway when a case fails); ``--only CASE``
+runs some cases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import pwd
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+AIRFLOW = Path(sys.executable).with_name("airflow")
+EXAMPLE_DAGS = ROOT / "example_dags"
+TEST_DAGS = HERE / "dags"
+ADMIN = "admin"
+TOKEN_LIFETIME = 20.0  # emulator tokens: renewed several times during the run
+FANOUT_POLL = 5.0  # deployment_fanout.py's poke_interval
+HEARTBEAT_TIMEOUT = 20
+EXAMPLE_IDS = (
+    "example_automation_anywhere_work_items",
+    "example_automation_anywhere_deferrable",
+    "example_automation_anywhere_one_task",
+    "example_automation_anywhere_bot",
+    "example_automation_anywhere_bot_one_task",
+)
+MODES = {"password": "automation_anywhere_default", "api_key": "aa_api_key", "token": "aa_token"}
+MODE_USERS = {"password": "bot_runner", "api_key": "api_user", "token": "token_user"}
+#: Users and queues of the test's own cases, so that each case's counts are its own.
+CASE_USERS = ("fanout_user", "kill_user", "restart_user", "rotate_user", "deploy_user", "ops_admin")
+CASE_QUEUES = {30: "Fanout A", 31: "Fanout B", 32: "Kill add", 33: "Triggerer restart", 34: "Rotation"}
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class CaseFailed(Exception):
+    pass
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise CaseFailed(message)
+
+
+# -- processes --------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Proc:
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+class Processes:
+    """Every process this script started, each in its own process group; all stopped at the end."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.procs: list[Proc] = []
+        self._lock = threading.Lock()
+
+    def start(self, name: str, args: list[str], env: dict[str, str], **popen: Any) -> Proc:
+        log = self.log_dir / f"{name}.log"
+        with open(log, "ab") as out:
+            process = subprocess.Popen(
+                args, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True, **popen,
+            )
+        proc = Proc(name, process, log)
+        with self._lock:
+            self.procs.append(proc)
+        return proc
+
+    @staticmethod
+    def stop(proc: Proc, sig: int = signal.SIGTERM, grace: float = 15.0) -> None:
+        """Signal the process group, wait, then SIGKILL the group (by its id, never by name)."""
+        pgid = proc.process.pid  # start_new_session: the group id is the leader's pid
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, sig)
+        try:
+            proc.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+        # Whatever of the group is left (workers, the triggerer's runner, uvicorn workers).
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.process.wait(timeout=10)
+
+    def stop_all(self, last: Iterable[str] = ()) -> None:
+        later = set(last)
+        with self._lock:
+            first = [proc for proc in reversed(self.procs) if proc.name not in later]
+            after = [proc for proc in reversed(self.procs) if proc.name in later]
+        # Airflow's components together (each SIGTERMed, then waited for), then the rest.
+        with ThreadPoolExecutor(max_workers=max(1, len(first))) as pool:
+            list(pool.map(self.stop, first))
+        for proc in after:
+            self.stop(proc, signal.SIGINT if proc.name == "postgres" else signal.SIGTERM)
+
+
+def become_subreaper() -> None:
+    """
+    Orphans of our processes (a task process whose supervisor died: Airflow gives task
+    processes process groups of their own) are re-parented to this script instead of init,
+    so that :func:`reap_orphans` can end them.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+def reap_orphans() -> int:
+    """SIGKILL and reap whatever is left among this script's children (all started by it); returns how many."""
+    ended = 0
+    for _ in range(5):
+        children = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == os.getpid():
+                    children[int(stat.parent.name)] = fields[0]
+        if not children:
+            break
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in children:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        ended += sum(state != "Z" for state in children.values())  # zombies (the killed workers' tasks) only reaped
+    return ended
+
+
+def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 30) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with _NO_PROXY.open(request, timeout=timeout) as answer:
+            text = answer.read()
+    except urllib.error.HTTPError as error:
+        raise CaseFailed(f"{method} {url} -> HTTP {error.code}: {error.read()[:500]!r}") from None
+    return json.loads(text) if text.strip() else None
+
+
+def wait_for(what: str, condition: Callable[[], Any], timeout: float, interval: float = 1.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise CaseFailed(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+# -- PostgreSQL -------------------------------------------------------------------------
+
+
+def postgres_bin() -> Path:
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+    if versions:
+        return versions[-1].parent
+    found = shutil.which("postgres")
+    if found:
+        return Path(found).resolve().parent
+    raise SystemExit("PostgreSQL is not installed: apt-get install -y postgresql (.ci/run does)")
+
+
+def start_postgres(procs: Processes, workdir: Path) -> tuple[str, str]:
+    """initdb + postgres as an unprivileged user; returns (the SQLAlchemy URL, the server version)."""
+    bindir = postgres_bin()
+    popen: dict[str, Any] = {}
+    if os.geteuid() == 0:
+        user = "postgres"
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            user = "nobody"
+        entry = pwd.getpwnam(user)
+        popen = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+        os.chown(workdir, entry.pw_uid, entry.pw_gid)
+    password = secrets.token_urlsafe(16)
+    pwfile = workdir / "pwfile"
+    pwfile.write_text(password + "\n")
+    if popen:
+        os.chown(pwfile, popen["user"], popen["group"])
+    data = workdir / "data"
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+    initdb = subprocess.run(
+        [str(bindir / "initdb"), "-D", str(data), "-U", "airflow", f"--pwfile={pwfile}", "--auth=scram-sha-256", "-E", "UTF8"],
+        env=env, cwd=workdir, capture_output=True, text=True, timeout=120, **popen,
+    )
+    if initdb.returncode:
+        raise SystemExit(f"initdb failed:\n{initdb.stdout}\n{initdb.stderr}")
+    port = free_port()
+    procs.start(
+        "postgres",
+        [str(bindir / "postgres"), "-D", str(data), "-c", "listen_addresses=127.0.0.1", "-c", f"port={port}",
+         "-c", f"unix_socket_directories={workdir}", "-c", "fsync=off", "-c", "synchronous_commit=off",
+         "-c", "full_page_writes=off", "-c", "max_connections=400"],
+        env, cwd=workdir, **popen,
+    )
+    pg_env = {**env, "PGPASSWORD": password}
+    wait_for("PostgreSQL to accept connections", lambda: subprocess.run(
+        [str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)], env=pg_env, capture_output=True).returncode == 0, 60, 0.2)
+    created = subprocess.run([str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "airflow", "airflow"],
+                             env=pg_env, capture_output=True, text=True, timeout=60)
+    if created.returncode:
+        raise SystemExit(f"createdb failed: {created.stderr}")
+    version = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True).stdout.strip()
+    return f"postgresql+psycopg2://airflow:{password}@127.0.0.1:{port}/airflow", version
+
+
+# -- the emulator and its traffic -------------------------------------------------------
+
+
+def make_seed(path: Path) -> dict[str, str]:
+    """The default seed plus a user per case and the cases' queues; returns the users' passwords."""
+    from importlib import resources
+
+    seed = json.loads(resources.files("airflow_provider_aa.emulator").joinpath("default_seed.json").read_text())
+    passwords = {}
+    for number, username in enumerate(CASE_USERS):
+        passwords[username] = f"{username.title().replace('_', '')}-{secrets.token_urlsafe(9)}"
+        seed["users"].append({
+            "id": 60 + number, "username": username, "password": passwords[username], "allowMultipleLogin": True,
+            "domain": "", "firstName": username, "lastName": "Deployment", "email": f"{username}@example.com",
+            "description": "deployment test user", "disabled": False, "roles": [{"id": 14, "name": "AAE_Queue Admin"}],
+        })
+    for queue_id, name in CASE_QUEUES.items():
+        seed["queues"].append({"id": queue_id, "name": name, "description": name, "disallowDuplicate": False,
+                               "autoRetryLimit": 0, "workItemModelId": queue_id + 100})
+    path.write_text(json.dumps(seed))
+    return passwords
+
+
+class Emulator:
+    """The emulator process's two HTTP sides, and the request log it keeps (with client and user)."""
+
+    def __init__(self, url: str, harness_url: str) -> None:
+        self.url = url
+        self.harness = harness_url
+        self._log: list[dict[str, Any]] = []
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def control(self, method: str, name: str, body: Any = None) -> Any:
+        return http(method, f"{self.url}/_emulator/{name}", body)
+
+    def harness_call(self, method: str, name: str, body: Any = None) -> Any:
+        return http(method, f"{self.harness}/{name}", body)
+
+    def requests(self, **match: Any) -> list[dict[str, Any]]:
+        """The request log so far, filtered: ``user``, ``agent`` (requests/httpx), ``method``, ``path_part``, ``since``, ``status``."""
+        with self._lock:
+            page = self.harness_call("GET", f"log?since={self._next}")
+            self._log.extend(page["requests"])
+            self._next = page["next"]
+            entries = list(self._log)
+        since = match.pop("since", None)
+        path_part = match.pop("path_part", None)
+        path_end = match.pop("path_end", None)
+        agent = match.pop("agent", None)
+        match.setdefault("phase", "end")
+        return [
+            entry for entry in entries
+            if (since is None or entry["t"] >= since)
+            and (path_part is None or path_part in entry["path"])
+            and (path_end is None or entry["path"].endswith(path_end))
+            and (agent is None or entry["agent"] == AGENTS[agent])
+            and all(entry.get(key) == value for key, value in match.items())
+        ]
+
+    def logins(self, **match: Any) -> list[dict[str, Any]]:
+        return self.requests(method="POST", path_end="/authentication", **match)
+
+    def check_against_counters(self, users: Iterable[str]) -> None:
+        """The request log attributes to each user exactly the logins the emulator's own counters count."""
+        counted = self.control("GET", "counters")["logins"]
+        for user in users:
+            logged = len(self.logins(user=user, status=200))
+            check(counted.get(user, 0) == logged, f"the emulator counted {counted.get(user, 0)} logins of {user}, its request log {logged}")
+
+    def items(self, queue_id: int) -> list[dict[str, Any]]:
+        return self.harness_call("GET", f"work_items/{queue_id}")["items"]
+
+    def release(self, queue_id: int, ids: list[str]) -> None:
+        self.harness_call("POST", "release", {"queue": queue_id, "ids": ids, "status": "COMPLETED"})
+
+
+#: The User-Agent product of each client: the sync hook (workers) and the triggerer.
+AGENTS = {"workers": "python-requests", "triggerer": "python-httpx"}
+
+
+def connection_env(url: str, login: str | None, auth_type: str, *, password: str | None = None, **extra: Any) -> str:
+    fields: dict[str, Any] = {"conn_type": "automation_anywhere", "host": url, "extra": {"auth_type": auth_type, **extra}}
+    if login:
+        fields["login"] = login
+    if password:
+        fields["password"] = password
+    return json.dumps(fields)
+
+
+# -- Airflow ----------------------------------------------------------------------------
+
+
+class Api:
+    """Airflow's REST API as a user calls it: a JWT from /auth/token, then /api/v2."""
+
+    def __init__(self, base: str, password: str) -> None:
+        self.base = base
+        self.password = password
+        self._token: str | None = None
+
+    def sign_in(self) -> None:
+        self._token = http("POST", f"{self.base}/auth/token", {"username": ADMIN, "password": self.password})["access_token"]
+
+    def call(self, method: str, path: str, body: Any = None, **query: Any) -> Any:
+        url = f"{self.base}/api/v2/{path}"
+        if query:
+            url += "?" + urllib.parse.urlencode(query, doseq=True)
+        return http(method, url, body, {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}, timeout=60)
+
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
+        return self.call("POST", f"dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf or {}})["dag_run_id"]
+
+    def run_state(self, dag_id: str, run_id: str) -> str:
+        return self.call("GET", f"dags/{dag_id}/dagRuns/{q(run_id)}")["state"]
+
+    def wait_run(self, dag_id: str, run_id: str, timeout: float) -> str:
+        return wait_for(f"DAG run {dag_id} to finish", lambda: (lambda s: s if s in ("success", "failed") else None)(self.run_state(dag_id, run_id)), timeout, 1.0)
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self.call("GET", f"dags/{dag_id}/dagRuns/{q(run_id)}/taskInstances", limit=100, offset=len(found))
+            found.extend(page["task_instances"])
+            if not page["task_instances"] or len(found) >= page["total_entries"]:
+                return found
+
+    def task_instance(self, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
+        return self.call("GET", f"dags/{dag_id}/dagRuns/{q(run_id)}/taskInstances/{task_id}")
+
+    def log(self, dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int) -> str:
+        parts: list[str] = []
+        token = None
+        for _ in range(20):
+            query: dict[str, Any] = {"full_content": "true", "map_index": map_index}
+            if token:
+                query["token"] = token
+            answer = self.call("GET", f"dags/{dag_id}/dagRuns/{q(run_id)}/taskInstances/{task_id}/logs/{try_number}", **query)
+            parts.append(json.dumps(answer.get("content")))
+            token = answer.get("continuation_token")
+            if not token or not answer.get("content"):
+                break
+        return "\n".join(parts)
+
+
+def q(text: str) -> str:
+    return urllib.parse.quote(text, safe="")
+
+
+@dataclass
+class Deployment:
+    args: argparse.Namespace
+    procs: Processes
+    home: Path
+    env: dict[str, str]
+    api: Api
+    emulator: Emulator
+    passwords: dict[str, str]
+    pre_issued_token: str
+    started: float
+    deadline: float
+    runs: list[tuple[str, str]] = field(default_factory=list)
+    triggerers: int = 1
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def remaining(self, cap: float) -> float:
+        return max(5.0, min(cap, self.deadline - time.monotonic()))
+
+    def trigger(self, dag_id: str) -> str:
+        run_id = self.api.trigger(dag_id)
+        with self._lock:
+            self.runs.append((dag_id, run_id))
+        return run_id
+
+    def start_component(self, name: str, args: list[str]) -> Proc:
+        return self.procs.start(name, [str(AIRFLOW), *args], self.env)
+
+    def component(self, name: str) -> Proc:
+        return next(proc for proc in reversed(self.procs.procs) if proc.name == name)
+
+
+def kill_worker(deployment: Deployment, dag_id: str, run_id: str, task_id: str) -> str:
+    """SIGKILL the task's process and the LocalExecutor worker supervising it (a worker dying)."""
+    ti = deployment.api.task_instance(dag_id, run_id, task_id)
+    pid = ti.get("pid")
+    check(bool(pid), f"{dag_id}.{task_id} has no pid in the API ({ti.get('state')})")
+    try:
+        supervisor = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        title = Path(f"/proc/{supervisor}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except (OSError, ValueError, IndexError) as problem:
+        raise CaseFailed(f"task process {pid} of {dag_id}.{task_id} is not running here ({problem})") from None
+    check("LocalExecutor" in title, f"the parent of task process {pid} is not a LocalExecutor worker: {title!r}")
+    for victim in (supervisor, pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(victim, signal.SIGKILL)
+    return f"task pid {pid} + worker pid {supervisor}"
+
+
+def parse_time(text: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+_RACE = re.compile(
+    r"reported that the task instance <TaskInstance: (?P<dag>[\w-]+)\.(?P<task>[\w-]+) (?P<run>\S+) (?:map_index=(?P<map>\d+) )?"
+    r"\[\w+\][^>]*> finished with state success, but the task instance's state attribute is"
+)
+
+
+def check_retries(d: Deployment, dag_id: str, run_id: str, tis: list[dict[str, Any]], expected: Iterable[str] = ()) -> int:
+    """
+    Fail on any try beyond the first that the case did not cause, unless the scheduler failed
+    the earlier try for Airflow's stale-event race (its "state mismatch" error names the task
+    instance: the log only classifies the retry, it proves nothing). Returns the race retries.
+    """
+    raced = {(m["dag"], m["task"], m["run"], int(m["map"] or -1))
+             for m in _RACE.finditer((d.home / "components" / "scheduler.log").read_text(errors="replace"))}
+    allowed = set(expected)
+    race_retries = 0
+    for ti in tis:
+        if (ti["try_number"] or 0) <= 1 or ti["task_id"] in allowed:
+            continue
+        key = (dag_id, ti["task_id"], run_id, ti["map_index"])
+        check(key in raced, f"{dag_id}.{ti['task_id']}[{ti['map_index']}] needed try {ti['try_number']} for another reason than "
+                            "Airflow's stale-event race: read its first try's log")
+        race_retries += 1
+    return race_retries
+
+
+def states(tis: list[dict[str, Any]]) -> Counter[str]:
+    return Counter(str(ti["state"]) for ti in tis)
+
+
+# -- cases ------------------------------------------------------------------------------
+
+
+#: The tasks of case 1 that must be seen waiting: deferred in the triggerer, or rescheduled.
+DEFERRING = {"example_automation_anywhere_deferrable": "wait_in_triggerer", "example_automation_anywhere_one_task": "add_and_wait",
+             "example_automation_anywhere_bot": "wait_for_run", "example_automation_anywhere_bot_one_task": "deploy_and_wait"}
+RESCHEDULING = ("wait_items", "wait_run")
+ITEM_WAITS = ("wait_in_triggerer", "add_and_wait", "wait_items")
+
+
+def case_examples(d: Deployment) -> str:
+    """
+    The bot is paused (work items stay NEW) and activity records show 25 s after a deploy
+    until every wait has been seen waiting through the API — deferred, or up for reschedule —
+    so that no wait can end at its first poke; then the bot works.
+    """
+    em, api = d.emulator, d.api
+    before = time.time()
+    runs = []
+    for mode in MODES:
+        for dag_id in EXAMPLE_IDS:
+            runs.append((mode, dag_id if mode == "password" else f"{dag_id}__{mode}"))
+        runs.append((mode, f"deployment_reschedule__{mode}"))
+    expected = {"deferred": set(), "up_for_reschedule": set()}
+    for mode, dag_id in runs:
+        base = dag_id.split("__")[0]
+        if base in DEFERRING:
+            expected["deferred"].add((dag_id, DEFERRING[base]))
+        if base == "deployment_reschedule":
+            expected["up_for_reschedule"] |= {(dag_id, task_id) for task_id in RESCHEDULING}
+    em.control("POST", "config", {"pause_bot": True, "activity_delay": 25})
+    paused_at = time.monotonic()
+    try:
+        triggered = {d.trigger(dag_id): (mode, dag_id) for mode, dag_id in runs}
+        seen: dict[str, set[tuple[str, str]]] = {"deferred": set(), "up_for_reschedule": set()}
+        outcome: dict[tuple[str, str], str] = {}
+        deadline = time.monotonic() + d.remaining(300)
+        while len(outcome) < len(triggered):
+            check(time.monotonic() < deadline, f"runs not finished in time: {sorted(set(dag for _, dag in triggered.values()) - {dag for _, dag in outcome})}")
+            waiting = api.call("GET", "dags/~/dagRuns/~/taskInstances", state=["deferred", "up_for_reschedule"], limit=100)
+            for ti in waiting["task_instances"]:
+                if ti["dag_run_id"] in triggered:
+                    seen[ti["state"]].add((ti["dag_id"], ti["task_id"]))
+            item_waits_seen = {key for keys in seen.values() for key in keys if key[1] in ITEM_WAITS}
+            item_waits = {key for keys in expected.values() for key in keys if key[1] in ITEM_WAITS}
+            if paused_at and (item_waits <= item_waits_seen or time.monotonic() - paused_at > 120):
+                em.control("POST", "config", {"pause_bot": False})
+                paused_at = 0.0
+            for run in api.call("GET", "dags/~/dagRuns", limit=100, order_by="-run_after")["dag_runs"]:
+                if run["dag_run_id"] in triggered and run["state"] in ("success", "failed"):
+                    outcome[triggered[run["dag_run_id"]]] = run["state"]
+            time.sleep(1.0)
+    finally:
+        em.control("POST", "config", {"pause_bot": False, "activity_delay": 1})
+    triggered_runs = [(mode, dag_id, run_id) for run_id, (mode, dag_id) in triggered.items()]
+    unseen = {state: sorted(expected[state] - seen[state]) for state in expected if expected[state] - seen[state]}
+    failed = [dag_id for (mode, dag_id), state in outcome.items() if state != "success"]
+    check(not failed, f"runs not successful: {failed}")
+    check(not unseen, f"waits never seen in their waiting state through the API: {unseen}")
+    retried = sum(check_retries(d, dag_id, run_id, api.task_instances(dag_id, run_id)) for _, dag_id, run_id in triggered_runs)
+    per_mode = []
+    for mode, user in MODE_USERS.items():
+        worker_logins = len(em.logins(user=user, agent="workers", status=200, since=before))
+        triggerer_logins = len(em.logins(user=user, agent="triggerer", status=200, since=before))
+        triggerer_requests = len(em.requests(user=user, agent="triggerer", since=before))
+        refused = len(em.requests(user=user, status=401, since=before))
+        if mode == "token":
+            check(worker_logins + triggerer_logins == 0, f"mode token logged in ({worker_logins + triggerer_logins} logins)")
+        else:
+            check(worker_logins > 0, f"mode {mode}: no login by a worker as {user}")
+        check(triggerer_requests > 0, f"mode {mode}: the triggerer sent no request as {user}")
+        check(refused == 0, f"mode {mode}: {refused} requests refused with 401")
+        per_mode.append(f"{mode} logins w{worker_logins}/t{triggerer_logins} triggerer-req {triggerer_requests}")
+    em.check_against_counters(MODE_USERS.values())
+    invoices = [item for item in em.items(20) if str(item["json"].get("invoice_id", "")).startswith("INV-100")]
+    orders = [item for item in em.items(22) if str(item["json"].get("order_id", "")).startswith(("ORD-", "RS-"))]
+    check(len(invoices) == 9, f"queue 20 holds {len(invoices)} example invoices, expected 9 (3 per mode)")
+    check(len(orders) == 27, f"queue 22 holds {len(orders)} example orders, expected 27 (5+2+2 per mode)")
+    unfinished = [item["id"] for item in invoices + orders if item["status"] != "COMPLETED"]
+    check(not unfinished, f"items not COMPLETED: {unfinished}")
+    bot_runs = [run for run in em.harness_call("GET", "bot_runs")["runs"] if str(run["userId"]) == "29"]
+    check(len(bot_runs) == 9, f"{len(bot_runs)} bot runs as user 29, expected 9 (3 per mode)")
+    check(all(run["status"] == "COMPLETED" for run in bot_runs), "a bot run did not complete")
+    return (f"{len(outcome)}/{len(outcome)} runs success ({retried} tasks retried after Airflow's stale-event race); "
+            f"{len(seen['deferred'] & expected['deferred'])} waits seen deferred, {len(seen['up_for_reschedule'] & expected['up_for_reschedule'])} "
+            f"up for reschedule; "
+            f"items 9+27, bot runs 9, all COMPLETED once; " + "; ".join(per_mode))
+
+
+def case_fanout(d: Deployment) -> str:
+    em, api = d.emulator, d.api
+    before = time.time()
+    run_id = d.trigger("deployment_fanout")
+
+    def all_deferred() -> bool:
+        tis = [ti for ti in api.task_instances("deployment_fanout", run_id) if ti["task_id"].startswith("wait_")]
+        bad = [ti for ti in tis if ti["state"] in ("failed", "upstream_failed")]
+        check(not bad, f"sensors failed before deferring: {[(ti['task_id'], ti['map_index']) for ti in bad][:5]}")
+        return len(tis) == 100 and all(ti["state"] == "deferred" for ti in tis)
+
+    wait_for("100 sensors deferred", all_deferred, d.remaining(240), 2.0)
+    deferred_at = time.time()
+    # One round for the last triggers to fall into step, then three rounds measured.
+    window_start = math.ceil(deferred_at / FANOUT_POLL) * FANOUT_POLL + FANOUT_POLL
+    window_end = window_start + 3 * FANOUT_POLL
+    time.sleep(max(0.0, window_end + 1.0 - time.time()))
+    per_round: Counter[tuple[int, int]] = Counter()
+    for queue_id in (30, 31):
+        for entry in em.requests(user="fanout_user", agent="triggerer", method="POST", path_end=f"/queues/{queue_id}/workitems/list", since=window_start):
+            if entry["t"] < window_end:
+                per_round[(queue_id, int((entry["t"] - window_start) // FANOUT_POLL))] += 1
+    rounds = {(queue_id, number): per_round.get((queue_id, number), 0) for queue_id in (30, 31) for number in range(3)}
+    ids = {queue_id: [item["id"] for item in em.items(queue_id)] for queue_id in (30, 31)}
+    for queue_id, item_ids in ids.items():
+        em.release(queue_id, item_ids)
+    state = api.wait_run("deployment_fanout", run_id, d.remaining(240))
+    tis = api.task_instances("deployment_fanout", run_id)
+    check(state == "success", f"run {state}: {dict(states(tis))}")
+    check(states(tis)["success"] == 102, f"task states {dict(states(tis))}")
+    retried = check_retries(d, "deployment_fanout", run_id, tis)
+    check(all(len(item_ids) == 50 for item_ids in ids.values()), f"queues hold {[len(v) for v in ids.values()]} items, expected 50 each")
+    triggerer_logins = em.logins(user="fanout_user", agent="triggerer", since=before)
+    worker_logins = em.logins(user="fanout_user", agent="workers", status=200, since=before)
+    renewals = em.requests(user="fanout_user", agent="triggerer", method="POST", path_end="/authentication/token", status=200, since=before)
+    lists = em.requests(user="fanout_user", agent="triggerer", method="POST", path_part="/workitems/list", since=before)
+    check(len(triggerer_logins) == 1 and triggerer_logins[0]["status"] == 200,
+          f"the triggerer logged in {len(triggerer_logins)} times ({[e['status'] for e in triggerer_logins]}), expected once")
+    em.check_against_counters(["fanout_user"])
+    too_many = {key: count for key, count in rounds.items() if count > 1}
+    check(not too_many, f"more than 1 list request per queue per poll round (queue, round): {too_many}")
+    silent = [key for key, count in rounds.items() if count == 0]
+    check(not silent, f"no list request in poll rounds (queue, round) {silent}: the triggers did not poll")
+    return (f"100/100 deferred sensors success ({retried} retried after Airflow's stale-event race); triggerer logins 1 (workers {len(worker_logins)}), renewals {len(renewals)}; "
+            f"list requests per queue per {FANOUT_POLL:g}-s round {sorted(set(rounds.values()))} over 3 rounds x 2 queues "
+            f"({len(lists)} triggerer list requests in all)")
+
+
+def case_kill_add(d: Deployment) -> str:
+    em, api = d.emulator, d.api
+    path = r"/queues/32/workitems$"
+    # The first 4 batches take 2 s each in the Control Room: the 4th is surely in flight at the kill.
+    em.control("POST", "faults", {"kind": "latency", "seconds": 2.0, "method": "POST", "path": path, "count": 4})
+    run_id = d.trigger("deployment_kill_add")
+    adds = lambda phase="end": em.requests(method="POST", path_end="/queues/32/workitems", user="kill_user", phase=phase)  # noqa: E731
+
+    def batch_in_flight() -> bool:
+        answered = adds()
+        return len([e for e in answered if e["status"] == 200]) >= 3 and len(adds("start")) > len(answered)
+
+    # Killed while a batch is in the Control Room (sent, not answered): the worker dies between
+    # the send and saving what it created, and the batch is committed after the kill.
+    wait_for("3 batches of the add committed and the 4th in flight", batch_in_flight, d.remaining(120), 0.1)
+    committed_before = len([e for e in adds() if e["status"] == 200])
+    killed = kill_worker(d, "deployment_kill_add", run_id, "add_1000")
+    killed_at = time.time()
+    state = api.wait_run("deployment_kill_add", run_id, d.remaining(180))
+    ti = api.task_instance("deployment_kill_add", run_id, "add_1000")
+    items = em.items(32)
+    numbers = Counter(item["json"]["n"] for item in items)
+    duplicates = sum(count - 1 for count in numbers.values() if count > 1)
+    missing = len(set(range(1000)) - set(numbers))
+    check(state == "success", f"run {state}, task {ti['state']} try {ti['try_number']}")
+    check(ti["try_number"] == 2, f"the add succeeded in try {ti['try_number']}, expected 2 (the retry)")
+    check_retries(d, "deployment_kill_add", run_id, api.task_instances("deployment_kill_add", run_id), expected={"add_1000"})
+    check(duplicates == 0 and missing == 0, f"{len(items)} items: {duplicates} duplicates, {missing} missing")
+    retry_began = parse_time(ti["start_date"])
+    retry_adds = [e for e in adds() if e["t"] >= retry_began]
+    late = [e for e in adds() if killed_at <= e["t"] < retry_began]
+    check(len(late) == 1, f"{len(late)} batches committed between the kill and the retry, expected the 1 in flight")
+    retry_lists = em.requests(method="POST", path_end="/queues/32/workitems/list", user="kill_user", since=retry_began)
+    return (f"killed {killed} after {committed_before} of 10 batches, the 4th in flight (committed after the kill); "
+            f"try 2 started {retry_began - killed_at:.0f} s later and succeeded: 1000 items, 0 duplicates, 0 missing; "
+            f"add requests {len(adds())} ({len(retry_adds)} by the retry, {len(retry_lists)} list requests)")
+
+
+def case_triggerer_restart(d: Deployment) -> str:
+    em, api = d.emulator, d.api
+    run_id = d.trigger("deployment_triggerer_restart")
+    lists = lambda since: em.requests(user="restart_user", agent="triggerer", path_end="/queues/33/workitems/list", since=since)  # noqa: E731
+    wait_for("the sensor deferred and polled by the triggerer",
+             lambda: api.task_instance("deployment_triggerer_restart", run_id, "wait_deferred")["state"] == "deferred" and lists(0), d.remaining(180), 1.0)
+    old = d.component("triggerer")
+    Processes.stop(old, signal.SIGKILL, grace=5)
+    killed_at = time.time()
+    check(not old.alive(), "the triggerer survived SIGKILL")
+    time.sleep(2)
+    d.triggerers += 1
+    d.start_component(f"triggerer-{d.triggerers}", ["triggerer"]).name = "triggerer"
+    wait_for("the new triggerer to poll the deferred wait", lambda: lists(killed_at), d.remaining(120), 1.0)
+    resumed_after = min(e["t"] for e in lists(killed_at)) - killed_at
+    state_before = api.task_instance("deployment_triggerer_restart", run_id, "wait_deferred")["state"]
+    items = em.items(33)
+    em.release(33, [item["id"] for item in items])
+    state = api.wait_run("deployment_triggerer_restart", run_id, d.remaining(120))
+    ti = api.task_instance("deployment_triggerer_restart", run_id, "wait_deferred")
+    new_logins = em.logins(user="restart_user", agent="triggerer", status=200, since=killed_at)
+    check(state == "success" and ti["state"] == "success", f"run {state}, sensor {ti['state']}")
+    check(ti["try_number"] == 1, f"the sensor needed try {ti['try_number']} (expected the deferred wait itself to resume)")
+    check_retries(d, "deployment_triggerer_restart", run_id, api.task_instances("deployment_triggerer_restart", run_id))
+    check(state_before == "deferred", f"the sensor was {state_before} after the restart, expected deferred")
+    check(len(new_logins) == 1, f"the new triggerer logged in {len(new_logins)} times, expected once")
+    return (f"triggerer SIGKILLed while deferred; new triggerer polled {resumed_after:.0f} s after the kill "
+            f"({len(lists(killed_at))} list requests, 1 login); sensor success in try 1, 3 items COMPLETED")
+
+
+def case_rotation(d: Deployment) -> str:
+    em, api = d.emulator, d.api
+    old, new = d.passwords["rotate_user"], f"Rotated-{secrets.token_urlsafe(12)}"
+    d.passwords["rotate_user (new)"] = new
+    api.call("POST", "connections", {
+        "connection_id": "aa_rotating", "conn_type": "automation_anywhere", "host": em.url, "login": "rotate_user",
+        "password": old, "extra": json.dumps({"auth_type": "password", "multiple_login": True}),
+    })
+    run_id = d.trigger("deployment_rotation")
+
+    def waiting() -> bool:
+        tis = [ti for ti in api.task_instances("deployment_rotation", run_id) if ti["task_id"] == "wait_deferred"]
+        return len(tis) == 5 and all(ti["state"] == "deferred" for ti in tis) and bool(em.logins(user="rotate_user", agent="triggerer", status=200))
+
+    wait_for("5 sensors deferred and the triggerer logged in", waiting, d.remaining(180), 1.0)
+    em.harness_call("POST", "password", {"username": "rotate_user", "password": new})
+    api.call("PATCH", "connections/aa_rotating?update_mask=password",
+             {"connection_id": "aa_rotating", "conn_type": "automation_anywhere", "password": new})
+    changed_at = time.time()
+    login = wait_for("a triggerer login with the new password",
+                     lambda: em.logins(user="rotate_user", agent="triggerer", status=200, since=changed_at), d.remaining(100), 1.0)
+    took = login[0]["t"] - changed_at
+    tis = [ti for ti in api.task_instances("deployment_rotation", run_id) if ti["task_id"] == "wait_deferred"]
+    check(all(ti["state"] == "deferred" for ti in tis), f"sensors left the deferred state before the release: {dict(states(tis))}")
+    em.release(34, [item["id"] for item in em.items(34)])
+    state = api.wait_run("deployment_rotation", run_id, d.remaining(120))
+    tis = api.task_instances("deployment_rotation", run_id)
+    refused = em.logins(user="rotate_user", status=401)
+    logouts = em.requests(user="rotate_user", agent="triggerer", method="POST", path_end="/logout", since=changed_at)
+    check(state == "success" and states(tis)["success"] == 6, f"run {state}: {dict(states(tis))}")
+    check(not refused, f"{len(refused)} logins of rotate_user refused")
+    check(all(ti["try_number"] == 1 for ti in tis), f"tries beyond the first: {[(ti['task_id'], ti['map_index'], ti['try_number']) for ti in tis if ti['try_number'] != 1]}")
+    return (f"password changed (connection in the metadata DB + emulator) with 5 sensors deferred; triggerer logged in "
+            f"with the new one {took:.0f} s later, 0 refused logins, old session logged out {len(logouts)}x; 5/5 success")
+
+
+def case_deploy_kill(d: Deployment) -> str:
+    em, api = d.emulator, d.api
+    em.control("POST", "faults", {"kind": "slow_response", "seconds": 8.0, "method": "POST", "path": "/automations/deploy", "count": 1})
+    run_id = d.trigger("deployment_deploy_kill")
+    runs = lambda: [run for run in em.harness_call("GET", "bot_runs")["runs"] if str(run["userId"]) == "77"]  # noqa: E731
+    wait_for("the Control Room to accept the deploy", runs, d.remaining(120), 0.2)
+    killed = kill_worker(d, "deployment_deploy_kill", run_id, "deploy_and_wait")
+    killed_at = time.time()
+    state = api.wait_run("deployment_deploy_kill", run_id, d.remaining(180))
+    ti = api.task_instance("deployment_deploy_kill", run_id, "deploy_and_wait")
+    deploys = em.requests(user="deploy_user", method="POST", path_part="/automations/deploy")
+    bot_runs = runs()
+    xcom = api.call("GET", f"dags/deployment_deploy_kill/dagRuns/{q(run_id)}/taskInstances/deploy_and_wait/xcomEntries/return_value")
+    value = xcom.get("value")
+    value = json.loads(value) if isinstance(value, str) else value
+    check(state == "success", f"run {state}, task {ti['state']} try {ti['try_number']}")
+    check(ti["try_number"] == 2, f"success in try {ti['try_number']}, expected 2 (the retry)")
+    check_retries(d, "deployment_deploy_kill", run_id, api.task_instances("deployment_deploy_kill", run_id), expected={"deploy_and_wait"})
+    check(len(bot_runs) == 1, f"the bot ran {len(bot_runs)} times, expected once")
+    check(len(deploys) == 1, f"{len(deploys)} deploy requests, expected 1")
+    check(bot_runs[0]["status"] == "COMPLETED", f"the run is {bot_runs[0]['status']}")
+    check(isinstance(value, dict) and value.get("deployment_id") == bot_runs[0]["deploymentId"],
+          f"the task returned {value!r}, not deployment {bot_runs[0]['deploymentId']}")
+    retry_began = parse_time(ti["start_date"])
+    lookups = em.requests(user="deploy_user", method="POST", path_end="/activity/list", since=retry_began)
+    return (f"killed {killed} once the Control Room had accepted the deploy (its answer still on the way); try 2 started "
+            f"{retry_began - killed_at:.0f} s later, took the run from the activity ({len(lookups)} activity requests) and "
+            f"succeeded; 1 deploy request, the bot ran once (COMPLETED)")
+
+
+def case_secrets(d: Deployment) -> str:
+    em, api = d.emulator, d.api
+    tokens = em.harness_call("GET", "tokens")["tokens"]
+    renewals = em.requests(method="POST", path_end="/authentication/token", status=200)
+    known = {**{f"password of {user}": value for user, value in d.passwords.items()},
+             "API key of api_user": "EMUAPIKEY0Qx7Rt2Lm9Vb4Nc8Hs3Kd6Wp1Zf5Gj8",
+             "pre-issued token": d.pre_issued_token}
+    known.update({f"issued token #{n}": token for n, token in enumerate(tokens)})
+    check(d.pre_issued_token in tokens, "the emulator's token record lacks the pre-issued token")
+    check(len(renewals) > 0, "no token was renewed during the run: case 6 would not cover renewed tokens")
+    jobs = []
+    with d._lock:
+        runs = list(d.runs)
+    unlisted = []  # tries Airflow lost from its history: their files are read from disk below
+    for dag_id, run_id in runs:
+        for ti in api.task_instances(dag_id, run_id):
+            if not ti["try_number"]:
+                continue
+            where = f"{ti['task_id']}/tries" if ti["map_index"] < 0 else f"{ti['task_id']}/{ti['map_index']}/tries"
+            tries = {t["try_number"] for t in api.call("GET", f"dags/{dag_id}/dagRuns/{q(run_id)}/taskInstances/{where}")["task_instances"]}
+            unlisted += [(dag_id, ti["task_id"], number) for number in range(1, ti["try_number"] + 1) if number not in tries]
+            jobs += [(dag_id, run_id, ti["task_id"], number, ti["map_index"]) for number in sorted(tries)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        texts = list(pool.map(lambda job: (job, api.log(*job)), jobs))
+    leaks = []
+    for job, text in texts:
+        leaks += [f"{name} in the log of {job[0]}.{job[2]}[{job[4]}] try {job[3]}" for name, value in known.items() if value in text]
+    task_bytes = sum(len(text) for _, text in texts)
+    check(task_bytes > 10_000 and any("Added" in text or "work item" in text for _, text in texts), "the task logs read back look empty")
+    # The triggerer's own output, and what its triggers logged (Airflow writes that beside the
+    # task's log, as ``attempt=N.log.trigger.<triggerer id>.log``).
+    log_files = [path for path in (d.home / "logs").rglob("*") if path.is_file()]
+    triggerer_logs = [proc.log for proc in d.procs.procs if proc.name.startswith("triggerer")]
+    triggerer_logs += [path for path in log_files if ".log.trigger." in path.name]
+    other_logs = [path for path in log_files if path not in triggerer_logs]
+    other_logs += [proc.log for proc in d.procs.procs if proc.log not in triggerer_logs]
+    triggerer_bytes = 0
+    for path in dict.fromkeys([*triggerer_logs, *other_logs]):
+        text = path.read_text(errors="replace")
+        if path in triggerer_logs:
+            triggerer_bytes += len(text)
+        leaks += [f"{name} in {path.relative_to(d.home) if d.home in path.parents else path}" for name, value in known.items() if value in text]
+    check(triggerer_bytes > 0, "the triggerer's log is empty")
+    check(not leaks, f"{len(leaks)} leaks: {leaks[:8]}")
+    by_triggerer = sum(entry["agent"] == AGENTS["triggerer"] for entry in renewals)
+    return (f"{len(known)} secrets ({len(tokens)} tokens issued; {len(renewals)} renewals: {by_triggerer} by the triggerer, "
+            f"{len(renewals) - by_triggerer} by workers) absent from {len(texts)} task logs "
+            f"read through the API ({task_bytes // 1024} KiB), the triggerer's logs ({len(triggerer_logs)} files, {triggerer_bytes // 1024} KiB) "
+            f"and {len(other_logs)} other log files"
+            + (f" ({len(unlisted)} tries missing from Airflow's task history, read from disk only)" if unlisted else ""))
+
+
+# -- the run ----------------------------------------------------------------------------
+
+
+def build(args: argparse.Namespace, procs: Processes, home: Path, pgdir: Path, started: float) -> Deployment:
+    db_url, pg_version = start_postgres(procs, pgdir)
+    seed = home / "seed.json"
+    passwords = make_seed(seed)
+    info = home / "emulator.json"
+    procs.start("emulator", [sys.executable, str(HERE / "emulator_server.py"), "--seed", str(seed), "--info-file", str(info),
+                             "--token-lifetime", str(TOKEN_LIFETIME)], {**os.environ, "PYTHONUNBUFFERED": "1"})
+    wait_for("the emulator", lambda: info.exists() and info.stat().st_size > 0, 30, 0.1)
+    endpoints = json.loads(info.read_text())
+    em = Emulator(endpoints["url"], endpoints["harness_url"])
+    # A pre-issued token that outlives the run (as an administrator hands out), while every
+    # token issued by logins and renewals lives TOKEN_LIFETIME seconds.
+    em.control("POST", "config", {"token_lifetime": 1800})
+    pre_issued = em.control("POST", "tokens", {"username": "token_user"})["token"]
+    em.control("POST", "config", {"token_lifetime": TOKEN_LIFETIME})
+    passwords["bot_runner"] = "Emulator-Passw0rd!"
+    passwords["token_user"] = "Token-Passw0rd!"
+    passwords["single_user"] = "Single-Passw0rd!"
+
+    from cryptography.fernet import Fernet
+
+    dags = home / "dags"
+    dags.mkdir()
+    for dag_file in [*EXAMPLE_DAGS.glob("*.py"), *TEST_DAGS.glob("*.py")]:
+        (dags / dag_file.name).symlink_to(dag_file)
+    admin_password = secrets.token_urlsafe(12)
+    (home / "passwords.json").write_text(json.dumps({ADMIN: admin_password}))
+    api_port = free_port()
+    multi = {"multiple_login": True}
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
+    env.update({
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": str(args.parallelism),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "256",
+        # Airflow 3.3.2 fails a deferred task whose trigger fired before the scheduler handled
+        # the executor's event of the deferring try (apache/airflow#72716, #71580; fixed for the
+        # "scheduled" state only): one retry absorbs it. Cases count the tries that needed one.
+        "AIRFLOW__CORE__DEFAULT_TASK_RETRIES": "1",
+        "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "1",
+        "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url,
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(api_port),
+        "AIRFLOW__API__WORKERS": "2",
+        "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(24),
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(24),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+        # A killed worker's task is failed (and retried) after 20 s without heartbeats.
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
+        "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "3",
+        # A killed triggerer's triggers go to the next one after 15 s.
+        "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
+        "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "15",
+        # The DAG files do not change during the run: parse them once.
+        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        "AA_DEPLOYMENT_EXAMPLE_DAGS": str(EXAMPLE_DAGS),
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+        "AIRFLOW_CONN_AUTOMATION_ANYWHERE_DEFAULT": connection_env(em.url, "bot_runner", "password", password="Emulator-Passw0rd!", **multi),
+        "AIRFLOW_CONN_AA_API_KEY": connection_env(em.url, "api_user", "api_key", api_key="EMUAPIKEY0Qx7Rt2Lm9Vb4Nc8Hs3Kd6Wp1Zf5Gj8"),
+        "AIRFLOW_CONN_AA_TOKEN": connection_env(em.url, None, "token", token=pre_issued),
+        "AIRFLOW_CONN_AA_FANOUT": connection_env(em.url, "fanout_user", "password", password=passwords["fanout_user"], **multi),
+        "AIRFLOW_CONN_AA_KILL": connection_env(em.url, "kill_user", "password", password=passwords["kill_user"], timeout=10, **multi),
+        "AIRFLOW_CONN_AA_RESTART": connection_env(em.url, "restart_user", "password", password=passwords["restart_user"], **multi),
+        "AIRFLOW_CONN_AA_DEPLOY": connection_env(em.url, "deploy_user", "password", password=passwords["deploy_user"], timeout=20, **multi),
+    })
+    migrate = subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
+    if migrate.returncode:
+        raise SystemExit(f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}")
+    deployment = Deployment(args, procs, home, env, Api(f"http://127.0.0.1:{api_port}", admin_password), em, passwords,
+                            pre_issued, started, started + args.budget)
+    deployment.start_component("api-server", ["api-server", "--workers", "2"])
+    for name in ("scheduler", "dag-processor", "triggerer"):
+        deployment.start_component(name, [name])
+
+    def healthy() -> bool:
+        for proc in procs.procs:
+            if not proc.alive():
+                raise SystemExit(f"{proc.name} exited with {proc.process.returncode}:\n{proc.tail()}")
+        try:
+            health = http("GET", f"{deployment.api.base}/api/v2/monitor/health", timeout=5)
+        except (CaseFailed, OSError):
+            return False
+        return all((health.get(part) or {}).get("status") == "healthy" for part in ("metadatabase", "scheduler", "triggerer", "dag_processor"))
+
+    wait_for("Airflow's components to report healthy", healthy, 180, 1.0)
+    deployment.api.sign_in()
+    expected = {*EXAMPLE_IDS, *(f"{dag_id}__{mode}" for dag_id in EXAMPLE_IDS for mode in ("api_key", "token")),
+                *(f"deployment_reschedule__{mode}" for mode in MODES), "deployment_fanout", "deployment_kill_add",
+                "deployment_triggerer_restart", "deployment_rotation", "deployment_deploy_kill"}
+
+    def parsed() -> bool:
+        dags_seen = {dag["dag_id"] for dag in deployment.api.call("GET", "dags", limit=100)["dags"]}
+        errors = deployment.api.call("GET", "importErrors")["import_errors"]
+        if errors:
+            raise SystemExit(f"DAG import errors: {json.dumps(errors)[:3000]}")
+        return expected <= dags_seen
+
+    wait_for(f"the {len(expected)} DAGs to be parsed", parsed, 120, 1.0)
+    print(f"deployment up in {time.monotonic() - started:.0f} s: Airflow {airflow_version()} (api-server, scheduler with "
+          f"LocalExecutor x{args.parallelism}, dag-processor, triggerer), {pg_version}, emulator {em.url}", flush=True)
+    return deployment
+
+
+def airflow_version() -> str:
+    from importlib.metadata import version
+
+    return version("apache-airflow-core")
+
+
+#: Set when the run is interrupted: case threads then stop reporting.
+STOPPING = threading.Event()
+
+CASES: dict[str, Callable[[Deployment], str]] = {
+    "1-examples": case_examples,
+    "2-fanout": case_fanout,
+    "3-kill-add": case_kill_add,
+    "4-triggerer-restart": case_triggerer_restart,
+    "5-rotation": case_rotation,
+    "6-secrets": case_secrets,
+    "7-deploy-kill": case_deploy_kill,
+}
+#: Cases in the same phase run at the same time (their users, queues and faults are their own).
+PHASES = (("1-examples", "5-rotation"), ("2-fanout",), ("3-kill-add", "7-deploy-kill", "4-triggerer-restart"), ("6-secrets",))
+
+
+def run_case(deployment: Deployment, name: str, results: dict[str, tuple[bool, str]], lock: threading.Lock) -> None:
+    began = time.monotonic()
+    try:
+        ok, text = True, CASES[name](deployment)
+    except CaseFailed as problem:
+        ok, text = False, str(problem)
+    except Exception as problem:  # a bug here, or an API answer of an unexpected shape
+        ok, text = False, f"{type(problem).__name__}: {problem}"
+    line = f"{'PASS' if ok else 'FAIL'} {name} ({time.monotonic() - began:.0f} s): {text}"
+    if STOPPING.is_set():
+        return  # the run was interrupted: its processes are going away under the case
+    with lock:
+        results[name] = (ok, line)
+        print(line, flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--budget", type=float, default=570.0, help="seconds for the whole run (default 570)")
+    parser.add_argument("--parallelism", type=int, default=8, help="LocalExecutor worker processes (default 8)")
+    parser.add_argument("--keep", action="store_true", help="keep AIRFLOW_HOME and the database folder")
+    parser.add_argument("--only", action="append", choices=sorted(CASES), help="run only these cases (repeatable)")
+    args = parser.parse_args()
+    started = time.monotonic()
+
+    def interrupted(signum: int, _frame: Any) -> None:
+        STOPPING.set()
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupted)
+    become_subreaper()
+    home = Path(tempfile.mkdtemp(prefix="aa-deployment-"))
+    pgdir = Path(tempfile.mkdtemp(prefix="aa-deployment-pg-"))
+    os.chmod(pgdir, 0o755)
+    (home / "components").mkdir()
+    procs = Processes(home / "components")
+    results: dict[str, tuple[bool, str]] = {}
+    lock = threading.Lock()
+    deployment = None
+    try:
+        deployment = build(args, procs, home, pgdir, started)
+        for phase in PHASES:
+            chosen = [name for name in phase if not args.only or name in args.only]
+            threads = [threading.Thread(target=run_case, args=(deployment, name, results, lock), daemon=True) for name in chosen]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=max(1.0, deployment.deadline - time.monotonic() + 30))
+            for name in chosen:
+                if name not in results:
+                    with lock:
+                        results[name] = (False, f"FAIL {name}: did not finish within the run's budget")
+                        print(results[name][1], flush=True)
+    except KeyboardInterrupt as stop:
+        STOPPING.set()
+        print(f"interrupted ({stop})", file=sys.stderr)
+        results.setdefault("interrupted", (False, "interrupted"))
+    except (SystemExit, CaseFailed, Exception) as problem:
+        print(f"FAIL deployment: {problem}", flush=True)
+        results.setdefault("deployment", (False, str(problem)))
+    finally:
+        # Cleaning up is not to be interrupted by a second Ctrl-C or SIGTERM.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        failed = [name for name, (ok, _) in results.items() if not ok]
+        if failed:
+            for proc in procs.procs:
+                print(f"--- {proc.name} ({'running' if proc.alive() else f'exit {proc.process.returncode}'}), last lines of {proc.log}:\n{proc.tail(15)}", file=sys.stderr)
+        procs.stop_all(last=("emulator", "postgres"))
+        orphans = reap_orphans()
+        if orphans:
+            print(f"ended {orphans} orphaned process(es) of the deployment", flush=True)
+        keep = args.keep or bool(failed)
+        if keep:
+            print(f"kept: AIRFLOW_HOME {home}, database {pgdir}", flush=True)
+        else:
+            shutil.rmtree(home, ignore_errors=True)
+            shutil.rmtree(pgdir, ignore_errors=True)
+    passed = sum(ok for ok, _ in results.values())
+    print(f"deployment test took {time.monotonic() - started:.0f} s", flush=True)
+    print(f"deployment: {passed} passed, {len(results) - passed} failed", flush=True)
+    return 0 if results and passed == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
