@@ -135,6 +135,18 @@ def _unknown_extras(extras: Mapping[str, Any]) -> list[str]:
     return warnings
 
 
+def settings_of(conn: Any) -> ConnectionSettings:
+    """:func:`settings_from_connection` for an Airflow ``Connection`` (or anything with its fields)."""
+    return settings_from_connection(
+        host=conn.host,
+        login=conn.login,
+        password=conn.password,
+        port=conn.port,
+        extra=conn.extra,
+        schema=conn.schema,
+    )
+
+
 def _extras(extra: Mapping[str, Any] | str | None) -> Mapping[str, Any]:
     if extra is None or extra == "":
         return {}

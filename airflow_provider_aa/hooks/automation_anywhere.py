@@ -32,7 +32,7 @@ from airflow_provider_aa.control_room.errors import AutomationAnywhereError, Inv
 from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, Operation, TransportFailure, drive
 from airflow_provider_aa.control_room.listing import PageCursor, lookup
 from airflow_provider_aa.control_room.session import ControlRoomSession, RetryPolicy
-from airflow_provider_aa.control_room.settings import ConnectionSettings, settings_from_connection
+from airflow_provider_aa.control_room.settings import ConnectionSettings, settings_of
 from airflow_provider_aa.control_room.work_items import (
     display_limit_warnings,
     list_request,
@@ -89,14 +89,7 @@ class AutomationAnywhereHook(BaseHook):
     def settings(self) -> ConnectionSettings:
         """The connection's validated settings (read once per hook)."""
         conn = self.get_connection(self.automation_anywhere_conn_id)
-        settings = settings_from_connection(
-            host=conn.host,
-            login=conn.login,
-            password=conn.password,
-            port=conn.port,
-            extra=conn.extra,
-            schema=conn.schema,
-        )
+        settings = settings_of(conn)
         for secret in settings.secrets:
             mask_secret(secret)
         for warning in (settings.plain_http_warning, *settings.warnings):

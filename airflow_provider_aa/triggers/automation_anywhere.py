@@ -37,7 +37,7 @@ from airflow_provider_aa.control_room.errors import AutomationAnywhereError, Fat
 from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, Operation, TransportFailure, adrive
 from airflow_provider_aa.control_room.listing import lookup
 from airflow_provider_aa.control_room.session import ControlRoomSession
-from airflow_provider_aa.control_room.settings import ConnectionSettings, settings_from_connection
+from airflow_provider_aa.control_room.settings import ConnectionSettings, settings_of
 from airflow_provider_aa.control_room.statuses import UnknownStatusWarnings, WorkItemWait
 from airflow_provider_aa.control_room.work_items import PAGE_LENGTH
 from airflow_provider_aa.transport.httpx_transport import HttpxTransport
@@ -234,14 +234,7 @@ class _ClientRegistry:
 
 async def _read_settings(conn_id: str) -> ConnectionSettings:
     conn = await BaseHook.aget_connection(conn_id)
-    settings = settings_from_connection(
-        host=conn.host,
-        login=conn.login,
-        password=conn.password,
-        port=conn.port,
-        extra=conn.extra,
-        schema=conn.schema,
-    )
+    settings = settings_of(conn)
     for secret in settings.secrets:
         await amask_secret(secret)
     return settings
