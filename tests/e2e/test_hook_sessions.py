@@ -34,12 +34,14 @@ def test_one_login_for_a_whole_sensor_run(aa_emulator, monkeypatch):
 
 @pytest.mark.parametrize("auth_type", ["password", "api_key", "token"])
 def test_token_is_renewed_across_a_short_lifetime(aa_emulator, monkeypatch, auth_type):
-    aa_emulator.configure(token_lifetime=2)
+    # 4 s tokens: whole-second claims leave a renewal window of about a second, which calls
+    # 0.25 s apart meet also on a loaded machine.
+    aa_emulator.configure(token_lifetime=4)
     aa_emulator.use_connection(monkeypatch, auth_type=auth_type)
     hook = AutomationAnywhereHook()
     hook.add_work_items(20, [{"n": 1}])
 
-    deadline = time.monotonic() + 4.5
+    deadline = time.monotonic() + 6.5
     while time.monotonic() < deadline:
         assert len(list(hook.list_work_items(20))) == 1
         time.sleep(0.25)
