@@ -49,13 +49,14 @@ ACTIONS: list[threading.Thread] = []
 
 def once_waiting(emulator: Any, action: Callable[[], Any]) -> None:
     """
-    Run ``action`` mid-run: after the third status check, when one of the sensors (whichever
-    runs first) or the trigger is polling with a live session it will use again.
+    Run ``action`` mid-run: after the third status check (the add's own look-up of the
+    queue's newest id is the first list request), when one of the sensors (whichever runs
+    first) or the trigger is polling with a live session it will use again.
     """
 
     def watch() -> None:
         for _ in range(600):
-            if emulator.counters.requests("POST /v3/wlm/queues/{queueId}/workitems/list") >= 3:
+            if emulator.counters.requests("POST /v3/wlm/queues/{queueId}/workitems/list") >= 4:
                 action()
                 return
             time.sleep(0.05)
@@ -80,7 +81,8 @@ CASES = [
 ]
 @pytest.mark.parametrize("case", CASES, ids=[case.fault for case in CASES])
 def test_fault(aa_emulator, monkeypatch, capfd, case):
-    aa_emulator.configure(pickup_delay=1.0, work_delay=2.0)  # long enough to fault mid-wait
+    # Long enough to fault mid-wait, also where tasks start slowly (Airflow 3.1 under load).
+    aa_emulator.configure(pickup_delay=1.0, work_delay=5.0 if case.ends_sessions else 2.0)
     aa_emulator.use_connection(monkeypatch, timeout=1)
     if case.connection:
         import json
