@@ -45,7 +45,7 @@ def test_a_failing_item_fails_the_sensor_with_the_bots_error(fast_bot, monkeypat
 
 def test_deferrable_example_waits_in_the_trigger(fast_bot, monkeypatch):
     fast_bot.use_connection(monkeypatch, auth_type="api_key")
-    fast_bot.configure(pickup_delay=2.0)  # still NEW at the first poke: the sensor must defer
+    fast_bot.configure(pickup_delay=4.0)  # still NEW at the first poke (also on a slow 3.1): the sensor must defer
 
     run = load_example_dag("example_automation_anywhere_deferrable").test()
 
@@ -60,7 +60,7 @@ def test_deferrable_example_waits_in_the_trigger(fast_bot, monkeypatch):
 
 def test_one_task_adds_and_waits_deferred(fast_bot, monkeypatch):
     fast_bot.use_connection(monkeypatch)
-    fast_bot.configure(pickup_delay=2.0)
+    fast_bot.configure(pickup_delay=4.0)
 
     run = load_example_dag("example_automation_anywhere_one_task").test()
 
