@@ -135,11 +135,14 @@ def test_failures_become_error_events(emulator, monkeypatch):
 
 
 def test_token_is_renewed_while_deferred(emulator):
-    emulator.configure(token_lifetime=2, pickup_delay=1.0, work_delay=3.0)
+    # A 6 s token is renewed about 4.4 s after it was received, at least 0.6 s before it
+    # ends (whole-second claims): a loaded CI machine delays the renewal by less than that,
+    # which 2 s tokens (0.3 s) did not allow. The bot outlasts one renewal.
+    emulator.configure(token_lifetime=6, pickup_delay=1.0, work_delay=6.0)
     ids = add({"n": 1})
     emulator.counters.reset()
-    # Polls 1.3 s apart (0.2 s window) outlast the renewal margin of a 2 s token: renewal
-    # has to happen between polls, or the token would be found expired and need a new login.
+    # Polls 1.1 s apart: renewal has to happen between polls, or a poll would find the
+    # token expired and need a new login.
     event = asyncio.run(first_event(trigger(ids, poke_interval=1.1)))
     assert event["status"] == "done"
     assert emulator.counters.logins() == 1 and emulator.counters.refreshes() >= 1

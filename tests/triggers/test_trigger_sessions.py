@@ -140,7 +140,7 @@ def test_renewed_tokens_reach_the_supervisors_masker_through_the_async_path(emul
         return await original_send(self, request)
 
     monkeypatch.setattr(triggers.AsyncControlRoomClient, "_send", recording_send)
-    emulator.configure(token_lifetime=2, pickup_delay=1.0, work_delay=3.0)
+    emulator.configure(token_lifetime=6, pickup_delay=1.0, work_delay=6.0)  # one renewal
     ids = add({"n": 1})
     event = asyncio.run(first_event(trigger(ids, poke_interval=0.5)))
     assert event["status"] == "done"
