@@ -9,7 +9,7 @@ COMPAT_AIRFLOW ?= 3.1.*
 COMPAT_VENV ?= .venv-compat
 COMPAT_INSTALLED := $(COMPAT_VENV)/.installed
 
-.PHONY: test test-latest test-compat test-deployment demo bench clean
+.PHONY: test test-latest test-compat test-deployment lint demo bench clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,9 +23,14 @@ $(COMPAT_INSTALLED): pyproject.toml
 	$(COMPAT_VENV)/bin/python -m pip install --quiet -e '.[test]' 'apache-airflow==$(COMPAT_AIRFLOW)'
 	touch $(COMPAT_INSTALLED)
 
-# The whole suite on the newest Airflow, then again on the oldest supported one, then a real
-# deployment.
-test: test-latest test-compat test-deployment
+# Lint first (seconds), then the whole suite on the newest Airflow, again on the oldest
+# supported one, then a real deployment.
+test: lint test-latest test-compat test-deployment
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 test-latest: $(INSTALLED)
 	$(BIN)/python -m pytest

@@ -51,7 +51,9 @@ class TaskStateStore:
             if self._state is None and ti is not None and getattr(ti, "run_id", None)
             else None
         )
-        self._index = f"airflow_provider_aa.index.{ti.dag_id}.{ti.task_id}" if self._variable else None
+        self._index = (
+            f"airflow_provider_aa.index.{ti.dag_id}.{ti.task_id}" if ti is not None and self._variable else None
+        )
         self._registered = False
 
     def load(self, part: int | None = None) -> Any:

@@ -134,4 +134,3 @@ def rows(sizes: tuple[int, ...] = SIZES, queue_size: int = QUEUE_SIZE) -> list[R
             ),
         ]
     return out
-

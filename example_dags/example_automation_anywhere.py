@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, task
+
 from airflow_provider_aa.operators.automation_anywhere import AutomationAnywhereAddWorkItemsOperator
 from airflow_provider_aa.sensors.automation_anywhere import (
     WORK_ITEM_RUNNING_STATUSES,

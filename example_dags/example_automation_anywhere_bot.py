@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from airflow.sdk import DAG, task
+
 from airflow_provider_aa.operators.automation_anywhere import AutomationAnywhereDeployBotOperator
 from airflow_provider_aa.sensors.automation_anywhere import AutomationAnywhereBotRunSensor
 

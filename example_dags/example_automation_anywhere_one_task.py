@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from airflow.sdk import DAG
+
 from airflow_provider_aa.operators.automation_anywhere import AutomationAnywhereAddWorkItemsOperator
 
 with DAG(

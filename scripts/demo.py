@@ -41,7 +41,9 @@ def main() -> int:
         subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
         print(f"Running `airflow dags test {DAG_ID}` (log: {home / 'dags_test.log'}) ...")
         with open(home / "dags_test.log", "w") as log:
-            run = subprocess.run([airflow, "dags", "test", DAG_ID, "-f", str(DAG_FILE)], env=env, stdout=log, stderr=subprocess.STDOUT)
+            run = subprocess.run(
+                [airflow, "dags", "test", DAG_ID, "-f", str(DAG_FILE)], env=env, stdout=log, stderr=subprocess.STDOUT
+            )
         output = (home / "dags_test.log").read_text()
         items = emulator.work_items(QUEUE_ID)
     elapsed = time.monotonic() - started
@@ -60,7 +62,9 @@ def main() -> int:
 
 def _dag_run_line(output: str) -> str:
     line = next((line for line in reversed(output.splitlines()) if "DagRun Finished" in line), "")
-    return " ".join(field.rstrip(",") for field in line.split() if field.startswith(("dag_id=", "state=", "run_duration=")))
+    return " ".join(
+        field.rstrip(",") for field in line.split() if field.startswith(("dag_id=", "state=", "run_duration="))
+    )
 
 
 if __name__ == "__main__":

@@ -31,7 +31,11 @@ API_KEY = "APIKEY0123456789abcdefghijABCDEFGHIJ0123"
 def make_token(lifetime: float = 1200, *, issued_at: float | None = None, subject: str = "jdoe") -> str:
     """A JWT shaped like the Control Room's (the provider reads but never verifies it)."""
     now = time.time() if issued_at is None else issued_at
-    return jwt.encode({"sub": subject, "iat": int(now), "exp": int(now + lifetime), "n": os.urandom(4).hex()}, "k" * 32, algorithm="HS256")
+    return jwt.encode(
+        {"sub": subject, "iat": int(now), "exp": int(now + lifetime), "n": os.urandom(4).hex()},
+        "k" * 32,
+        algorithm="HS256",
+    )
 
 
 @pytest.fixture

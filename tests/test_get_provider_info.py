@@ -42,14 +42,25 @@ def test_connection_form_declares_every_extra_and_masks_the_secret_ones():
     (conn_type,) = get_provider_info()["connection-types"]
     fields = conn_type["conn-fields"]
     assert set(fields) == {
-        "auth_type", "api_key", "token", "multiple_login", "verify_ssl", "timeout", "max_response_bytes",
+        "auth_type",
+        "api_key",
+        "token",
+        "multiple_login",
+        "verify_ssl",
+        "timeout",
+        "max_response_bytes",
     }
     assert fields["max_response_bytes"]["schema"]["default"] == DEFAULT_MAX_RESPONSE_BYTES
     assert fields["auth_type"]["schema"]["enum"] == ["password", "api_key", "token"]
-    assert {name for name, field in fields.items() if field["schema"].get("format") == "password"} == {"api_key", "token"}
+    assert {name for name, field in fields.items() if field["schema"].get("format") == "password"} == {
+        "api_key",
+        "token",
+    }
     assert all(field["description"] for field in fields.values())
     assert conn_type["ui-field-behaviour"]["relabeling"] == {
-        "host": "Control Room URL", "login": "Username", "password": "Password",
+        "host": "Control Room URL",
+        "login": "Username",
+        "password": "Password",
     }
 
 
@@ -69,4 +80,7 @@ def test_airflow_providers_list_shows_the_provider(tmp_path):
     )
     assert listed.returncode == 0, listed.stderr
     providers = {row["package_name"]: row for row in json.loads(listed.stdout)}
-    assert providers["airflow-provider-automation-anywhere"]["version"] == distribution("airflow-provider-automation-anywhere").version
+    assert (
+        providers["airflow-provider-automation-anywhere"]["version"]
+        == distribution("airflow-provider-automation-anywhere").version
+    )

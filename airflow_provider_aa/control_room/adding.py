@@ -185,10 +185,7 @@ def _settle_and_reconcile(
     for start in range(0, len(values), PAGE_LENGTH):
         wanted = added_since_filter(mark_id, dedupe_key, values[start : start + PAGE_LENGTH])
         found = yield from read_all(
-            session,
-            lambda offset: list_request(
-                queue_id, filter=wanted, sort=[{"field": "id", "direction": "asc"}], offset=offset
-            ),
+            session, list_request(queue_id, filter=wanted, sort=[{"field": "id", "direction": "asc"}])
         )
         # The mark is checked here too: a proxy that drops the filter must not make older
         # look-alikes count as ours.

@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
-from airflow_provider_aa.control_room.listing import PageCursor
+from airflow_provider_aa.control_room.listing import PageCursor, read_page
 from airflow_provider_aa.control_room.session import ControlRoomSession
 from airflow_provider_aa.control_room.work_items import PAGE_LENGTH, validate_id, validate_ids
 
@@ -231,7 +231,11 @@ def deploy(session: ControlRoomSession, deployment: BotDeployment) -> Operation[
                 raise
             continue
         deployment_id = answer.get("deploymentId") if isinstance(answer, dict) else None
-        if isinstance(deployment_id, bool) or not isinstance(deployment_id, (str, int)) or not str(deployment_id).strip():
+        if (
+            isinstance(deployment_id, bool)
+            or not isinstance(deployment_id, (str, int))
+            or not str(deployment_id).strip()
+        ):
             raise AutomationAnywhereError(
                 "The Control Room's deploy answer carries no deploymentId.", method=request.method, path=request.path
             )
@@ -242,9 +246,7 @@ def validate_deployment_id(value: Any, field: str = "deployment_id") -> str:
     """:raises InvalidInputError: unless ``value`` looks like a deployment id (e.g. a UUID)."""
     text = value.strip() if isinstance(value, str) else None
     if not text or not _DEPLOYMENT_ID.fullmatch(text):
-        raise InvalidInputError(
-            f"{field} must be the deploymentId returned by a deploy (e.g. a UUID), got {value!r}."
-        )
+        raise InvalidInputError(f"{field} must be the deploymentId returned by a deploy (e.g. a UUID), got {value!r}.")
     return text
 
 
@@ -265,11 +267,18 @@ class BotRun:
     outputs: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"execution_id": self.execution_id, "status": self.status, "message": self.message, "outputs": self.outputs}
+        return {
+            "execution_id": self.execution_id,
+            "status": self.status,
+            "message": self.message,
+            "outputs": self.outputs,
+        }
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any]) -> BotRun:
-        return cls(str(value["execution_id"]), str(value["status"]), str(value.get("message") or ""), value.get("outputs"))
+        return cls(
+            str(value["execution_id"]), str(value["status"]), str(value.get("message") or ""), value.get("outputs")
+        )
 
 
 def activity_request(deployment_id: str) -> ApiRequest:
@@ -356,11 +365,9 @@ def find_deployment(session: ControlRoomSession, deployment: BotDeployment, sent
     since = shown - DEPLOY_LOOKBACK if shown is not None else sent_at - DEPLOY_LOOKBACK_UNKNOWN_CLOCK
     users = set(deployment.run_as_user_ids)
     found: set[str] = set()
-    cursor = PageCursor(lambda offset: bot_activity_request(deployment.bot_id, offset))
+    cursor = PageCursor(bot_activity_request(deployment.bot_id))
     while not cursor.done:
-        request = cursor.request()
-        records = cursor.read((yield from session.request_json(request)), request)
-        for record in records:
+        for record in (yield from read_page(session, cursor)):
             created = parse_instant(record.get("createdOn"))
             if created is not None and created < since:
                 cursor.done = True  # newest first: the rest is older still
@@ -375,12 +382,12 @@ def find_deployment(session: ControlRoomSession, deployment: BotDeployment, sent
     return next(iter(found), None)
 
 
-def bot_activity_request(bot_id: str, offset: int) -> ApiRequest:
-    """A page of a bot's activity records, newest first."""
+def bot_activity_request(bot_id: str) -> ApiRequest:
+    """The first page of a bot's activity records, newest first."""
     body = {
         "filter": {"operator": "eq", "field": "fileId", "value": bot_id},
         "sort": [{"field": "createdOn", "direction": "desc"}],
-        "page": {"offset": offset, "length": PAGE_LENGTH},
+        "page": {"offset": 0, "length": PAGE_LENGTH},
     }
     return ApiRequest("POST", "/v3/activity/list", body)
 
@@ -488,7 +495,9 @@ class BotRunWait:
         failed = [run for run in runs if run.status in BOT_RUN_FAILURE_STATUSES]
         if failed:
             lines = [f"Bot deployment {self.deployment_id}: {len(failed)} of {len(runs)} run(s) failed:"]
-            lines += [f"  run {run.execution_id}: status {run.status}: {run.message or '(no message)'}" for run in failed]
+            lines += [
+                f"  run {run.execution_id}: status {run.status}: {run.message or '(no message)'}" for run in failed
+            ]
             return BotRunVerdict("failed", "\n".join(lines))
         stuck = self._held_too_long(runs, now)
         if stuck:
@@ -502,8 +511,16 @@ class BotRunWait:
     def _held_too_long(self, runs: Sequence[BotRun], now: float) -> str:
         """The failure of a run paused or unknown longer than the policy allows, else ``""``."""
         limits = {
-            BOT_RUN_PAUSED_STATUS: ("paused_timeout", self.policy.paused_timeout, "resume or stop it in the Control Room"),
-            BOT_RUN_UNKNOWN_STATUS: ("unknown_timeout", self.policy.unknown_timeout, "the Control Room lost its device"),
+            BOT_RUN_PAUSED_STATUS: (
+                "paused_timeout",
+                self.policy.paused_timeout,
+                "resume or stop it in the Control Room",
+            ),
+            BOT_RUN_UNKNOWN_STATUS: (
+                "unknown_timeout",
+                self.policy.unknown_timeout,
+                "the Control Room lost its device",
+            ),
         }
         held = {f"{run.execution_id}:{run.status}": run for run in runs if run.status in limits}
         self.held_since = {key: self.held_since.get(key, now) for key in held}

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowException
+
 from airflow_provider_aa.airflow_compat import AirflowFailException
 
 #: Longest piece of an unexpected body quoted in an error message.

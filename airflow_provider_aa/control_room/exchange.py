@@ -14,7 +14,7 @@ import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeVar, Union
+from typing import Any, Literal, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -106,8 +106,8 @@ class Mask:
     secret: str = field(repr=False)
 
 
-Action = Union[Send, Sleep, Authenticate, Mask]
-Outcome = Union[ApiResponse, TransportFailure, None]
+Action = Send | Sleep | Authenticate | Mask
+Outcome = ApiResponse | TransportFailure | None
 Operation = Generator[Action, Outcome, T]
 
 

@@ -8,30 +8,34 @@ an empty page, and refuses to loop on a page it has already been given.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
 from airflow_provider_aa.control_room.session import ControlRoomSession
-from airflow_provider_aa.control_room.work_items import PAGE_LENGTH, ids_filter, list_request, list_of_items
+from airflow_provider_aa.control_room.work_items import PAGE_LENGTH, ids_filter, list_of_items, list_request
 
 
 class PageCursor:
     """
     Where a listing stands: the next request to send, and what an answer says of the rest.
 
-    :param build: the request for a page starting at an offset.
+    :param first: the request for the first page; its JSON body has the Control Room's
+        ``{"page": {"offset": 0, "length": n}}``, which every list API of it takes. The
+        cursor asks for the next pages by changing only the offset.
     """
 
-    def __init__(self, build: Callable[[int], ApiRequest]) -> None:
-        self._build = build
+    def __init__(self, first: ApiRequest) -> None:
+        self._first = first
         self.offset = 0
         self.done = False
         self._previous: list[str] = []
 
     def request(self) -> ApiRequest:
-        return self._build(self.offset)
+        body = self._first.json
+        return replace(self._first, json={**body, "page": {**body["page"], "offset": self.offset}})
 
     def read(self, answer: Any, request: ApiRequest) -> list[dict[str, Any]]:
         """The page's items; moves the cursor on (``done`` once the listing is exhausted)."""
@@ -55,17 +59,24 @@ class PageCursor:
         return items
 
 
-def read_all(session: ControlRoomSession, build: Callable[[int], ApiRequest]) -> Operation[list[dict[str, Any]]]:
-    """Every item of a listing (see :class:`PageCursor`)."""
-    cursor = PageCursor(build)
+def read_page(session: ControlRoomSession, cursor: PageCursor) -> Operation[list[dict[str, Any]]]:
+    """The next page of a listing; moves ``cursor`` on. For callers that stream the pages."""
+    request = cursor.request()
+    return cursor.read((yield from session.request_json(request)), request)
+
+
+def read_all(session: ControlRoomSession, first: ApiRequest) -> Operation[list[dict[str, Any]]]:
+    """Every item of a listing whose first page ``first`` asks for (see :class:`PageCursor`)."""
+    cursor = PageCursor(first)
     items: list[dict[str, Any]] = []
     while not cursor.done:
-        request = cursor.request()
-        items += cursor.read((yield from session.request_json(request)), request)
+        items += yield from read_page(session, cursor)
     return items
 
 
-def lookup(session: ControlRoomSession, queue_id: str, work_item_ids: Sequence[str]) -> Operation[dict[str, dict[str, Any]]]:
+def lookup(
+    session: ControlRoomSession, queue_id: str, work_item_ids: Sequence[str]
+) -> Operation[dict[str, dict[str, Any]]]:
     """
     Work items by id, ``or``-filtered, 100 ids per listing: ``{id: item}`` in the order
     asked; ids the queue does not hold are absent.
@@ -73,7 +84,7 @@ def lookup(session: ControlRoomSession, queue_id: str, work_item_ids: Sequence[s
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(work_item_ids), PAGE_LENGTH):
         chunk = ids_filter(work_item_ids[start : start + PAGE_LENGTH])
-        items = yield from read_all(session, lambda offset: list_request(queue_id, filter=chunk, offset=offset))
+        items = yield from read_all(session, list_request(queue_id, filter=chunk))
         found.update((item["id"], item) for item in items)
     return {item_id: found[item_id] for item_id in work_item_ids if item_id in found}
 

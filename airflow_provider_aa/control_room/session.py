@@ -187,9 +187,7 @@ class ControlRoomSession:
         """
         token, self._token, self._times = self._token, None, None
         if token and self.settings.auth_type != "token":
-            request = ApiRequest(
-                "POST", "/v1/authentication/logout", {"token": token}, {"X-Authorization": token}
-            )
+            request = ApiRequest("POST", "/v1/authentication/logout", {"token": token}, {"X-Authorization": token})
             yield from self._exchange(request)
 
     def _accept_token(self, token: str, *, issued_now: bool = True) -> Operation[None]:
@@ -322,8 +320,7 @@ def _decode(request: ApiRequest, answer: ApiResponse) -> Any:
         return json.loads(answer.body)
     except ValueError:
         raise AutomationAnywhereError(
-            "The Control Room answered with malformed JSON (a truncated answer or a proxy "
-            "rewriting it).",
+            "The Control Room answered with malformed JSON (a truncated answer or a proxy rewriting it).",
             **_answer_fields(request, answer),
         ) from None
 

@@ -190,15 +190,11 @@ def _base_url(host: str | None, port: int | None, schema: str | None = None) -> 
         raw = f"{scheme}://{raw}"
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https"):
-        raise InvalidInputError(
-            f"Connection field 'host' uses the scheme {parts.scheme!r}: expected http or https."
-        )
+        raise InvalidInputError(f"Connection field 'host' uses the scheme {parts.scheme!r}: expected http or https.")
     if not parts.hostname:
         raise InvalidInputError(f"Connection field 'host' ({raw!r}) has no host name.")
     if parts.username or parts.password:
-        raise InvalidInputError(
-            "Connection field 'host' must not contain credentials: put them in login/password."
-        )
+        raise InvalidInputError("Connection field 'host' must not contain credentials: put them in login/password.")
     netloc = parts.netloc
     if port and parts.port is None:
         netloc = f"{netloc}:{port}"
@@ -233,8 +229,7 @@ def _verify_ssl(value: Any) -> bool | str:
     problem = _ca_bundle_problem(text)
     if problem:
         raise InvalidInputError(
-            f"Connection field 'extra.verify_ssl' is {value!r}: expected {_VERIFY_SSL_VALUES}, "
-            f"but the file {problem}."
+            f"Connection field 'extra.verify_ssl' is {value!r}: expected {_VERIFY_SSL_VALUES}, but the file {problem}."
         )
     return text
 

@@ -44,7 +44,9 @@ class WaitVerdict:
 
     def failure_message(self) -> str:
         lines = [f"{len(self.failed)} work item(s) failed:"]
-        lines += [f"  id {item_id}: status {status}: {text or '(no error text)'}" for item_id, status, text in self.failed]
+        lines += [
+            f"  id {item_id}: status {status}: {text or '(no error text)'}" for item_id, status, text in self.failed
+        ]
         return "\n".join(lines)
 
 
@@ -111,7 +113,9 @@ class WorkItemWait:
         asked = {item_id: items[item_id] for item_id in self.work_item_ids}
         verdict = judge(asked, pending_statuses=self.pending_statuses, failure_statuses=self.failure_statuses)
         if verdict.failed:
-            return WorkItemVerdict("failed", f"Work queue {self.queue_id}: {verdict.failure_message()}", verdict.unknown)
+            return WorkItemVerdict(
+                "failed", f"Work queue {self.queue_id}: {verdict.failure_message()}", verdict.unknown
+            )
         count = len(self.work_item_ids)
         if verdict.pending:
             shown = ", ".join(verdict.pending[:10]) + (", ..." if len(verdict.pending) > 10 else "")

@@ -51,8 +51,7 @@ def validate_work_items(work_items: Any, field: str = "work_items") -> list[dict
     items = [work_items] if isinstance(work_items, Mapping) else work_items
     if not isinstance(items, Sequence) or isinstance(items, (str, bytes)):
         raise InvalidInputError(
-            f"{field} must be a dict or a list of dicts (the work item attributes), "
-            f"got {type(work_items).__name__}."
+            f"{field} must be a dict or a list of dicts (the work item attributes), got {type(work_items).__name__}."
         )
     checked = []
     for index, item in enumerate(items):
@@ -60,7 +59,9 @@ def validate_work_items(work_items: Any, field: str = "work_items") -> list[dict
             raise InvalidInputError(f"{field}[{index}] must be a dict of attributes, got {type(item).__name__}.")
         bad_keys = [key for key in item if not isinstance(key, str) or not key]
         if bad_keys:
-            raise InvalidInputError(f"{field}[{index}] has attribute names that are not non-empty strings: {bad_keys!r}.")
+            raise InvalidInputError(
+                f"{field}[{index}] has attribute names that are not non-empty strings: {bad_keys!r}."
+            )
         try:
             json.dumps(item, allow_nan=False)
         except (TypeError, ValueError) as problem:

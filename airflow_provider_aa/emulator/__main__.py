@@ -37,19 +37,44 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--numeric-ids", action="store_true", help="ids as JSON numbers")
     parser.add_argument("--no-auth-v1", action="store_true", help="no /v1 login and refresh (v.33+)")
     parser.add_argument("--no-auth-v2", action="store_true", help="no /v2 login and refresh (before v.33)")
-    parser.add_argument("--activity-delay", type=float, default=defaults.activity_delay, metavar="S",
-                        help="seconds before a bot run's activity record is listed")
+    parser.add_argument(
+        "--activity-delay",
+        type=float,
+        default=defaults.activity_delay,
+        metavar="S",
+        help="seconds before a bot run's activity record is listed",
+    )
     parser.add_argument("--no-deploy-v4", action="store_true", help="no /v4/automations/deploy (v3 only)")
-    parser.add_argument("--clock-offset", type=float, default=defaults.clock_offset, metavar="S",
-                        help="seconds the Control Room's clock is ahead (negative: behind)")
-    parser.add_argument("--tls", action="store_true",
-                        help="serve HTTPS with a self-signed certificate (its path is printed)")
-    parser.add_argument("--busy-queue", type=_busy_queue, action="append", default=[], metavar="QUEUE_ID=RATE",
-                        help="other producers add RATE items per second to that queue (repeatable)")
-    parser.add_argument("--page-cap", type=int, default=defaults.page_cap, metavar="N",
-                        help="list pages hold at most N records, whatever was asked")
-    parser.add_argument("--ignore-offset", action="store_true",
-                        help="list requests are answered as if page.offset were 0 (a broken proxy)")
+    parser.add_argument(
+        "--clock-offset",
+        type=float,
+        default=defaults.clock_offset,
+        metavar="S",
+        help="seconds the Control Room's clock is ahead (negative: behind)",
+    )
+    parser.add_argument(
+        "--tls", action="store_true", help="serve HTTPS with a self-signed certificate (its path is printed)"
+    )
+    parser.add_argument(
+        "--busy-queue",
+        type=_busy_queue,
+        action="append",
+        default=[],
+        metavar="QUEUE_ID=RATE",
+        help="other producers add RATE items per second to that queue (repeatable)",
+    )
+    parser.add_argument(
+        "--page-cap",
+        type=int,
+        default=defaults.page_cap,
+        metavar="N",
+        help="list pages hold at most N records, whatever was asked",
+    )
+    parser.add_argument(
+        "--ignore-offset",
+        action="store_true",
+        help="list requests are answered as if page.offset were 0 (a broken proxy)",
+    )
     return parser
 
 

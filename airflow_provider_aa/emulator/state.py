@@ -242,9 +242,7 @@ class ControlRoomState:
         return [item.public(self._config.numeric_ids) for item in self._items[int(queue_id)].values()]
 
     @_transaction
-    def add_items(
-        self, queue_id: int | str, datas: list[dict[str, Any]], username: str | None
-    ) -> list[dict[str, Any]]:
+    def add_items(self, queue_id: int | str, datas: list[dict[str, Any]], username: str | None) -> list[dict[str, Any]]:
         """
         Add items as ``username`` (``None``: the seed's first user) would over the API, with
         the queue's duplicate rule; ``ValueError`` instead of an answer for what it refuses.

@@ -66,9 +66,7 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
     cert_file, key_file = directory / CERT_FILE, directory / KEY_FILE
     cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return cert_file, key_file
 

@@ -10,8 +10,9 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 import requests
-
 from airflow.sdk import BaseHook
+
+from airflow_provider_aa.airflow_compat import mask_secret
 from airflow_provider_aa.control_room.adding import (
     AddProgress,
     DuplicateWorkItemsError,
@@ -30,7 +31,7 @@ from airflow_provider_aa.control_room.bots import (
 )
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, Operation, TransportFailure, drive
-from airflow_provider_aa.control_room.listing import PageCursor, lookup
+from airflow_provider_aa.control_room.listing import PageCursor, lookup, read_page
 from airflow_provider_aa.control_room.session import ControlRoomSession, RetryPolicy
 from airflow_provider_aa.control_room.settings import ConnectionSettings, settings_of
 from airflow_provider_aa.control_room.work_items import (
@@ -44,7 +45,6 @@ from airflow_provider_aa.control_room.work_items import (
     validate_sort,
     validate_work_items,
 )
-from airflow_provider_aa.airflow_compat import mask_secret
 from airflow_provider_aa.transport.requests_transport import RequestsTransport
 
 T = TypeVar("T")
@@ -218,8 +218,7 @@ class AutomationAnywhereHook(BaseHook):
             )
             if outcome.reconciled:
                 self.log.warning(
-                    "%d of %d work item(s) of a batch whose answer was lost were already in queue %s: "
-                    "not added again.",
+                    "%d of %d work item(s) of a batch whose answer was lost were already in queue %s: not added again.",
                     outcome.reconciled,
                     len(outcome.created),
                     queue,
@@ -246,7 +245,9 @@ class AutomationAnywhereHook(BaseHook):
             self.log.warning("Skipped as a duplicate the queue already holds: %s", line)
         return created
 
-    def get_work_items(self, queue_id: int | str, work_item_ids: int | str | Sequence[int | str]) -> dict[str, dict[str, Any]]:
+    def get_work_items(
+        self, queue_id: int | str, work_item_ids: int | str | Sequence[int | str]
+    ) -> dict[str, dict[str, Any]]:
         """
         Read work items by id, 100 ids per (``or``-filtered list) request.
 
@@ -279,10 +280,9 @@ class AutomationAnywhereHook(BaseHook):
     def _pages(
         self, queue: str, filter: dict[str, Any] | None, sort: list[dict[str, Any]] | None
     ) -> Iterator[dict[str, Any]]:
-        cursor = PageCursor(lambda offset: list_request(queue, filter=filter, sort=sort, offset=offset))
+        cursor = PageCursor(list_request(queue, filter=filter, sort=sort))
         while not cursor.done:
-            request = cursor.request()
-            yield from cursor.read(self.request_json(request), request)
+            yield from self.run(read_page(self.session, cursor))
 
     # -- bots -----------------------------------------------------------------------------
 
@@ -335,9 +335,7 @@ class AutomationAnywhereHook(BaseHook):
     def test_connection(self) -> tuple[bool, str]:
         """Log in and list one queue: what the UI's Test button and ``airflow connections test`` run."""
         try:
-            answer = self.request_json(
-                ApiRequest("POST", "/v3/wlm/queues/list", {"page": {"offset": 0, "length": 1}})
-            )
+            answer = self.request_json(ApiRequest("POST", "/v3/wlm/queues/list", {"page": {"offset": 0, "length": 1}}))
         except AutomationAnywhereError as problem:
             return False, str(problem)
         settings = self.settings
@@ -352,4 +350,3 @@ def _describe(item: Mapping[str, Any], dedupe_key: str | None) -> str:
         return f"({dedupe_key}={item[dedupe_key]!r})"
     text = json.dumps(item, default=str)
     return text if len(text) <= 120 else text[:117] + "..."
-

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import BaseOperator
+
 from airflow_provider_aa.airflow_compat import AirflowFailException, AirflowSensorTimeout, conf
 from airflow_provider_aa.control_room.adding import (
     AddProgress,
@@ -361,7 +362,7 @@ class AutomationAnywhereDeployBotOperator(BaseOperator):
                 f"{who} a deploy of bot {deployment.bot_id} at {when} without getting its answer, and the Control "
                 f"Room's activity shows no run of it for run-as user(s) {', '.join(deployment.run_as_user_ids)} "
                 "since then. Whether it ran cannot be told yet (the activity may be late, or the connection's user "
-                "may lack \"View everyone's activity\"): not deploying again, so that the bot never runs twice. A "
+                'may lack "View everyone\'s activity"): not deploying again, so that the bot never runs twice. A '
                 "retry of this task looks again; check the activity — if the bot never ran, a new DAG run deploys "
                 "anew."
             )

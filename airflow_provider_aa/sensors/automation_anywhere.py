@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
+
 from airflow_provider_aa.airflow_compat import AirflowFailException, AirflowSensorTimeout, conf
 from airflow_provider_aa.control_room.bots import (
     BotRun,
@@ -32,17 +33,18 @@ from airflow_provider_aa.task_state import TaskStateStore
 if TYPE_CHECKING:
     from airflow.sdk import Context
     from airflow.triggers.base import BaseTrigger
+
     from airflow_provider_aa.triggers.automation_anywhere import (
         AutomationAnywhereBotRunTrigger,
         AutomationAnywhereWorkItemTrigger,
     )
 
 __all__ = [
+    "WORK_ITEM_RUNNING_STATUSES",
     "AutomationAnywhereBotRunSensor",
     "AutomationAnywhereWorkItemSensor",
     "BotRunWatch",
     "TriggerPolling",
-    "WORK_ITEM_RUNNING_STATUSES",
     "WorkItemWatch",
 ]
 

@@ -174,7 +174,9 @@ class BodyReader:
             try:
                 tail = self._decoder.flush()
             except zlib.error as problem:
-                return TransportFailure("other", f"the answer's {self._encoding} encoding is corrupt ({reason(problem)})")
+                return TransportFailure(
+                    "other", f"the answer's {self._encoding} encoding is corrupt ({reason(problem)})"
+                )
             failure = self._keep(tail)
             if failure:
                 return failure

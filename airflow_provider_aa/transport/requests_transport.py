@@ -244,5 +244,5 @@ def _watch_connections(pool: Any) -> None:
             watchdog.unwatch(connection)
         pool_class._put_conn(pool_ref(), connection)
 
-    setattr(pool, "_get_conn", _get_conn)
-    setattr(pool, "_put_conn", _put_conn)
+    pool._get_conn = _get_conn
+    pool._put_conn = _put_conn

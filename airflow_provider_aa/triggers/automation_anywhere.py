@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 
 from airflow.sdk import BaseHook
 from airflow.triggers.base import BaseTrigger, TriggerEvent
+
 from airflow_provider_aa.airflow_compat import amask_secret
 from airflow_provider_aa.control_room.bots import BotRunWait, read_bot_runs
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, FatalError, LoginRefusedError
@@ -181,7 +182,9 @@ class _LookupBatcher:
         session = self._client.session
         try:
             chunks = [ids[start : start + PAGE_LENGTH] for start in range(0, len(ids), PAGE_LENGTH)]
-            answers = await asyncio.gather(*(self._client.run(lookup(session, self._queue_id, chunk)) for chunk in chunks))
+            answers = await asyncio.gather(
+                *(self._client.run(lookup(session, self._queue_id, chunk)) for chunk in chunks)
+            )
             found = {item_id: item for answer in answers for item_id, item in answer.items()}
         except Exception as problem:
             for _, answer in waiting:
@@ -415,7 +418,9 @@ class AutomationAnywhereWorkItemTrigger(_PollingTrigger):
         self.work_item_ids = list(work_item_ids)
         self.pending_statuses = list(pending_statuses)
         self.failure_statuses = list(failure_statuses)
-        self._wait_on = WorkItemWait(self.queue_id, tuple(self.work_item_ids), self.pending_statuses, self.failure_statuses)
+        self._wait_on = WorkItemWait(
+            self.queue_id, tuple(self.work_item_ids), self.pending_statuses, self.failure_statuses
+        )
         self._unknown_statuses = UnknownStatusWarnings(self.log, "Work item")
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -512,4 +517,3 @@ def _until_next_tick(interval: float) -> float:
     """
     wait = interval - time.time() % interval
     return wait + interval if wait < LOOKUP_WINDOW else wait
-

@@ -171,7 +171,12 @@ def release(emulator: ControlRoomEmulator, queue_id: Any, ids: list[Any], status
     done = 0
     for item_id in ids:
         item = state.get_work_item(str(queue_id), str(item_id))
-        state.update_work_item(session, str(queue_id), str(item_id), {"version": item["version"], "status": status, "result": "released by the harness"})
+        state.update_work_item(
+            session,
+            str(queue_id),
+            str(item_id),
+            {"version": item["version"], "status": status, "result": "released by the harness"},
+        )
         done += 1
     return done
 
@@ -184,7 +189,9 @@ def main() -> int:
     parser.add_argument("--pickup-delay", type=float, default=0.5)
     parser.add_argument("--work-delay", type=float, default=0.5)
     args = parser.parse_args()
-    config = EmulatorConfig(token_lifetime=args.token_lifetime, pickup_delay=args.pickup_delay, work_delay=args.work_delay)
+    config = EmulatorConfig(
+        token_lifetime=args.token_lifetime, pickup_delay=args.pickup_delay, work_delay=args.work_delay
+    )
     emulator = ControlRoomEmulator(config, seed=args.seed)
     recorder = Recorder(emulator)
     emulator.start()

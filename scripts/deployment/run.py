@@ -165,8 +165,13 @@ class Processes:
         log = self.log_dir / f"{name}.log"
         with open(log, "ab") as out:
             process = subprocess.Popen(
-                args, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, **popen,
+                args,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                **popen,
             )
         proc = Proc(name, process, log)
         with self._lock:
@@ -237,7 +242,9 @@ def reap_orphans() -> int:
 
 def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 30) -> Any:
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with _NO_PROXY.open(request, timeout=timeout) as answer:
             text = answer.read()
@@ -261,7 +268,10 @@ def wait_for(what: str, condition: Callable[[], Any], timeout: float, interval: 
 
 
 def postgres_bin() -> Path:
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/postgres"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
     if versions:
         return versions[-1].parent
     found = shutil.which("postgres")
@@ -291,24 +301,71 @@ def start_postgres(procs: Processes, workdir: Path) -> tuple[str, str]:
     data = workdir / "data"
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
     initdb = subprocess.run(
-        [str(bindir / "initdb"), "-D", str(data), "-U", "airflow", f"--pwfile={pwfile}", "--auth=scram-sha-256", "-E", "UTF8"],
-        env=env, cwd=workdir, capture_output=True, text=True, timeout=120, **popen,
+        [
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "airflow",
+            f"--pwfile={pwfile}",
+            "--auth=scram-sha-256",
+            "-E",
+            "UTF8",
+        ],
+        env=env,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **popen,
     )
     if initdb.returncode:
         raise SystemExit(f"initdb failed:\n{initdb.stdout}\n{initdb.stderr}")
     port = free_port()
     procs.start(
         "postgres",
-        [str(bindir / "postgres"), "-D", str(data), "-c", "listen_addresses=127.0.0.1", "-c", f"port={port}",
-         "-c", f"unix_socket_directories={workdir}", "-c", "fsync=off", "-c", "synchronous_commit=off",
-         "-c", "full_page_writes=off", "-c", "max_connections=400"],
-        env, cwd=workdir, **popen,
+        [
+            str(bindir / "postgres"),
+            "-D",
+            str(data),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            f"port={port}",
+            "-c",
+            f"unix_socket_directories={workdir}",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=400",
+        ],
+        env,
+        cwd=workdir,
+        **popen,
     )
     pg_env = {**env, "PGPASSWORD": password}
-    wait_for("PostgreSQL to accept connections", lambda: subprocess.run(
-        [str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)], env=pg_env, capture_output=True).returncode == 0, 60, 0.2)
-    created = subprocess.run([str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "airflow", "airflow"],
-                             env=pg_env, capture_output=True, text=True, timeout=60)
+    wait_for(
+        "PostgreSQL to accept connections",
+        lambda: (
+            subprocess.run(
+                [str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)], env=pg_env, capture_output=True
+            ).returncode
+            == 0
+        ),
+        60,
+        0.2,
+    )
+    created = subprocess.run(
+        [str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "airflow", "airflow"],
+        env=pg_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     if created.returncode:
         raise SystemExit(f"createdb failed: {created.stderr}")
     version = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True).stdout.strip()
@@ -326,14 +383,32 @@ def make_seed(path: Path) -> dict[str, str]:
     passwords = {}
     for number, username in enumerate(CASE_USERS):
         passwords[username] = f"{username.title().replace('_', '')}-{secrets.token_urlsafe(9)}"
-        seed["users"].append({
-            "id": 60 + number, "username": username, "password": passwords[username], "allowMultipleLogin": True,
-            "domain": "", "firstName": username, "lastName": "Deployment", "email": f"{username}@example.com",
-            "description": "deployment test user", "disabled": False, "roles": [{"id": 14, "name": "AAE_Queue Admin"}],
-        })
+        seed["users"].append(
+            {
+                "id": 60 + number,
+                "username": username,
+                "password": passwords[username],
+                "allowMultipleLogin": True,
+                "domain": "",
+                "firstName": username,
+                "lastName": "Deployment",
+                "email": f"{username}@example.com",
+                "description": "deployment test user",
+                "disabled": False,
+                "roles": [{"id": 14, "name": "AAE_Queue Admin"}],
+            }
+        )
     for queue_id, name in CASE_QUEUES.items():
-        seed["queues"].append({"id": queue_id, "name": name, "description": name, "disallowDuplicate": False,
-                               "autoRetryLimit": 0, "workItemModelId": queue_id + 100})
+        seed["queues"].append(
+            {
+                "id": queue_id,
+                "name": name,
+                "description": name,
+                "disallowDuplicate": False,
+                "autoRetryLimit": 0,
+                "workItemModelId": queue_id + 100,
+            }
+        )
     path.write_text(json.dumps(seed))
     return passwords
 
@@ -367,7 +442,8 @@ class Emulator:
         agent = match.pop("agent", None)
         match.setdefault("phase", "end")
         return [
-            entry for entry in entries
+            entry
+            for entry in entries
             if (since is None or entry["t"] >= since)
             and (path_part is None or path_part in entry["path"])
             and (path_end is None or entry["path"].endswith(path_end))
@@ -383,7 +459,10 @@ class Emulator:
         counted = self.control("GET", "counters")["logins"]
         for user in users:
             logged = len(self.logins(user=user, status=200))
-            check(counted.get(user, 0) == logged, f"the emulator counted {counted.get(user, 0)} logins of {user}, its request log {logged}")
+            check(
+                counted.get(user, 0) == logged,
+                f"the emulator counted {counted.get(user, 0)} logins of {user}, its request log {logged}",
+            )
 
     def items(self, queue_id: int) -> list[dict[str, Any]]:
         return self.harness_call("GET", f"work_items/{queue_id}")["items"]
@@ -397,7 +476,11 @@ AGENTS = {"workers": "python-requests", "triggerer": "python-httpx"}
 
 
 def connection_env(url: str, login: str | None, auth_type: str, *, password: str | None = None, **extra: Any) -> str:
-    fields: dict[str, Any] = {"conn_type": "automation_anywhere", "host": url, "extra": {"auth_type": auth_type, **extra}}
+    fields: dict[str, Any] = {
+        "conn_type": "automation_anywhere",
+        "host": url,
+        "extra": {"auth_type": auth_type, **extra},
+    }
     if login:
         fields["login"] = login
     if password:
@@ -417,13 +500,17 @@ class Api:
         self._token: str | None = None
 
     def sign_in(self) -> None:
-        self._token = http("POST", f"{self.base}/auth/token", {"username": ADMIN, "password": self.password})["access_token"]
+        self._token = http("POST", f"{self.base}/auth/token", {"username": ADMIN, "password": self.password})[
+            "access_token"
+        ]
 
     def call(self, method: str, path: str, body: Any = None, **query: Any) -> Any:
         url = f"{self.base}/api/v2/{path}"
         if query:
             url += "?" + urllib.parse.urlencode(query, doseq=True)
-        return http(method, url, body, {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}, timeout=60)
+        return http(
+            method, url, body, {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}, timeout=60
+        )
 
     def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
         return self.call("POST", f"dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf or {}})["dag_run_id"]
@@ -432,7 +519,12 @@ class Api:
         return self.call("GET", f"dags/{dag_id}/dagRuns/{q(run_id)}")["state"]
 
     def wait_run(self, dag_id: str, run_id: str, timeout: float) -> str:
-        return wait_for(f"DAG run {dag_id} to finish", lambda: (lambda s: s if s in ("success", "failed") else None)(self.run_state(dag_id, run_id)), timeout, 1.0)
+        return wait_for(
+            f"DAG run {dag_id} to finish",
+            lambda: (lambda s: s if s in ("success", "failed") else None)(self.run_state(dag_id, run_id)),
+            timeout,
+            1.0,
+        )
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
@@ -452,7 +544,9 @@ class Api:
             query: dict[str, Any] = {"full_content": "true", "map_index": map_index}
             if token:
                 query["token"] = token
-            answer = self.call("GET", f"dags/{dag_id}/dagRuns/{q(run_id)}/taskInstances/{task_id}/logs/{try_number}", **query)
+            answer = self.call(
+                "GET", f"dags/{dag_id}/dagRuns/{q(run_id)}/taskInstances/{task_id}/logs/{try_number}", **query
+            )
             parts.append(json.dumps(answer.get("content")))
             token = answer.get("continuation_token")
             if not token or not answer.get("content"):
@@ -525,22 +619,29 @@ _RACE = re.compile(
 )
 
 
-def check_retries(d: Deployment, dag_id: str, run_id: str, tis: list[dict[str, Any]], expected: Iterable[str] = ()) -> int:
+def check_retries(
+    d: Deployment, dag_id: str, run_id: str, tis: list[dict[str, Any]], expected: Iterable[str] = ()
+) -> int:
     """
     Fail on any try beyond the first that the case did not cause, unless the scheduler failed
     the earlier try for Airflow's stale-event race (its "state mismatch" error names the task
     instance: the log only classifies the retry, it proves nothing). Returns the race retries.
     """
-    raced = {(m["dag"], m["task"], m["run"], int(m["map"] or -1))
-             for m in _RACE.finditer((d.home / "components" / "scheduler.log").read_text(errors="replace"))}
+    raced = {
+        (m["dag"], m["task"], m["run"], int(m["map"] or -1))
+        for m in _RACE.finditer((d.home / "components" / "scheduler.log").read_text(errors="replace"))
+    }
     allowed = set(expected)
     race_retries = 0
     for ti in tis:
         if (ti["try_number"] or 0) <= 1 or ti["task_id"] in allowed:
             continue
         key = (dag_id, ti["task_id"], run_id, ti["map_index"])
-        check(key in raced, f"{dag_id}.{ti['task_id']}[{ti['map_index']}] needed try {ti['try_number']} for another reason than "
-                            "Airflow's stale-event race: read its first try's log")
+        check(
+            key in raced,
+            f"{dag_id}.{ti['task_id']}[{ti['map_index']}] needed try {ti['try_number']} for another reason than "
+            "Airflow's stale-event race: read its first try's log",
+        )
         race_retries += 1
     return race_retries
 
@@ -553,8 +654,12 @@ def states(tis: list[dict[str, Any]]) -> Counter[str]:
 
 
 #: The tasks of case 1 that must be seen waiting: deferred in the triggerer, or rescheduled.
-DEFERRING = {"example_automation_anywhere_deferrable": "wait_in_triggerer", "example_automation_anywhere_one_task": "add_and_wait",
-             "example_automation_anywhere_bot": "wait_for_run", "example_automation_anywhere_bot_one_task": "deploy_and_wait"}
+DEFERRING = {
+    "example_automation_anywhere_deferrable": "wait_in_triggerer",
+    "example_automation_anywhere_one_task": "add_and_wait",
+    "example_automation_anywhere_bot": "wait_for_run",
+    "example_automation_anywhere_bot_one_task": "deploy_and_wait",
+}
 RESCHEDULING = ("wait_items", "wait_run")
 ITEM_WAITS = ("wait_in_triggerer", "add_and_wait", "wait_items")
 
@@ -573,7 +678,7 @@ def case_examples(d: Deployment) -> str:
             runs.append((mode, dag_id if mode == "password" else f"{dag_id}__{mode}"))
         runs.append((mode, f"deployment_reschedule__{mode}"))
     expected = {"deferred": set(), "up_for_reschedule": set()}
-    for mode, dag_id in runs:
+    for _mode, dag_id in runs:
         base = dag_id.split("__")[0]
         if base in DEFERRING:
             expected["deferred"].add((dag_id, DEFERRING[base]))
@@ -587,8 +692,13 @@ def case_examples(d: Deployment) -> str:
         outcome: dict[tuple[str, str], str] = {}
         deadline = time.monotonic() + d.remaining(300)
         while len(outcome) < len(triggered):
-            check(time.monotonic() < deadline, f"runs not finished in time: {sorted(set(dag for _, dag in triggered.values()) - {dag for _, dag in outcome})}")
-            waiting = api.call("GET", "dags/~/dagRuns/~/taskInstances", state=["deferred", "up_for_reschedule"], limit=100)
+            check(
+                time.monotonic() < deadline,
+                f"runs not finished in time: {sorted(set(dag for _, dag in triggered.values()) - {dag for _, dag in outcome})}",
+            )
+            waiting = api.call(
+                "GET", "dags/~/dagRuns/~/taskInstances", state=["deferred", "up_for_reschedule"], limit=100
+            )
             for ti in waiting["task_instances"]:
                 if ti["dag_run_id"] in triggered:
                     seen[ti["state"]].add((ti["dag_id"], ti["task_id"]))
@@ -608,7 +718,9 @@ def case_examples(d: Deployment) -> str:
     failed = [dag_id for (mode, dag_id), state in outcome.items() if state != "success"]
     check(not failed, f"runs not successful: {failed}")
     check(not unseen, f"waits never seen in their waiting state through the API: {unseen}")
-    retried = sum(check_retries(d, dag_id, run_id, api.task_instances(dag_id, run_id)) for _, dag_id, run_id in triggered_runs)
+    retried = sum(
+        check_retries(d, dag_id, run_id, api.task_instances(dag_id, run_id)) for _, dag_id, run_id in triggered_runs
+    )
     per_mode = []
     for mode, user in MODE_USERS.items():
         worker_logins = len(em.logins(user=user, agent="workers", status=200, since=before))
@@ -616,7 +728,10 @@ def case_examples(d: Deployment) -> str:
         triggerer_requests = len(em.requests(user=user, agent="triggerer", since=before))
         refused = len(em.requests(user=user, status=401, since=before))
         if mode == "token":
-            check(worker_logins + triggerer_logins == 0, f"mode token logged in ({worker_logins + triggerer_logins} logins)")
+            check(
+                worker_logins + triggerer_logins == 0,
+                f"mode token logged in ({worker_logins + triggerer_logins} logins)",
+            )
         else:
             check(worker_logins > 0, f"mode {mode}: no login by a worker as {user}")
         check(triggerer_requests > 0, f"mode {mode}: the triggerer sent no request as {user}")
@@ -632,10 +747,12 @@ def case_examples(d: Deployment) -> str:
     bot_runs = [run for run in em.harness_call("GET", "bot_runs")["runs"] if str(run["userId"]) == "29"]
     check(len(bot_runs) == 9, f"{len(bot_runs)} bot runs as user 29, expected 9 (3 per mode)")
     check(all(run["status"] == "COMPLETED" for run in bot_runs), "a bot run did not complete")
-    return (f"{len(outcome)}/{len(outcome)} runs success ({retried} tasks retried after Airflow's stale-event race); "
-            f"{len(seen['deferred'] & expected['deferred'])} waits seen deferred, {len(seen['up_for_reschedule'] & expected['up_for_reschedule'])} "
-            f"up for reschedule; "
-            f"items 9+27, bot runs 9, all COMPLETED once; " + "; ".join(per_mode))
+    return (
+        f"{len(outcome)}/{len(outcome)} runs success ({retried} tasks retried after Airflow's stale-event race); "
+        f"{len(seen['deferred'] & expected['deferred'])} waits seen deferred, {len(seen['up_for_reschedule'] & expected['up_for_reschedule'])} "
+        f"up for reschedule; "
+        f"items 9+27, bot runs 9, all COMPLETED once; " + "; ".join(per_mode)
+    )
 
 
 def case_fanout(d: Deployment) -> str:
@@ -657,7 +774,13 @@ def case_fanout(d: Deployment) -> str:
     time.sleep(max(0.0, window_end + 1.0 - time.time()))
     per_round: Counter[tuple[int, int]] = Counter()
     for queue_id in (30, 31):
-        for entry in em.requests(user="fanout_user", agent="triggerer", method="POST", path_end=f"/queues/{queue_id}/workitems/list", since=window_start):
+        for entry in em.requests(
+            user="fanout_user",
+            agent="triggerer",
+            method="POST",
+            path_end=f"/queues/{queue_id}/workitems/list",
+            since=window_start,
+        ):
             if entry["t"] < window_end:
                 per_round[(queue_id, int((entry["t"] - window_start) // FANOUT_POLL))] += 1
     rounds = {(queue_id, number): per_round.get((queue_id, number), 0) for queue_id in (30, 31) for number in range(3)}
@@ -669,21 +792,30 @@ def case_fanout(d: Deployment) -> str:
     check(state == "success", f"run {state}: {dict(states(tis))}")
     check(states(tis)["success"] == 102, f"task states {dict(states(tis))}")
     retried = check_retries(d, "deployment_fanout", run_id, tis)
-    check(all(len(item_ids) == 50 for item_ids in ids.values()), f"queues hold {[len(v) for v in ids.values()]} items, expected 50 each")
+    check(
+        all(len(item_ids) == 50 for item_ids in ids.values()),
+        f"queues hold {[len(v) for v in ids.values()]} items, expected 50 each",
+    )
     triggerer_logins = em.logins(user="fanout_user", agent="triggerer", since=before)
     worker_logins = em.logins(user="fanout_user", agent="workers", status=200, since=before)
-    renewals = em.requests(user="fanout_user", agent="triggerer", method="POST", path_end="/authentication/token", status=200, since=before)
+    renewals = em.requests(
+        user="fanout_user", agent="triggerer", method="POST", path_end="/authentication/token", status=200, since=before
+    )
     lists = em.requests(user="fanout_user", agent="triggerer", method="POST", path_part="/workitems/list", since=before)
-    check(len(triggerer_logins) == 1 and triggerer_logins[0]["status"] == 200,
-          f"the triggerer logged in {len(triggerer_logins)} times ({[e['status'] for e in triggerer_logins]}), expected once")
+    check(
+        len(triggerer_logins) == 1 and triggerer_logins[0]["status"] == 200,
+        f"the triggerer logged in {len(triggerer_logins)} times ({[e['status'] for e in triggerer_logins]}), expected once",
+    )
     em.check_against_counters(["fanout_user"])
     too_many = {key: count for key, count in rounds.items() if count > 1}
     check(not too_many, f"more than 1 list request per queue per poll round (queue, round): {too_many}")
     silent = [key for key, count in rounds.items() if count == 0]
     check(not silent, f"no list request in poll rounds (queue, round) {silent}: the triggers did not poll")
-    return (f"100/100 deferred sensors success ({retried} retried after Airflow's stale-event race); triggerer logins 1 (workers {len(worker_logins)}), renewals {len(renewals)}; "
-            f"list requests per queue per {FANOUT_POLL:g}-s round {sorted(set(rounds.values()))} over 3 rounds x 2 queues "
-            f"({len(lists)} triggerer list requests in all)")
+    return (
+        f"100/100 deferred sensors success ({retried} retried after Airflow's stale-event race); triggerer logins 1 (workers {len(worker_logins)}), renewals {len(renewals)}; "
+        f"list requests per queue per {FANOUT_POLL:g}-s round {sorted(set(rounds.values()))} over 3 rounds x 2 queues "
+        f"({len(lists)} triggerer list requests in all)"
+    )
 
 
 def case_kill_add(d: Deployment) -> str:
@@ -692,7 +824,9 @@ def case_kill_add(d: Deployment) -> str:
     # The first 4 batches take 2 s each in the Control Room: the 4th is surely in flight at the kill.
     em.control("POST", "faults", {"kind": "latency", "seconds": 2.0, "method": "POST", "path": path, "count": 4})
     run_id = d.trigger("deployment_kill_add")
-    adds = lambda phase="end": em.requests(method="POST", path_end="/queues/32/workitems", user="kill_user", phase=phase)  # noqa: E731
+
+    def adds(phase: str = "end") -> list:
+        return em.requests(method="POST", path_end="/queues/32/workitems", user="kill_user", phase=phase)
 
     def batch_in_flight() -> bool:
         answered = adds()
@@ -712,24 +846,38 @@ def case_kill_add(d: Deployment) -> str:
     missing = len(set(range(1000)) - set(numbers))
     check(state == "success", f"run {state}, task {ti['state']} try {ti['try_number']}")
     check(ti["try_number"] == 2, f"the add succeeded in try {ti['try_number']}, expected 2 (the retry)")
-    check_retries(d, "deployment_kill_add", run_id, api.task_instances("deployment_kill_add", run_id), expected={"add_1000"})
+    check_retries(
+        d, "deployment_kill_add", run_id, api.task_instances("deployment_kill_add", run_id), expected={"add_1000"}
+    )
     check(duplicates == 0 and missing == 0, f"{len(items)} items: {duplicates} duplicates, {missing} missing")
     retry_began = parse_time(ti["start_date"])
     retry_adds = [e for e in adds() if e["t"] >= retry_began]
     late = [e for e in adds() if killed_at <= e["t"] < retry_began]
     check(len(late) == 1, f"{len(late)} batches committed between the kill and the retry, expected the 1 in flight")
     retry_lists = em.requests(method="POST", path_end="/queues/32/workitems/list", user="kill_user", since=retry_began)
-    return (f"killed {killed} after {committed_before} of 10 batches, the 4th in flight (committed after the kill); "
-            f"try 2 started {retry_began - killed_at:.0f} s later and succeeded: 1000 items, 0 duplicates, 0 missing; "
-            f"add requests {len(adds())} ({len(retry_adds)} by the retry, {len(retry_lists)} list requests)")
+    return (
+        f"killed {killed} after {committed_before} of 10 batches, the 4th in flight (committed after the kill); "
+        f"try 2 started {retry_began - killed_at:.0f} s later and succeeded: 1000 items, 0 duplicates, 0 missing; "
+        f"add requests {len(adds())} ({len(retry_adds)} by the retry, {len(retry_lists)} list requests)"
+    )
 
 
 def case_triggerer_restart(d: Deployment) -> str:
     em, api = d.emulator, d.api
     run_id = d.trigger("deployment_triggerer_restart")
-    lists = lambda since: em.requests(user="restart_user", agent="triggerer", path_end="/queues/33/workitems/list", since=since)  # noqa: E731
-    wait_for("the sensor deferred and polled by the triggerer",
-             lambda: api.task_instance("deployment_triggerer_restart", run_id, "wait_deferred")["state"] == "deferred" and lists(0), d.remaining(180), 1.0)
+
+    def lists(since: float) -> list:
+        return em.requests(user="restart_user", agent="triggerer", path_end="/queues/33/workitems/list", since=since)
+
+    wait_for(
+        "the sensor deferred and polled by the triggerer",
+        lambda: (
+            api.task_instance("deployment_triggerer_restart", run_id, "wait_deferred")["state"] == "deferred"
+            and lists(0)
+        ),
+        d.remaining(180),
+        1.0,
+    )
     old = d.component("triggerer")
     Processes.stop(old, signal.SIGKILL, grace=5)
     killed_at = time.time()
@@ -746,38 +894,64 @@ def case_triggerer_restart(d: Deployment) -> str:
     ti = api.task_instance("deployment_triggerer_restart", run_id, "wait_deferred")
     new_logins = em.logins(user="restart_user", agent="triggerer", status=200, since=killed_at)
     check(state == "success" and ti["state"] == "success", f"run {state}, sensor {ti['state']}")
-    check(ti["try_number"] == 1, f"the sensor needed try {ti['try_number']} (expected the deferred wait itself to resume)")
+    check(
+        ti["try_number"] == 1, f"the sensor needed try {ti['try_number']} (expected the deferred wait itself to resume)"
+    )
     check_retries(d, "deployment_triggerer_restart", run_id, api.task_instances("deployment_triggerer_restart", run_id))
     check(state_before == "deferred", f"the sensor was {state_before} after the restart, expected deferred")
     check(len(new_logins) == 1, f"the new triggerer logged in {len(new_logins)} times, expected once")
-    return (f"triggerer SIGKILLed while deferred; new triggerer polled {resumed_after:.0f} s after the kill "
-            f"({len(lists(killed_at))} list requests, 1 login); sensor success in try 1, 3 items COMPLETED")
+    return (
+        f"triggerer SIGKILLed while deferred; new triggerer polled {resumed_after:.0f} s after the kill "
+        f"({len(lists(killed_at))} list requests, 1 login); sensor success in try 1, 3 items COMPLETED"
+    )
 
 
 def case_rotation(d: Deployment) -> str:
     em, api = d.emulator, d.api
     old, new = d.passwords["rotate_user"], f"Rotated-{secrets.token_urlsafe(12)}"
     d.passwords["rotate_user (new)"] = new
-    api.call("POST", "connections", {
-        "connection_id": "aa_rotating", "conn_type": "automation_anywhere", "host": em.url, "login": "rotate_user",
-        "password": old, "extra": json.dumps({"auth_type": "password", "multiple_login": True}),
-    })
+    api.call(
+        "POST",
+        "connections",
+        {
+            "connection_id": "aa_rotating",
+            "conn_type": "automation_anywhere",
+            "host": em.url,
+            "login": "rotate_user",
+            "password": old,
+            "extra": json.dumps({"auth_type": "password", "multiple_login": True}),
+        },
+    )
     run_id = d.trigger("deployment_rotation")
 
     def waiting() -> bool:
         tis = [ti for ti in api.task_instances("deployment_rotation", run_id) if ti["task_id"] == "wait_deferred"]
-        return len(tis) == 5 and all(ti["state"] == "deferred" for ti in tis) and bool(em.logins(user="rotate_user", agent="triggerer", status=200))
+        return (
+            len(tis) == 5
+            and all(ti["state"] == "deferred" for ti in tis)
+            and bool(em.logins(user="rotate_user", agent="triggerer", status=200))
+        )
 
     wait_for("5 sensors deferred and the triggerer logged in", waiting, d.remaining(180), 1.0)
     em.harness_call("POST", "password", {"username": "rotate_user", "password": new})
-    api.call("PATCH", "connections/aa_rotating?update_mask=password",
-             {"connection_id": "aa_rotating", "conn_type": "automation_anywhere", "password": new})
+    api.call(
+        "PATCH",
+        "connections/aa_rotating?update_mask=password",
+        {"connection_id": "aa_rotating", "conn_type": "automation_anywhere", "password": new},
+    )
     changed_at = time.time()
-    login = wait_for("a triggerer login with the new password",
-                     lambda: em.logins(user="rotate_user", agent="triggerer", status=200, since=changed_at), d.remaining(100), 1.0)
+    login = wait_for(
+        "a triggerer login with the new password",
+        lambda: em.logins(user="rotate_user", agent="triggerer", status=200, since=changed_at),
+        d.remaining(100),
+        1.0,
+    )
     took = login[0]["t"] - changed_at
     tis = [ti for ti in api.task_instances("deployment_rotation", run_id) if ti["task_id"] == "wait_deferred"]
-    check(all(ti["state"] == "deferred" for ti in tis), f"sensors left the deferred state before the release: {dict(states(tis))}")
+    check(
+        all(ti["state"] == "deferred" for ti in tis),
+        f"sensors left the deferred state before the release: {dict(states(tis))}",
+    )
     em.release(34, [item["id"] for item in em.items(34)])
     state = api.wait_run("deployment_rotation", run_id, d.remaining(120))
     tis = api.task_instances("deployment_rotation", run_id)
@@ -785,14 +959,23 @@ def case_rotation(d: Deployment) -> str:
     logouts = em.requests(user="rotate_user", agent="triggerer", method="POST", path_end="/logout", since=changed_at)
     check(state == "success" and states(tis)["success"] == 6, f"run {state}: {dict(states(tis))}")
     check(not refused, f"{len(refused)} logins of rotate_user refused")
-    check(all(ti["try_number"] == 1 for ti in tis), f"tries beyond the first: {[(ti['task_id'], ti['map_index'], ti['try_number']) for ti in tis if ti['try_number'] != 1]}")
-    return (f"password changed (connection in the metadata DB + emulator) with 5 sensors deferred; triggerer logged in "
-            f"with the new one {took:.0f} s later, 0 refused logins, old session logged out {len(logouts)}x; 5/5 success")
+    check(
+        all(ti["try_number"] == 1 for ti in tis),
+        f"tries beyond the first: {[(ti['task_id'], ti['map_index'], ti['try_number']) for ti in tis if ti['try_number'] != 1]}",
+    )
+    return (
+        f"password changed (connection in the metadata DB + emulator) with 5 sensors deferred; triggerer logged in "
+        f"with the new one {took:.0f} s later, 0 refused logins, old session logged out {len(logouts)}x; 5/5 success"
+    )
 
 
 def case_deploy_kill(d: Deployment) -> str:
     em, api = d.emulator, d.api
-    em.control("POST", "faults", {"kind": "slow_response", "seconds": 8.0, "method": "POST", "path": "/automations/deploy", "count": 1})
+    em.control(
+        "POST",
+        "faults",
+        {"kind": "slow_response", "seconds": 8.0, "method": "POST", "path": "/automations/deploy", "count": 1},
+    )
     run_id = d.trigger("deployment_deploy_kill")
     runs = lambda: [run for run in em.harness_call("GET", "bot_runs")["runs"] if str(run["userId"]) == "77"]  # noqa: E731
     wait_for("the Control Room to accept the deploy", runs, d.remaining(120), 0.2)
@@ -802,31 +985,45 @@ def case_deploy_kill(d: Deployment) -> str:
     ti = api.task_instance("deployment_deploy_kill", run_id, "deploy_and_wait")
     deploys = em.requests(user="deploy_user", method="POST", path_part="/automations/deploy")
     bot_runs = runs()
-    xcom = api.call("GET", f"dags/deployment_deploy_kill/dagRuns/{q(run_id)}/taskInstances/deploy_and_wait/xcomEntries/return_value")
+    xcom = api.call(
+        "GET", f"dags/deployment_deploy_kill/dagRuns/{q(run_id)}/taskInstances/deploy_and_wait/xcomEntries/return_value"
+    )
     value = xcom.get("value")
     value = json.loads(value) if isinstance(value, str) else value
     check(state == "success", f"run {state}, task {ti['state']} try {ti['try_number']}")
     check(ti["try_number"] == 2, f"success in try {ti['try_number']}, expected 2 (the retry)")
-    check_retries(d, "deployment_deploy_kill", run_id, api.task_instances("deployment_deploy_kill", run_id), expected={"deploy_and_wait"})
+    check_retries(
+        d,
+        "deployment_deploy_kill",
+        run_id,
+        api.task_instances("deployment_deploy_kill", run_id),
+        expected={"deploy_and_wait"},
+    )
     check(len(bot_runs) == 1, f"the bot ran {len(bot_runs)} times, expected once")
     check(len(deploys) == 1, f"{len(deploys)} deploy requests, expected 1")
     check(bot_runs[0]["status"] == "COMPLETED", f"the run is {bot_runs[0]['status']}")
-    check(isinstance(value, dict) and value.get("deployment_id") == bot_runs[0]["deploymentId"],
-          f"the task returned {value!r}, not deployment {bot_runs[0]['deploymentId']}")
+    check(
+        isinstance(value, dict) and value.get("deployment_id") == bot_runs[0]["deploymentId"],
+        f"the task returned {value!r}, not deployment {bot_runs[0]['deploymentId']}",
+    )
     retry_began = parse_time(ti["start_date"])
     lookups = em.requests(user="deploy_user", method="POST", path_end="/activity/list", since=retry_began)
-    return (f"killed {killed} once the Control Room had accepted the deploy (its answer still on the way); try 2 started "
-            f"{retry_began - killed_at:.0f} s later, took the run from the activity ({len(lookups)} activity requests) and "
-            f"succeeded; 1 deploy request, the bot ran once (COMPLETED)")
+    return (
+        f"killed {killed} once the Control Room had accepted the deploy (its answer still on the way); try 2 started "
+        f"{retry_began - killed_at:.0f} s later, took the run from the activity ({len(lookups)} activity requests) and "
+        f"succeeded; 1 deploy request, the bot ran once (COMPLETED)"
+    )
 
 
 def case_secrets(d: Deployment) -> str:
     em, api = d.emulator, d.api
     tokens = em.harness_call("GET", "tokens")["tokens"]
     renewals = em.requests(method="POST", path_end="/authentication/token", status=200)
-    known = {**{f"password of {user}": value for user, value in d.passwords.items()},
-             "API key of api_user": "EMUAPIKEY0Qx7Rt2Lm9Vb4Nc8Hs3Kd6Wp1Zf5Gj8",
-             "pre-issued token": d.pre_issued_token}
+    known = {
+        **{f"password of {user}": value for user, value in d.passwords.items()},
+        "API key of api_user": "EMUAPIKEY0Qx7Rt2Lm9Vb4Nc8Hs3Kd6Wp1Zf5Gj8",
+        "pre-issued token": d.pre_issued_token,
+    }
     known.update({f"issued token #{n}": token for n, token in enumerate(tokens)})
     check(d.pre_issued_token in tokens, "the emulator's token record lacks the pre-issued token")
     check(len(renewals) > 0, "no token was renewed during the run: case 6 would not cover renewed tokens")
@@ -839,16 +1036,28 @@ def case_secrets(d: Deployment) -> str:
             if not ti["try_number"]:
                 continue
             where = f"{ti['task_id']}/tries" if ti["map_index"] < 0 else f"{ti['task_id']}/{ti['map_index']}/tries"
-            tries = {t["try_number"] for t in api.call("GET", f"dags/{dag_id}/dagRuns/{q(run_id)}/taskInstances/{where}")["task_instances"]}
-            unlisted += [(dag_id, ti["task_id"], number) for number in range(1, ti["try_number"] + 1) if number not in tries]
+            tries = {
+                t["try_number"]
+                for t in api.call("GET", f"dags/{dag_id}/dagRuns/{q(run_id)}/taskInstances/{where}")["task_instances"]
+            }
+            unlisted += [
+                (dag_id, ti["task_id"], number) for number in range(1, ti["try_number"] + 1) if number not in tries
+            ]
             jobs += [(dag_id, run_id, ti["task_id"], number, ti["map_index"]) for number in sorted(tries)]
     with ThreadPoolExecutor(max_workers=4) as pool:
         texts = list(pool.map(lambda job: (job, api.log(*job)), jobs))
     leaks = []
     for job, text in texts:
-        leaks += [f"{name} in the log of {job[0]}.{job[2]}[{job[4]}] try {job[3]}" for name, value in known.items() if value in text]
+        leaks += [
+            f"{name} in the log of {job[0]}.{job[2]}[{job[4]}] try {job[3]}"
+            for name, value in known.items()
+            if value in text
+        ]
     task_bytes = sum(len(text) for _, text in texts)
-    check(task_bytes > 10_000 and any("Added" in text or "work item" in text for _, text in texts), "the task logs read back look empty")
+    check(
+        task_bytes > 10_000 and any("Added" in text or "work item" in text for _, text in texts),
+        "the task logs read back look empty",
+    )
     # The triggerer's own output, and what its triggers logged (Airflow writes that beside the
     # task's log, as ``attempt=N.log.trigger.<triggerer id>.log``).
     log_files = [path for path in (d.home / "logs").rglob("*") if path.is_file()]
@@ -861,15 +1070,21 @@ def case_secrets(d: Deployment) -> str:
         text = path.read_text(errors="replace")
         if path in triggerer_logs:
             triggerer_bytes += len(text)
-        leaks += [f"{name} in {path.relative_to(d.home) if d.home in path.parents else path}" for name, value in known.items() if value in text]
+        leaks += [
+            f"{name} in {path.relative_to(d.home) if d.home in path.parents else path}"
+            for name, value in known.items()
+            if value in text
+        ]
     check(triggerer_bytes > 0, "the triggerer's log is empty")
     check(not leaks, f"{len(leaks)} leaks: {leaks[:8]}")
     by_triggerer = sum(entry["agent"] == AGENTS["triggerer"] for entry in renewals)
-    return (f"{len(known)} secrets ({len(tokens)} tokens issued; {len(renewals)} renewals: {by_triggerer} by the triggerer, "
-            f"{len(renewals) - by_triggerer} by workers) absent from {len(texts)} task logs "
-            f"read through the API ({task_bytes // 1024} KiB), the triggerer's logs ({len(triggerer_logs)} files, {triggerer_bytes // 1024} KiB) "
-            f"and {len(other_logs)} other log files"
-            + (f" ({len(unlisted)} tries missing from Airflow's task history, read from disk only)" if unlisted else ""))
+    return (
+        f"{len(known)} secrets ({len(tokens)} tokens issued; {len(renewals)} renewals: {by_triggerer} by the triggerer, "
+        f"{len(renewals) - by_triggerer} by workers) absent from {len(texts)} task logs "
+        f"read through the API ({task_bytes // 1024} KiB), the triggerer's logs ({len(triggerer_logs)} files, {triggerer_bytes // 1024} KiB) "
+        f"and {len(other_logs)} other log files"
+        + (f" ({len(unlisted)} tries missing from Airflow's task history, read from disk only)" if unlisted else "")
+    )
 
 
 # -- the run ----------------------------------------------------------------------------
@@ -880,8 +1095,20 @@ def build(args: argparse.Namespace, procs: Processes, home: Path, pgdir: Path, s
     seed = home / "seed.json"
     passwords = make_seed(seed)
     info = home / "emulator.json"
-    procs.start("emulator", [sys.executable, str(HERE / "emulator_server.py"), "--seed", str(seed), "--info-file", str(info),
-                             "--token-lifetime", str(TOKEN_LIFETIME)], {**os.environ, "PYTHONUNBUFFERED": "1"})
+    procs.start(
+        "emulator",
+        [
+            sys.executable,
+            str(HERE / "emulator_server.py"),
+            "--seed",
+            str(seed),
+            "--info-file",
+            str(info),
+            "--token-lifetime",
+            str(TOKEN_LIFETIME),
+        ],
+        {**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     wait_for("the emulator", lambda: info.exists() and info.stat().st_size > 0, 30, 0.1)
     endpoints = json.loads(info.read_text())
     em = Emulator(endpoints["url"], endpoints["harness_url"])
@@ -905,57 +1132,81 @@ def build(args: argparse.Namespace, procs: Processes, home: Path, pgdir: Path, s
     api_port = free_port()
     multi = {"multiple_login": True}
     env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
-    env.update({
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": str(args.parallelism),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-        "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "256",
-        # Airflow 3.3.2 fails a deferred task whose trigger fired before the scheduler handled
-        # the executor's event of the deferring try (apache/airflow#72716, #71580; fixed for the
-        # "scheduled" state only): one retry absorbs it. Cases count the tries that needed one.
-        "AIRFLOW__CORE__DEFAULT_TASK_RETRIES": "1",
-        "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "1",
-        "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN}:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url,
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": str(api_port),
-        "AIRFLOW__API__WORKERS": "2",
-        "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(24),
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(24),
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
-        # A killed worker's task is failed (and retried) after 20 s without heartbeats.
-        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
-        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
-        "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "3",
-        # A killed triggerer's triggers go to the next one after 15 s.
-        "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
-        "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "15",
-        # The DAG files do not change during the run: parse them once.
-        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
-        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
-        "AA_DEPLOYMENT_EXAMPLE_DAGS": str(EXAMPLE_DAGS),
-        "NO_PROXY": "127.0.0.1,localhost",
-        "no_proxy": "127.0.0.1,localhost",
-        "AIRFLOW_CONN_AUTOMATION_ANYWHERE_DEFAULT": connection_env(em.url, "bot_runner", "password", password="Emulator-Passw0rd!", **multi),
-        "AIRFLOW_CONN_AA_API_KEY": connection_env(em.url, "api_user", "api_key", api_key="EMUAPIKEY0Qx7Rt2Lm9Vb4Nc8Hs3Kd6Wp1Zf5Gj8"),
-        "AIRFLOW_CONN_AA_TOKEN": connection_env(em.url, None, "token", token=pre_issued),
-        "AIRFLOW_CONN_AA_FANOUT": connection_env(em.url, "fanout_user", "password", password=passwords["fanout_user"], **multi),
-        "AIRFLOW_CONN_AA_KILL": connection_env(em.url, "kill_user", "password", password=passwords["kill_user"], timeout=10, **multi),
-        "AIRFLOW_CONN_AA_RESTART": connection_env(em.url, "restart_user", "password", password=passwords["restart_user"], **multi),
-        "AIRFLOW_CONN_AA_DEPLOY": connection_env(em.url, "deploy_user", "password", password=passwords["deploy_user"], timeout=20, **multi),
-    })
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": str(args.parallelism),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "256",
+            # Airflow 3.3.2 fails a deferred task whose trigger fired before the scheduler handled
+            # the executor's event of the deferring try (apache/airflow#72716, #71580; fixed for the
+            # "scheduled" state only): one retry absorbs it. Cases count the tries that needed one.
+            "AIRFLOW__CORE__DEFAULT_TASK_RETRIES": "1",
+            "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "1",
+            "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url,
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(api_port),
+            "AIRFLOW__API__WORKERS": "2",
+            "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(24),
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(24),
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+            # A killed worker's task is failed (and retried) after 20 s without heartbeats.
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
+            "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "3",
+            # A killed triggerer's triggers go to the next one after 15 s.
+            "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
+            "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "15",
+            # The DAG files do not change during the run: parse them once.
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
+            "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+            "AA_DEPLOYMENT_EXAMPLE_DAGS": str(EXAMPLE_DAGS),
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
+            "AIRFLOW_CONN_AUTOMATION_ANYWHERE_DEFAULT": connection_env(
+                em.url, "bot_runner", "password", password="Emulator-Passw0rd!", **multi
+            ),
+            "AIRFLOW_CONN_AA_API_KEY": connection_env(
+                em.url, "api_user", "api_key", api_key="EMUAPIKEY0Qx7Rt2Lm9Vb4Nc8Hs3Kd6Wp1Zf5Gj8"
+            ),
+            "AIRFLOW_CONN_AA_TOKEN": connection_env(em.url, None, "token", token=pre_issued),
+            "AIRFLOW_CONN_AA_FANOUT": connection_env(
+                em.url, "fanout_user", "password", password=passwords["fanout_user"], **multi
+            ),
+            "AIRFLOW_CONN_AA_KILL": connection_env(
+                em.url, "kill_user", "password", password=passwords["kill_user"], timeout=10, **multi
+            ),
+            "AIRFLOW_CONN_AA_RESTART": connection_env(
+                em.url, "restart_user", "password", password=passwords["restart_user"], **multi
+            ),
+            "AIRFLOW_CONN_AA_DEPLOY": connection_env(
+                em.url, "deploy_user", "password", password=passwords["deploy_user"], timeout=20, **multi
+            ),
+        }
+    )
     migrate = subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
     if migrate.returncode:
         raise SystemExit(f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}")
-    deployment = Deployment(args, procs, home, env, Api(f"http://127.0.0.1:{api_port}", admin_password), em, passwords,
-                            pre_issued, started, started + args.budget)
+    deployment = Deployment(
+        args,
+        procs,
+        home,
+        env,
+        Api(f"http://127.0.0.1:{api_port}", admin_password),
+        em,
+        passwords,
+        pre_issued,
+        started,
+        started + args.budget,
+    )
     deployment.start_component("api-server", ["api-server", "--workers", "2"])
     for name in ("scheduler", "dag-processor", "triggerer"):
         deployment.start_component(name, [name])
@@ -968,13 +1219,23 @@ def build(args: argparse.Namespace, procs: Processes, home: Path, pgdir: Path, s
             health = http("GET", f"{deployment.api.base}/api/v2/monitor/health", timeout=5)
         except (CaseFailed, OSError):
             return False
-        return all((health.get(part) or {}).get("status") == "healthy" for part in ("metadatabase", "scheduler", "triggerer", "dag_processor"))
+        return all(
+            (health.get(part) or {}).get("status") == "healthy"
+            for part in ("metadatabase", "scheduler", "triggerer", "dag_processor")
+        )
 
     wait_for("Airflow's components to report healthy", healthy, 180, 1.0)
     deployment.api.sign_in()
-    expected = {*EXAMPLE_IDS, *(f"{dag_id}__{mode}" for dag_id in EXAMPLE_IDS for mode in ("api_key", "token")),
-                *(f"deployment_reschedule__{mode}" for mode in MODES), "deployment_fanout", "deployment_kill_add",
-                "deployment_triggerer_restart", "deployment_rotation", "deployment_deploy_kill"}
+    expected = {
+        *EXAMPLE_IDS,
+        *(f"{dag_id}__{mode}" for dag_id in EXAMPLE_IDS for mode in ("api_key", "token")),
+        *(f"deployment_reschedule__{mode}" for mode in MODES),
+        "deployment_fanout",
+        "deployment_kill_add",
+        "deployment_triggerer_restart",
+        "deployment_rotation",
+        "deployment_deploy_kill",
+    }
 
     def parsed() -> bool:
         dags_seen = {dag["dag_id"] for dag in deployment.api.call("GET", "dags", limit=100)["dags"]}
@@ -984,8 +1245,11 @@ def build(args: argparse.Namespace, procs: Processes, home: Path, pgdir: Path, s
         return expected <= dags_seen
 
     wait_for(f"the {len(expected)} DAGs to be parsed", parsed, 120, 1.0)
-    print(f"deployment up in {time.monotonic() - started:.0f} s: Airflow {airflow_version()} (api-server, scheduler with "
-          f"LocalExecutor x{args.parallelism}, dag-processor, triggerer), {pg_version}, emulator {em.url}", flush=True)
+    print(
+        f"deployment up in {time.monotonic() - started:.0f} s: Airflow {airflow_version()} (api-server, scheduler with "
+        f"LocalExecutor x{args.parallelism}, dag-processor, triggerer), {pg_version}, emulator {em.url}",
+        flush=True,
+    )
     return deployment
 
 
@@ -1008,7 +1272,12 @@ CASES: dict[str, Callable[[Deployment], str]] = {
     "7-deploy-kill": case_deploy_kill,
 }
 #: Cases in the same phase run at the same time (their users, queues and faults are their own).
-PHASES = (("1-examples", "5-rotation"), ("2-fanout",), ("3-kill-add", "7-deploy-kill", "4-triggerer-restart"), ("6-secrets",))
+PHASES = (
+    ("1-examples", "5-rotation"),
+    ("2-fanout",),
+    ("3-kill-add", "7-deploy-kill", "4-triggerer-restart"),
+    ("6-secrets",),
+)
 
 
 def run_case(deployment: Deployment, name: str, results: dict[str, tuple[bool, str]], lock: threading.Lock) -> None:
@@ -1054,7 +1323,10 @@ def main() -> int:
         deployment = build(args, procs, home, pgdir, started)
         for phase in PHASES:
             chosen = [name for name in phase if not args.only or name in args.only]
-            threads = [threading.Thread(target=run_case, args=(deployment, name, results, lock), daemon=True) for name in chosen]
+            threads = [
+                threading.Thread(target=run_case, args=(deployment, name, results, lock), daemon=True)
+                for name in chosen
+            ]
             for thread in threads:
                 thread.start()
             for thread in threads:
@@ -1078,7 +1350,10 @@ def main() -> int:
         failed = [name for name, (ok, _) in results.items() if not ok]
         if failed:
             for proc in procs.procs:
-                print(f"--- {proc.name} ({'running' if proc.alive() else f'exit {proc.process.returncode}'}), last lines of {proc.log}:\n{proc.tail(15)}", file=sys.stderr)
+                print(
+                    f"--- {proc.name} ({'running' if proc.alive() else f'exit {proc.process.returncode}'}), last lines of {proc.log}:\n{proc.tail(15)}",
+                    file=sys.stderr,
+                )
         procs.stop_all(last=("emulator", "postgres"))
         orphans = reap_orphans()
         if orphans:

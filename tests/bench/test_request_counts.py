@@ -5,11 +5,10 @@ Times are measured by ``make bench`` and never asserted.
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
-
-import json
 
 import bench  # noqa: F401  (sets a throw-away AIRFLOW_HOME when none is set)
 from bench import adding, lookups, saved_add, triggerer, waiting

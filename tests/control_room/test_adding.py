@@ -191,7 +191,9 @@ def test_settle_delays_from_0_to_an_hour(value, expected):
     assert result == expected and isinstance(result, float)
 
 
-@pytest.mark.parametrize("value", [-1, -0.001, 3600.5, 86400, True, False, "5", "30s", [30], float("nan"), float("inf")])
+@pytest.mark.parametrize(
+    "value", [-1, -0.001, 3600.5, 86400, True, False, "5", "30s", [30], float("nan"), float("inf")]
+)
 def test_other_settle_delays_are_refused(value):
     with pytest.raises(InvalidInputError, match=r"settle_delay must be a number of seconds from 0 to 3600, got "):
         validate_settle_delay(value, 30.0)
@@ -331,7 +333,9 @@ def test_an_earlier_send_long_past_its_settle_delay_is_checked_at_once():
 def test_a_send_time_from_a_clock_ahead_of_ours_waits_no_longer_than_the_settle_delay():
     queue = FakeQueue([], ["ok"])
     _, slept = run(
-        add_batch(queue, "7", [{"a": 1}], mark_id=0, clock=lambda: 1000.0, settle_delay=30, maybe_sent_since=1000.0 + 7200)
+        add_batch(
+            queue, "7", [{"a": 1}], mark_id=0, clock=lambda: 1000.0, settle_delay=30, maybe_sent_since=1000.0 + 7200
+        )
     )
     assert all(seconds <= 30 for seconds in slept)
 
@@ -359,7 +363,12 @@ def test_items_the_batch_already_claimed_are_not_taken_twice_in_the_one_by_one_p
     queue = Refusing([{"id": 100, "json": {"k": "old"}}], ["409", "ok", "lost", "ok"])
     outcome, _ = run(
         add_batch(
-            queue, "7", [{"k": "A", "v": 1}, {"k": "A", "v": 2}], mark_id=100, clock=lambda: 0.0, settle_delay=0,
+            queue,
+            "7",
+            [{"k": "A", "v": 1}, {"k": "A", "v": 2}],
+            mark_id=100,
+            clock=lambda: 0.0,
+            settle_delay=0,
             dedupe_key="k",
         )
     )

@@ -57,7 +57,10 @@ def test_plain_values_become_typed_variables():
                     "value": {
                         "type": "DICTIONARY",
                         "dictionary": [
-                            {"key": "inner", "value": {"type": "LIST", "list": [{"type": "BOOLEAN", "boolean": "false"}]}}
+                            {
+                                "key": "inner",
+                                "value": {"type": "LIST", "list": [{"type": "BOOLEAN", "boolean": "false"}]},
+                            }
                         ],
                     },
                 }
@@ -99,7 +102,10 @@ def test_typed_values_become_plain_values_in_every_shape_seen():
             "b_text": {"type": "BOOLEAN", "boolean": "True"},
             "b_json": {"type": "BOOLEAN", "boolean": False},
             "l": {"type": "LIST", "list": [{"type": "NUMBER", "number": "1"}, {"type": "STRING", "string": "a"}]},
-            "d_entries": {"type": "DICTIONARY", "dictionary": [{"key": "k", "value": {"type": "BOOLEAN", "boolean": "true"}}]},
+            "d_entries": {
+                "type": "DICTIONARY",
+                "dictionary": [{"key": "k", "value": {"type": "BOOLEAN", "boolean": "true"}}],
+            },
             "d_mapping": {"type": "DICTIONARY", "dictionary": {"k": {"type": "STRING", "string": "v"}}},
             "dt": {"type": "DATETIME", "string": "2026-01-31T18:00:00+01:00[Europe/Berlin]"},
             "dt_z": {"type": "DATETIME", "string": "2026-01-31T17:00:00Z"},
@@ -154,7 +160,12 @@ def test_deploy_bodies_v4_and_v3():
         "botInput": {"s": {"type": "STRING", "string": "x"}},
     }
     assert (v3.path, v3.replay_safe) == ("/v3/automations/deploy", False)
-    assert v3.json == {"fileId": 501, "runAsUserIds": [29, 30], "poolIds": [7], "botInput": {"s": {"type": "STRING", "string": "x"}}}
+    assert v3.json == {
+        "fileId": 501,
+        "runAsUserIds": [29, 30],
+        "poolIds": [7],
+        "botInput": {"s": {"type": "STRING", "string": "x"}},
+    }
 
 
 def test_deploy_bodies_leave_out_what_was_not_given():
@@ -214,7 +225,11 @@ def test_runs_are_read_tolerantly():
     answer = {
         "list": [
             {"id": 77, "deploymentId": "dep-1", "status": "run_failed", "message": "Bot error on line 3"},
-            {"id": "x2", "status": "COMPLETED", "botOutVariables": {"values": {"s": {"type": "STRING", "string": "v"}}}},
+            {
+                "id": "x2",
+                "status": "COMPLETED",
+                "botOutVariables": {"values": {"s": {"type": "STRING", "string": "v"}}},
+            },
             {"id": "other", "deploymentId": "dep-2", "status": "RUNNING"},
             {"id": "x3"},
         ]
@@ -303,12 +318,10 @@ def test_late_activity_is_waited_for_during_the_grace_period_only():
     verdict = BotRunWait("dep-1", BotRunPolicy(activity_grace_period=10), started_at=1000.0).judge([], 1010.0)
     assert verdict.outcome == "failed"
     assert "no run of deployment dep-1 10 s after the wait began (activity_grace_period=10 s)" in verdict.message
-    assert "\"View everyone's activity\"" in verdict.message
+    assert '"View everyone\'s activity"' in verdict.message
 
 
-@pytest.mark.parametrize(
-    ("status", "name"), [("RUN_PAUSED", "paused_timeout"), ("UNKNOWN", "unknown_timeout")]
-)
+@pytest.mark.parametrize(("status", "name"), [("RUN_PAUSED", "paused_timeout"), ("UNKNOWN", "unknown_timeout")])
 def test_paused_and_unknown_runs_are_waited_for_until_their_timeout(status, name):
     wait = BotRunWait("dep-1", BotRunPolicy(paused_timeout=60, unknown_timeout=60))
     assert wait.judge([run("RUNNING")], 0.0).outcome == "waiting"

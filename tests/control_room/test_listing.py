@@ -11,9 +11,7 @@ from airflow_provider_aa.control_room.listing import PageCursor, lookup, read_al
 from airflow_provider_aa.control_room.work_items import list_request
 from airflow_provider_aa.emulator.filters import query
 
-
-def build(offset):
-    return list_request("7", offset=offset)
+FIRST = list_request("7")
 
 
 def page(ids, total=None):
@@ -56,7 +54,7 @@ def capped_server(records, cap, *, total=True):
 
 
 def test_a_cursor_starts_at_offset_0_and_moves_by_what_it_got():
-    cursor = PageCursor(build)
+    cursor = PageCursor(FIRST)
     assert cursor.request() == list_request("7", offset=0)
     assert not cursor.done
     items = cursor.read(page(range(40), total=230), cursor.request())
@@ -69,14 +67,14 @@ def test_pages_capped_below_what_was_asked_are_read_up_to_total_filter():
     records = [{"id": n} for n in range(1, 231)]
     session = FakeSession(capped_server(records, 40))
 
-    items = run(read_all(session, build))
+    items = run(read_all(session, FIRST))
 
     assert [item["id"] for item in items] == [str(n) for n in range(1, 231)]
     assert [r.json["page"] for r in session.sent] == [{"offset": o, "length": 100} for o in range(0, 230, 40)]
 
 
 def test_total_filter_ends_the_listing_without_asking_for_an_empty_page():
-    cursor = PageCursor(build)
+    cursor = PageCursor(FIRST)
     cursor.read(page(range(100), total=200), cursor.request())
     assert not cursor.done
     cursor.read(page(range(100, 200), total=200), cursor.request())
@@ -85,7 +83,7 @@ def test_total_filter_ends_the_listing_without_asking_for_an_empty_page():
 
 def test_an_empty_page_ends_the_listing_even_below_total_filter():
     # The queue shrank while it was read (items deleted): totalFilter is out of date.
-    cursor = PageCursor(build)
+    cursor = PageCursor(FIRST)
     cursor.read(page(range(100), total=500), cursor.request())
     assert cursor.read(page([], total=500), cursor.request()) == []
     assert cursor.done
@@ -93,26 +91,26 @@ def test_an_empty_page_ends_the_listing_even_below_total_filter():
 
 def test_a_short_page_without_total_filter_ends_the_listing():
     session = FakeSession(capped_server([{"id": n} for n in range(1, 131)], None, total=False))
-    items = run(read_all(session, build))
+    items = run(read_all(session, FIRST))
     assert len(items) == 130
     assert [r.json["page"]["offset"] for r in session.sent] == [0, 100]
 
 
 def test_a_full_page_without_total_filter_asks_for_the_next():
     session = FakeSession(capped_server([{"id": n} for n in range(1, 101)], None, total=False))
-    assert len(run(read_all(session, build))) == 100
+    assert len(run(read_all(session, FIRST))) == 100
     assert [r.json["page"]["offset"] for r in session.sent] == [0, 100]  # the second page: empty
 
 
 def test_a_capped_page_without_total_filter_is_taken_for_the_last():
     # Documented limit: with neither a total nor a full page, nothing tells a cap from the end.
     session = FakeSession(capped_server([{"id": n} for n in range(1, 231)], 40, total=False))
-    assert len(run(read_all(session, build))) == 40
+    assert len(run(read_all(session, FIRST))) == 40
     assert len(session.sent) == 1
 
 
 def test_a_short_page_is_judged_against_the_length_asked():
-    cursor = PageCursor(lambda offset: list_request("7", offset=offset, length=10))
+    cursor = PageCursor(list_request("7", length=10))
     cursor.read(page(range(10)), cursor.request())
     assert not cursor.done
     cursor.read(page(range(10, 19)), cursor.request())
@@ -121,7 +119,7 @@ def test_a_short_page_is_judged_against_the_length_asked():
 
 @pytest.mark.parametrize("total", [None, "many", {"n": 1}, [3]])
 def test_an_unreadable_total_filter_counts_as_none(total):
-    cursor = PageCursor(build)
+    cursor = PageCursor(FIRST)
     answer = {"page": {"totalFilter": total}, "list": [{"id": 1}]}
     cursor.read(answer, cursor.request())
     assert cursor.done  # 1 of 100: a short page ends it
@@ -132,7 +130,7 @@ def test_a_page_repeating_the_previous_one_is_an_error_naming_the_offset():
     session = FakeSession(lambda request: query(records, request.json, ignore_offset=True))
 
     with pytest.raises(AutomationAnywhereError, match="page at offset 100 with the same items") as caught:
-        run(read_all(session, build))
+        run(read_all(session, FIRST))
 
     assert "ignores the page offset" in str(caught.value)
     assert (caught.value.method, caught.value.path) == ("POST", "/v3/wlm/queues/7/workitems/list")
@@ -140,20 +138,20 @@ def test_a_page_repeating_the_previous_one_is_an_error_naming_the_offset():
 
 
 def test_a_repeated_page_is_caught_without_total_filter_too():
-    cursor = PageCursor(build)
+    cursor = PageCursor(FIRST)
     cursor.read(page(range(100)), cursor.request())
     with pytest.raises(AutomationAnywhereError, match="offset 100"):
         cursor.read(page(range(100)), cursor.request())
 
 
 def test_an_answer_without_a_list_of_items_is_an_error():
-    cursor = PageCursor(build)
+    cursor = PageCursor(FIRST)
     with pytest.raises(AutomationAnywhereError, match="no 'list' of work items"):
         cursor.read({"page": {"totalFilter": 3}}, cursor.request())
 
 
 def test_ids_come_back_as_strings_whatever_the_control_room_sends():
-    cursor = PageCursor(build)
+    cursor = PageCursor(FIRST)
     items = cursor.read({"list": [{"id": 7, "queueId": 3, "json": {"n": 1}}]}, cursor.request())
     assert items == [{"id": "7", "queueId": "3", "json": {"n": 1}}]
 

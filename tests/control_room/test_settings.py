@@ -56,7 +56,10 @@ def test_bad_connections_are_rejected_naming_the_field(fields, message):
 
 def test_values_are_read_from_json_extras_and_strings(ca_bundle):
     result = settings_from_connection(
-        host="cr.example.test/", login="jdoe", password="pw", port=8443,
+        host="cr.example.test/",
+        login="jdoe",
+        password="pw",
+        port=8443,
         extra=json.dumps(
             {"multiple_login": "true", "verify_ssl": str(ca_bundle), "timeout": "12.5", "max_response_bytes": "1048576"}
         ),
@@ -90,7 +93,10 @@ def test_verify_ssl_a_ca_bundle_path_is_kept(ca_bundle):
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("/no/such/ca.pem", r"'extra.verify_ssl' is '/no/such/ca.pem': expected true, false or the path of a readable CA bundle file .*, but the file does not exist"),
+        (
+            "/no/such/ca.pem",
+            r"'extra.verify_ssl' is '/no/such/ca.pem': expected true, false or the path of a readable CA bundle file .*, but the file does not exist",
+        ),
         ("{tmp}", "is a directory"),
         ("{tmp}/garbage.pem", "holds no CA certificate"),
         ("{tmp}/locked.pem", "cannot be read"),
@@ -109,7 +115,9 @@ def test_a_bad_verify_ssl_is_rejected_naming_the_field(tmp_path, ca_bundle, valu
         settings(password="pw", verify_ssl=value.format(tmp=tmp_path) if isinstance(value, str) else value)
 
 
-@pytest.mark.parametrize(("value", "expected"), [(1, 1), ("2048", 2048), (" 4096 ", 4096), (8192.0, 8192), (None, 67108864), ("", 67108864)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [(1, 1), ("2048", 2048), (" 4096 ", 4096), (8192.0, 8192), (None, 67108864), ("", 67108864)]
+)
 def test_max_response_bytes_is_a_positive_whole_number(value, expected):
     assert settings(password="pw", max_response_bytes=value).max_response_bytes == expected
 
@@ -132,7 +140,6 @@ def test_plain_http_is_fine_on_loopback_only():
     assert settings(password="pw", host="http://127.0.0.1:8765").plain_http_warning is None
     assert settings(password="pw", host="http://localhost").plain_http_warning is None
     assert "plain http" in settings(password="pw", host="http://cr.internal").plain_http_warning
-
 
 
 @pytest.mark.parametrize(

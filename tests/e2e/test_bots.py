@@ -77,10 +77,16 @@ def test_a_failed_run_fails_the_sensor_with_the_runs_message(fast_bot, monkeypat
 
     run = load_example_dag("example_automation_anywhere_bot").test(run_conf={"vendor": "Acme FAIL"})
 
-    assert task_states(run) == {"deploy_invoice_bot": "success", "wait_for_run": "failed", "print_outputs": "upstream_failed"}
+    assert task_states(run) == {
+        "deploy_invoice_bot": "success",
+        "wait_for_run": "failed",
+        "print_outputs": "upstream_failed",
+    }
     (record,) = fast_bot.bot_runs()
     assert readings[-1][3].outcome == "failed"
-    assert f"run {record['id']}: status RUN_FAILED: Emulated bot failure: sVendor contains FAIL" in readings[-1][3].message
+    assert (
+        f"run {record['id']}: status RUN_FAILED: Emulated bot failure: sVendor contains FAIL" in readings[-1][3].message
+    )
 
 
 def test_one_task_deploys_and_waits_deferred(fast_bot, monkeypatch):
@@ -126,10 +132,16 @@ def test_a_paused_run_fails_after_paused_timeout_across_rescheduled_pokes(fast_b
 
     run = dag.test(run_conf={"vendor": "STATUS:RUN_PAUSED"})
 
-    assert task_states(run) == {"deploy_invoice_bot": "success", "wait_for_run": "failed", "print_outputs": "upstream_failed"}
+    assert task_states(run) == {
+        "deploy_invoice_bot": "success",
+        "wait_for_run": "failed",
+        "print_outputs": "upstream_failed",
+    }
     last = readings[-1][3]
     assert last.outcome == "failed"
-    assert re.search(r"has been RUN_PAUSED for [5-9] s \(paused_timeout=5 s\): resume or stop it in the Control Room\.", last.message)
+    assert re.search(
+        r"has been RUN_PAUSED for [5-9] s \(paused_timeout=5 s\): resume or stop it in the Control Room\.", last.message
+    )
     # Each rescheduled poke is a new task try with a new wait object, yet the clock carried on:
     # later pokes start from the held_since that the first paused reading saved in the task state store.
     assert len({reading[0] for reading in readings}) == len(readings) >= 3

@@ -50,7 +50,9 @@ def test_a_lost_answer_neither_loses_nor_doubles_items(emulator, fault, params, 
 
 def test_dedupe_key_matches_items_the_server_rewrote(emulator):
     emulator.faults.add("drop_after_commit", count=1, method="POST", path=r"/workitems$")
-    created = AutomationAnywhereHook().add_work_items(20, [{"n": 1, "ref": "A"}, {"n": 2, "ref": "B"}], dedupe_key="ref")
+    created = AutomationAnywhereHook().add_work_items(
+        20, [{"n": 1, "ref": "A"}, {"n": 2, "ref": "B"}], dedupe_key="ref"
+    )
     assert held(emulator) == [1, 2] and len(created) == 2
 
 
@@ -79,12 +81,18 @@ def test_duplicates_are_refused_per_item_and_the_rest_is_added(emulator, capsys)
     emulator.counters.reset()
     again = [{"n": 2, "ref": "B"}, {"n": 3, "ref": "C"}]
 
-    with pytest.raises(AirflowFailException, match=r"refused 1 work item\(s\) as duplicates.*\n  work_items\[0\] \(ref='B'\)"):
-        AutomationAnywhereAddWorkItemsOperator(task_id="add", queue_id=21, work_items=again, dedupe_key="ref").execute({})
+    with pytest.raises(
+        AirflowFailException, match=r"refused 1 work item\(s\) as duplicates.*\n  work_items\[0\] \(ref='B'\)"
+    ):
+        AutomationAnywhereAddWorkItemsOperator(task_id="add", queue_id=21, work_items=again, dedupe_key="ref").execute(
+            {}
+        )
     assert held(emulator, 21) == [1, 2, 3]
     assert emulator.counters.requests(ADD) == 3  # the batch, then one request per item to tell them apart
 
-    skipping = AutomationAnywhereAddWorkItemsOperator(task_id="add", queue_id=21, work_items=[{"n": 3, "ref": "C"}, {"n": 4, "ref": "D"}], on_duplicate="skip")
+    skipping = AutomationAnywhereAddWorkItemsOperator(
+        task_id="add", queue_id=21, work_items=[{"n": 3, "ref": "C"}, {"n": 4, "ref": "D"}], on_duplicate="skip"
+    )
     ids = skipping.execute({})
     assert held(emulator, 21) == [1, 2, 3, 4] and ids == [emulator.work_items(21)[-1]["id"]]
     assert "Skipped as a duplicate the queue already holds: work_items[0]" in capsys.readouterr().out

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -68,17 +69,34 @@ def once_waiting(emulator: Any, action: Callable[[], Any]) -> None:
 
 CASES = [
     Case("token expiry mid-run", lambda cr: cr.configure(token_lifetime=2)),
-    Case("session evicted by another login", lambda cr: once_waiting(cr, lambda: cr.evict("bot_runner")), ends_sessions=True),
-    Case("401 storm (bad credentials)", lambda cr: None, ADD_FAILS, "Login refused for user 'bot_runner'", {"password": "wrong-password"}),
+    Case(
+        "session evicted by another login",
+        lambda cr: once_waiting(cr, lambda: cr.evict("bot_runner")),
+        ends_sessions=True,
+    ),
+    Case(
+        "401 storm (bad credentials)",
+        lambda cr: None,
+        ADD_FAILS,
+        "Login refused for user 'bot_runner'",
+        {"password": "wrong-password"},
+    ),
     Case("429 with Retry-After", lambda cr: cr.faults.add("rate_limit", count=3, retry_after=1)),
     Case("503 burst", lambda cr: cr.faults.add("server_error", count=4, status=503)),
     Case("connection dropped before commit", lambda cr: cr.faults.add("drop_before_commit", path=ADD_PATH)),
     Case("connection dropped after commit", lambda cr: cr.faults.add("drop_after_commit", path=ADD_PATH)),
     Case("response slower than the timeout", lambda cr: cr.faults.add("slow_response", path=ADD_PATH, seconds=2)),
-    Case("HTML 200 page", lambda cr: cr.faults.add("html_page", count=None), ADD_FAILS, "HTML page where JSON was expected"),
+    Case(
+        "HTML 200 page",
+        lambda cr: cr.faults.add("html_page", count=None),
+        ADD_FAILS,
+        "HTML page where JSON was expected",
+    ),
     Case("malformed JSON", lambda cr: cr.faults.add("malformed_json", path=ADD_PATH)),
     Case("emulator restarted", lambda cr: once_waiting(cr, cr.restart), ends_sessions=True),
 ]
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case.fault for case in CASES])
 def test_fault(aa_emulator, monkeypatch, capfd, case):
     # Long enough to fault mid-wait, also where tasks start slowly (Airflow 3.1 under load).
@@ -100,12 +118,16 @@ def test_fault(aa_emulator, monkeypatch, capfd, case):
     states = task_states(run)
     held = sorted(item["json"]["n"] for item in aa_emulator.work_items(20))
     requests = sum(aa_emulator.counters.snapshot()["requests"].values())
-    FAULT_MATRIX.append((case.fault, states["add"], states["wait_poke"], states["wait_deferred"], str(held), str(requests)))
+    FAULT_MATRIX.append(
+        (case.fault, states["add"], states["wait_poke"], states["wait_deferred"], str(held), str(requests))
+    )
     assert states == case.states
     assert held == ([1, 2, 3] if states["add"] == "success" else [])
     assert requests <= 60
     if case.ends_sessions:
-        assert aa_emulator.counters.statuses().get("401", 0) >= 1, "\n".join(f"{e['method']} {e['path']} {e['status']}" for e in aa_emulator.request_log.entries())
+        assert aa_emulator.counters.statuses().get("401", 0) >= 1, "\n".join(
+            f"{e['method']} {e['path']} {e['status']}" for e in aa_emulator.request_log.entries()
+        )
     if case.message:
         assert case.message in capfd.readouterr().out
 
@@ -188,12 +210,36 @@ def worker_dies_before_saving_the_answer(cr: Any, monkeypatch: Any) -> None:
 
 
 ONCE_CASES = [
-    OnceCase(f"busy queue ({BUSY_RATE}/s by others), no dedupe_key: add dropped after commit", busy(lose_first_add("drop_after_commit")), busy=True),
-    OnceCase(f"busy queue ({BUSY_RATE}/s by others), no dedupe_key: late commit 0.5 s", busy(lose_first_add("late_commit", seconds=0.5)), busy=True),
-    OnceCase(f"busy queue ({BUSY_RATE}/s by others), dedupe_key: add dropped after commit", busy(lose_first_add("drop_after_commit")), dedupe_key="ref", busy=True),
-    OnceCase(f"busy queue ({BUSY_RATE}/s by others), dedupe_key: late commit 0.5 s", busy(lose_first_add("late_commit", seconds=0.5)), dedupe_key="ref", busy=True),
-    OnceCase("late commit 0.5 s < settle_delay 1 s, answer times out", lose_first_add("late_commit", seconds=0.5, answer="timeout")),
-    OnceCase("late commit 0.5 s < settle_delay 1 s, connection dropped", lose_first_add("late_commit", seconds=0.5, answer="drop")),
+    OnceCase(
+        f"busy queue ({BUSY_RATE}/s by others), no dedupe_key: add dropped after commit",
+        busy(lose_first_add("drop_after_commit")),
+        busy=True,
+    ),
+    OnceCase(
+        f"busy queue ({BUSY_RATE}/s by others), no dedupe_key: late commit 0.5 s",
+        busy(lose_first_add("late_commit", seconds=0.5)),
+        busy=True,
+    ),
+    OnceCase(
+        f"busy queue ({BUSY_RATE}/s by others), dedupe_key: add dropped after commit",
+        busy(lose_first_add("drop_after_commit")),
+        dedupe_key="ref",
+        busy=True,
+    ),
+    OnceCase(
+        f"busy queue ({BUSY_RATE}/s by others), dedupe_key: late commit 0.5 s",
+        busy(lose_first_add("late_commit", seconds=0.5)),
+        dedupe_key="ref",
+        busy=True,
+    ),
+    OnceCase(
+        "late commit 0.5 s < settle_delay 1 s, answer times out",
+        lose_first_add("late_commit", seconds=0.5, answer="timeout"),
+    ),
+    OnceCase(
+        "late commit 0.5 s < settle_delay 1 s, connection dropped",
+        lose_first_add("late_commit", seconds=0.5, answer="drop"),
+    ),
     # The documented bound: a commit later than settle_delay is not seen by the check, so the
     # batch is sent again and the late commit lands as well — batch 1 (items 1, 2) twice. The
     # add waits for its items in the task (items take 1.5 s) so that its session is still open
@@ -240,8 +286,8 @@ def test_exactly_once(aa_emulator, monkeypatch, case):
         sent.append(time.time())
         return add_batch(*args, **kwargs)
 
-    def spy_read_all(session: Any, build: Any) -> Any:
-        found = yield from read_all(session, build)
+    def spy_read_all(session: Any, first: Any) -> Any:
+        found = yield from read_all(session, first)
         checks.append(len(found))
         return found
 
@@ -284,7 +330,9 @@ def test_exactly_once(aa_emulator, monkeypatch, case):
     )
     requests = sum(aa_emulator.counters.snapshot()["requests"].values())
     add_state = states["add"] + (f" ({tries['add']}nd try)" if tries["add"] == 2 else "")
-    shown = str(held) + (f" + {others} others ({between} between send and check; check read {sum(checks)})" if case.busy else "")
+    shown = str(held) + (
+        f" + {others} others ({between} between send and check; check read {sum(checks)})" if case.busy else ""
+    )
     FAULT_MATRIX.append((case.fault, add_state, states["wait_poke"], states["wait_deferred"], shown, str(requests)))
 
     assert states == ALL_OK
@@ -353,8 +401,14 @@ DEPLOY_CASES = [
         tries=2,
     ),
     DeployCase("deploy: worker dies after sending, before saving the id", worker_dies_after_deploying, tries=2),
-    DeployCase("deploy: Control Room clock +5 min, answer dropped", and_then(lambda cr, _: cr.configure(clock_offset=300), lose_the_deploy_answer)),
-    DeployCase("deploy: Control Room clock -5 min, answer dropped", and_then(lambda cr, _: cr.configure(clock_offset=-300), lose_the_deploy_answer)),
+    DeployCase(
+        "deploy: Control Room clock +5 min, answer dropped",
+        and_then(lambda cr, _: cr.configure(clock_offset=300), lose_the_deploy_answer),
+    ),
+    DeployCase(
+        "deploy: Control Room clock -5 min, answer dropped",
+        and_then(lambda cr, _: cr.configure(clock_offset=-300), lose_the_deploy_answer),
+    ),
 ]
 
 
@@ -374,7 +428,9 @@ def test_deploy_once(aa_emulator, monkeypatch, case):
     runs = aa_emulator.bot_runs()
     requests = sum(aa_emulator.counters.snapshot()["requests"].values())
     deploy_state = states["deploy"] + (f" ({tries['deploy']}nd try)" if tries["deploy"] == 2 else "")
-    FAULT_MATRIX.append((case.fault, f"deploy: {deploy_state}", states["wait_poke"], "—", f"{len(runs)} bot run(s)", str(requests)))
+    FAULT_MATRIX.append(
+        (case.fault, f"deploy: {deploy_state}", states["wait_poke"], "—", f"{len(runs)} bot run(s)", str(requests))
+    )
 
     assert states == {"deploy": "success", "wait_poke": "success"}
     assert len(runs) == 1

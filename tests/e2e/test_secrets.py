@@ -17,7 +17,11 @@ pytestmark = pytest.mark.usefixtures("airflow_db")
 def test_no_secret_in_logs_or_xcom(fast_bot, monkeypatch, capfd, auth_type):
     fast_bot.use_connection(monkeypatch, auth_type=auth_type)
     connection = json.loads(os.environ["AIRFLOW_CONN_AUTOMATION_ANYWHERE_DEFAULT"])
-    secrets = [value for value in (connection.get("password"), *connection["extra"].values()) if isinstance(value, str) and value != auth_type]
+    secrets = [
+        value
+        for value in (connection.get("password"), *connection["extra"].values())
+        if isinstance(value, str) and value != auth_type
+    ]
     fast_bot.faults.add("rate_limit", count=1, path="/workitems/list", retry_after=0)  # errors get logged too
 
     run = load_example_dag("example_automation_anywhere").test()

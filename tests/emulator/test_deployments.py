@@ -48,7 +48,12 @@ def test_a_run_goes_deployed_running_completed_and_is_listed_late(bots, clock):
     assert activities(bots, deployment_id) == []
     clock.advance(0.01)
     (record,) = activities(bots, deployment_id)
-    assert (record["status"], record["deploymentId"], record["fileId"], record["userId"]) == ("RUNNING", deployment_id, "501", "29")
+    assert (record["status"], record["deploymentId"], record["fileId"], record["userId"]) == (
+        "RUNNING",
+        deployment_id,
+        "501",
+        "29",
+    )
     assert "botOutVariables" not in record
     clock.advance(0.5)
     (record,) = activities(bots, deployment_id)
@@ -85,7 +90,9 @@ def test_v3_deploy_and_the_v4_switch(bots, clocked_emulator):
     clocked_emulator.configure(deploy_v4_enabled=False)
     missing = deploy_v4(bots)
     assert missing.status_code == 404 and "v4 deploy API is not available" in missing.json()["details"]
-    answer = bots.call("POST", "/v3/automations/deploy", json={"fileId": "501", "runAsUserIds": ["29"], "botInput": TYPED})
+    answer = bots.call(
+        "POST", "/v3/automations/deploy", json={"fileId": "501", "runAsUserIds": ["29"], "botInput": TYPED}
+    )
     assert answer.status_code == 200 and answer.json()["deploymentId"]
 
 
@@ -94,8 +101,16 @@ def test_v3_deploy_and_the_v4_switch(bots, clocked_emulator):
     [
         ({"sMode": {"type": "STRING", "string": "STATUS:RUN_PAUSED"}}, "RUN_PAUSED", ""),
         ({"sMode": {"type": "STRING", "string": "STATUS:UNKNOWN"}}, "UNKNOWN", ""),
-        ({"sMode": {"type": "STRING", "string": "STATUS:RUN_ABORTED"}}, "RUN_ABORTED", "Emulated bot set status RUN_ABORTED: sMode is STATUS:RUN_ABORTED"),
-        ({"sVendor": {"type": "STRING", "string": "ACME FAIL"}}, "RUN_FAILED", "Emulated bot failure: sVendor contains FAIL"),
+        (
+            {"sMode": {"type": "STRING", "string": "STATUS:RUN_ABORTED"}},
+            "RUN_ABORTED",
+            "Emulated bot set status RUN_ABORTED: sMode is STATUS:RUN_ABORTED",
+        ),
+        (
+            {"sVendor": {"type": "STRING", "string": "ACME FAIL"}},
+            "RUN_FAILED",
+            "Emulated bot failure: sVendor contains FAIL",
+        ),
     ],
 )
 def test_outcome_rules(bots, clock, bot_input, status, message):
@@ -121,13 +136,61 @@ def test_a_seeded_failing_bot():
         ({"botId": 501, "unattendedRequest": {"runAsUserIds": []}}, 400, "runAsUserIds must be a non-empty list"),
         ({"botId": "x", "unattendedRequest": {"runAsUserIds": [29]}}, 400, "botId must be a positive id"),
         ({"botId": 501, "unattendedRequest": {"runAsUserIds": [29], "poolIds": ["p"]}}, 400, r"poolIds\[0\]"),
-        ({"botId": 501, "unattendedRequest": {"runAsUserIds": [29]}, "botInput": {"a": "plain"}}, 400, "botInput.a must be a typed variable"),
-        ({"botId": 501, "unattendedRequest": {"runAsUserIds": [29]}, "botInput": {"a": {"type": "NUMBER", "number": "ten"}}}, 400, "'ten' is not a number"),
-        ({"botId": 501, "unattendedRequest": {"runAsUserIds": [29]}, "botInput": {"a": {"type": "BOOLEAN", "boolean": "yes"}}}, 400, "not true or false"),
-        ({"botId": 501, "unattendedRequest": {"runAsUserIds": [29]}, "botInput": {"a": {"type": "DATETIME", "string": "soon"}}}, 400, "not an ISO 8601"),
-        ({"botId": 501, "unattendedRequest": {"runAsUserIds": [29]}, "botInput": {"a": {"type": "LIST", "list": [1]}}}, 400, r"botInput.a\[0\] must be a typed"),
-        ({"botId": 501, "unattendedRequest": {"runAsUserIds": [29]}, "botInput": {"a": {"type": "DICTIONARY", "dictionary": {"k": 1}}}}, 400, "list of {key, value}"),
-        ({"botId": 501, "unattendedRequest": {"runAsUserIds": [29]}, "botInput": {"a": {"type": "STRING"}}}, 400, "needs the key 'string'"),
+        (
+            {"botId": 501, "unattendedRequest": {"runAsUserIds": [29]}, "botInput": {"a": "plain"}},
+            400,
+            "botInput.a must be a typed variable",
+        ),
+        (
+            {
+                "botId": 501,
+                "unattendedRequest": {"runAsUserIds": [29]},
+                "botInput": {"a": {"type": "NUMBER", "number": "ten"}},
+            },
+            400,
+            "'ten' is not a number",
+        ),
+        (
+            {
+                "botId": 501,
+                "unattendedRequest": {"runAsUserIds": [29]},
+                "botInput": {"a": {"type": "BOOLEAN", "boolean": "yes"}},
+            },
+            400,
+            "not true or false",
+        ),
+        (
+            {
+                "botId": 501,
+                "unattendedRequest": {"runAsUserIds": [29]},
+                "botInput": {"a": {"type": "DATETIME", "string": "soon"}},
+            },
+            400,
+            "not an ISO 8601",
+        ),
+        (
+            {
+                "botId": 501,
+                "unattendedRequest": {"runAsUserIds": [29]},
+                "botInput": {"a": {"type": "LIST", "list": [1]}},
+            },
+            400,
+            r"botInput.a\[0\] must be a typed",
+        ),
+        (
+            {
+                "botId": 501,
+                "unattendedRequest": {"runAsUserIds": [29]},
+                "botInput": {"a": {"type": "DICTIONARY", "dictionary": {"k": 1}}},
+            },
+            400,
+            "list of {key, value}",
+        ),
+        (
+            {"botId": 501, "unattendedRequest": {"runAsUserIds": [29]}, "botInput": {"a": {"type": "STRING"}}},
+            400,
+            "needs the key 'string'",
+        ),
     ],
 )
 def test_bad_deploys_are_refused(bots, body, status, message):

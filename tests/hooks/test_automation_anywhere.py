@@ -176,7 +176,10 @@ def test_one_relogin_after_401(requests_mock, password_conn):
     requests_mock.post(f"{BASE_URL}/v2/authentication", [{"json": {"token": old}}, {"json": {"token": new}}])
     requests_mock.post(
         f"{QUEUE}/workitems/list",
-        [{"status_code": 401, "json": {"code": "UM1114", "message": "You are logged in twice"}}, {"json": {"list": [item(1)]}}],
+        [
+            {"status_code": 401, "json": {"code": "UM1114", "message": "You are logged in twice"}},
+            {"json": {"list": [item(1)]}},
+        ],
     )
 
     assert list(AutomationAnywhereHook().get_work_items(7, 1)) == ["1"]
@@ -186,19 +189,30 @@ def test_one_relogin_after_401(requests_mock, password_conn):
 
 def test_second_401_is_a_clear_error(requests_mock, password_conn):
     requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": make_token()})
-    requests_mock.post(f"{QUEUE}/workitems/list", status_code=401, json={"code": "UM1114", "message": "You are logged in twice", "details": "d"})
+    requests_mock.post(
+        f"{QUEUE}/workitems/list",
+        status_code=401,
+        json={"code": "UM1114", "message": "You are logged in twice", "details": "d"},
+    )
 
     with pytest.raises(AutomationAnywhereError) as caught:
         AutomationAnywhereHook().get_work_items(7, 1)
 
     error = caught.value
-    assert (error.status, error.method, error.path, error.code) == (401, "POST", "/v3/wlm/queues/7/workitems/list", "UM1114")
+    assert (error.status, error.method, error.path, error.code) == (
+        401,
+        "POST",
+        "/v3/wlm/queues/7/workitems/list",
+        "UM1114",
+    )
     assert "logged in twice" in str(error) and "again after a fresh login" in str(error)
     assert paths(requests_mock).count("POST /v2/authentication") == 2
 
 
 def test_bad_credentials_fail_fast_without_retries(requests_mock, password_conn, no_sleep):
-    requests_mock.post(f"{BASE_URL}/v2/authentication", status_code=401, json={"code": "UM1101", "message": "Invalid credentials"})
+    requests_mock.post(
+        f"{BASE_URL}/v2/authentication", status_code=401, json={"code": "UM1101", "message": "Invalid credentials"}
+    )
 
     with pytest.raises(AutomationAnywhereError, match="Login refused for user 'jdoe'") as caught:
         AutomationAnywhereHook().get_work_items(7, 1)
@@ -483,9 +497,7 @@ def test_saved_progress_continues_an_earlier_try(requests_mock, password_conn, n
     assert earlier == AddProgress(fingerprint, batches=[["61"]], mark_id=60, in_flight_since=1.0)
     queue_lists(requests_mock, queue=[item(60), item(61, json={"n": 1})])
 
-    created = AutomationAnywhereHook().add_work_items(
-        7, items, batch_size=1, progress=earlier, on_progress=saved.save
-    )
+    created = AutomationAnywhereHook().add_work_items(7, items, batch_size=1, progress=earlier, on_progress=saved.save)
 
     assert [i["id"] for i in created] == ["62"]
     assert earlier.ids == ["61", "62"]
@@ -560,7 +572,10 @@ def test_listing_pages_until_total_filter(requests_mock, password_conn):
     pages = [[item(n) for n in range(start, min(start + 100, 230))] for start in (0, 100, 200)]
     requests_mock.post(
         f"{QUEUE}/workitems/list",
-        [{"json": {"page": {"offset": i * 100, "total": 500, "totalFilter": 230}, "list": page}} for i, page in enumerate(pages)],
+        [
+            {"json": {"page": {"offset": i * 100, "total": 500, "totalFilter": 230}, "list": page}}
+            for i, page in enumerate(pages)
+        ],
     )
     status_filter = {"operator": "eq", "field": "status", "value": "NEW"}
 
@@ -589,7 +604,10 @@ def test_lookups_use_one_or_filtered_request_per_100_ids(requests_mock, password
         body = request.json()
         held = [item(int(o["value"])) for o in body["filter"]["operands"] if int(o["value"]) != 120]
         start = body["page"]["offset"]
-        return {"page": {"offset": start, "totalFilter": len(held)}, "list": held[start : start + body["page"]["length"]]}
+        return {
+            "page": {"offset": start, "totalFilter": len(held)},
+            "list": held[start : start + body["page"]["length"]],
+        }
 
     requests_mock.post(f"{QUEUE}/workitems/list", json=found)
 
@@ -637,7 +655,9 @@ def test_bad_work_items_are_rejected_before_any_request(requests_mock, password_
 def test_control_room_error_body_is_surfaced(requests_mock, password_conn):
     requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": make_token()})
     requests_mock.post(
-        f"{QUEUE}/workitems", status_code=400, json={"code": "WLM1001", "message": "Invalid attribute", "details": "email"}
+        f"{QUEUE}/workitems",
+        status_code=400,
+        json={"code": "WLM1001", "message": "Invalid attribute", "details": "email"},
     )
     queue_lists(requests_mock)
     with pytest.raises(AutomationAnywhereError) as caught:
@@ -649,21 +669,31 @@ def test_control_room_error_body_is_surfaced(requests_mock, password_conn):
 
 def test_html_page_names_the_likely_cause(requests_mock, password_conn):
     requests_mock.post(
-        f"{BASE_URL}/v2/authentication", text="<!DOCTYPE html><html><body>Sign in</body></html>", headers={"Content-Type": "text/html"}
+        f"{BASE_URL}/v2/authentication",
+        text="<!DOCTYPE html><html><body>Sign in</body></html>",
+        headers={"Content-Type": "text/html"},
     )
-    with pytest.raises(AutomationAnywhereError, match="HTML page.*single sign-on"):
+    with pytest.raises(AutomationAnywhereError, match=r"HTML page.*single sign-on"):
         AutomationAnywhereHook().get_work_items(7, 1)
 
 
 def test_redirects_are_refused_so_the_token_stays_home(requests_mock, password_conn):
-    requests_mock.post(f"{BASE_URL}/v2/authentication", status_code=302, headers={"Location": "https://evil.example/login"})
-    with pytest.raises(AutomationAnywhereError, match="redirects to https://evil.example"):
+    requests_mock.post(
+        f"{BASE_URL}/v2/authentication", status_code=302, headers={"Location": "https://evil.example/login"}
+    )
+    with pytest.raises(AutomationAnywhereError, match=r"redirects to https://evil\.example"):
         AutomationAnywhereHook().get_work_items(7, 1)
     assert requests_mock.call_count == 1
 
 
 def test_connection_test_reports_success_and_failure(requests_mock, password_conn):
-    requests_mock.post(f"{BASE_URL}/v2/authentication", [{"json": {"token": make_token()}}, {"status_code": 401, "json": {"code": "UM1101", "message": "Invalid credentials"}}])
+    requests_mock.post(
+        f"{BASE_URL}/v2/authentication",
+        [
+            {"json": {"token": make_token()}},
+            {"status_code": 401, "json": {"code": "UM1101", "message": "Invalid credentials"}},
+        ],
+    )
     requests_mock.post(f"{BASE_URL}/v3/wlm/queues/list", json={"page": {"total": 3}, "list": []})
 
     assert AutomationAnywhereHook().test_connection() == (
@@ -693,7 +723,10 @@ def test_no_secret_reaches_logs_or_errors(requests_mock, use_connection, caplog,
     token = make_token()
     use_connection(login="jdoe", password=PASSWORD, extra={"api_key": API_KEY, "auth_type": "password"})
     requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": token})
-    requests_mock.post(f"{QUEUE}/workitems/list", [{"status_code": 503}, {"status_code": 401}, {"status_code": 401, "json": {"code": "X"}}])
+    requests_mock.post(
+        f"{QUEUE}/workitems/list",
+        [{"status_code": 503}, {"status_code": 401}, {"status_code": 401, "json": {"code": "X"}}],
+    )
     caplog.set_level(logging.DEBUG)
     hook = AutomationAnywhereHook()
     with pytest.raises(AutomationAnywhereError) as caught:

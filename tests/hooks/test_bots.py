@@ -37,7 +37,12 @@ def test_deploy_sends_the_v4_body_with_typed_input(requests_mock):
         "501",
         [29, 30],
         pool_ids=[4],
-        bot_input={"sVendor": "Acme", "nAmount": 12.5, "bUrgent": False, "dtDue": datetime(2026, 1, 31, tzinfo=timezone.utc)},
+        bot_input={
+            "sVendor": "Acme",
+            "nAmount": 12.5,
+            "bUrgent": False,
+            "dtDue": datetime(2026, 1, 31, tzinfo=timezone.utc),
+        },
     )
 
     assert deployment_id == DEPLOYMENT
@@ -97,7 +102,9 @@ def test_a_deploy_without_a_clear_answer_is_never_sent_twice(requests_mock, no_s
 
 
 def test_a_deploy_that_provably_did_not_arrive_is_retried(requests_mock, no_sleep):
-    requests_mock.post(V4, [{"status_code": 429, "headers": {"Retry-After": "2"}, "json": {}}, {"json": {"deploymentId": "d-1"}}])
+    requests_mock.post(
+        V4, [{"status_code": 429, "headers": {"Retry-After": "2"}, "json": {}}, {"json": {"deploymentId": "d-1"}}]
+    )
     assert AutomationAnywhereHook().deploy_bot(501, 29) == "d-1"
     assert no_sleep == [2.0]
 
@@ -129,7 +136,13 @@ def test_bad_input_is_refused_before_any_request(requests_mock, kwargs, message)
 
 
 def record(execution_id, status, **fields):
-    return {"id": execution_id, "deploymentId": DEPLOYMENT, "status": status, "automationName": "Invoice Processor", **fields}
+    return {
+        "id": execution_id,
+        "deploymentId": DEPLOYMENT,
+        "status": status,
+        "automationName": "Invoice Processor",
+        **fields,
+    }
 
 
 def test_runs_are_read_by_deployment_id(requests_mock):

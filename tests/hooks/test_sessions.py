@@ -49,7 +49,7 @@ def test_a_refused_login_fails_for_good_and_is_never_tried_again(requests_mock, 
 def test_invalid_connection_and_invalid_input_fail_for_good(use_connection):
     use_connection(extra={"auth_type": "api_key"})  # no login, no api_key
     with pytest.raises(InvalidInputError) as invalid:
-        AutomationAnywhereHook().settings
+        _ = AutomationAnywhereHook().settings
     assert isinstance(invalid.value, AirflowFailException)
     with pytest.raises(AirflowFailException):
         AutomationAnywhereHook().get_work_items("not-a-number", 1)

@@ -43,7 +43,9 @@ def queue(use_connection, requests_mock):
 
 
 def test_returns_created_ids_as_strings(requests_mock):
-    operator = AutomationAnywhereAddWorkItemsOperator(task_id="add", queue_id="7", work_items=[{"a": 1}, {"a": 2}, {"a": 3}], batch_size=2)
+    operator = AutomationAnywhereAddWorkItemsOperator(
+        task_id="add", queue_id="7", work_items=[{"a": 1}, {"a": 2}, {"a": 3}], batch_size=2
+    )
     assert operator.execute({}) == ["500", "501", "502"]
     assert [r.path for r in requests_mock.request_history] == [
         "/v2/authentication",
@@ -71,6 +73,7 @@ def test_a_retry_continues_where_the_failed_try_stopped(requests_mock, queue, no
     state = StateStore()
     context = {"task_state_store": state}
     operator = AutomationAnywhereAddWorkItemsOperator(task_id="add", queue_id=7, work_items=items, batch_size=2)
+
     # The first try: batch 0 is added, the add of batch 1 is refused.
     def first_try(request, context):
         if len(queue) > 1:
@@ -91,7 +94,10 @@ def test_a_retry_continues_where_the_failed_try_stopped(requests_mock, queue, no
     assert state.values[f"{KEY}.part0"] == ["500", "501"]
 
     ids = iter(range(502, 600))
-    requests_mock.post(ADD, json=lambda request, _: {"list": [{"id": next(ids), "json": e["json"]} for e in request.json()["workItems"]]})
+    requests_mock.post(
+        ADD,
+        json=lambda request, _: {"list": [{"id": next(ids), "json": e["json"]} for e in request.json()["workItems"]]},
+    )
     requests_mock.reset_mock()
     assert operator.execute(context) == ["500", "501", "502"]
 

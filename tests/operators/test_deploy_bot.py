@@ -32,7 +32,14 @@ def operator(**kwargs):
 def activity(requests_mock, *answers):
     requests_mock.post(
         ACTIVITY,
-        [{"json": {"list": [{"id": "e1", "deploymentId": DEPLOYMENT, "status": s, "message": m} for s, m in statuses]}} for statuses in answers],
+        [
+            {
+                "json": {
+                    "list": [{"id": "e1", "deploymentId": DEPLOYMENT, "status": s, "message": m} for s, m in statuses]
+                }
+            }
+            for statuses in answers
+        ],
     )
 
 
@@ -41,14 +48,18 @@ def deploys(requests_mock):
 
 
 def test_returns_the_deployment_id_and_sends_typed_input(requests_mock):
-    assert operator(bot_id="501", run_as_user_ids="29", bot_input={"sName": "Jane", "nAge": 41}).execute({}) == DEPLOYMENT
+    assert (
+        operator(bot_id="501", run_as_user_ids="29", bot_input={"sName": "Jane", "nAge": 41}).execute({}) == DEPLOYMENT
+    )
     assert requests_mock.request_history[1].json() == {
         "botId": 501,
         "unattendedRequest": {"runAsUserIds": [29]},
         "botInput": {"sName": {"type": "STRING", "string": "Jane"}, "nAge": {"type": "NUMBER", "number": "41"}},
     }
     assert [r.path for r in requests_mock.request_history] == [
-        "/v2/authentication", "/v4/automations/deploy", "/v1/authentication/logout",
+        "/v2/authentication",
+        "/v4/automations/deploy",
+        "/v1/authentication/logout",
     ]
 
 
@@ -77,7 +88,12 @@ def bot_activity(requests_mock, *records):
 
 
 def record(deployment_id, user_id="29", created_on="2099-01-01T00:00:00Z"):
-    return {"id": f"e-{deployment_id}-{user_id}", "deploymentId": deployment_id, "userId": user_id, "createdOn": created_on}
+    return {
+        "id": f"e-{deployment_id}-{user_id}",
+        "deploymentId": deployment_id,
+        "userId": user_id,
+        "createdOn": created_on,
+    }
 
 
 def test_a_lost_deploy_answer_is_looked_up_in_the_activity_not_sent_again(requests_mock, no_sleep):
@@ -95,7 +111,7 @@ def test_a_lost_deploy_answer_without_a_run_fails_without_deploying_again(reques
     requests_mock.post(V4, status_code=504, text="gateway timeout")
     bot_activity(requests_mock, record("older-run", created_on="2001-01-01T00:00:00Z"))
     store = StateStore()
-    with pytest.raises(AutomationAnywhereError, match="shows no run of it .* not deploying again") as unclear:
+    with pytest.raises(AutomationAnywhereError, match=r"shows no run of it .* not deploying again") as unclear:
         operator().execute({"task_state_store": store})
     assert not isinstance(unclear.value, AirflowFailException)  # a retry looks again...
     assert store.values["automation_anywhere_bot_deployment"]["deployment_id"] is None  # ...with the marker
@@ -150,7 +166,10 @@ def test_a_retry_after_a_failed_wait_waits_for_the_same_run(requests_mock, no_sl
     requests_mock.post(ACTIVITY, status_code=503, text="busy")
     with pytest.raises(AutomationAnywhereError, match="failed 5 time"):
         operator(wait_for_completion=True, deferrable=False).execute({"task_state_store": store})
-    assert deploys(requests_mock) == 1 and store.values["automation_anywhere_bot_deployment"]["deployment_id"] == DEPLOYMENT
+    assert (
+        deploys(requests_mock) == 1
+        and store.values["automation_anywhere_bot_deployment"]["deployment_id"] == DEPLOYMENT
+    )
 
     activity(requests_mock, [("COMPLETED", "")])
     requests_mock.get(f"{BASE_URL}/v3/activity/execution/e1", json={})

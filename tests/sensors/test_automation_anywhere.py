@@ -6,7 +6,7 @@ import pytest
 
 from airflow_provider_aa.airflow_compat import AirflowFailException
 from airflow_provider_aa.control_room.errors import InvalidInputError
-from airflow_provider_aa.sensors.automation_anywhere import AutomationAnywhereWorkItemSensor, WORK_ITEM_RUNNING_STATUSES
+from airflow_provider_aa.sensors.automation_anywhere import WORK_ITEM_RUNNING_STATUSES, AutomationAnywhereWorkItemSensor
 from tests.conftest import BASE_URL, PASSWORD, make_token
 
 LIST = f"{BASE_URL}/v3/wlm/queues/7/workitems/list"
@@ -20,9 +20,7 @@ def connection(use_connection, requests_mock):
 
 
 def answer_with(requests_mock, *statuses, **fields):
-    requests_mock.post(
-        LIST, json={"list": [{"id": 100 + n, "status": s, **fields} for n, s in enumerate(statuses)]}
-    )
+    requests_mock.post(LIST, json={"list": [{"id": 100 + n, "status": s, **fields} for n, s in enumerate(statuses)]})
 
 
 def sensor(**kwargs):

@@ -57,7 +57,9 @@ def clock(monkeypatch):
 
 
 def runs(requests_mock, *statuses, message=""):
-    records = [{"id": f"e{n}", "deploymentId": DEPLOYMENT, "status": s, "message": message} for n, s in enumerate(statuses)]
+    records = [
+        {"id": f"e{n}", "deploymentId": DEPLOYMENT, "status": s, "message": message} for n, s in enumerate(statuses)
+    ]
     requests_mock.post(ACTIVITY, json={"list": records})
 
 
@@ -65,7 +67,9 @@ def sensor(**kwargs):
     return AutomationAnywhereBotRunSensor(task_id="wait", deployment_id=DEPLOYMENT, **kwargs)
 
 
-@pytest.mark.parametrize("status", ["DEPLOYED", "QUEUED", "PENDING_EXECUTION", "RUNNING", "UPDATE", "RUN_PAUSED", "UNKNOWN"])
+@pytest.mark.parametrize(
+    "status", ["DEPLOYED", "QUEUED", "PENDING_EXECUTION", "RUNNING", "UPDATE", "RUN_PAUSED", "UNKNOWN"]
+)
 def test_running_statuses_keep_waiting(requests_mock, clock, status):
     runs(requests_mock, status)
     assert sensor().poke({}).is_done is False
@@ -83,7 +87,9 @@ def test_completed_returns_status_and_plain_outputs(requests_mock, clock):
         "deployment_id": DEPLOYMENT,
         "status": "COMPLETED",
         "outputs": {"sOut": "ok", "bFlag": True},
-        "runs": [{"execution_id": "e0", "status": "COMPLETED", "message": "", "outputs": {"sOut": "ok", "bFlag": True}}],
+        "runs": [
+            {"execution_id": "e0", "status": "COMPLETED", "message": "", "outputs": {"sOut": "ok", "bFlag": True}}
+        ],
     }
 
 
@@ -101,7 +107,7 @@ def test_late_activity_is_tolerated_for_the_grace_period(requests_mock, clock):
     clock.now += 29
     assert waiting.poke({}).is_done is False
     clock.now += 1
-    with pytest.raises(AirflowFailException, match="shows no run of deployment .* \"View everyone's activity\""):
+    with pytest.raises(AirflowFailException, match=r"shows no run of deployment .* \"View everyone's activity\""):
         waiting.poke({})
 
 
@@ -164,7 +170,12 @@ def test_bad_input_is_refused_before_any_request(requests_mock):
 
 def test_resuming_from_trigger_events():
     waiting = sensor()
-    run = {"execution_id": "e1", "status": "COMPLETED", "message": "", "outputs": {"n": {"type": "NUMBER", "number": "4"}}}
+    run = {
+        "execution_id": "e1",
+        "status": "COMPLETED",
+        "message": "",
+        "outputs": {"n": {"type": "NUMBER", "number": "4"}},
+    }
     done = {"status": "done", "outcome": "completed", "message": "ok", "deployment_id": DEPLOYMENT, "runs": [run]}
     assert waiting.execute_complete({}, done)["outputs"] == {"n": 4}
     with pytest.raises(AirflowFailException, match="run e1: status RUN_FAILED"):

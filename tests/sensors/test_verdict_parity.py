@@ -84,7 +84,10 @@ def outcome(call) -> tuple[str, str]:
 
 
 # execute_complete wraps errors (not verdicts) that reached it from the triggerer.
-_TRIGGER_PREFIXES = ("Waiting for work items failed in the triggerer: ", "Waiting for the bot run failed in the triggerer: ")
+_TRIGGER_PREFIXES = (
+    "Waiting for work items failed in the triggerer: ",
+    "Waiting for the bot run failed in the triggerer: ",
+)
 
 
 def work_item_readings(rng: random.Random) -> list[dict[str, Any]]:
@@ -107,9 +110,7 @@ def bot_run_readings(rng: random.Random) -> list[list[BotRun]]:
         if rng.random() < 0.2:
             readings.append([])  # no activity record yet
         else:
-            readings.append(
-                [BotRun(f"e{n}", rng.choice(BOT_RUN_STATUSES), f"message {n}") for n in range(runs)]
-            )
+            readings.append([BotRun(f"e{n}", rng.choice(BOT_RUN_STATUSES), f"message {n}") for n in range(runs)])
     return readings
 
 
@@ -185,7 +186,9 @@ def test_the_generated_sequences_cover_every_kind_of_ending():
         ids, *readings = work_item_readings(rng)
         for reading in readings:
             statuses = {item.get("status") for item in reading.values()}
-            endings.add("missing" if len(reading) < len(ids) else "failed" if statuses & {"FAILED", "DATA_ERROR"} else "other")
+            endings.add(
+                "missing" if len(reading) < len(ids) else "failed" if statuses & {"FAILED", "DATA_ERROR"} else "other"
+            )
     assert endings == {"missing", "failed", "other"}
 
 

@@ -121,7 +121,7 @@ class ScriptedServer:
         while not self._stop.is_set():
             try:
                 sock, _ = self._listener.accept()
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             with self._lock:
                 self.connections += 1

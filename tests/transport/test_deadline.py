@@ -44,7 +44,6 @@ def test_a_slow_answer_that_completes_in_time_is_read(send, server):
     assert answer.body == b'{"ok": true}'
 
 
-
 @pytest.mark.parametrize("script", [drip_headers, drip_body], ids=["dripping headers", "dripping body"])
 def test_a_dripping_answer_over_tls_ends_at_the_timeout(send, tls_server, certificates, script):
     tls_server.answer = script

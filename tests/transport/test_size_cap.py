@@ -124,7 +124,9 @@ def test_the_hook_does_not_retry_an_oversized_answer(server):
     server.answer = endless_zeros(4 * MIB, chunked=True)
     hook = hook_for(connection_settings(server.url, max_response_bytes=CAP), retry=FAST_RETRY)
 
-    with pytest.raises(AutomationAnywhereError, match=r"failed: the answer exceeded max_response_bytes \(1048576 bytes\)"):
+    with pytest.raises(
+        AutomationAnywhereError, match=r"failed: the answer exceeded max_response_bytes \(1048576 bytes\)"
+    ):
         hook.request_json(PING)
 
     assert server.requests == 1
@@ -141,7 +143,9 @@ def test_the_trigger_does_not_retry_an_oversized_answer(server):
         finally:
             await client._http.aclose()
 
-    with pytest.raises(AutomationAnywhereError, match=r"failed: the answer exceeded max_response_bytes \(1048576 bytes\)"):
+    with pytest.raises(
+        AutomationAnywhereError, match=r"failed: the answer exceeded max_response_bytes \(1048576 bytes\)"
+    ):
         asyncio.run(call())
 
     assert server.requests == 1

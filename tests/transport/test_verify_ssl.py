@@ -114,9 +114,7 @@ def test_a_bad_verify_ssl_fails_the_connection_test_before_any_request(
     server, use_connection, tmp_path, verify_ssl, expected
 ):
     (tmp_path / "not-a-bundle.pem").write_text("hello\n")
-    use_connection(
-        host=server.url, login="jdoe", password="pw", extra={"verify_ssl": verify_ssl.format(tmp=tmp_path)}
-    )
+    use_connection(host=server.url, login="jdoe", password="pw", extra={"verify_ssl": verify_ssl.format(tmp=tmp_path)})
 
     ok, message = AutomationAnywhereHook().test_connection()
 

@@ -70,7 +70,10 @@ def test_success_event_carries_the_items_and_resumes_like_a_poke(emulator):
     assert sensor_for(ids).execute_complete({}, event) == event["items"]
 
 
-@pytest.mark.parametrize(("data", "message"), [({"n": "FAIL"}, "status FAILED: Emulated bot failure"), ({"n": "STATUS:DATA_ERROR"}, "status DATA_ERROR")])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [({"n": "FAIL"}, "status FAILED: Emulated bot failure"), ({"n": "STATUS:DATA_ERROR"}, "status DATA_ERROR")],
+)
 def test_failure_event_fails_the_task_like_a_poke(emulator, data, message):
     ids = add({"n": "fine"}, data)
     event = asyncio.run(first_event(trigger(ids)))
@@ -80,7 +83,7 @@ def test_failure_event_fails_the_task_like_a_poke(emulator, data, message):
 
 
 def test_a_missing_id_ends_the_wait_and_fails_naming_it(emulator):
-    ids = add({"n": 1}) + ["99999999"]
+    ids = [*add({"n": 1}), "99999999"]
     event = asyncio.run(first_event(trigger(ids)))
     with pytest.raises(AirflowFailException, match="no work item with id 99999999"):
         sensor_for(ids).execute_complete({}, event)

@@ -73,7 +73,9 @@ def test_a_failed_run_fails_the_task_with_its_message(emulator):
     deployment_id = AutomationAnywhereHook().deploy_bot(502, 29)
     event = asyncio.run(first_event(trigger(deployment_id)))
     assert event["outcome"] == "failed"
-    with pytest.raises(AirflowFailException, match="status RUN_FAILED: Emulated bot failure: the report template is missing"):
+    with pytest.raises(
+        AirflowFailException, match="status RUN_FAILED: Emulated bot failure: the report template is missing"
+    ):
         resume(event, deployment_id)
 
 

@@ -54,7 +54,9 @@ def airflow_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_airflow(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_airflow(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(AIRFLOW), *args], env=env or airflow_env(), capture_output=True, text=True, timeout=timeout
     )
@@ -134,7 +136,9 @@ class ApiServerLaunch:
             AIRFLOW__CORE__FERNET_KEY=fernet_key,
         )
         self.port = _free_port()
-        self.server = ApiServer(f"http://127.0.0.1:{self.port}", ADMIN, password, fernet_key, workdir / "api-server.log")
+        self.server = ApiServer(
+            f"http://127.0.0.1:{self.port}", ADMIN, password, fernet_key, workdir / "api-server.log"
+        )
         self.process: subprocess.Popen[bytes] | None = None
         self.error: str | None = None
         self._thread = threading.Thread(target=self._launch, name="airflow-api-server-launch", daemon=True)
@@ -166,9 +170,15 @@ class ApiServerLaunch:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
         while not _answers(f"{self.server.url}/api/v2/monitor/health"):
             if self.process.poll() is not None:
-                pytest.fail(f"airflow api-server exited with {self.process.returncode}:\n{self.server.log_tail()}", pytrace=False)
+                pytest.fail(
+                    f"airflow api-server exited with {self.process.returncode}:\n{self.server.log_tail()}",
+                    pytrace=False,
+                )
             if time.monotonic() > deadline:
-                pytest.fail(f"airflow api-server did not answer within {SERVER_START_TIMEOUT:g} s:\n{self.server.log_tail()}", pytrace=False)
+                pytest.fail(
+                    f"airflow api-server did not answer within {SERVER_START_TIMEOUT:g} s:\n{self.server.log_tail()}",
+                    pytrace=False,
+                )
             time.sleep(0.2)
         return self.server
 
@@ -261,8 +271,7 @@ def signed_in(browser, api_server):
 # (fixed upstream by apache/airflow#73298, after 3.3.2). Only exactly that answer is re-sent,
 # with ``port: null``; any other answer reaches the page unchanged.
 PORT_BUG_DETAIL = (
-    "The host or port to test differs from the stored connection. "
-    "Include the credentials to test in the request body."
+    "The host or port to test differs from the stored connection. Include the credentials to test in the request body."
 )
 
 

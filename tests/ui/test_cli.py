@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from packaging.version import Version
-
 from airflow import __version__ as airflow_version
+from packaging.version import Version
 
 from tests.conftest import make_token
 from tests.ui.conftest import airflow_env, one_line, run_airflow

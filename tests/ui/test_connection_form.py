@@ -141,11 +141,10 @@ def assert_test_button_traffic(traffic, *, success: bool) -> None:
 
 def stored_connection(api_server, conn_id: str) -> dict[str, Any]:
     """The row the API server saved, decrypted with the server's own Fernet key."""
-    from cryptography.fernet import Fernet
-    from sqlalchemy import select
-
     from airflow.models.connection import Connection
     from airflow.utils.session import create_session
+    from cryptography.fernet import Fernet
+    from sqlalchemy import select
 
     with create_session() as session:
         row = session.execute(
@@ -179,10 +178,9 @@ def stored_connection(api_server, conn_id: str) -> dict[str, Any]:
 
 
 def delete_connection(conn_id: str) -> None:
-    from sqlalchemy import delete
-
     from airflow.models.connection import Connection
     from airflow.utils.session import create_session
+    from sqlalchemy import delete
 
     with create_session() as session:
         session.execute(delete(Connection).where(Connection.conn_id == conn_id))
@@ -307,9 +305,7 @@ def test_the_form_offers_the_provider_fields_and_the_saved_connection_passes_the
 
     toast = press_test(page, conn_id)
     expect(toast).to_contain_text("Test Connection Successful")
-    expect(toast).to_contain_text(
-        f"Connected to {aa_emulator.url} as '{credentials['login']}' (auth_type='password')"
-    )
+    expect(toast).to_contain_text(f"Connected to {aa_emulator.url} as '{credentials['login']}' (auth_type='password')")
     assert_test_button_traffic(connection_test_traffic, success=True)
     assert aa_emulator.counters.logins(credentials["login"]) == 1
 
@@ -346,7 +342,9 @@ def test_api_key_and_token_connections_from_the_form_pass_the_test_button(
     assert aa_emulator.counters.logins() == (1 if auth_type == "api_key" else 0)
 
 
-def test_a_wrong_password_shows_the_refusal_after_the_test_button(page, aa_emulator, new_conn_id, connection_test_traffic):
+def test_a_wrong_password_shows_the_refusal_after_the_test_button(
+    page, aa_emulator, new_conn_id, connection_test_traffic
+):
     conn_id = new_conn_id("wrong_password")
     login = aa_emulator.credentials("password")["login"]
     dialog = fill_connection(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
+
 from airflow_provider_aa.operators.automation_anywhere import AutomationAnywhereDeployBotOperator
 
 with DAG(

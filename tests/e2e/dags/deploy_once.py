@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
+
 from airflow_provider_aa.operators.automation_anywhere import AutomationAnywhereDeployBotOperator
 from airflow_provider_aa.sensors.automation_anywhere import AutomationAnywhereBotRunSensor
 

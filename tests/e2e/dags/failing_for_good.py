@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from airflow.sdk import DAG
+
 from airflow_provider_aa.sensors.automation_anywhere import (
     WORK_ITEM_RUNNING_STATUSES,
     AutomationAnywhereWorkItemSensor,
