@@ -88,7 +88,7 @@ def add_batch(
         before the batch was first sent.
     :param clock: local wall-clock seconds (only compared with itself).
     :param settle_delay: seconds a Control Room may still commit an add after its answer was
-        lost; the queue is checked only once they have passed since the send.
+        lost; the queue is checked only once they have passed since the answer was given up on.
     :param maybe_sent_since: set when an earlier try may have sent this batch already (when,
         on the local clock): the queue is checked before anything is sent.
     :param claimed: ids of items already accounted for, never taken for this batch's.
@@ -110,11 +110,12 @@ def add_batch(
         if not pending:
             break
         request = add_request(queue_id, [batch[index] for index in pending])
-        started = clock()
         try:
             answer = yield from session.request_json(request)
         except AmbiguousOutcomeError as lost:
-            problem, uncertain_since = lost, started
+            # The settle delay runs from when the answer was given up on, not from the send:
+            # a commit after a read timeout (or after retries the session made) still counts.
+            problem, uncertain_since = lost, clock()
             continue
         except AutomationAnywhereError as refused:
             if refused.status != 409:
@@ -181,7 +182,9 @@ def _settle_and_reconcile(
     pending = [index for index, item in enumerate(created) if item is None]
     known = claimed | {item["id"] for item in created if item is not None}
     candidates: list[dict[str, Any]] = []
-    values = [batch[index][dedupe_key] for index in pending] if dedupe_key else [None]
+    # A value several items share is looked up once: twice, its items would be candidates
+    # twice, and one created item could be taken for two of ours.
+    values = list(dict.fromkeys(batch[index][dedupe_key] for index in pending)) if dedupe_key else [None]
     for start in range(0, len(values), PAGE_LENGTH):
         wanted = added_since_filter(mark_id, dedupe_key, values[start : start + PAGE_LENGTH])
         found = yield from read_all(

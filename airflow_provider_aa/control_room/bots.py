@@ -361,13 +361,16 @@ def find_deployment(session: ControlRoomSession, deployment: BotDeployment, sent
     :raises DeploymentUnknownError: runs of more than one deployment of the bot for these
         run-as users since then — which one is ours cannot be told.
     """
-    shown = session.control_room_time(sent_at)
-    since = shown - DEPLOY_LOOKBACK if shown is not None else sent_at - DEPLOY_LOOKBACK_UNKNOWN_CLOCK
     users = set(deployment.run_as_user_ids)
     found: set[str] = set()
     cursor = PageCursor(bot_activity_request(deployment.bot_id))
     while not cursor.done:
-        for record in (yield from read_page(session, cursor)):
+        records = yield from read_page(session, cursor)
+        # Read after the first answer: a fresh session (a retry's) learns the Control Room's
+        # clock from that answer or its login, and would otherwise look back a whole day.
+        shown = session.control_room_time(sent_at)
+        since = shown - DEPLOY_LOOKBACK if shown is not None else sent_at - DEPLOY_LOOKBACK_UNKNOWN_CLOCK
+        for record in records:
             created = parse_instant(record.get("createdOn"))
             if created is not None and created < since:
                 cursor.done = True  # newest first: the rest is older still

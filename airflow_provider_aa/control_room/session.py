@@ -243,6 +243,12 @@ class ControlRoomSession:
         """
         return None if self._clock_offset is None else local + self._clock_offset
 
+    def _control_room_now(self) -> float:
+        """Now on the Control Room's clock when it is known, else on ours."""
+        now = self._clock()
+        shown = self.control_room_time(now)
+        return now if shown is None else shown
+
     def _observe_clock(self, answer: ApiResponse) -> None:
         value = answer.header("date")
         if not value:
@@ -270,7 +276,7 @@ class ControlRoomSession:
                 retryable = outcome.not_sent or (request.replay_safe and outcome.kind in ("timeout", "dropped"))
                 problem = outcome.description
             elif outcome.status == 429:
-                retryable, retry_after = True, _retry_after(outcome)
+                retryable, retry_after = True, _retry_after(outcome, self._control_room_now())
                 problem = "HTTP 429 Too Many Requests"
             elif outcome.status in _GATEWAY_STATUSES or (outcome.status == 500 and not request.replay_safe):
                 # A 500 to a request that must not be repeated may have been committed halfway.
@@ -345,14 +351,35 @@ def _login_refusal(settings: ConnectionSettings, request: ApiRequest, answer: Ap
 
 
 def _read_token(request: ApiRequest, answer: ApiResponse) -> str:
-    data = _decode(request, answer)
+    """
+    The token of a successful login or refresh answer. An answer without a readable one is
+    never quoted in the error: a truncated or odd answer may still hold a token (or a
+    refresh token) that nothing has masked yet.
+    """
+    if answer.status >= 300 or looks_like_html(answer.body, answer.header("content-type")):
+        _decode(request, answer)  # raises: a redirect, an error answer or an HTML page
+    try:
+        data = json.loads(answer.body)
+    except ValueError:
+        data = None
     token = data.get("token") if isinstance(data, dict) else None
     if not isinstance(token, str) or not token:
-        raise AutomationAnywhereError("The Control Room's answer carries no token.", **_answer_fields(request, answer))
+        raise AutomationAnywhereError(
+            f"The Control Room's answer carries no readable token ({len(answer.body)} bytes, not shown: an "
+            "authentication answer may hold secrets). A proxy may have truncated or rewritten it.",
+            status=answer.status,
+            method=request.method,
+            path=request.path,
+        )
     return token
 
 
-def _retry_after(answer: ApiResponse) -> float | None:
+def _retry_after(answer: ApiResponse, now: float) -> float | None:
+    """
+    Seconds to wait from a ``Retry-After`` header: a number, or an HTTP date on the Control
+    Room's clock, which ``now`` must be on too (a date compared with a skewed local clock
+    would wait minutes too long or not at all).
+    """
     value = answer.header("retry-after").strip()
     if not value:
         return None
@@ -362,7 +389,7 @@ def _retry_after(answer: ApiResponse) -> float | None:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(when.timestamp() - time.time(), 0.0)
+    return max(when.timestamp() - now, 0.0)
 
 
 def _unretryable(request: ApiRequest, outcome: ApiResponse | TransportFailure, problem: str) -> AutomationAnywhereError:

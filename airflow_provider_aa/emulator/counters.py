@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter, deque
+from collections.abc import Callable
 from typing import Any
 
 #: Status key for requests answered by closing the connection.
@@ -78,15 +80,21 @@ class Counters:
 
 
 class RequestLog:
-    """The most recent API requests: method, path (never the query), status, fault. No headers or bodies."""
+    """
+    The most recent API requests: method, path (never the query), status, fault, and when
+    it was answered (``time``: the emulator's time source, without ``clock_offset``). No
+    headers or bodies.
+    """
 
-    def __init__(self, size: int = 500) -> None:
+    def __init__(self, size: int = 500, *, clock: Callable[[], float] = time.time) -> None:
         self._lock = threading.Lock()
+        self._clock = clock
         self._entries: deque[dict[str, Any]] = deque(maxlen=size)
 
     def append(self, method: str, path: str, status: int | None, fault: str | None) -> None:
+        entry = {"method": method, "path": path, "status": status, "fault": fault, "time": self._clock()}
         with self._lock:
-            self._entries.append({"method": method, "path": path, "status": status, "fault": fault})
+            self._entries.append(entry)
 
     def entries(self) -> list[dict[str, Any]]:
         with self._lock:

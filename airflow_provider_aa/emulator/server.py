@@ -364,7 +364,7 @@ class ControlRoomEmulator:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.counters = Counters()
-        self.request_log = RequestLog()
+        self.request_log = RequestLog(clock=clock)
         self.faults = FaultInjector()
         self._state = ControlRoomState(self._seed, self._initial_config, clock)
         self._api = api.ControlRoomApi(self._state, self.counters)

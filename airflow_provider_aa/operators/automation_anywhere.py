@@ -26,8 +26,8 @@ from airflow_provider_aa.control_room.statuses import (
 )
 from airflow_provider_aa.control_room.work_items import validate_batch_size, validate_id, validate_work_items
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
-from airflow_provider_aa.sensors.automation_anywhere import BotRunWatch, TriggerPolling, WorkItemWatch
 from airflow_provider_aa.task_state import TaskStateStore
+from airflow_provider_aa.waits import BotRunWatch, TriggerPolling, WorkItemWatch
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -323,7 +323,10 @@ class AutomationAnywhereDeployBotOperator(BaseOperator):
                     saved["deployment_id"],
                 )
                 return str(saved["deployment_id"])
-            return self._adopt(hook, deployment, store, float(saved["sent_at"]), "An earlier try of this task sent")
+            sent_at = float(saved["sent_at"])
+            return self._adopt(
+                hook, deployment, store, sent_at, "An earlier try of this task sent", settle_from=sent_at
+            )
         sent_at = time.time()
         store.save({"fingerprint": fingerprint, "sent_at": sent_at, "deployment_id": None})
         try:
@@ -331,7 +334,9 @@ class AutomationAnywhereDeployBotOperator(BaseOperator):
                 deployment.bot_id, deployment.run_as_user_ids, pool_ids=deployment.pool_ids, bot_input=self.bot_input
             )
         except AmbiguousOutcomeError:
-            return self._adopt(hook, deployment, store, sent_at, "This task sent")
+            # The settle delay runs from when the answer was given up on: a Control Room that
+            # commits late writes the activity record later still.
+            return self._adopt(hook, deployment, store, sent_at, "This task sent", settle_from=time.time())
         except AutomationAnywhereError:
             store.done()  # refused: nothing runs, a retry may deploy
             raise
@@ -340,11 +345,18 @@ class AutomationAnywhereDeployBotOperator(BaseOperator):
         return deployment_id
 
     def _adopt(
-        self, hook: AutomationAnywhereHook, deployment: BotDeployment, store: TaskStateStore, sent_at: float, who: str
+        self,
+        hook: AutomationAnywhereHook,
+        deployment: BotDeployment,
+        store: TaskStateStore,
+        sent_at: float,
+        who: str,
+        *,
+        settle_from: float,
     ) -> str:
         """Take the deployment of a deploy whose answer never arrived, or fail without deploying."""
         settle = validate_settle_delay(self.settle_delay, hook.settings.timeout)
-        wait = sent_at + settle - time.time()
+        wait = min(settle_from + settle - time.time(), settle)
         if wait > 0:
             time.sleep(wait)  # the Control Room writes activity records a few seconds late
         when = datetime.fromtimestamp(sent_at, timezone.utc).isoformat(timespec="seconds")

@@ -2,33 +2,28 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Collection, Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
-from airflow_provider_aa.airflow_compat import AirflowFailException, AirflowSensorTimeout, conf
+from airflow_provider_aa.airflow_compat import conf
 from airflow_provider_aa.control_room.bots import (
-    BotRun,
     BotRunPolicy,
     BotRunWait,
-    bot_run_result,
     validate_deployment_id,
 )
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.statuses import (
     WORK_ITEM_FAILURE_STATUSES,
     WORK_ITEM_RUNNING_STATUSES,
-    UnknownStatusWarnings,
-    WorkItemWait,
     normalise_statuses,
 )
 from airflow_provider_aa.control_room.work_items import validate_id, validate_ids
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.task_state import TaskStateStore
+from airflow_provider_aa.waits import BotRunWatch, TriggerPolling, WorkItemWatch
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -43,9 +38,6 @@ __all__ = [
     "WORK_ITEM_RUNNING_STATUSES",
     "AutomationAnywhereBotRunSensor",
     "AutomationAnywhereWorkItemSensor",
-    "BotRunWatch",
-    "TriggerPolling",
-    "WorkItemWatch",
 ]
 
 
@@ -99,28 +91,6 @@ class _AutomationAnywhereSensor(BaseSensorOperator):
     def _trigger(self, context: Context, polling: TriggerPolling) -> BaseTrigger:
         """The trigger that continues the wait after the first poke."""
         raise NotImplementedError
-
-
-class TriggerPolling(NamedTuple):
-    """How a trigger polls, from a sensor's or operator's settings; the deadline is ``timeout`` from now."""
-
-    timeout: float
-    poke_interval: float
-    exponential_backoff: bool = False
-    max_poke_interval: float = 3600.0
-
-    @classmethod
-    def of(cls, sensor: BaseSensorOperator) -> TriggerPolling:
-        max_wait = sensor.max_wait.total_seconds() if isinstance(sensor.max_wait, timedelta) else sensor.max_wait
-        return cls(sensor.timeout, sensor.poke_interval, sensor.exponential_backoff, max_wait or 3600.0)
-
-    def trigger_kwargs(self) -> dict[str, Any]:
-        return {
-            "deadline": time.time() + self.timeout,
-            "poke_interval": self.poke_interval,
-            "exponential_backoff": self.exponential_backoff,
-            "max_poke_interval": self.max_poke_interval,
-        }
 
 
 class AutomationAnywhereWorkItemSensor(_AutomationAnywhereSensor):
@@ -195,72 +165,6 @@ class AutomationAnywhereWorkItemSensor(_AutomationAnywhereSensor):
         items = self.hook.get_work_items(self.watch.queue_id, self.watch.work_item_ids)
         done = self.watch.check(items)
         return PokeReturnValue(is_done=done is not None, xcom_value=done)
-
-
-class WorkItemWatch:
-    """
-    One wait on work items: what ends it, shared by the sensor, the add operator's
-    ``wait_for_completion`` and their deferred resumption, so all give the same outcome.
-
-    ``log`` is the owning operator's logger.
-    """
-
-    def __init__(
-        self,
-        *,
-        queue_id: str,
-        work_item_ids: list[str],
-        pending_statuses: tuple[str, ...],
-        failure_statuses: tuple[str, ...],
-        log: Any,
-    ) -> None:
-        self.wait = WorkItemWait(queue_id, tuple(work_item_ids), pending_statuses, failure_statuses)
-        self.log = log
-        self._unknown_statuses = UnknownStatusWarnings(log, "Work item")
-
-    @property
-    def queue_id(self) -> str:
-        return self.wait.queue_id
-
-    @property
-    def work_item_ids(self) -> list[str]:
-        return list(self.wait.work_item_ids)
-
-    def check(self, items: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]] | None:
-        """
-        Judge one reading: the items when the wait is over, ``None`` while it goes on.
-
-        :raises AirflowFailException: an item failed, or the queue does not hold an id.
-        """
-        verdict = self.wait.judge(items)
-        self._unknown_statuses.warn(verdict.unknown)
-        if verdict.outcome in ("failed", "missing"):
-            raise AirflowFailException(verdict.message)
-        self.log.info(verdict.message)
-        return items if verdict.outcome == "done" else None
-
-    def trigger(self, conn_id: str, polling: TriggerPolling) -> AutomationAnywhereWorkItemTrigger:
-        # Imported here: DAG parsing should not pay for httpx and the trigger machinery.
-        from airflow_provider_aa.triggers.automation_anywhere import AutomationAnywhereWorkItemTrigger
-
-        return AutomationAnywhereWorkItemTrigger(
-            automation_anywhere_conn_id=conn_id,
-            queue_id=self.wait.queue_id,
-            work_item_ids=list(self.wait.work_item_ids),
-            pending_statuses=list(self.wait.pending_statuses),
-            failure_statuses=list(self.wait.failure_statuses),
-            **polling.trigger_kwargs(),
-        )
-
-    def resume(self, event: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        """The outcome of a trigger event: the items, or the error a poke would raise."""
-        if event.get("status") == "done":
-            # The trigger ended the wait on the same judgement (WorkItemWait) that check()
-            # makes: this gives the items, or raises the same failure a poke raises.
-            done = self.check(event["items"])
-            if done is not None:
-                return done
-        raise _event_error(event, "work items")
 
 
 class AutomationAnywhereBotRunSensor(_AutomationAnywhereSensor):
@@ -342,73 +246,3 @@ class AutomationAnywhereBotRunSensor(_AutomationAnywhereSensor):
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Resume after deferral with the outcome a poke would have had."""
         return self.watch(context).resume(event)
-
-
-class BotRunWatch:
-    """
-    One wait on a bot deployment, shared by the sensor, the deploy operator's
-    ``wait_for_completion`` and their deferred resumption, so all give the same outcome.
-    The judgement is :meth:`BotRunWait.judge`; this class turns it into logs, an XCom value
-    or the task's failure.
-
-    :param wait: the policy and its clocks.
-    :param log: the owning operator's logger.
-    :param store: where the clocks are kept between pokes and tries (forgotten once the wait
-        is over); ``None`` keeps them in memory only.
-    """
-
-    def __init__(self, wait: BotRunWait, *, log: Any, store: TaskStateStore | None = None) -> None:
-        self.wait = wait
-        self.log = log
-        self._store = store
-        self._unknown_statuses = UnknownStatusWarnings(log, "Bot run")
-
-    def check(self, runs: list[BotRun]) -> dict[str, Any] | None:
-        """
-        Judge one reading: the result when the wait is over, ``None`` while it goes on.
-
-        :raises AirflowFailException: a run failed, or the policy gave up (no activity
-            record after the grace period, a run paused or unknown too long).
-        """
-        before = self.wait.to_json()
-        verdict = self.wait.judge(runs, time.time())
-        self._unknown_statuses.warn(verdict.unknown)
-        if verdict.outcome == "waiting":
-            if self._store is not None and self.wait.to_json() != before:
-                self._store.save(self.wait.to_json())
-            self.log.info(verdict.message)
-            return None
-        return self._finish(verdict.outcome, verdict.message, runs)
-
-    def trigger(self, conn_id: str, polling: TriggerPolling) -> AutomationAnywhereBotRunTrigger:
-        from airflow_provider_aa.triggers.automation_anywhere import AutomationAnywhereBotRunTrigger
-
-        return AutomationAnywhereBotRunTrigger(
-            automation_anywhere_conn_id=conn_id, wait=self.wait.to_json(), **polling.trigger_kwargs()
-        )
-
-    def resume(self, event: dict[str, Any]) -> dict[str, Any]:
-        """The outcome of a trigger event: the result, or the error a poke would raise."""
-        if event.get("status") == "done":
-            # The trigger judged with the same BotRunWait as check(): take its verdict.
-            runs = [BotRun.from_json(run) for run in event.get("runs") or []]
-            return self._finish(event["outcome"], str(event.get("message") or ""), runs)
-        raise _event_error(event, "the bot run")
-
-    def _finish(self, outcome: str, message: str, runs: list[BotRun]) -> dict[str, Any]:
-        if self._store is not None:
-            self._store.done()
-        if outcome != "completed":
-            raise AirflowFailException(message)
-        self.log.info(message)
-        return bot_run_result(self.wait.deployment_id, runs)
-
-
-def _event_error(event: dict[str, Any], waiting_for: str) -> Exception:
-    """The error for a trigger event that did not end the wait with a reading."""
-    message = str(event.get("message") or "")
-    if event.get("status") == "timeout":
-        return AirflowSensorTimeout(message or f"Timed out waiting for {waiting_for}.")
-    text = f"Waiting for {waiting_for} failed in the triggerer: {message}"
-    # A refused login or bad input in the triggerer: a retry would only repeat it.
-    return AirflowFailException(text) if event.get("fatal") else AutomationAnywhereError(text)

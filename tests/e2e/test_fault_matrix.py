@@ -270,7 +270,7 @@ def try_numbers(run: Any) -> dict[str, int]:
 def test_exactly_once(aa_emulator, monkeypatch, case):
     from airflow_provider_aa.control_room import adding
     from airflow_provider_aa.hooks import automation_anywhere as hook_module
-    from airflow_provider_aa.sensors.automation_anywhere import WorkItemWatch
+    from airflow_provider_aa.waits import WorkItemWatch
     from tests.e2e.conftest import xcoms
 
     aa_emulator.configure(pickup_delay=0.2, work_delay=0.3)

@@ -21,9 +21,9 @@ from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.sensors.automation_anywhere import (
     AutomationAnywhereBotRunSensor,
     AutomationAnywhereWorkItemSensor,
-    TriggerPolling,
 )
 from airflow_provider_aa.triggers import automation_anywhere as triggers
+from airflow_provider_aa.waits import TriggerPolling
 
 SEQUENCES = 150
 WORK_ITEM_STATUSES = ["NEW", "ACTIVE", "ON_HOLD", "COMPLETED", "FAILED", "DATA_ERROR", "BRAND_NEW", None]
@@ -114,11 +114,6 @@ def bot_run_readings(rng: random.Random) -> list[list[BotRun]]:
     return readings
 
 
-@pytest.fixture(autouse=True)
-def immediate_ticks(monkeypatch):
-    monkeypatch.setattr(triggers, "_until_next_tick", lambda interval: 0.0)
-
-
 def run_trigger(trigger, script: Script) -> dict[str, Any]:
     async def first_event():
         async for event in trigger.run():
@@ -144,9 +139,9 @@ def test_work_item_waits_end_alike(seed, monkeypatch):
     by_poking = outcome(lambda: sensor().execute({}))
 
     deferred = Script(readings)
-    monkeypatch.setattr(triggers, "shared_client", _returning(FakeClient(deferred)))
     waiting = sensor()
     trigger = waiting.watch.trigger("automation_anywhere_default", TriggerPolling(30.0, 0.01))
+    trigger.clients = FakeClients(FakeClient(deferred))
     by_deferring = outcome(lambda: waiting.execute_complete({}, run_trigger(trigger, deferred)))
 
     assert (by_deferring, deferred.taken) == (by_poking, poked.taken)
@@ -170,9 +165,9 @@ def test_bot_run_waits_end_alike(seed, monkeypatch):
     by_poking = outcome(lambda: sensor().execute({}))
 
     deferred = Script(readings)
-    monkeypatch.setattr(triggers, "shared_client", _returning(FakeClient(deferred)))
     waiting = sensor()
     trigger = waiting.watch({}).trigger("automation_anywhere_default", TriggerPolling(30.0, 0.01))
+    trigger.clients = FakeClients(FakeClient(deferred))
     by_deferring = outcome(lambda: waiting.execute_complete({}, run_trigger(trigger, deferred)))
 
     assert (by_deferring, deferred.taken) == (by_poking, poked.taken)
@@ -192,11 +187,19 @@ def test_the_generated_sequences_cover_every_kind_of_ending():
     assert endings == {"missing", "failed", "other"}
 
 
-def _returning(client):
-    async def shared_client(conn_id: str, *, reread: bool = False):
-        return client
+class FakeClients:
+    """Serves one client to every trigger (as ``TriggerClients`` does); a poll follows the last at once."""
 
-    return shared_client
+    clock = staticmethod(time.time)
+
+    def __init__(self, client):
+        self._client = client
+
+    async def client(self, conn_id: str, *, reread: bool = False):
+        return self._client
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(0)
 
 
 def test_a_reading_that_outlasts_the_deadline_ends_the_wait_near_it(monkeypatch):
@@ -206,10 +209,10 @@ def test_a_reading_that_outlasts_the_deadline_ends_the_wait_near_it(monkeypatch)
         async def lookup(self, queue_id, work_item_ids):
             await asyncio.sleep(3600)
 
-    monkeypatch.setattr(triggers, "shared_client", _returning(Hanging(Script([]))))
     monkeypatch.setattr(triggers, "READING_GRACE", 0.5)
     waiting = AutomationAnywhereWorkItemSensor(task_id="wait", queue_id=20, work_item_ids=["40001"])
     trigger = waiting.watch.trigger("automation_anywhere_default", TriggerPolling(0.5, 0.01))
+    trigger.clients = FakeClients(Hanging(Script([])))
     started = time.monotonic()
     event = run_trigger(trigger, Script([]))
     assert event["status"] == "timeout" and "had not answered" in event["message"]

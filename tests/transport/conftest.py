@@ -33,7 +33,7 @@ from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, T
 from airflow_provider_aa.control_room.session import ControlRoomSession, RetryPolicy
 from airflow_provider_aa.control_room.settings import ConnectionSettings, settings_from_connection
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
-from airflow_provider_aa.triggers.automation_anywhere import AsyncControlRoomClient
+from airflow_provider_aa.triggers.clients import AsyncControlRoomClient
 
 #: Longest any scripted drip or endless body goes on, so that a test of a transport that
 #: never gives up still ends (and fails on its elapsed time) instead of hanging.

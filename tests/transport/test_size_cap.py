@@ -13,7 +13,7 @@ import pytest
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, TransportFailure
 from airflow_provider_aa.control_room.session import ControlRoomSession, RetryPolicy
-from airflow_provider_aa.triggers.automation_anywhere import AsyncControlRoomClient
+from airflow_provider_aa.triggers.clients import AsyncControlRoomClient
 from tests.transport.conftest import (
     MIB,
     Connection,

@@ -10,7 +10,7 @@ from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, TransportFailure
 from airflow_provider_aa.control_room.session import ControlRoomSession, RetryPolicy
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
-from airflow_provider_aa.triggers.automation_anywhere import AsyncControlRoomClient
+from airflow_provider_aa.triggers.clients import AsyncControlRoomClient
 from tests.transport.conftest import connection_settings, hook_for
 
 PING = ApiRequest("GET", "/v1/ping")

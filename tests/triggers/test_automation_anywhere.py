@@ -12,19 +12,24 @@ from airflow_provider_aa.control_room.statuses import WORK_ITEM_FAILURE_STATUSES
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.sensors.automation_anywhere import AutomationAnywhereWorkItemSensor
 from airflow_provider_aa.triggers.automation_anywhere import AutomationAnywhereWorkItemTrigger
+from airflow_provider_aa.triggers.clients import LOOKUP_WINDOW
+from tests.triggers.conftest import VirtualTriggerClients
 
 LIST = "POST /v3/wlm/queues/{queueId}/workitems/list"
 
 
-def trigger(ids, *, pending=WORK_ITEM_RUNNING_STATUSES, deadline_in=30.0, poke_interval=0.2, **kwargs):
+def trigger(ids, *, pending=WORK_ITEM_RUNNING_STATUSES, deadline_in=30.0, poke_interval=0.2, clients=None, **kwargs):
+    """A work item trigger on queue 20; on virtual time when ``clients`` is the ``virtual_clients`` fixture."""
+    now = clients.clock() if clients else time.time()
     return AutomationAnywhereWorkItemTrigger(
         automation_anywhere_conn_id="automation_anywhere_default",
         queue_id="20",
         work_item_ids=list(ids),
         pending_statuses=list(pending),
         failure_statuses=list(WORK_ITEM_FAILURE_STATUSES),
-        deadline=time.time() + deadline_in,
+        deadline=now + deadline_in,
         poke_interval=poke_interval,
+        clients=clients,
         **kwargs,
     )
 
@@ -89,30 +94,44 @@ def test_a_missing_id_ends_the_wait_and_fails_naming_it(emulator):
         sensor_for(ids).execute_complete({}, event)
 
 
+def list_times(emulator):
+    """When the emulator received each status look-up, on its (virtual) clock."""
+    return [entry["time"] for entry in emulator.request_log.entries() if entry["path"].endswith("/workitems/list")]
+
+
 @pytest.mark.parametrize("status", ["ON_HOLD", "BRAND_NEW_STATUS"])
-def test_held_and_unknown_statuses_wait_until_the_deadline(emulator, status):
+def test_held_and_unknown_statuses_wait_until_the_deadline(virtual_emulator, virtual_clients, virtual_time, status):
     ids = add({"n": f"STATUS:{status}"})
-    started = time.monotonic()
-    event = asyncio.run(first_event(trigger(ids, deadline_in=1.5)))
+    start = virtual_time()
+    virtual_emulator.counters.reset()
+    event = asyncio.run(first_event(trigger(ids, deadline_in=3600, poke_interval=600, clients=virtual_clients)))
     assert event["status"] == "timeout" and ids[0] in event["message"]
-    assert 1.4 < time.monotonic() - started < 5
+    # A poll at once, then one on each 10-minute tick, the last one at the deadline itself.
+    assert list_times(virtual_emulator)[-7:] == [start + 600 * n for n in range(7)]
+    assert virtual_time() == start + 3600
     with pytest.raises(AirflowSensorTimeout, match="Timed out waiting"):
         sensor_for(ids).execute_complete({}, event)
 
 
-def test_exponential_backoff_spaces_the_polls(emulator):
-    emulator.configure(pause_bot=True)
+def test_exponential_backoff_doubles_the_interval_up_to_its_cap(virtual_emulator, virtual_clients, virtual_time):
+    virtual_emulator.configure(pause_bot=True)
     ids = add({"n": 1})
-
-    def polls(**backoff):
-        time.sleep(1.0 - time.time() % 1.0 + 0.01)  # polls follow the wall-clock grid: start at the same phase
-        emulator.counters.reset()
-        asyncio.run(first_event(trigger(ids, deadline_in=3.0, poke_interval=0.25, **backoff)))
-        return emulator.counters.requests(LIST)
-
-    steady = polls()
-    backing_off = polls(exponential_backoff=True, max_poke_interval=1.0)
-    assert backing_off < steady, (steady, backing_off)
+    start = virtual_time()
+    virtual_emulator.request_log.clear()
+    waiting = trigger(
+        ids,
+        deadline_in=3000,
+        poke_interval=60,
+        exponential_backoff=True,
+        max_poke_interval=480,
+        clients=virtual_clients,
+    )
+    event = asyncio.run(first_event(waiting))
+    assert event["status"] == "timeout"
+    # Each sleep ends on the next tick of the interval in force: 60, 120, 240, then 480 s
+    # (the cap); the last poll is at the deadline.
+    polls = [t - start for t in list_times(virtual_emulator)]
+    assert polls == [0, 60, 120, 240, 480, 960, 1440, 1920, 2400, 2880, 3000]
 
 
 def test_transient_errors_are_retried_like_the_hook(emulator, monkeypatch):
@@ -137,38 +156,39 @@ def test_failures_become_error_events(emulator, monkeypatch):
         sensor_for(["1"]).execute_complete({}, event)
 
 
-def test_token_is_renewed_while_deferred(emulator):
-    # A 6 s token is renewed about 4.4 s after it was received, at least 0.6 s before it
-    # ends (whole-second claims): a loaded CI machine delays the renewal by less than that,
-    # which 2 s tokens (0.3 s) did not allow. The bot outlasts one renewal.
-    emulator.configure(token_lifetime=6, pickup_delay=1.0, work_delay=6.0)
+def test_token_is_renewed_while_deferred(virtual_emulator, virtual_clients):
+    # 20-minute tokens, polls 30 minutes apart, a bot that takes 2 hours: each token must be
+    # renewed between polls, or a poll would find it expired and need a new login.
+    virtual_emulator.configure(token_lifetime=1200, pickup_delay=60, work_delay=7200)
     ids = add({"n": 1})
-    emulator.counters.reset()
-    # Polls 1.1 s apart: renewal has to happen between polls, or a poll would find the
-    # token expired and need a new login.
-    event = asyncio.run(first_event(trigger(ids, poke_interval=1.1)))
+    virtual_emulator.counters.reset()
+    event = asyncio.run(first_event(trigger(ids, deadline_in=86400, poke_interval=1800, clients=virtual_clients)))
     assert event["status"] == "done"
-    assert emulator.counters.logins() == 1 and emulator.counters.refreshes() >= 1
-    assert emulator.counters.statuses().get("401", 0) == 0
+    assert virtual_emulator.counters.logins() == 1 and virtual_emulator.counters.refreshes() >= 6
+    assert virtual_emulator.counters.statuses().get("401", 0) == 0
 
 
-def test_a_thousand_triggers_share_one_login_and_ten_requests_per_round(emulator):
-    emulator.configure(pause_bot=True, pickup_delay=0.0)
+def test_a_thousand_triggers_share_one_login_and_ten_requests_per_round(virtual_emulator, virtual_time):
+    # The look-up window as in the triggerer: triggers whose polls fall on one tick share requests.
+    clients = VirtualTriggerClients(virtual_time, lookup_window=LOOKUP_WINDOW)
+    virtual_emulator.configure(pause_bot=True, pickup_delay=0.0)
     ids = add(*({"n": n} for n in range(1000)))
-    emulator.counters.reset()
-    earlier = len(emulator.request_log.entries())  # the add's own requests
+    virtual_emulator.counters.reset()
 
     async def wait_for_all():
-        await asyncio.sleep(3.0 - time.time() % 3.0)  # start just after a tick of the 3 s grid
-        triggers = [trigger([item_id], pending=["NEW"], poke_interval=3.0) for item_id in ids]
-        waiting = asyncio.gather(*(first_event(t) for t in triggers))
-        while len([e for e in emulator.request_log.entries()[earlier:] if e["path"].endswith("/list")]) < 10:
-            await asyncio.sleep(0.05)  # until round 1 has been answered: every item was seen NEW
-        emulator.configure(pause_bot=False)  # the bot picks all up: round 2 ends every wait
+        with virtual_time.frozen():  # round 1 at the start; round 2 only once the bot is back
+            triggers = [
+                trigger([item_id], pending=["NEW"], deadline_in=3600, poke_interval=60, clients=clients)
+                for item_id in ids
+            ]
+            waiting = asyncio.gather(*(first_event(t) for t in triggers))
+            while virtual_emulator.counters.requests(LIST) < 10:
+                await asyncio.sleep(0.05)  # until round 1 has been answered: every item was seen NEW
+            virtual_emulator.configure(pause_bot=False)  # the bot picks all up: round 2 ends every wait
         return await waiting
 
     events = asyncio.run(wait_for_all())
 
     assert [event["status"] for event in events] == ["done"] * 1000
-    assert emulator.counters.logins() == 1
-    assert emulator.counters.requests(LIST) == 2 * 10  # 2 rounds x 1,000 ids / 100 per request
+    assert virtual_emulator.counters.logins() == 1
+    assert virtual_emulator.counters.requests(LIST) == 2 * 10  # 2 rounds x 1,000 ids / 100 per request

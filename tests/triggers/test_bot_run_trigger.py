@@ -19,14 +19,21 @@ from airflow_provider_aa.triggers.automation_anywhere import (
 from tests.triggers.test_automation_anywhere import first_event
 
 
-def trigger(deployment_id, *, policy=None, deadline_in=30.0, poke_interval=0.2, **kwargs):
+def trigger(deployment_id, *, policy=None, deadline_in=30.0, poke_interval=0.2, clients=None, **kwargs):
+    """A bot run trigger; on virtual time when ``clients`` is the ``virtual_clients`` fixture."""
+    now = clients.clock() if clients else time.time()
     return AutomationAnywhereBotRunTrigger(
         automation_anywhere_conn_id="automation_anywhere_default",
         wait=BotRunWait(deployment_id, policy or BotRunPolicy()).to_json(),
-        deadline=time.time() + deadline_in,
+        deadline=now + deadline_in,
         poke_interval=poke_interval,
+        clients=clients,
         **kwargs,
     )
+
+
+def activity_list_times(emulator):
+    return [entry["time"] for entry in emulator.request_log.entries() if entry["path"] == "/v3/activity/list"]
 
 
 def deploy(**bot_input):
@@ -79,32 +86,57 @@ def test_a_failed_run_fails_the_task_with_its_message(emulator):
         resume(event, deployment_id)
 
 
-def test_late_activity_is_waited_for(emulator):
-    emulator.configure(activity_delay=1.0)
+def test_late_activity_is_waited_for(virtual_emulator, virtual_clients, virtual_time):
+    virtual_emulator.configure(activity_delay=90, pickup_delay=0, work_delay=30)
+    start = virtual_time()
     deployment_id = deploy(s="x")
-    emulator.counters.reset()
-    event = asyncio.run(first_event(trigger(deployment_id, policy=BotRunPolicy(activity_grace_period=5))))
+    virtual_emulator.request_log.clear()
+    policy = BotRunPolicy(activity_grace_period=300)
+    event = asyncio.run(
+        first_event(trigger(deployment_id, policy=policy, poke_interval=60, deadline_in=86400, clients=virtual_clients))
+    )
     assert event["outcome"] == "completed"
-    assert emulator.counters.requests("POST /v3/activity/list") >= 2  # the first poll(s) found nothing yet
+    # Nothing listed at 0 and 60 s; the record written at 90 s is read at 120 s, completed.
+    assert [t - start for t in activity_list_times(virtual_emulator)] == [0, 60, 120]
 
 
-def test_no_activity_at_all_fails_after_the_grace_period(emulator):
-    started = time.monotonic()
-    event = asyncio.run(first_event(trigger("no-such-deployment", policy=BotRunPolicy(activity_grace_period=0.5))))
+def test_no_activity_at_all_fails_after_the_grace_period(virtual_emulator, virtual_clients, virtual_time):
+    start = virtual_time()
+    policy = BotRunPolicy(activity_grace_period=300)
+    event = asyncio.run(
+        first_event(
+            trigger("no-such-deployment", policy=policy, poke_interval=60, deadline_in=86400, clients=virtual_clients)
+        )
+    )
     assert event["outcome"] == "failed" and "View everyone's activity" in event["message"]
-    assert time.monotonic() - started < 3
+    assert virtual_time() - start == 300  # the poll at the end of the grace period, not later
 
 
-def test_a_paused_run_fails_after_paused_timeout(emulator):
+def test_a_paused_run_fails_after_paused_timeout(virtual_emulator, virtual_clients, virtual_time):
+    virtual_emulator.configure(activity_delay=0, pickup_delay=0, work_delay=0)
     deployment_id = deploy(sMode="STATUS:RUN_PAUSED")
-    event = asyncio.run(first_event(trigger(deployment_id, policy=BotRunPolicy(paused_timeout=0.5))))
+    start = virtual_time()
+    policy = BotRunPolicy(paused_timeout=1800)
+    event = asyncio.run(
+        first_event(
+            trigger(deployment_id, policy=policy, poke_interval=600, deadline_in=86400, clients=virtual_clients)
+        )
+    )
     assert event["outcome"] == "failed" and "has been RUN_PAUSED for" in event["message"]
+    assert virtual_time() - start == 1800
 
 
-def test_an_unknown_run_waits_until_the_deadline_without_unknown_timeout(emulator):
+def test_an_unknown_run_waits_until_the_deadline_without_unknown_timeout(
+    virtual_emulator, virtual_clients, virtual_time
+):
+    virtual_emulator.configure(activity_delay=0, pickup_delay=0, work_delay=0)
     deployment_id = deploy(sMode="STATUS:UNKNOWN")
-    event = asyncio.run(first_event(trigger(deployment_id, policy=BotRunPolicy(unknown_timeout=None), deadline_in=1.2)))
+    start = virtual_time()
+    policy = BotRunPolicy(unknown_timeout=None)
+    waiting = trigger(deployment_id, policy=policy, deadline_in=7200, poke_interval=600, clients=virtual_clients)
+    event = asyncio.run(first_event(waiting))
     assert event["status"] == "timeout" and deployment_id in event["message"]
+    assert virtual_time() - start == 7200
     with pytest.raises(AirflowSensorTimeout, match="Timed out waiting for bot deployment"):
         resume(event, deployment_id)
 

@@ -14,7 +14,8 @@ import pytest
 
 from airflow_provider_aa.airflow_compat import AirflowFailException
 from airflow_provider_aa.sensors.automation_anywhere import AutomationAnywhereWorkItemSensor
-from airflow_provider_aa.triggers import automation_anywhere as triggers
+from airflow_provider_aa.triggers.clients import AsyncControlRoomClient
+from tests.triggers.conftest import VirtualTriggerClients
 from tests.triggers.test_automation_anywhere import add, first_event, trigger
 
 LOGIN = "POST /v2/authentication"
@@ -51,65 +52,72 @@ def test_a_refused_login_costs_one_attempt_for_a_hundred_triggers_and_fails_them
         sensor.execute_complete({}, events[0])
 
 
-def test_a_rotated_password_reaches_waiting_triggers(emulator, monkeypatch):
+def waiting_triggers(ids, clients, count):
+    return [trigger(ids, deadline_in=86400, poke_interval=60, clients=clients) for _ in range(count)]
+
+
+def test_a_rotated_password_reaches_waiting_triggers(virtual_emulator, virtual_time, monkeypatch):
     """The password changes in the Control Room and in the connection while triggers wait."""
-    monkeypatch.setattr(triggers, "CONNECTION_REFRESH", 3600.0)  # only a refused login re-reads
-    emulator.configure(pause_bot=True, token_lifetime=3)
+    clients = VirtualTriggerClients(virtual_time, connection_refresh=86400)  # only a refused login re-reads
+    virtual_emulator.configure(pause_bot=True)
     ids = add({"n": 1})
-    emulator.counters.reset()
+    virtual_emulator.counters.reset()
 
     async def rotate_while_waiting():
-        waiting = asyncio.gather(*(first_event(trigger(ids, poke_interval=0.5)) for _ in range(20)))
-        await asyncio.sleep(1.0)
-        emulator.set_password("bot_runner", "Rotated-Passw0rd!")
+        waiting = asyncio.gather(*(first_event(t) for t in waiting_triggers(ids, clients, 20)))
+        await virtual_time.sleep(90)  # between the polls at 60 and 120 s
+        virtual_emulator.set_password("bot_runner", "Rotated-Passw0rd!")
         change_connection(monkeypatch, password="Rotated-Passw0rd!")
-        emulator.evict("bot_runner")  # the old session ends: the next call needs a login
-        await asyncio.sleep(1.5)
-        emulator.configure(pause_bot=False)
+        virtual_emulator.evict("bot_runner")  # the old session ends: the next call needs a login
+        await virtual_time.sleep(60)
+        virtual_emulator.configure(pause_bot=False)
         return await waiting
 
     events = asyncio.run(rotate_while_waiting())
     assert all(event["status"] == "done" for event in events), events[0]
     # The first login, one refused attempt with the old password, one login with the new one.
-    assert emulator.counters.requests(LOGIN) == 3
-    assert emulator.counters.logins("bot_runner") == 2
+    assert virtual_emulator.counters.requests(LOGIN) == 3
+    assert virtual_emulator.counters.logins("bot_runner") == 2
 
 
-def test_a_changed_connection_is_picked_up_between_readings(emulator, monkeypatch):
+def test_a_changed_connection_is_picked_up_between_readings(virtual_emulator, virtual_time, monkeypatch):
     """Switching the connection to another user (an API key) needs no refused login to be seen."""
-    monkeypatch.setattr(triggers, "CONNECTION_REFRESH", 0.5)
-    emulator.configure(pause_bot=True)
+    clients = VirtualTriggerClients(virtual_time, connection_refresh=100)
+    virtual_emulator.configure(pause_bot=True)
     ids = add({"n": 1})
-    emulator.counters.reset()
+    virtual_emulator.counters.reset()
 
     async def switch_while_waiting():
-        waiting = asyncio.gather(*(first_event(trigger(ids, poke_interval=0.3)) for _ in range(10)))
-        await asyncio.sleep(1.0)
-        monkeypatch.setenv(CONN_ENV, emulator.connection_env_value("api_key"))
-        await asyncio.sleep(1.5)
-        emulator.configure(pause_bot=False)
+        waiting = asyncio.gather(*(first_event(t) for t in waiting_triggers(ids, clients, 10)))
+        await virtual_time.sleep(90)
+        monkeypatch.setenv(CONN_ENV, virtual_emulator.connection_env_value("api_key"))
+        await virtual_time.sleep(150)  # the connection is read again at the poll at 120 s
+        virtual_emulator.configure(pause_bot=False)
         return await waiting
 
     events = asyncio.run(switch_while_waiting())
     assert all(event["status"] == "done" for event in events)
-    assert emulator.counters.logins("bot_runner") == 1 and emulator.counters.logins("api_user") == 1
+    assert virtual_emulator.counters.logins("bot_runner") == 1
+    assert virtual_emulator.counters.logins("api_user") == 1
 
 
 @pytest.mark.parametrize("offset", [-3600.0, -300.0, 300.0, 3600.0])
-def test_a_control_room_clock_far_from_ours_costs_no_extra_logins(emulator, offset):
-    emulator.configure(clock_offset=offset, token_lifetime=20, pause_bot=True)
+def test_a_control_room_clock_far_from_ours_costs_no_extra_logins(
+    virtual_emulator, virtual_clients, virtual_time, offset
+):
+    virtual_emulator.configure(clock_offset=offset, token_lifetime=1200, pause_bot=True)
     ids = add({"n": 1})
-    emulator.counters.reset()
+    virtual_emulator.counters.reset()
 
     async def wait_a_while():
-        waiting = [asyncio.ensure_future(first_event(trigger(ids, poke_interval=0.5))) for _ in range(20)]
-        await asyncio.sleep(3.0)
-        emulator.configure(pause_bot=False)
-        return await asyncio.gather(*waiting)
+        waiting = asyncio.gather(*(first_event(t) for t in waiting_triggers(ids, virtual_clients, 20)))
+        await virtual_time.sleep(900)  # 15 polls, within the first token's life
+        virtual_emulator.configure(pause_bot=False)
+        return await waiting
 
     events = asyncio.run(wait_a_while())
     assert all(event["status"] == "done" for event in events)
-    assert emulator.counters.logins() == 1 and emulator.counters.refreshes() == 0
+    assert virtual_emulator.counters.logins() == 1 and virtual_emulator.counters.refreshes() == 0
 
 
 class RecordingComms:
@@ -127,23 +135,25 @@ class RecordingComms:
             self.masked.append(message.value)
 
 
-def test_renewed_tokens_reach_the_supervisors_masker_through_the_async_path(emulator, monkeypatch):
+def test_renewed_tokens_reach_the_supervisors_masker_through_the_async_path(
+    virtual_emulator, virtual_clients, monkeypatch
+):
     from airflow.sdk.execution_time import task_runner
 
     comms = RecordingComms()
     monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", comms, raising=False)
     sent: set[str] = set()
-    original_send = triggers.AsyncControlRoomClient._send
+    original_send = AsyncControlRoomClient._send
 
     async def recording_send(self, request):
         sent.add(request.headers.get("X-Authorization", ""))
         return await original_send(self, request)
 
-    monkeypatch.setattr(triggers.AsyncControlRoomClient, "_send", recording_send)
-    emulator.configure(token_lifetime=6, pickup_delay=1.0, work_delay=6.0)  # one renewal
+    monkeypatch.setattr(AsyncControlRoomClient, "_send", recording_send)
+    virtual_emulator.configure(token_lifetime=1200, pickup_delay=60, work_delay=3000)  # two renewals
     ids = add({"n": 1})
-    event = asyncio.run(first_event(trigger(ids, poke_interval=0.5)))
+    event = asyncio.run(first_event(trigger(ids, deadline_in=86400, poke_interval=600, clients=virtual_clients)))
     assert event["status"] == "done"
     tokens = sent - {""}
-    assert len(tokens) >= 2  # the first token and at least one renewed one
+    assert len(tokens) >= 3  # the first token and the renewed ones
     assert tokens <= {value for value in comms.masked if isinstance(value, str)}

@@ -1,0 +1,200 @@
+"""
+Waiting on work items and bot runs: what ends a wait and what the task makes of it, shared
+by the sensors, the operators' ``wait_for_completion`` and their deferred resumption, so
+that every way of waiting gives the same outcome. The judgement itself is the protocol's
+(:class:`~airflow_provider_aa.control_room.statuses.WorkItemWait`,
+:class:`~airflow_provider_aa.control_room.bots.BotRunWait`); this module turns it into logs,
+XCom values, Airflow's errors and triggers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from airflow_provider_aa.airflow_compat import AirflowFailException, AirflowSensorTimeout
+from airflow_provider_aa.control_room.bots import BotRun, BotRunWait, bot_run_result
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError
+from airflow_provider_aa.control_room.statuses import UnknownStatusWarnings, WorkItemWait
+
+if TYPE_CHECKING:
+    from airflow.sdk import BaseSensorOperator
+
+    from airflow_provider_aa.task_state import TaskStateStore
+    from airflow_provider_aa.triggers.automation_anywhere import (
+        AutomationAnywhereBotRunTrigger,
+        AutomationAnywhereWorkItemTrigger,
+    )
+
+
+class TriggerPolling(NamedTuple):
+    """How a trigger polls, from a sensor's or operator's settings; the deadline is ``timeout`` from now."""
+
+    timeout: float
+    poke_interval: float
+    exponential_backoff: bool = False
+    max_poke_interval: float = 3600.0
+
+    @classmethod
+    def of(cls, sensor: BaseSensorOperator) -> TriggerPolling:
+        max_wait = sensor.max_wait.total_seconds() if isinstance(sensor.max_wait, timedelta) else sensor.max_wait
+        return cls(sensor.timeout, sensor.poke_interval, sensor.exponential_backoff, max_wait or 3600.0)
+
+    def trigger_kwargs(self, now: float) -> dict[str, Any]:
+        """The trigger's polling arguments; ``now`` (epoch seconds) starts the ``timeout``."""
+        return {
+            "deadline": now + self.timeout,
+            "poke_interval": self.poke_interval,
+            "exponential_backoff": self.exponential_backoff,
+            "max_poke_interval": self.max_poke_interval,
+        }
+
+
+class WorkItemWatch:
+    """
+    One wait on work items: what ends it, shared by the sensor, the add operator's
+    ``wait_for_completion`` and their deferred resumption, so all give the same outcome.
+
+    :param log: the owning operator's logger.
+    :param clock: epoch seconds, for the deferred wait's deadline.
+    """
+
+    def __init__(
+        self,
+        *,
+        queue_id: str,
+        work_item_ids: list[str],
+        pending_statuses: tuple[str, ...],
+        failure_statuses: tuple[str, ...],
+        log: Any,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.wait = WorkItemWait(queue_id, tuple(work_item_ids), pending_statuses, failure_statuses)
+        self.log = log
+        self._clock = clock
+        self._unknown_statuses = UnknownStatusWarnings(log, "Work item")
+
+    @property
+    def queue_id(self) -> str:
+        return self.wait.queue_id
+
+    @property
+    def work_item_ids(self) -> list[str]:
+        return list(self.wait.work_item_ids)
+
+    def check(self, items: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]] | None:
+        """
+        Judge one reading: the items when the wait is over, ``None`` while it goes on.
+
+        :raises AirflowFailException: an item failed, or the queue does not hold an id.
+        """
+        verdict = self.wait.judge(items)
+        self._unknown_statuses.warn(verdict.unknown)
+        if verdict.outcome in ("failed", "missing"):
+            raise AirflowFailException(verdict.message)
+        self.log.info(verdict.message)
+        return items if verdict.outcome == "done" else None
+
+    def trigger(self, conn_id: str, polling: TriggerPolling) -> AutomationAnywhereWorkItemTrigger:
+        # Imported here: DAG parsing should not pay for httpx and the trigger machinery.
+        from airflow_provider_aa.triggers.automation_anywhere import AutomationAnywhereWorkItemTrigger
+
+        return AutomationAnywhereWorkItemTrigger(
+            automation_anywhere_conn_id=conn_id,
+            queue_id=self.wait.queue_id,
+            work_item_ids=list(self.wait.work_item_ids),
+            pending_statuses=list(self.wait.pending_statuses),
+            failure_statuses=list(self.wait.failure_statuses),
+            **polling.trigger_kwargs(self._clock()),
+        )
+
+    def resume(self, event: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """The outcome of a trigger event: the items, or the error a poke would raise."""
+        if event.get("status") == "done":
+            # The trigger ended the wait on the same judgement (WorkItemWait) that check()
+            # makes: this gives the items, or raises the same failure a poke raises.
+            done = self.check(event["items"])
+            if done is not None:
+                return done
+        raise event_error(event, "work items")
+
+
+class BotRunWatch:
+    """
+    One wait on a bot deployment, shared by the sensor, the deploy operator's
+    ``wait_for_completion`` and their deferred resumption, so all give the same outcome.
+    The judgement is :meth:`BotRunWait.judge`; this class turns it into logs, an XCom value
+    or the task's failure.
+
+    :param wait: the policy and its clocks.
+    :param log: the owning operator's logger.
+    :param store: where the clocks are kept between pokes and tries (forgotten once the wait
+        is over); ``None`` keeps them in memory only.
+    :param clock: epoch seconds, for the policy's deadlines and the deferred wait's.
+    """
+
+    def __init__(
+        self,
+        wait: BotRunWait,
+        *,
+        log: Any,
+        store: TaskStateStore | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.wait = wait
+        self.log = log
+        self._store = store
+        self._clock = clock
+        self._unknown_statuses = UnknownStatusWarnings(log, "Bot run")
+
+    def check(self, runs: list[BotRun]) -> dict[str, Any] | None:
+        """
+        Judge one reading: the result when the wait is over, ``None`` while it goes on.
+
+        :raises AirflowFailException: a run failed, or the policy gave up (no activity
+            record after the grace period, a run paused or unknown too long).
+        """
+        before = self.wait.to_json()
+        verdict = self.wait.judge(runs, self._clock())
+        self._unknown_statuses.warn(verdict.unknown)
+        if verdict.outcome == "waiting":
+            if self._store is not None and self.wait.to_json() != before:
+                self._store.save(self.wait.to_json())
+            self.log.info(verdict.message)
+            return None
+        return self._finish(verdict.outcome, verdict.message, runs)
+
+    def trigger(self, conn_id: str, polling: TriggerPolling) -> AutomationAnywhereBotRunTrigger:
+        from airflow_provider_aa.triggers.automation_anywhere import AutomationAnywhereBotRunTrigger
+
+        return AutomationAnywhereBotRunTrigger(
+            automation_anywhere_conn_id=conn_id, wait=self.wait.to_json(), **polling.trigger_kwargs(self._clock())
+        )
+
+    def resume(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The outcome of a trigger event: the result, or the error a poke would raise."""
+        if event.get("status") == "done":
+            # The trigger judged with the same BotRunWait as check(): take its verdict.
+            runs = [BotRun.from_json(run) for run in event.get("runs") or []]
+            return self._finish(event["outcome"], str(event.get("message") or ""), runs)
+        raise event_error(event, "the bot run")
+
+    def _finish(self, outcome: str, message: str, runs: list[BotRun]) -> dict[str, Any]:
+        if self._store is not None:
+            self._store.done()
+        if outcome != "completed":
+            raise AirflowFailException(message)
+        self.log.info(message)
+        return bot_run_result(self.wait.deployment_id, runs)
+
+
+def event_error(event: dict[str, Any], waiting_for: str) -> Exception:
+    """The error for a trigger event that did not end the wait with a reading."""
+    message = str(event.get("message") or "")
+    if event.get("status") == "timeout":
+        return AirflowSensorTimeout(message or f"Timed out waiting for {waiting_for}.")
+    text = f"Waiting for {waiting_for} failed in the triggerer: {message}"
+    # A refused login or bad input in the triggerer: a retry would only repeat it.
+    return AirflowFailException(text) if event.get("fatal") else AutomationAnywhereError(text)
