@@ -58,7 +58,7 @@ class WorkItemWatch:
     ``wait_for_completion`` and their deferred resumption, so all give the same outcome.
 
     :param log: the owning operator's logger.
-    :param clock: epoch seconds, for the deferred wait's deadline.
+    :param clock: epoch seconds, for the deferred wait's deadline (default ``time.time``).
     """
 
     def __init__(
@@ -69,11 +69,11 @@ class WorkItemWatch:
         pending_statuses: tuple[str, ...],
         failure_statuses: tuple[str, ...],
         log: Any,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.wait = WorkItemWait(queue_id, tuple(work_item_ids), pending_statuses, failure_statuses)
         self.log = log
-        self._clock = clock
+        self._clock = clock or time.time
         self._unknown_statuses = UnknownStatusWarnings(log, "Work item")
 
     @property
@@ -132,7 +132,8 @@ class BotRunWatch:
     :param log: the owning operator's logger.
     :param store: where the clocks are kept between pokes and tries (forgotten once the wait
         is over); ``None`` keeps them in memory only.
-    :param clock: epoch seconds, for the policy's deadlines and the deferred wait's.
+    :param clock: epoch seconds, for the policy's deadlines and the deferred wait's (default
+        ``time.time``).
     """
 
     def __init__(
@@ -141,12 +142,12 @@ class BotRunWatch:
         *,
         log: Any,
         store: TaskStateStore | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.wait = wait
         self.log = log
         self._store = store
-        self._clock = clock
+        self._clock = clock or time.time
         self._unknown_statuses = UnknownStatusWarnings(log, "Bot run")
 
     def check(self, runs: list[BotRun]) -> dict[str, Any] | None:

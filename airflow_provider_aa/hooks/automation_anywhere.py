@@ -32,6 +32,7 @@ from airflow_provider_aa.control_room.bots import (
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, Operation, TransportFailure, drive
 from airflow_provider_aa.control_room.listing import PageCursor, lookup, read_page
+from airflow_provider_aa.control_room.queues import connection_check
 from airflow_provider_aa.control_room.session import ControlRoomSession, RetryPolicy
 from airflow_provider_aa.control_room.settings import ConnectionSettings, settings_of
 from airflow_provider_aa.control_room.work_items import (
@@ -110,7 +111,7 @@ class AutomationAnywhereHook(BaseHook):
     def _http(self) -> RequestsTransport:
         return RequestsTransport(self.settings)
 
-    def run(self, operation: Operation[T]) -> T:
+    def run_operation(self, operation: Operation[T]) -> T:
         """Run a protocol operation (see ``control_room.exchange``) on this hook's session."""
         return drive(
             operation,
@@ -128,7 +129,7 @@ class AutomationAnywhereHook(BaseHook):
         """Log out (when this hook logged in) and close pooled connections; never raises."""
         if "session" in self.__dict__:
             try:
-                self.run(self.session.logout())
+                self.run_operation(self.session.logout())
             except AutomationAnywhereError as problem:
                 self.log.warning("Logging out of the Control Room failed (ignored): %s", problem)
         if "_http" in self.__dict__:
@@ -136,7 +137,7 @@ class AutomationAnywhereHook(BaseHook):
 
     def request_json(self, request: ApiRequest) -> Any:
         """Send one authenticated request and return its decoded JSON answer."""
-        return self.run(self.session.request_json(request))
+        return self.run_operation(self.session.request_json(request))
 
     # -- work items ---------------------------------------------------------------------
 
@@ -201,10 +202,10 @@ class AutomationAnywhereHook(BaseHook):
         created: list[dict[str, Any]] = []
         for start in range(len(progress.ids), len(items), size):
             if progress.mark_id is None:
-                progress.mark_id = self.run(newest_id(self.session, queue))
+                progress.mark_id = self.run_operation(newest_id(self.session, queue))
             maybe_sent_since, progress.in_flight_since = progress.in_flight_since, time.time()
             save(progress)
-            outcome = self.run(
+            outcome = self.run_operation(
                 add_batch(
                     self.session,
                     queue,
@@ -255,7 +256,7 @@ class AutomationAnywhereHook(BaseHook):
         """
         queue = validate_id(queue_id, "queue_id")
         ids = validate_ids(work_item_ids, "work_item_ids")
-        return self.run(lookup(self.session, queue, ids))
+        return self.run_operation(lookup(self.session, queue, ids))
 
     def list_work_items(
         self,
@@ -282,7 +283,7 @@ class AutomationAnywhereHook(BaseHook):
     ) -> Iterator[dict[str, Any]]:
         cursor = PageCursor(list_request(queue, filter=filter, sort=sort))
         while not cursor.done:
-            yield from self.run(read_page(self.session, cursor))
+            yield from self.run_operation(read_page(self.session, cursor))
 
     # -- bots -----------------------------------------------------------------------------
 
@@ -308,7 +309,7 @@ class AutomationAnywhereHook(BaseHook):
             the bot could run twice.
         """
         deployment = BotDeployment.validate(bot_id, run_as_user_ids, pool_ids, bot_input)
-        return self.run(deploy(self.session, deployment))
+        return self.run_operation(deploy(self.session, deployment))
 
     def find_bot_deployment(self, deployment: BotDeployment, sent_at: float) -> str | None:
         """
@@ -318,7 +319,7 @@ class AutomationAnywhereHook(BaseHook):
 
         :raises DeploymentUnknownError: several deployments match; none can be told to be it.
         """
-        return self.run(find_deployment(self.session, deployment, sent_at))
+        return self.run_operation(find_deployment(self.session, deployment, sent_at))
 
     def get_bot_runs(self, deployment_id: str) -> list[BotRun]:
         """
@@ -328,21 +329,16 @@ class AutomationAnywhereHook(BaseHook):
         variables are read too (``GET /v3/activity/execution/{id}``); convert them with
         ``control_room.bots.from_bot_values``.
         """
-        return self.run(read_bot_runs(self.session, validate_deployment_id(deployment_id)))
+        return self.run_operation(read_bot_runs(self.session, validate_deployment_id(deployment_id)))
 
     # -- connection test ----------------------------------------------------------------
 
     def test_connection(self) -> tuple[bool, str]:
         """Log in and list one queue: what the UI's Test button and ``airflow connections test`` run."""
         try:
-            answer = self.request_json(ApiRequest("POST", "/v3/wlm/queues/list", {"page": {"offset": 0, "length": 1}}))
+            return True, self.run_operation(connection_check(self.session))
         except AutomationAnywhereError as problem:
             return False, str(problem)
-        settings = self.settings
-        who = f" as {settings.username!r}" if settings.username else ""
-        total = (answer.get("page") or {}).get("total") if isinstance(answer, dict) else None
-        queues = f"; {total} work queue(s) visible" if total is not None else ""
-        return True, f"Connected to {settings.base_url}{who} (auth_type={settings.auth_type!r}){queues}."
 
 
 def _describe(item: Mapping[str, Any], dedupe_key: str | None) -> str:

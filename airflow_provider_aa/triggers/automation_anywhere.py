@@ -275,7 +275,7 @@ class AutomationAnywhereBotRunTrigger(_PollingTrigger):
 
     async def _poll(self, client: AsyncControlRoomClient, now: float) -> dict[str, Any] | _Pending:
         deployment_id = self._state.deployment_id
-        runs = await client.run(read_bot_runs(client.session, deployment_id))
+        runs = await client.run_operation(read_bot_runs(client.session, deployment_id))
         verdict = self._state.judge(runs, now)
         self._unknown_statuses.warn(verdict.unknown)
         if verdict.outcome != "waiting":

@@ -109,12 +109,12 @@ class AsyncControlRoomClient:
                 await self._sleep(max(MIN_KEEPER_SLEEP, 1.0 if wait is None else min(wait, 60.0)))
                 continue
             try:
-                await self.run(self.session.renew())
+                await self.run_operation(self.session.renew())
             except AutomationAnywhereError:
                 return  # the next poll meets the same problem and reports it as an event
             await self._sleep(MIN_KEEPER_SLEEP)
 
-    async def run(self, operation: Operation[Any]) -> Any:
+    async def run_operation(self, operation: Operation[Any]) -> Any:
         return await adrive(
             operation,
             send=self._send,
@@ -129,13 +129,13 @@ class AsyncControlRoomClient:
         if self._keeper is not None:
             self._keeper.cancel()
         try:
-            await self.run(self.session.logout())
+            await self.run_operation(self.session.logout())
         except AutomationAnywhereError:
             pass  # the session ends with its token's lifetime anyway
         await self._http.aclose()
 
     async def request_json(self, request: ApiRequest) -> Any:
-        return await self.run(self.session.request_json(request))
+        return await self.run_operation(self.session.request_json(request))
 
     async def lookup(self, queue_id: str, work_item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Items by id (ids the queue does not hold are absent), batched with other callers."""
@@ -193,7 +193,7 @@ class _LookupBatcher:
         try:
             chunks = [ids[start : start + PAGE_LENGTH] for start in range(0, len(ids), PAGE_LENGTH)]
             answers = await asyncio.gather(
-                *(self._client.run(lookup(session, self._queue_id, chunk)) for chunk in chunks)
+                *(self._client.run_operation(lookup(session, self._queue_id, chunk)) for chunk in chunks)
             )
             found = {item_id: item for answer in answers for item_id, item in answer.items()}
         except Exception as problem:

@@ -66,7 +66,7 @@ class FakeClient:
     async def lookup(self, queue_id: str, work_item_ids: list[str]) -> dict[str, Any]:
         return self.script.next()
 
-    async def run(self, operation: Any) -> Any:
+    async def run_operation(self, operation: Any) -> Any:
         operation.close()
         return self.script.next()
 
