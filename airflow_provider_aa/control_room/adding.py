@@ -257,3 +257,80 @@ def add_fingerprint(queue_id: str, items: Sequence[Mapping[str, Any]]) -> str:
     """Identifies one add's input, so saved progress is only reused for the same items."""
     canonical = json.dumps([queue_id, list(items)], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def add_items(
+    session: ControlRoomSession,
+    queue_id: str,
+    items: Sequence[Mapping[str, Any]],
+    *,
+    batch_size: int,
+    progress: AddProgress,
+    clock: Callable[[], float],
+    settle_delay: float,
+    dedupe_key: str | None = None,
+    fail_on_duplicate: bool = True,
+    keep_items: bool = True,
+    save: Callable[[AddProgress], None] = lambda _: None,
+    warn: Callable[[str], None] = lambda _: None,
+) -> Operation[list[dict[str, Any]]]:
+    """
+    Add ``items`` (validated) ``batch_size`` per request, each exactly once, continuing
+    ``progress`` (a fresh one, or where an earlier try stopped: items it created are
+    skipped, a batch it may have sent is checked first).
+
+    :param save: persists the progress before each batch is sent and after its answer.
+    :param warn: receives what the user should see in the task log (items found after a lost
+        answer; duplicates skipped).
+    :param fail_on_duplicate: items the queue refuses as duplicates raise
+        :class:`DuplicateWorkItemsError` (after the others were added), else a warning each.
+    :return: the created items in request order (empty unless ``keep_items``).
+    """
+    created: list[dict[str, Any]] = []
+    for start in range(len(progress.ids), len(items), batch_size):
+        if progress.mark_id is None:
+            progress.mark_id = yield from newest_id(session, queue_id)
+        maybe_sent_since, progress.in_flight_since = progress.in_flight_since, clock()
+        save(progress)
+        outcome = yield from add_batch(
+            session,
+            queue_id,
+            items[start : start + batch_size],
+            mark_id=progress.mark_id,
+            clock=clock,
+            settle_delay=settle_delay,
+            dedupe_key=dedupe_key,
+            maybe_sent_since=maybe_sent_since,
+        )
+        if outcome.reconciled:
+            warn(
+                f"{outcome.reconciled} of {len(outcome.created)} work item(s) of a batch whose answer was lost "
+                f"were already in queue {queue_id}: not added again."
+            )
+        ids = [None if item is None else item["id"] for item in outcome.created]
+        if keep_items:
+            created += [item for item in outcome.created if item is not None]
+        progress.batches.append(ids)
+        progress.mark_id = max([progress.mark_id, *(int(item_id) for item_id in ids if item_id)])
+        progress.in_flight_since = None
+        save(progress)
+    refused = [
+        f"work_items[{index}] {_describe(items[index], dedupe_key)}"
+        for index, item_id in enumerate(progress.ids)
+        if item_id is None
+    ]
+    if refused and fail_on_duplicate:
+        raise DuplicateWorkItemsError(
+            f"Queue {queue_id} refused {len(refused)} work item(s) as duplicates of items it already "
+            f"holds (disallowDuplicate); the other {len(items) - len(refused)} were added:\n  " + "\n  ".join(refused)
+        )
+    for line in refused:
+        warn(f"Skipped as a duplicate the queue already holds: {line}")
+    return created
+
+
+def _describe(item: Mapping[str, Any], dedupe_key: str | None) -> str:
+    if dedupe_key:
+        return f"({dedupe_key}={item[dedupe_key]!r})"
+    text = json.dumps(item, default=str)
+    return text if len(text) <= 120 else text[:117] + "..."

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -15,10 +14,8 @@ from airflow.sdk import BaseHook
 from airflow_provider_aa.airflow_compat import mask_secret
 from airflow_provider_aa.control_room.adding import (
     AddProgress,
-    DuplicateWorkItemsError,
-    add_batch,
     add_fingerprint,
-    newest_id,
+    add_items,
     validate_settle_delay,
 )
 from airflow_provider_aa.control_room.bots import (
@@ -198,53 +195,22 @@ class AutomationAnywhereHook(BaseHook):
         fingerprint = add_fingerprint(queue, items)
         if progress is None or progress.fingerprint != fingerprint:
             progress = AddProgress(fingerprint)
-        save = on_progress or (lambda _: None)
-        created: list[dict[str, Any]] = []
-        for start in range(len(progress.ids), len(items), size):
-            if progress.mark_id is None:
-                progress.mark_id = self.run_operation(newest_id(self.session, queue))
-            maybe_sent_since, progress.in_flight_since = progress.in_flight_since, time.time()
-            save(progress)
-            outcome = self.run_operation(
-                add_batch(
-                    self.session,
-                    queue,
-                    items[start : start + size],
-                    mark_id=progress.mark_id,
-                    clock=time.time,
-                    settle_delay=settle,
-                    dedupe_key=key,
-                    maybe_sent_since=maybe_sent_since,
-                )
+        return self.run_operation(
+            add_items(
+                self.session,
+                queue,
+                items,
+                batch_size=size,
+                progress=progress,
+                clock=time.time,
+                settle_delay=settle,
+                dedupe_key=key,
+                fail_on_duplicate=on_duplicate == "fail",
+                keep_items=keep_items,
+                save=on_progress or (lambda _: None),
+                warn=self.log.warning,
             )
-            if outcome.reconciled:
-                self.log.warning(
-                    "%d of %d work item(s) of a batch whose answer was lost were already in queue %s: not added again.",
-                    outcome.reconciled,
-                    len(outcome.created),
-                    queue,
-                )
-            ids = [None if item is None else item["id"] for item in outcome.created]
-            if keep_items:
-                created += [item for item in outcome.created if item is not None]
-            progress.batches.append(ids)
-            progress.mark_id = max([progress.mark_id, *(int(item_id) for item_id in ids if item_id)])
-            progress.in_flight_since = None
-            save(progress)
-        refused = [
-            f"work_items[{index}] {_describe(items[index], key)}"
-            for index, item_id in enumerate(progress.ids)
-            if item_id is None
-        ]
-        if refused and on_duplicate == "fail":
-            raise DuplicateWorkItemsError(
-                f"Queue {queue} refused {len(refused)} work item(s) as duplicates of items it already "
-                f"holds (disallowDuplicate); the other {len(items) - len(refused)} were added:\n  "
-                + "\n  ".join(refused)
-            )
-        for line in refused:
-            self.log.warning("Skipped as a duplicate the queue already holds: %s", line)
-        return created
+        )
 
     def get_work_items(
         self, queue_id: int | str, work_item_ids: int | str | Sequence[int | str]
@@ -339,10 +305,3 @@ class AutomationAnywhereHook(BaseHook):
             return True, self.run_operation(connection_check(self.session))
         except AutomationAnywhereError as problem:
             return False, str(problem)
-
-
-def _describe(item: Mapping[str, Any], dedupe_key: str | None) -> str:
-    if dedupe_key:
-        return f"({dedupe_key}={item[dedupe_key]!r})"
-    text = json.dumps(item, default=str)
-    return text if len(text) <= 120 else text[:117] + "..."

@@ -269,7 +269,6 @@ def try_numbers(run: Any) -> dict[str, int]:
 @pytest.mark.parametrize("case", ONCE_CASES, ids=[case.fault for case in ONCE_CASES])
 def test_exactly_once(aa_emulator, monkeypatch, case):
     from airflow_provider_aa.control_room import adding
-    from airflow_provider_aa.hooks import automation_anywhere as hook_module
     from airflow_provider_aa.waits import WorkItemWatch
     from tests.e2e.conftest import xcoms
 
@@ -279,7 +278,7 @@ def test_exactly_once(aa_emulator, monkeypatch, case):
     marks: list[int] = []  # the mark of each add_batch call
     sent: list[float] = []  # when each add_batch call began
     checks: list[int] = []  # items each look-up after a lost answer read (all pages)
-    add_batch, read_all = hook_module.add_batch, adding.read_all
+    add_batch, read_all = adding.add_batch, adding.read_all
 
     def spy_add_batch(*args: Any, **kwargs: Any) -> Any:
         marks.append(kwargs["mark_id"])
@@ -291,7 +290,7 @@ def test_exactly_once(aa_emulator, monkeypatch, case):
         checks.append(len(found))
         return found
 
-    monkeypatch.setattr(hook_module, "add_batch", spy_add_batch)
+    monkeypatch.setattr(adding, "add_batch", spy_add_batch)
     monkeypatch.setattr(adding, "read_all", spy_read_all)
     dag = load_test_dag("fault_matrix")
     add = dag.get_task("add")
