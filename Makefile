@@ -9,7 +9,10 @@ COMPAT_AIRFLOW ?= 3.1.*
 COMPAT_VENV ?= .venv-compat
 COMPAT_INSTALLED := $(COMPAT_VENV)/.installed
 
-.PHONY: test test-latest test-compat test-deployment lint demo bench clean
+# make dist: the wheel alone, installed into a virtualenv made anew each time.
+DIST_VENV ?= .venv-dist
+
+.PHONY: test test-latest test-compat test-deployment lint dist demo bench clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,14 +26,28 @@ $(COMPAT_INSTALLED): pyproject.toml
 	$(COMPAT_VENV)/bin/python -m pip install --quiet -e '.[test]' 'apache-airflow==$(COMPAT_AIRFLOW)'
 	touch $(COMPAT_INSTALLED)
 
-# Lint first (seconds), then the whole suite on the newest Airflow, again on the oldest
-# supported one, then a real deployment.
-test: lint test-latest test-compat test-deployment
+# Lint first (seconds), then the release files (about a minute), then the whole suite on
+# the newest Airflow, again on the oldest supported one, then a real deployment.
+test: lint dist test-latest test-compat test-deployment
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# The release files: sdist and wheel built in dist/ and checked (twine, then
+# scripts/dist/check_metadata.py), then the wheel alone installed into a fresh virtualenv
+# (pip resolves Airflow; no -e, no extras) and smoke-tested there (scripts/dist/smoke.py).
+# The fresh virtualenv has no pip of its own: .venv's newer pip installs into it, about
+# twice as fast as the one venv bundles; both reuse pip's cache.
+dist: $(INSTALLED)
+	rm -rf dist $(DIST_VENV)
+	$(BIN)/python -m build --quiet --outdir dist .
+	$(BIN)/twine check --strict dist/*
+	$(BIN)/python scripts/dist/check_metadata.py dist
+	$(PYTHON) -m venv --without-pip $(DIST_VENV)
+	$(BIN)/python -m pip --python $(DIST_VENV)/bin/python install --quiet dist/*.whl
+	$(DIST_VENV)/bin/python scripts/dist/smoke.py dist/*.whl
 
 test-latest: $(INSTALLED)
 	$(BIN)/python -m pytest
@@ -56,4 +73,4 @@ bench: $(INSTALLED)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) $(COMPAT_VENV) .demo .pytest_cache
+	rm -rf $(VENV) $(COMPAT_VENV) $(DIST_VENV) dist .demo .pytest_cache

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_aa import __version__
+
 _INTEGRATION = "Automation Anywhere"
 _PACKAGE = "airflow_provider_aa"
 
@@ -13,6 +15,7 @@ def get_provider_info() -> dict[str, Any]:
         "package-name": "airflow-provider-automation-anywhere",
         "name": "Automation Anywhere",
         "description": "Add work items to Automation Anywhere Control Room work queues, deploy bots, and wait for them to finish.",
+        "versions": [__version__],
         "integrations": [
             {
                 "integration-name": _INTEGRATION,

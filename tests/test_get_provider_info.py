@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jsonschema
 
+from airflow_provider_aa import __version__
 from airflow_provider_aa.control_room.settings import DEFAULT_MAX_RESPONSE_BYTES
 from airflow_provider_aa.get_provider_info import get_provider_info
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
@@ -28,6 +29,11 @@ def test_package_name_is_the_distribution_name_and_the_entry_point_is_registered
     dist = distribution(info["package-name"])
     entry_points = [ep for ep in dist.entry_points if ep.group == "apache_airflow_provider"]
     assert [ep.load() for ep in entry_points] == [get_provider_info]
+
+
+def test_versions_is_the_one_version_of_the_package():
+    info = get_provider_info()
+    assert info["versions"] == [__version__] == [distribution(info["package-name"]).version]
 
 
 def test_connection_type_matches_the_hook():

@@ -1,14 +1,29 @@
-"""``python -m airflow_provider_aa.emulator``: run the emulator until SIGINT or SIGTERM."""
+"""
+``python -m airflow_provider_aa.emulator``: run the emulator until SIGINT or SIGTERM.
+
+At start it prints its URL, then (with ``--tls``) its certificate's path, then one ready
+``export AIRFLOW_CONN_...=...`` line per auth mode for the seed's users, to paste into the
+shell that runs Airflow.
+"""
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 
 from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
+from airflow_provider_aa.emulator.connections import connection_uri, env_var_name
+
+#: The connection id printed for each auth mode.
+CONN_IDS = {
+    "password": "automation_anywhere_default",
+    "api_key": "automation_anywhere_api_key",
+    "token": "automation_anywhere_token",
+}
 
 
 def _busy_queue(text: str) -> tuple[str, float]:
@@ -107,10 +122,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     if emulator.ca_file:
         print(f"TLS certificate (trust it as a CA bundle): {emulator.ca_file}", flush=True)
     try:
+        _print_connections(emulator, args.token_lifetime)
         stopping.wait()
     finally:
         emulator.stop()
     return 0
+
+
+def _print_connections(emulator: ControlRoomEmulator, token_lifetime: float) -> None:
+    """One ``export AIRFLOW_CONN_<ID>=<URI>`` line per auth mode whose user the seed names."""
+    extra = {"verify_ssl": emulator.ca_file} if emulator.ca_file else {}
+    for auth_type, conn_id in CONN_IDS.items():
+        try:
+            # For mode token this mints a token of a new session of the running emulator.
+            credentials = emulator.credentials(auth_type)
+        except (KeyError, ValueError) as missing:
+            # A --seed whose "credentials" name no user for this mode, or one without a password or API key.
+            print(f"# no {env_var_name(conn_id)}: the seed gives no {auth_type} credentials ({missing})")
+            continue
+        uri = connection_uri(emulator.url, credentials, auth_type, **extra)
+        print(f"export {env_var_name(conn_id)}={shlex.quote(uri)}")
+        if auth_type == "token":
+            # Each task starts again from the connection's token: once it has expired, tasks fail.
+            print(
+                f"# this token expires {token_lifetime:g} s after start (--token-lifetime); "
+                'POST /_emulator/tokens {"username": "..."} issues another'
+            )
+    if emulator.ca_file:
+        print("# verify_ssl is the emulator's certificate, deleted when the emulator stops")
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -61,6 +61,7 @@ def test_drop_closes_at_once_and_commits_seconds_later_as_if_then(clocked_emulat
         "path": ITEMS,
         "status": None,
         "fault": "late_commit",
+        "time": arrived,  # the emulator's clock when the connection was dropped
     }
 
 
@@ -111,6 +112,7 @@ def test_a_refused_request_is_answered_at_once(aa_emulator, client, path, body, 
         "path": path,
         "status": status,
         "fault": "late_commit",
+        "time": pytest.approx(time.time(), abs=60),
     }
     assert aa_emulator.faults.rules() == []  # used up
     assert client.add(20, {"a": 1}).status_code == 200

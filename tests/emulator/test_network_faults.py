@@ -132,7 +132,13 @@ def test_oversized_is_a_json_object_of_the_size_asked(aa_emulator, client, size,
     assert answer.json() == {"list": [], "padding": "x" * (length - 27)}
     assert aa_emulator.work_items(20) == []  # not processed
     entry = aa_emulator.request_log.entries()[-1]
-    assert entry == {"method": "POST", "path": ITEMS, "status": 200, "fault": "oversized"}
+    assert entry == {
+        "method": "POST",
+        "path": ITEMS,
+        "status": 200,
+        "fault": "oversized",
+        "time": pytest.approx(time.time(), abs=60),
+    }
 
 
 def test_oversized_gzip_is_a_bomb(aa_emulator, client):
