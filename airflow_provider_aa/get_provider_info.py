@@ -40,7 +40,7 @@ def get_provider_info() -> dict[str, Any]:
                     "hidden-fields": ["schema", "port"],
                     "relabeling": {"host": "Control Room URL", "login": "Username", "password": "Password"},
                     "placeholders": {
-                        "host": "https://mycompany.my.automationanywhere.digital",
+                        "host": "https://mycompany.my.automationanywhere.digital (http:// only for test servers)",
                         "login": "Control Room user (auth types password and api_key)",
                         "password": "Only for auth type password",
                         "extra": '{"auth_type": "password", "multiple_login": true}',

@@ -247,7 +247,9 @@ def test_the_form_offers_the_provider_fields_and_the_saved_connection_passes_the
     login = dialog.get_by_label("Username", exact=True)
     password = dialog.get_by_label("Password", exact=True)
     expect(host).to_have_attribute("name", "host")
-    expect(host).to_have_attribute("placeholder", "https://mycompany.my.automationanywhere.digital")
+    expect(host).to_have_attribute(
+        "placeholder", "https://mycompany.my.automationanywhere.digital (http:// only for test servers)"
+    )
     expect(login).to_have_attribute("name", "login")
     expect(password).to_have_attribute("name", "password")
     expect(password).to_have_attribute("type", "password")
