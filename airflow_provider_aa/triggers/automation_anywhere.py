@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any, NamedTuple
 
+from airflow.sdk.log import redact
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_aa.control_room.bots import BotRunWait, read_bot_runs
@@ -84,6 +85,11 @@ class _PollingTrigger(BaseTrigger):
             event = {"status": "error", "message": str(problem)}
         except Exception as problem:  # the triggerer must get an event, never a silent hang
             event = {"status": "error", "message": f"{type(problem).__name__}: {problem}"}
+        if "message" in event:
+            # Masked here, where the triggerer's secrets are known: the worker that resumes
+            # the task (and the metadata database the event is stored in) has never seen
+            # the tokens this process was issued, so it could not mask one echoed back.
+            event["message"] = redact(event["message"])
         yield TriggerEvent(event)
 
     async def _wait(self) -> dict[str, Any]:

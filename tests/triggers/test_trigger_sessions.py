@@ -13,6 +13,7 @@ import os
 import pytest
 
 from airflow_provider_aa.airflow_compat import AirflowFailException
+from airflow_provider_aa.control_room.exchange import ApiResponse
 from airflow_provider_aa.sensors.automation_anywhere import AutomationAnywhereWorkItemSensor
 from airflow_provider_aa.triggers.clients import AsyncControlRoomClient
 from tests.triggers.conftest import VirtualTriggerClients
@@ -157,3 +158,25 @@ def test_renewed_tokens_reach_the_supervisors_masker_through_the_async_path(
     tokens = sent - {""}
     assert len(tokens) >= 3  # the first token and the renewed ones
     assert tokens <= {value for value in comms.masked if isinstance(value, str)}
+
+
+def test_a_token_the_control_room_echoes_in_an_error_is_masked_in_the_event(
+    virtual_emulator, virtual_clients, monkeypatch
+):
+    """The event reaches a worker (and the metadata database) that never saw the triggerer's tokens."""
+    original_send = AsyncControlRoomClient._send
+    echoed: list[str] = []
+
+    async def echoing_send(self, request):
+        token = request.headers.get("X-Authorization", "")
+        if not request.path.endswith("/workitems/list") or not token:
+            return await original_send(self, request)
+        echoed.append(token)
+        body = json.dumps({"code": "BAD_FILTER", "message": f"Cannot read the filter sent with token {token}"})
+        return ApiResponse(400, {"Content-Type": "application/json"}, body.encode())
+
+    monkeypatch.setattr(AsyncControlRoomClient, "_send", echoing_send)
+    ids = add({"n": 1})
+    event = asyncio.run(first_event(trigger(ids, deadline_in=3600, poke_interval=60, clients=virtual_clients)))
+    assert event["status"] == "error" and "Cannot read the filter sent with token ***" in event["message"]
+    assert echoed and echoed[0] not in event["message"]
