@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 import bench  # noqa: F401  (sets a throw-away AIRFLOW_HOME when none is set)
-from bench import adding, lookups, saved_add, triggerer, waiting
+from bench import adding, lookups, saved_add, waiting
 from bench.common import ADD, LIST, LOGIN
 
 # -- adding -----------------------------------------------------------------------------
@@ -99,23 +99,3 @@ def test_a_sync_wait_on_one_item_sends_one_list_request_a_round_on_one_login():
     result = waiting.wait_ours(1)
     assert result.requests_per_round == [1, 1]
     assert (result.logins, result.refreshes, result.requests) == (1, 0, 1 + 2)
-
-
-# -- deferred sensors (subprocesses, real time) -----------------------------------------
-
-
-def test_deferred_sensors_share_one_login_and_batch_their_lookups():
-    result = triggerer.run("ours", 150, interval=2.0)
-    assert result.done == 150
-    assert result.rounds == 2
-    assert result.logins == 1
-    assert result.status_requests == 2 * 2  # 2 rounds x 150 ids / 100 per request
-    assert result.round_1_requests == 2
-
-
-def test_deferred_sensors_batch_their_lookups_by_100_the_last_request_partial():
-    # as the 10,000 of `make bench`, smaller: 10 full lookups and one of the last 50 ids a round
-    result = triggerer.run("ours", 1_050, interval=3.0)
-    assert (result.done, result.rounds, result.logins, result.refreshes) == (1_050, 2, 1, 0)
-    assert (result.round_1_requests, result.later_requests) == (11, 11)
-    assert result.requests == 1 + 22
