@@ -54,11 +54,13 @@ test-latest: $(INSTALLED)
 
 # On the oldest supported Airflow, in a virtualenv of its own: everything that touches
 # Airflow, but the browser test (Airflow 3.1's form has no provider extra fields). The
-# emulator, transport and benchmark-count tests do not depend on Airflow's version; they
-# run once, in test-latest, to keep make test within CI's time.
+# protocol, emulator, transport and benchmark-count tests do not depend on Airflow's
+# version, nor do the fault matrix's cases that need no task retry; they run once, in
+# test-latest, to keep make test within CI's time.
 test-compat: $(COMPAT_INSTALLED)
-	$(COMPAT_VENV)/bin/python -m pytest -p no:cacheprovider -m "not browser" \
-		--ignore=tests/emulator --ignore=tests/transport --ignore=tests/bench
+	$(COMPAT_VENV)/bin/python -m pytest -p no:cacheprovider \
+		-m "not browser and (not fault_matrix or airflow_retries)" \
+		--ignore=tests/control_room --ignore=tests/emulator --ignore=tests/transport --ignore=tests/bench
 
 # Airflow's components as separate processes (api-server, scheduler with LocalExecutor,
 # dag-processor, triggerer; PostgreSQL from Debian's package) against the emulator: DAG runs
