@@ -11,14 +11,11 @@ from airflow_provider_aa.control_room.adding import AddProgress, add_batch, add_
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from tests.control_room.scripted import (
     START,
-    FakeClock,
     Script,
     answer,
     expect,
-    jwt_token,
     login,
     lost,
-    new_session,
     run,
 )
 
@@ -28,21 +25,6 @@ LIST_PATH = f"/v3/wlm/queues/{QUEUE}/workitems/list"
 BY_ID = [{"field": "id", "direction": "asc"}]
 MARK = 100
 SETTLE = 30.0
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def token():
-    return jwt_token()
-
-
-@pytest.fixture
-def session(clock):
-    return new_session(clock=clock)
 
 
 def item(item_id, data):

@@ -22,14 +22,12 @@ from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.session import AmbiguousOutcomeError
 from tests.control_room.scripted import (
     START,
-    FakeClock,
     Script,
     answer,
     expect,
     jwt_token,
     login,
     lost,
-    new_session,
     run,
 )
 
@@ -47,21 +45,6 @@ V3_BODY = {"fileId": 501, "runAsUserIds": [29, 30], "poolIds": [7], "botInput": 
 ACTIVITY = "/v3/activity/list"
 #: The Control Room's clock runs an hour ahead of ours in the activity tests.
 AHEAD = 3600.0
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def token():
-    return jwt_token()
-
-
-@pytest.fixture
-def session(clock):
-    return new_session(clock=clock)
 
 
 def v4(token, outcome):

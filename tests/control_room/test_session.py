@@ -15,7 +15,6 @@ from tests.control_room.scripted import (
     PASSWORD,
     START,
     USERNAME,
-    FakeClock,
     Script,
     answer,
     api_key_settings,
@@ -44,11 +43,6 @@ EVICTED = answer(401, {"code": "UM1114", "message": "You are logged in elsewhere
 def call(token, outcome=None, request=READ):
     """The scripted step of ``request`` carrying ``token``, answered with ``outcome`` (default: 200)."""
     return (expect(request.method, request.path, token=token), outcome or answer(200, OK))
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
 
 
 def assert_no_secrets(error, *tokens):
