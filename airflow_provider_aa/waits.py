@@ -167,11 +167,17 @@ class BotRunWatch:
             return None
         return self._finish(verdict.outcome, verdict.message, runs)
 
-    def trigger(self, conn_id: str, polling: TriggerPolling) -> AutomationAnywhereBotRunTrigger:
+    def trigger(
+        self, conn_id: str, polling: TriggerPolling, *, stop_on_kill: bool = True
+    ) -> AutomationAnywhereBotRunTrigger:
+        """The trigger that continues this wait; ``stop_on_kill``: a wait the user ends stops the runs."""
         from airflow_provider_aa.triggers.automation_anywhere import AutomationAnywhereBotRunTrigger
 
         return AutomationAnywhereBotRunTrigger(
-            automation_anywhere_conn_id=conn_id, wait=self.wait.to_json(), **polling.trigger_kwargs(self._clock())
+            automation_anywhere_conn_id=conn_id,
+            wait=self.wait.to_json(),
+            stop_on_kill=stop_on_kill,
+            **polling.trigger_kwargs(self._clock()),
         )
 
     def resume(self, event: dict[str, Any]) -> dict[str, Any]:

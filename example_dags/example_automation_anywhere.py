@@ -2,9 +2,10 @@
 Add invoices to an Automation Anywhere work queue, wait until a bot has finished them, and
 print what the bot wrote back.
 
-Runs against any Control Room reachable through the connection ``automation_anywhere_default``
-— for example the bundled emulator (``make demo``). Trigger it with another queue or other
-items through the DAG params (``queue_id``, ``invoices``).
+The queue is named, not given by id: the provider looks its id up when the tasks run
+(``queue_id=`` works as well). Runs against any Control Room reachable through the connection
+``automation_anywhere_default`` — for example the bundled emulator (``make demo``). Trigger it
+with another queue or other items through the DAG params (``queue_name``, ``invoices``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ with DAG(
     # The work items are a list of dicts: render the template as a Python object, not as text.
     render_template_as_native_obj=True,
     params={
-        "queue_id": 20,
+        "queue_name": "Invoices",
         "invoices": [
             {"invoice_id": "INV-1001", "vendor": "Acme GmbH", "amount": 1250.00},
             {"invoice_id": "INV-1002", "vendor": "Globex Ltd", "amount": 89.90},
@@ -39,13 +40,13 @@ with DAG(
 ) as dag:
     add_invoices = AutomationAnywhereAddWorkItemsOperator(
         task_id="add_invoices",
-        queue_id="{{ params.queue_id }}",
+        queue_name="{{ params.queue_name }}",
         work_items="{{ params.invoices }}",
     )
 
     wait_until_finished = AutomationAnywhereWorkItemSensor(
         task_id="wait_until_finished",
-        queue_id="{{ params.queue_id }}",
+        queue_name="{{ params.queue_name }}",
         work_item_ids=add_invoices.output,
         pending_statuses=WORK_ITEM_RUNNING_STATUSES,
         poke_interval=1,

@@ -1,11 +1,14 @@
 """
 Deploy a bot with input variables, wait for its run in the triggerer, print its outputs.
 
-The inputs are plain Python values; the provider sends them typed (STRING, NUMBER, BOOLEAN,
-LIST, DICTIONARY, DATETIME) and converts the run's output variables back. Runs against any
-Control Room reachable through ``automation_anywhere_default`` — for example the bundled
-emulator, whose bot 501 echoes its inputs as outputs. Trigger it with another bot, run-as
-user or vendor through the DAG params (``bot_id``, ``run_as_user_id``, ``vendor``).
+The bot is given by its path in the public repository and the run-as user by username; the
+provider looks their ids up when the task runs (``bot_id=`` and ``run_as_user_ids=`` work as
+well). The inputs are plain Python values; the provider sends them typed (STRING, NUMBER,
+BOOLEAN, LIST, DICTIONARY, DATETIME) and converts the run's output variables back. Runs
+against any Control Room reachable through ``automation_anywhere_default`` — for example the
+bundled emulator, whose bot ``Bots/Finance/Invoice Processor`` echoes its inputs as outputs.
+Trigger it with another bot, run-as user or vendor through the DAG params (``bot_path``,
+``run_as_user``, ``vendor``).
 
 Needs a running triggerer (``airflow triggerer``); ``airflow dags test`` runs triggers in-line.
 """
@@ -27,13 +30,13 @@ with DAG(
     catchup=False,
     # Templates render to text here (no render_template_as_native_obj), so that a STRING input
     # such as a zip code "10115" stays a string instead of turning into a NUMBER.
-    params={"bot_id": 501, "run_as_user_id": 29, "vendor": "Acme GmbH"},
+    params={"bot_path": "Bots/Finance/Invoice Processor", "run_as_user": "runner_finance", "vendor": "Acme GmbH"},
     tags=["automation_anywhere", "example"],
 ) as dag:
     deploy = AutomationAnywhereDeployBotOperator(
         task_id="deploy_invoice_bot",
-        bot_id="{{ params.bot_id }}",
-        run_as_user_ids="{{ params.run_as_user_id }}",
+        bot_path="{{ params.bot_path }}",
+        run_as_user_names="{{ params.run_as_user }}",
         bot_input={
             "sVendor": "{{ params.vendor }}",
             "nAmount": 1250.5,

@@ -23,18 +23,19 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     render_template_as_native_obj=True,
-    params={"queue_id": 22, "orders": [{"order_id": f"ORD-{n}", "quantity": n} for n in range(1, 6)]},
+    params={"queue_name": "Orders", "orders": [{"order_id": f"ORD-{n}", "quantity": n} for n in range(1, 6)]},
     tags=["automation_anywhere", "example"],
 ) as dag:
     add_orders = AutomationAnywhereAddWorkItemsOperator(
         task_id="add_orders",
-        queue_id="{{ params.queue_id }}",
+        queue_name="{{ params.queue_name }}",
         work_items="{{ params.orders }}",
     )
 
     AutomationAnywhereWorkItemSensor(
         task_id="wait_in_triggerer",
-        queue_id="{{ params.queue_id }}",
+        # Looked up at the first poke; the trigger then polls the queue's id.
+        queue_name="{{ params.queue_name }}",
         work_item_ids=add_orders.output,
         pending_statuses=WORK_ITEM_RUNNING_STATUSES,
         deferrable=True,

@@ -22,7 +22,7 @@ with DAG(
 ) as dag:
     AutomationAnywhereAddWorkItemsOperator(
         task_id="add_and_wait",
-        queue_id=22,
+        queue_name="Orders",
         work_items=[{"order_id": "ORD-77", "quantity": 3}, {"order_id": "ORD-78", "quantity": 1}],
         wait_for_completion=True,
         deferrable=True,

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Literal
 from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError, FatalError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
 from airflow_provider_aa.control_room.listing import PageCursor, read_page
 from airflow_provider_aa.control_room.session import ControlRoomSession
@@ -32,6 +33,12 @@ from airflow_provider_aa.control_room.work_items import PAGE_LENGTH, validate_id
 
 #: Newest first: v4 (Automation 360 v.30+); v3 where v4 answers 404.
 DEPLOY_VERSIONS = ("v4", "v3")
+#: v4's ``unattendedRequest.deviceUsageType`` that runs on the pools' devices; the others are
+#: ``PREFER_DEFAULT_DEVICE`` and ``RUN_ONLY_ON_DEFAULT_DEVICE`` (the three values of the deploy
+#: API, as github.com/Luan7805/n8n-nodes-automation-anywhere offers them). On v3 the flag is
+#: ``overrideDefaultDevice: true``, as PixieBrix sends it whenever ``poolIds`` is not empty
+#: (pixiebrix/pixiebrix-extension, src/contrib/automationanywhere/aaApi.ts).
+POOL_DEVICE_USAGE = "RUN_ON_POOL_DEVICES"
 
 #: Deployed or running: keep waiting.
 BOT_RUN_WAITING_STATUSES = ("DEPLOYED", "QUEUED", "PENDING_EXECUTION", "RUNNING", "UPDATE")
@@ -43,6 +50,8 @@ BOT_RUN_FAILURE_STATUSES = ("DEPLOY_FAILED", "RUN_FAILED", "RUN_ABORTED", "RUN_T
 BOT_RUN_PAUSED_STATUS = "RUN_PAUSED"
 #: The Control Room lost the device: waited on for at most ``unknown_timeout``.
 BOT_RUN_UNKNOWN_STATUS = "UNKNOWN"
+#: Waiting for a device (one of the waiting statuses): waited on for at most ``pending_timeout``.
+BOT_RUN_PENDING_STATUS = "PENDING_EXECUTION"
 
 KNOWN_BOT_RUN_STATUSES = frozenset(
     BOT_RUN_WAITING_STATUSES
@@ -91,7 +100,7 @@ def _typed(value: Any, where: str) -> dict[str, Any]:
     if isinstance(value, str):
         return {"type": "STRING", "string": value}
     if isinstance(value, datetime):
-        return {"type": "DATETIME", "string": value.isoformat()}
+        return {"type": "DATETIME", "string": bot_datetime(value, where)}
     if isinstance(value, Mapping):
         entries = []
         for key, item in value.items():
@@ -102,6 +111,26 @@ def _typed(value: Any, where: str) -> dict[str, Any]:
     if isinstance(value, (list, tuple)):
         return {"type": "LIST", "list": [_typed(item, f"{where}[{index}]") for index, item in enumerate(value)]}
     raise InvalidInputError(f"{where} is a {type(value).__name__}: bot input values must be {_BOT_INPUT_TYPES}.")
+
+
+def bot_datetime(value: datetime, where: str = "value") -> str:
+    """
+    A ``datetime`` as a bot DATETIME in the form Automation Anywhere documents: ISO 8601
+    with the offset and, for a named zone (``ZoneInfo``, pendulum's), the zone id in
+    brackets: ``2022-04-07T00:15:00-06:00[America/Denver]``. A fixed offset
+    (``timezone.utc``, ``timezone(timedelta(hours=1))``) has no zone id and goes as plain
+    ISO 8601 with its offset, which the bracketed format also reads (the brackets are
+    optional in Java's ``ISO_ZONED_DATE_TIME``).
+
+    :raises InvalidInputError: for a naive ``datetime``: which instant it means is unknown.
+    """
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInputError(
+            f"{where} is a datetime without a time zone: a bot DATETIME is an instant, so give it a tzinfo "
+            "(e.g. datetime(..., tzinfo=ZoneInfo('Europe/Berlin')) or a pendulum datetime)."
+        )
+    zone = value.tzinfo.key if isinstance(value.tzinfo, ZoneInfo) else None
+    return value.isoformat() + (f"[{zone}]" if zone else "")
 
 
 def from_bot_values(values: Any) -> dict[str, Any]:
@@ -158,11 +187,18 @@ def _number(value: Any) -> int | float | str | None:
 def _instant(value: Any) -> datetime | str | None:
     if value in (None, ""):
         return None
-    text = re.sub(r"\[[^\]]*\]$", "", str(value).strip())  # Java's "...+01:00[Europe/Berlin]"
+    # Both forms: plain ISO 8601, and Java's "...+01:00[Europe/Berlin]" that AA documents.
+    text, _, zone = str(value).strip().partition("[")
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return str(value)
+    try:
+        # In its named zone when Python knows it (AA's own example "[USA/New York]" is no IANA id).
+        named = ZoneInfo(zone.removesuffix("]")) if zone.endswith("]") and moment.tzinfo else None
+    except (ValueError, OSError, ZoneInfoNotFoundError):  # OSError: "America" is a folder, or too long
+        named = None
+    return moment.astimezone(named) if named else moment
 
 
 def _table(table: Any) -> list[dict[str, Any]]:
@@ -196,12 +232,25 @@ class BotDeployment:
         )
 
     def request(self, version: str) -> ApiRequest:
-        """The deploy request of API ``version`` (``v4`` or ``v3``); never re-sent blindly."""
+        """
+        The deploy request of API ``version`` (``v4`` or ``v3``); never re-sent blindly.
+
+        With ``pool_ids`` it also says to use them (``deviceUsageType`` on v4,
+        ``overrideDefaultDevice`` on v3), else the Control Room runs on the run-as users'
+        default devices and ignores the pools; and ``numOfRunAsUsersToUse`` is every listed
+        user, keeping one run per run-as user.
+        """
         users = [int(user_id) for user_id in self.run_as_user_ids]
-        pools = {"poolIds": [int(pool_id) for pool_id in self.pool_ids]} if self.pool_ids else {}
+        pools: dict[str, Any] = {}
+        if self.pool_ids:
+            pools = {"poolIds": [int(pool_id) for pool_id in self.pool_ids], "numOfRunAsUsersToUse": len(users)}
         if version == "v4":
+            if pools:
+                pools["deviceUsageType"] = POOL_DEVICE_USAGE
             body: dict[str, Any] = {"botId": int(self.bot_id), "unattendedRequest": {"runAsUserIds": users, **pools}}
         else:
+            if pools:
+                pools["overrideDefaultDevice"] = True
             body = {"fileId": int(self.bot_id), "runAsUserIds": users, **pools}
         if self.bot_input:
             body["botInput"] = self.bot_input
@@ -213,12 +262,38 @@ class BotDeployment:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+class DeployRefusedError(FatalError):
+    """
+    The Control Room refused a deploy with 412: no device or run-as user can take it ("No
+    compatible targets found", the default device offline, an empty pool). Not retried: the
+    Control Room's setup has to change first.
+    """
+
+    @classmethod
+    def of(cls, deployment: BotDeployment, refused: AutomationAnywhereError) -> DeployRefusedError:
+        """The error for ``deployment``, keeping the 412's status, code, message and details."""
+        pools = f" and pool(s) {', '.join(deployment.pool_ids)}" if deployment.pool_ids else " on their default devices"
+        return cls(
+            f"The Control Room found no device to run bot {deployment.bot_id} as run-as user(s) "
+            f"{', '.join(deployment.run_as_user_ids)}{pools}: check that these users have a connected "
+            "default device, that the pools have connected devices, and the users' licenses.",
+            status=refused.status,
+            method=refused.method,
+            path=refused.path,
+            code=refused.code,
+            message=refused.message,
+            details=refused.details,
+        )
+
+
 def deploy(session: ControlRoomSession, deployment: BotDeployment) -> Operation[str]:
     """
     Deploy through the newest API the Control Room has; return the ``deploymentId``.
 
     A 404 from v4 (an older Control Room) leads to the v3 call. A deploy whose answer is
     lost is not re-sent (``AmbiguousOutcomeError``): the bot might run twice.
+
+    :raises DeployRefusedError: on 412, no device or run-as user can take the deploy.
     """
     attempt = 0
     while True:
@@ -226,6 +301,8 @@ def deploy(session: ControlRoomSession, deployment: BotDeployment) -> Operation[
         try:
             answer = yield from session.request_json(request)
         except AutomationAnywhereError as refused:
+            if refused.status == 412:
+                raise DeployRefusedError.of(deployment, refused) from None
             attempt += 1
             if refused.status != 404 or attempt == len(DEPLOY_VERSIONS):
                 raise
@@ -433,17 +510,23 @@ class BotRunPolicy:
 
     ``activity_grace_period``: no activity record yet is normal this long after the wait
     began (the Control Room writes it a few seconds after the deployment); then the wait
-    fails. ``paused_timeout`` / ``unknown_timeout``: a run continuously ``RUN_PAUSED`` /
-    ``UNKNOWN`` (device lost) this long fails the wait; ``None`` waits until the task's own
-    timeout.
+    fails. ``paused_timeout`` / ``unknown_timeout`` / ``pending_timeout``: a run continuously
+    ``RUN_PAUSED`` / ``UNKNOWN`` (device lost) / ``PENDING_EXECUTION`` this long fails the
+    wait; ``None`` waits until the task's own timeout.
+
+    ``pending_timeout`` (default an hour): a run legitimately stays ``PENDING_EXECUTION``
+    only while its device finishes the runs queued before it, but Control Rooms have been
+    seen to leave runs there after the bot finished (pixiebrix-extension #4504), which
+    without a deadline waits as long as the task may (forever without ``execution_timeout``).
     """
 
     activity_grace_period: float = 60.0
     paused_timeout: float | None = 3600.0
     unknown_timeout: float | None = 600.0
+    pending_timeout: float | None = 3600.0
 
     def __post_init__(self) -> None:
-        for name in ("activity_grace_period", "paused_timeout", "unknown_timeout"):
+        for name in ("activity_grace_period", "paused_timeout", "unknown_timeout", "pending_timeout"):
             value = getattr(self, name)
             if value is None and name != "activity_grace_period":
                 continue
@@ -472,7 +555,7 @@ class BotRunWait:
     so that a rescheduled poke or a trigger carries on where the last reading stopped.
 
     ``started_at``: the first reading (the grace period counts from it). ``held_since``:
-    ``"<execution id>:<status>"`` → when a run was first seen paused or unknown.
+    ``"<execution id>:<status>"`` → when a run was first seen paused, unknown or pending.
     """
 
     deployment_id: str
@@ -512,7 +595,7 @@ class BotRunWait:
         return BotRunVerdict("waiting", f"Bot deployment {self.deployment_id} still running: {statuses}.", unknown)
 
     def _held_too_long(self, runs: Sequence[BotRun], now: float) -> str:
-        """The failure of a run paused or unknown longer than the policy allows, else ``""``."""
+        """The failure of a run paused, unknown or pending longer than the policy allows, else ``""``."""
         limits = {
             BOT_RUN_PAUSED_STATUS: (
                 "paused_timeout",
@@ -523,6 +606,12 @@ class BotRunWait:
                 "unknown_timeout",
                 self.policy.unknown_timeout,
                 "the Control Room lost its device",
+            ),
+            BOT_RUN_PENDING_STATUS: (
+                "pending_timeout",
+                self.policy.pending_timeout,
+                "its device never took it, or the bot finished and the Control Room did not record it: "
+                "check the run and its device in the Control Room",
             ),
         }
         held = {f"{run.execution_id}:{run.status}": run for run in runs if run.status in limits}
@@ -544,11 +633,18 @@ class BotRunWait:
             "activity_grace_period": self.policy.activity_grace_period,
             "paused_timeout": self.policy.paused_timeout,
             "unknown_timeout": self.policy.unknown_timeout,
+            "pending_timeout": self.policy.pending_timeout,
             "started_at": self.started_at,
             "held_since": dict(self.held_since),
         }
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any]) -> BotRunWait:
-        policy = BotRunPolicy(value["activity_grace_period"], value["paused_timeout"], value["unknown_timeout"])
+        policy = BotRunPolicy(
+            value["activity_grace_period"],
+            value["paused_timeout"],
+            value["unknown_timeout"],
+            # A trigger serialized before pending_timeout existed gets the default.
+            value.get("pending_timeout", BotRunPolicy.pending_timeout),
+        )
         return cls(value["deployment_id"], policy, value.get("started_at"), dict(value.get("held_since") or {}))

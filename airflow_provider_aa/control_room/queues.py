@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
 from airflow_provider_aa.control_room.session import ControlRoomSession
 from airflow_provider_aa.control_room.work_items import PAGE_LENGTH
@@ -14,15 +15,58 @@ def queue_list_request(length: int = PAGE_LENGTH) -> ApiRequest:
     return ApiRequest("POST", "/v3/wlm/queues/list", {"page": {"offset": 0, "length": length}})
 
 
+def activity_check_request() -> ApiRequest:
+    """
+    One activity record (``POST /v3/activity/list``): the deploy API's companion that
+    follows the runs a deployment started (AA docs, "Activity List", cloud-orches-v2-activity-list),
+    so a user that deploys bots through this provider needs it anyway.
+    """
+    return ApiRequest("POST", "/v3/activity/list", {"page": {"offset": 0, "length": 1}})
+
+
 def connection_check(session: ControlRoomSession) -> Operation[str]:
     """
     Log in and list one work queue: what the UI's Test button and ``airflow connections
     test`` run. Returns the success message; a failure raises the call's error.
+
+    A user that may deploy bots but has no queue rights gets 403 for the queue list: then
+    one activity record is listed instead, the call that follows a deployed bot's runs, and
+    the message says which capabilities were checked (``work queues: no permission (HTTP
+    403); activity: visible``).
     """
-    answer = yield from session.request_json(queue_list_request(length=1))
     settings = session.settings
     who = f" as {settings.username!r}" if settings.username else ""
-    page = answer.get("page") if isinstance(answer, Mapping) else None
-    total = page.get("total") if isinstance(page, Mapping) else None
+    connected = f"Connected to {settings.base_url}{who} (auth_type={settings.auth_type!r})"
+    try:
+        answer = yield from session.request_json(queue_list_request(length=1))
+    except AutomationAnywhereError as refused:
+        if refused.status != 403:
+            raise
+        fallback = activity_check_request()
+        try:
+            activity = yield from session.request_json(fallback)
+        except AutomationAnywhereError as also:
+            if also.status != 403:
+                raise
+            raise AutomationAnywhereError(
+                f"Logged in to {settings.base_url}{who}, but the user may see neither work queues nor bot "
+                "activity (HTTP 403 to both): give it queue rights for work queue tasks, or activity "
+                "rights for bot tasks.",
+                status=also.status,
+                method=also.method,
+                path=also.path,
+                code=also.code,
+                message=also.message,
+                details=also.details,
+            ) from None
+        records = _total(activity)
+        shown = f"visible ({records} record(s))" if records is not None else "visible"
+        return f"{connected}; work queues: no permission (HTTP 403); activity: {shown}."
+    total = _total(answer)
     queues = f"; {total} work queue(s) visible" if total is not None else ""
-    return f"Connected to {settings.base_url}{who} (auth_type={settings.auth_type!r}){queues}."
+    return f"{connected}{queues}."
+
+
+def _total(answer: object) -> object:
+    page = answer.get("page") if isinstance(answer, Mapping) else None
+    return page.get("total") if isinstance(page, Mapping) else None

@@ -167,7 +167,19 @@ def add_request(queue_id: str, batch: Iterable[Mapping[str, Any]]) -> ApiRequest
 
 
 def read_added(answer: Any, sent: int, request: ApiRequest) -> list[dict[str, Any]]:
-    """The created work items of one add answer, in request order, ids as strings."""
+    """
+    The created work items of one add answer, in request order, ids as strings.
+
+    Control Rooms answer an add in three shapes: ``{"list": [...]}`` (the 11.3 v2 docs),
+    the created item itself (``{"id": 77, ..., "status": "NEW"}``, an Automation 360 docs
+    page, for one item) and ``{"workItems": [...]}`` (noted by a public client). Items are
+    matched to the request by order in each.
+    """
+    if isinstance(answer, dict) and "list" not in answer:
+        if isinstance(answer.get("workItems"), list):
+            answer = {"list": answer["workItems"]}
+        elif "id" in answer:
+            answer = {"list": [answer]}
     created = list_of_items(answer, request)
     if len(created) != sent:
         raise AutomationAnywhereError(

@@ -31,8 +31,13 @@ Queues 20 "Invoices", 21 "Payments" (``disallowDuplicate``), 22 "Orders". Work i
 count up from 40001.
 
 Bots 501 "Invoice Processor" (completes; outputs ``sResult``, ``nPagesRead``, ``bApproved``)
-and 502 "Report Builder" (ends ``RUN_FAILED`` with a message). Any positive user ids can be
-run-as users.
+and 502 "Report Builder" (ends ``RUN_FAILED`` with a message), both in ``Bots\\Finance``; for
+look-ups by path 503 "Invoice Processor" in ``Bots\\Archive`` and 504 "Invoice Processor v2".
+``bot_runner``'s private workspace holds 601 (``Bots\\Drafts\\Invoice Processor``). Run-as
+users 29 ``runner_finance``, 30 ``runner_reports``, 31 ``runner_finance_eu``. Any positive
+user ids can be run-as users. Device pools 61 "Finance Runners" (devices 111, 112) and 62 "Empty Pool" (no
+device). User ``bot_deployer`` (password ``Deployer-Passw0rd!``) has no queue rights: a
+user seeded with ``roles`` but none of them ``AAE_Queue Admin`` gets 403 for the queue list.
 
 API served
 ----------
@@ -56,11 +61,20 @@ API served
 - Bots (:mod:`.deployments`): ``POST /v4/automations/deploy`` (``botId``,
   ``unattendedRequest.runAsUserIds``; 404 while ``deploy_v4_enabled`` is off) and ``POST
   /v3/automations/deploy`` (``fileId``, ``runAsUserIds``) → ``{"deploymentId",
-  "automationName"}``, one run per run-as user; ``botInput`` must be typed variables (400
+  "automationName"}``, one run per run-as user; ``poolIds`` are used only with v4's
+  ``deviceUsageType: RUN_ON_POOL_DEVICES`` or v3's ``overrideDefaultDevice: true`` (runs
+  then take the pools' devices in turn, the first ``numOfRunAsUsersToUse`` users; 404 for
+  an unknown pool, 412 "No compatible targets found" for pools without devices), else the
+  run-as users' default device (``deviceId`` of the activity record tells which); ``botInput`` must be typed variables (400
   naming the variable otherwise), an unknown bot → 404 ``BOT_NOT_FOUND``. ``POST
   /v3/activity/list`` (list grammar; filter on ``deploymentId``) lists runs from
   ``activity_delay`` seconds after the deployment; ``GET /v3/activity/execution/{id}`` adds
-  ``botOutVariables.values``.
+  ``botOutVariables.values``; ``POST /v3/activity/manage`` (``stop_executions``) ends
+  unfinished runs ``RUN_ABORTED`` and lists the others in ``manage_action_errors``.
+- Look-ups by name (:mod:`.lookups`): ``POST /v2/repository/workspaces/public|private/files/list``
+  (task bots and the folders above them, paths ``Automation Anywhere\\Bots\\...``), ``POST
+  /v1/devices/runasusers/list``, ``POST /v2/devices/pools/list``; with ``/v3/wlm/queues/list``
+  they take the list grammar of :mod:`.filters` (e.g. ``eq`` on ``name`` or ``username``).
 - ``numeric_ids``: ids, versions and other numeric fields as JSON numbers, else strings.
 - Every error body is ``{"code", "message", "details"}``, also for what the HTTP layer refuses.
 - Every answer has a ``Date`` header on the Control Room's clock.
@@ -95,6 +109,9 @@ Settings (``configure``, ``POST /_emulator/config``, command line) and a fault:
 - ``page_cap`` (``--page-cap N``): list pages hold at most N records whatever was asked;
   ``totalFilter`` stays truthful.
 - ``ignore_offset`` (``--ignore-offset``): lists answer as if ``page.offset`` were 0.
+- ``add_answer_shape`` (``configure``/``POST /_emulator/config`` only): an add is answered
+  ``{"list": [...]}`` (default), ``{"workItems": [...]}`` (``"workItems"``) or, for one
+  item, with the item itself (``"item"``), the shapes Control Rooms are seen to use.
 - Fault ``late_commit`` (``seconds``, ``answer``: ``drop`` or ``timeout``): a request that
   would be accepted gets no answer and is committed ``seconds`` later, as if it came then
   (ids, ``createdOn``); one that would be refused is answered at once. ``stop`` and

@@ -185,6 +185,8 @@ class ControlRoomApi:
     # -- queues and work items -----------------------------------------------------------
 
     def list_queues(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        assert session is not None
+        self._state.require_queue_rights(session)
         return json_response(self._state.list_queues(request.json()))
 
     def get_queue(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
@@ -226,6 +228,21 @@ class ControlRoomApi:
     def get_execution(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
         return json_response(self._state.get_execution(params["id"]))
 
+    def manage_activity(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        return json_response(self._state.stop_executions(request.json()))
+
+    # -- look-ups by name ------------------------------------------------------------------
+
+    def list_files(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        assert session is not None
+        return json_response(self._state.list_files(session, params["workspace"], request.json()))
+
+    def list_run_as_users(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        return json_response(self._state.list_run_as_users(request.json()))
+
+    def list_pools(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        return json_response(self._state.list_pools(request.json()))
+
 
 _QUEUE = "/wlm/queues/{queueId}"
 _ITEM = "/wlm/queues/{queueId}/workitems/{id}"
@@ -251,6 +268,10 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v4/automations/deploy", ControlRoomApi.deploy_v4),
     Route("POST", "/v3/activity/list", ControlRoomApi.list_activities),
     Route("GET", "/v3/activity/execution/{id}", ControlRoomApi.get_execution),
+    Route("POST", "/v2/repository/workspaces/{workspace}/files/list", ControlRoomApi.list_files),
+    Route("POST", "/v1/devices/runasusers/list", ControlRoomApi.list_run_as_users),
+    Route("POST", "/v2/devices/pools/list", ControlRoomApi.list_pools),
+    Route("POST", "/v3/activity/manage", ControlRoomApi.manage_activity),
 )
 
 

@@ -30,6 +30,8 @@ MAX_BOT_RATE = 1e9
 MAX_BUSY_RATE = 100_000.0
 #: Largest ``page_cap``.
 MAX_PAGE_CAP = 10**9
+#: The values of ``add_answer_shape``.
+ADD_ANSWER_SHAPES = ("list", "workItems", "item")
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,10 @@ class EmulatorConfig:
     - ``ignore_offset``: list endpoints answer as if ``page.offset`` were 0 (a broken server
       or proxy), so every page is the first one.
 
+    ``add_answer_shape``: how an add of work items is answered, as Control Rooms differ:
+    ``"list"`` (``{"list": [...]}``, the default), ``"workItems"`` (``{"workItems": [...]}``)
+    or ``"item"`` (the created item itself when one was added; a list otherwise).
+
     Durations are seconds from 0 to ten years (``token_lifetime`` above 0), ``clock_offset``
     at most ten years either way, ``bot_rate`` above 0 and at most 1e9, ``busy_queues``
     rates from 0 to 100000 (keys whole numbers, as text or int; an unknown queue raises
@@ -88,6 +94,7 @@ class EmulatorConfig:
     busy_queues: dict[str, float] = field(default_factory=dict)
     page_cap: int | None = None
     ignore_offset: bool = False
+    add_answer_shape: str = "list"
 
     def __post_init__(self) -> None:
         for name in _DURATION_FIELDS:
@@ -104,6 +111,10 @@ class EmulatorConfig:
                 raise ValueError("bot_rate must be greater than 0, or None for no limit")
         if self.page_cap is not None:
             check_number("page_cap", self.page_cap, 1, MAX_PAGE_CAP, whole=True)
+        if self.add_answer_shape not in ADD_ANSWER_SHAPES:
+            raise ValueError(
+                f"add_answer_shape must be one of {', '.join(ADD_ANSWER_SHAPES)}, not {self.add_answer_shape!r}"
+            )
         # A copy with text keys: JSON-able, and the caller's dict can change without moving it.
         object.__setattr__(self, "busy_queues", _busy_queues(self.busy_queues))
 

@@ -8,6 +8,7 @@ fixed when it is deployed, and its status is read off the clock at each request:
   outcome (:func:`run_outcome`) ``work_delay`` seconds later;
 - the activity record exists from the start but is listed only ``activity_delay`` seconds
   after the deployment, as a Control Room writes it a few seconds late;
+- a run stopped through ``/v3/activity/manage`` ends ``RUN_ABORTED`` at that moment;
 - a completed run's output variables (``botOutVariables.values``) are the bot's seeded
   ``outputs`` plus every input variable echoed back unchanged (a variable can be both input
   and output in Automation Anywhere).
@@ -16,6 +17,7 @@ fixed when it is deployed, and its status is read off the clock at each request:
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +28,12 @@ from airflow_provider_aa.emulator.models import as_long, instant
 from airflow_provider_aa.emulator.responses import bad_request
 
 STATUS_PREFIX = "STATUS:"
+#: v4's ``unattendedRequest.deviceUsageType`` values; the last runs on the pools' devices.
+DEVICE_USAGE_TYPES = ("PREFER_DEFAULT_DEVICE", "RUN_ONLY_ON_DEFAULT_DEVICE", "RUN_ON_POOL_DEVICES")
+POOL_DEVICE_USAGE = "RUN_ON_POOL_DEVICES"
 FAILURE_STATUSES = frozenset({"DEPLOY_FAILED", "RUN_FAILED", "RUN_ABORTED", "RUN_TIMED_OUT"})
+#: The message of a run stopped through ``/v3/activity/manage`` (the emulator's wording).
+STOPPED_MESSAGE = "Stopped by a user of the Control Room"
 #: Typed variables: the value key of each type.
 VALUE_KEYS = {
     "STRING": "string",
@@ -73,7 +80,8 @@ def run_outcome(bot: Bot, bot_input: Mapping[str, Any]) -> RunOutcome:
     How a run ends, first rule that applies, from the top-level STRING inputs:
 
     1. a value ``STATUS:<X>`` → status ``X`` (e.g. ``RUN_FAILED``, ``RUN_PAUSED``,
-       ``UNKNOWN``, or one nobody knows), with a message for failures;
+       ``UNKNOWN``, ``PENDING_EXECUTION`` — a run left pending after the bot finished, as
+       Control Rooms have been seen to do —, or one nobody knows), with a message for failures;
     2. a value containing ``FAIL`` → ``RUN_FAILED``, message "Emulated bot failure: <name>
        contains FAIL";
     3. otherwise the bot's seeded ``outcome`` and ``message`` (default ``COMPLETED``).
@@ -113,11 +121,24 @@ class BotRun:
     device_id: int
 
     def status(self, now: float) -> str:
+        if now >= self.finished_at:  # first: a run stopped before a device picked it up ends too
+            return self.outcome.status
         if now < self.running_at:
             return "DEPLOYED"
-        if now < self.finished_at:
-            return "RUNNING"
-        return self.outcome.status
+        return "RUNNING"
+
+    def stop(self, now: float) -> bool:
+        """
+        Stop the run at base time ``now``: it ends ``RUN_ABORTED`` then (the status a stopped
+        run shows is unconfirmed); ``False`` when it had already finished.
+        """
+        if now >= self.finished_at:
+            return False
+        if now < self.running_at:
+            self.running_at = math.inf  # no device picked it up: it never starts
+        self.finished_at = now
+        self.outcome = RunOutcome("RUN_ABORTED", STOPPED_MESSAGE)
+        return True
 
     def record(self, now: float, numeric_ids: bool, clock: ControlRoomClock) -> dict[str, Any]:
         """The activity record as ``/v3/activity/list`` shows it at base time ``now`` (no output variables)."""
@@ -177,6 +198,30 @@ def id_list(value: Any, field: str, *, required: bool) -> list[int]:
     return [whole_number(item, f"{field}[{index}]") for index, item in enumerate(value)]
 
 
+def uses_pools(target: Mapping[str, Any], version: int, where: str) -> bool:
+    """
+    Whether a deploy asks to run on its ``poolIds``: v4's ``deviceUsageType`` is
+    ``RUN_ON_POOL_DEVICES``, v3's ``overrideDefaultDevice`` is true. Otherwise the runs take
+    the run-as users' default devices and the pools are ignored, as on a real Control Room.
+    """
+    if version == 4:
+        usage = target.get("deviceUsageType")
+        if usage is not None and usage not in DEVICE_USAGE_TYPES:
+            raise bad_request(f"{where}deviceUsageType must be one of {', '.join(DEVICE_USAGE_TYPES)}")
+        return usage == POOL_DEVICE_USAGE
+    flag = target.get("overrideDefaultDevice", False)
+    if not isinstance(flag, bool):
+        raise bad_request("overrideDefaultDevice must be true or false")
+    return flag
+
+
+def users_to_use(target: Mapping[str, Any], users: list[int], where: str) -> list[int]:
+    """The first ``numOfRunAsUsersToUse`` run-as users (all without it)."""
+    if target.get("numOfRunAsUsersToUse") is None:
+        return users
+    return users[: whole_number(target["numOfRunAsUsersToUse"], f"{where}numOfRunAsUsersToUse")]
+
+
 def check_bot_input(value: Any) -> dict[str, Any]:
     """``botInput`` must be typed variables; 400 naming the first variable that is not."""
     if value is None:
@@ -233,8 +278,12 @@ def _is_number(value: Any) -> bool:
 def _is_instant(value: Any) -> bool:
     if not isinstance(value, str):
         return False
+    # AA's documented form carries the zone id in brackets: "2022-04-07T00:15:00-06:00[America/Denver]".
+    text, bracket, zone = value.partition("[")
+    if bracket and not (zone.endswith("]") and len(zone) > 1):
+        return False
     try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return False
     return True

@@ -494,6 +494,10 @@ class ControlRoomEmulator:
         """Every bot run's activity record, also those not listed yet, oldest first."""
         return self._state.bot_runs()
 
+    def show_activity(self) -> int:
+        """List every run's activity record now, before ``activity_delay`` is over; returns how many were hidden."""
+        return self._state.show_activity()
+
     # -- credentials and Airflow connections ---------------------------------------------
 
     @property

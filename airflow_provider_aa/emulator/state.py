@@ -43,7 +43,17 @@ from airflow_provider_aa.emulator import filters, item_lists
 from airflow_provider_aa.emulator.bot_runner import BotIdentity, BotRunner
 from airflow_provider_aa.emulator.clock import ControlRoomClock
 from airflow_provider_aa.emulator.config import EmulatorConfig
-from airflow_provider_aa.emulator.deployments import Bot, BotRun, check_bot_input, id_list, run_outcome, whole_number
+from airflow_provider_aa.emulator.deployments import (
+    Bot,
+    BotRun,
+    check_bot_input,
+    id_list,
+    run_outcome,
+    users_to_use,
+    uses_pools,
+    whole_number,
+)
+from airflow_provider_aa.emulator.lookups import Directory, bot_file
 from airflow_provider_aa.emulator.models import (
     EVICTED,
     LOGGED_OUT,
@@ -69,7 +79,14 @@ WORK_ITEM_NOT_FOUND = "WLM_WORKITEM_NOT_FOUND"
 DUPLICATE_WORK_ITEM = "WLM_DUPLICATE_WORKITEM"
 VERSION_CONFLICT = "WLM_VERSION_CONFLICT"
 BOT_NOT_FOUND = "BOT_NOT_FOUND"
+WORKSPACE_NOT_FOUND = "REPOSITORY_WORKSPACE_NOT_FOUND"
+POOL_NOT_FOUND = "DEVICE_POOL_NOT_FOUND"
+NO_COMPATIBLE_TARGETS = "NO_COMPATIBLE_TARGETS"
+NO_QUEUE_PERMISSION = "WLM_ACCESS_DENIED"
+#: Seeded role names that give a user queue rights.
+QUEUE_ROLES = frozenset({"AAE_Queue Admin"})
 ACTIVITY_NOT_FOUND = "ACTIVITY_NOT_FOUND"
+EXECUTION_FINISHED = "EXECUTION_ALREADY_FINISHED"
 
 #: Shortest wait of the late-commit timer: a clock that a test holds just short of a commit's
 #: moment must not make it spin.
@@ -171,7 +188,12 @@ class ControlRoomState:
         self._identity = BotIdentity.from_seed(seed.get("bot", {"deviceId": 1, "deviceUserId": 1, "automationId": 1}))
         self._bot = BotRunner(self._identity)
         self._bots = {bot.id: bot for bot in map(Bot.from_seed, seed.get("bots", []))}
+        # Run-as users, device pools and private bots, for look-ups by name (see lookups).
+        self._directory = Directory.from_seed(seed, self._first_user, now)
         self._runs: dict[str, BotRun] = {}
+        self._pool_devices = {
+            int(pool["id"]): [int(device) for device in pool.get("deviceIds") or []] for pool in seed.get("pools", [])
+        }
 
     # -- administration ------------------------------------------------------------------
 
@@ -267,6 +289,15 @@ class ControlRoomState:
         shown, now = self._clock.now(), self._clock.base()
         numeric_ids = self._config.numeric_ids
         return [self._new_item(queue.id, data, created_by, shown, now).public(numeric_ids) for data in datas]
+
+    @_transaction
+    def show_activity(self) -> int:
+        """List every run's activity record from now on, however late ``activity_delay`` would; how many were hidden."""
+        now = self._clock.base()
+        hidden = [run for run in self._runs.values() if now < run.visible_at]
+        for run in hidden:
+            run.visible_at = now
+        return len(hidden)
 
     @_transaction
     def bot_runs(self) -> list[dict[str, Any]]:
@@ -468,6 +499,22 @@ class ControlRoomState:
 
     # -- queues and work items -----------------------------------------------------------
 
+    def require_queue_rights(self, session: Session) -> None:
+        """
+        403 for a user seeded with roles none of which gives queue rights (e.g. a user that
+        only deploys bots); a user seeded without ``roles`` may do everything.
+        """
+        roles = session.user.profile.get("roles")
+        if isinstance(roles, list) and not any(
+            isinstance(role, dict) and role.get("name") in QUEUE_ROLES for role in roles
+        ):
+            raise ApiError(
+                403,
+                NO_QUEUE_PERMISSION,
+                f"User {session.user.username!r} has no permission for work queues",
+                "Needs AAE_Queue Admin, or queue owner or participant rights",
+            )
+
     @_transaction
     def list_queues(self, body: Any) -> dict[str, Any]:
         queues = [queue.public(self._config.numeric_ids) for queue in sorted(self._queues.values(), key=lambda q: q.id)]
@@ -497,7 +544,7 @@ class ControlRoomState:
         _changing()
         shown, now, numeric_ids = self._clock.now(), self._clock.base(), self._config.numeric_ids
         created = [self._new_item(queue.id, entry["json"], session.user.id, shown, now) for entry in entries]
-        return {"list": [item.public(numeric_ids) for item in created]}
+        return _add_answer([item.public(numeric_ids) for item in created], self._config.add_answer_shape)
 
     @_transaction
     def list_work_items(self, queue_id: str, body: Any) -> dict[str, Any]:
@@ -567,16 +614,20 @@ class ControlRoomState:
         else:
             bot_field, target, where = "fileId", body, ""
         users = id_list(target.get("runAsUserIds"), f"{where}runAsUserIds", required=True)
-        id_list(target.get("poolIds"), f"{where}poolIds", required=False)
+        pool_ids = id_list(target.get("poolIds"), f"{where}poolIds", required=False)
+        on_pools = uses_pools(target, version, where) and bool(pool_ids)
+        if on_pools:
+            users = users_to_use(target, users, where)
         bot_id = whole_number(body.get(bot_field), bot_field)
         bot = self._bots.get(bot_id)
         if bot is None:
             raise ApiError(404, BOT_NOT_FOUND, f"No bot with id {bot_id} in the public repository")
+        devices = self._devices_of_pools(pool_ids) if on_pools else [self._identity.device_id]
         bot_input = check_bot_input(body.get("botInput"))
         outcome = run_outcome(bot, bot_input)
         _changing()
         config, now, deployment_id = self._config, self._clock.base(), str(uuid.uuid4())
-        for user_id in users:
+        for index, user_id in enumerate(users):
             run = BotRun(
                 id=_run_id(len(self._runs) + 1),
                 deployment_id=deployment_id,
@@ -590,10 +641,23 @@ class ControlRoomState:
                 running_at=now + config.pickup_delay,
                 finished_at=now + config.pickup_delay + config.work_delay,
                 outcome=outcome,
-                device_id=self._identity.device_id,
+                device_id=devices[index % len(devices)],  # the pools' devices in turn
             )
             self._runs[run.id] = run
         return {"deploymentId": deployment_id, "automationName": str(body.get("automationName") or bot.name)}
+
+    def _devices_of_pools(self, pool_ids: list[int]) -> list[int]:
+        """The seeded pools' devices; 404 for an unknown pool, 412 when the pools have none."""
+        unknown = [pool_id for pool_id in pool_ids if pool_id not in self._pool_devices]
+        if unknown:
+            raise ApiError(404, POOL_NOT_FOUND, f"No device pool with id {unknown[0]}")
+        devices = [device for pool_id in pool_ids for device in self._pool_devices[pool_id]]
+        if not devices:
+            pools = ", ".join(map(str, pool_ids))
+            raise ApiError(
+                412, NO_COMPATIBLE_TARGETS, "No compatible targets found", f"Device pool(s) {pools} have no devices"
+            )
+        return devices
 
     @_transaction
     def list_activities(self, body: Any) -> dict[str, Any]:
@@ -608,6 +672,51 @@ class ControlRoomState:
         if run is None or now < run.visible_at:
             raise ApiError(404, ACTIVITY_NOT_FOUND, f"No activity with id {execution_id}")
         return run.execution(now, self._config.numeric_ids, self._clock)
+
+    @_transaction
+    def stop_executions(self, body: Any) -> dict[str, Any]:
+        """
+        ``/v3/activity/manage`` with ``stop_executions``: each run not finished ends
+        ``RUN_ABORTED`` now. An execution that is unknown (or not listed yet) or already
+        finished is not a 4xx but an entry of ``manage_action_errors`` in the 200 answer,
+        as public clients read it (the entries' fields and codes are the emulator's choice).
+        """
+        action = body.get("stop_executions") if isinstance(body, dict) else None
+        ids = action.get("execution_ids") if isinstance(action, dict) else None
+        if not isinstance(ids, list) or not ids or not all(isinstance(one, str) and one for one in ids):
+            raise bad_request("stop_executions.execution_ids must be a non-empty list of execution ids")
+        _changing()
+        now, refused = self._clock.base(), []
+        for execution_id in ids:
+            run = self._runs.get(execution_id)
+            if run is None or now < run.visible_at:
+                refused.append(_manage_error(execution_id, ACTIVITY_NOT_FOUND, f"No activity with id {execution_id}"))
+            elif not run.stop(now):
+                message = f"Execution {execution_id} has already finished ({run.status(now)})"
+                refused.append(_manage_error(execution_id, EXECUTION_FINISHED, message))
+        return {"manage_action_errors": refused}
+
+    # -- look-ups by name (see lookups) ----------------------------------------------------
+
+    @_transaction
+    def list_run_as_users(self, body: Any) -> dict[str, Any]:
+        return self._list(self._directory.run_as_user_records(self._config.numeric_ids), body)
+
+    @_transaction
+    def list_pools(self, body: Any) -> dict[str, Any]:
+        return self._list(self._directory.pool_records(self._config.numeric_ids), body)
+
+    @_transaction
+    def list_files(self, session: Session, workspace: str, body: Any) -> dict[str, Any]:
+        """The repository files of ``workspace``: ``public``, or the caller's ``private`` one."""
+        if workspace not in ("public", "private"):
+            raise ApiError(404, WORKSPACE_NOT_FOUND, f"No workspace {workspace!r}: it is public or private")
+        public = (bot_file(bot.id, bot.path) for bot in self._bots.values())
+        records = self._directory.file_records(workspace, session.user.username, public, self._config.numeric_ids)
+        return self._list(records, body)
+
+    def _list(self, records: list[dict[str, Any]], body: Any) -> dict[str, Any]:
+        return filters.query(records, body, page_cap=self._config.page_cap, ignore_offset=self._config.ignore_offset)
 
     def _queue(self, queue_id: str) -> Queue:
         number = as_long(queue_id, "queueId")
@@ -643,6 +752,19 @@ class ControlRoomState:
                 duplicates.append(index)
             seen.add(key)
         return duplicates
+
+
+def _manage_error(execution_id: str, code: str, message: str) -> dict[str, Any]:
+    return {"execution_id": execution_id, "error_response": {"code": code, "message": message}}
+
+
+def _add_answer(items: list[dict[str, Any]], shape: str) -> dict[str, Any]:
+    """An add's answer in one of the shapes Control Rooms use (see ``EmulatorConfig.add_answer_shape``)."""
+    if shape == "workItems":
+        return {"workItems": items}
+    if shape == "item" and len(items) == 1:
+        return items[0]
+    return {"list": items}
 
 
 def _run_id(number: int) -> str:

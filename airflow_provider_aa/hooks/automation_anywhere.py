@@ -29,9 +29,21 @@ from airflow_provider_aa.control_room.bots import (
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, Operation, TransportFailure, drive
 from airflow_provider_aa.control_room.listing import PageCursor, lookup, read_page
+from airflow_provider_aa.control_room.names import (
+    Workspace,
+    bot_id_of,
+    path_folders,
+    pool_ids_of,
+    queue_id_of,
+    run_as_user_ids_of,
+    validate_name,
+    validate_names,
+    validate_workspace,
+)
 from airflow_provider_aa.control_room.queues import connection_check
 from airflow_provider_aa.control_room.session import ControlRoomSession, RetryPolicy
 from airflow_provider_aa.control_room.settings import ConnectionSettings, settings_of
+from airflow_provider_aa.control_room.stopping import stop_runs
 from airflow_provider_aa.control_room.work_items import (
     display_limit_warnings,
     list_request,
@@ -80,6 +92,8 @@ class AutomationAnywhereHook(BaseHook):
         self.automation_anywhere_conn_id = automation_anywhere_conn_id
         self._retry = retry
         self._auth_lock = threading.Lock()
+        #: Ids found by name: (kind, name) → id, so that each name costs one look-up per hook.
+        self._ids_by_name: dict[tuple[str, ...], str] = {}
 
     # -- session and transport ----------------------------------------------------------
 
@@ -273,6 +287,7 @@ class AutomationAnywhereHook(BaseHook):
         :raises InvalidInputError: naming the bad field, before any request.
         :raises AmbiguousOutcomeError: the deploy got no clear answer; it is not re-sent, as
             the bot could run twice.
+        :raises DeployRefusedError: 412, no device or run-as user can take it (not retried).
         """
         deployment = BotDeployment.validate(bot_id, run_as_user_ids, pool_ids, bot_input)
         return self.run_operation(deploy(self.session, deployment))
@@ -296,6 +311,100 @@ class AutomationAnywhereHook(BaseHook):
         ``control_room.bots.from_bot_values``.
         """
         return self.run_operation(read_bot_runs(self.session, validate_deployment_id(deployment_id)))
+
+    def stop_bot_runs(self, deployment_id: str) -> list[str]:
+        """
+        Stop the runs of a deployment that have not finished (``POST /v3/activity/manage``
+        with ``stop_executions``) and log which. Safe to repeat: finished runs are left
+        alone, and no stop is sent when nothing runs.
+
+        :param deployment_id: the ``deploymentId`` of a deploy.
+        :return: the execution ids the Control Room was asked to stop (``[]``: none ran).
+        :raises InvalidInputError: ``deployment_id`` is not a deployment id, before any request.
+        :raises StopRefusedError: the Control Room refused to stop some runs, with its reasons.
+        """
+        checked = validate_deployment_id(deployment_id)
+        stopped = self.run_operation(stop_runs(self.session, checked))
+        if stopped:
+            self.log.info("Asked the Control Room to stop run(s) %s of deployment %s.", ", ".join(stopped), checked)
+        else:
+            self.log.info("No run of deployment %s to stop: none is running.", checked)
+        return stopped
+
+    # -- names -------------------------------------------------------------------------
+
+    def get_queue_id(self, name: str) -> str:
+        """
+        The id of the work queue named ``name`` (exact and case-sensitive; surrounding
+        whitespace ignored), looked up once per hook (``POST /v3/wlm/queues/list``).
+
+        :raises InvalidInputError: ``name`` is not a non-empty string, before any request.
+        :raises NameLookupError: no queue, or several, has this name; the message lists near
+            names, or the matches.
+        """
+        name = validate_name(name, "queue_name")
+        key = ("queue", name)
+        if key not in self._ids_by_name:
+            self._ids_by_name[key] = self.run_operation(queue_id_of(self.session, name))
+            self.log.info("Work queue %r has the id %s.", name, self._ids_by_name[key])
+        return self._ids_by_name[key]
+
+    def get_bot_id(self, path: str, *, workspace: Workspace = "public") -> str:
+        """
+        The file id of the task bot at ``path`` in the repository's ``workspace``, looked up
+        once per hook (``POST /v2/repository/workspaces/{workspace}/files/list``).
+
+        :param path: the folders from the repository root down to the bot, e.g.
+            ``"Bots/Finance/Invoice Processor"``; ``/`` or ``\\``, with or without the root
+            folder ``Automation Anywhere``. Compared folder by folder, case-sensitively.
+        :param workspace: ``"public"`` (what unattended deploys run) or ``"private"`` (the
+            connection user's own).
+        :raises InvalidInputError: ``path`` names no bot, before any request.
+        :raises NameLookupError: no task bot, or several, is at this path.
+        """
+        folders = path_folders(path, "bot_path")
+        key = ("bot", validate_workspace(workspace), *folders)
+        if key not in self._ids_by_name:
+            self._ids_by_name[key] = self.run_operation(bot_id_of(self.session, path, workspace=workspace))
+            self.log.info("Bot %r has the id %s.", "/".join(folders), self._ids_by_name[key])
+        return self._ids_by_name[key]
+
+    def get_run_as_user_ids(self, names: str | Sequence[str]) -> list[str]:
+        """
+        The ids of the run-as users with these usernames, in the order given; the names not
+        looked up by this hook before cost one request per 100 (``POST
+        /v1/devices/runasusers/list``).
+
+        :raises InvalidInputError: not a username or a list of them, before any request.
+        :raises NameLookupError: naming each username matching no run-as user, or several.
+        """
+        return self._ids_of("run_as_user", validate_names(names, "run_as_user_names"), run_as_user_ids_of)
+
+    def get_pool_ids(self, names: str | Sequence[str]) -> list[str]:
+        """
+        The ids of the device pools with these names, in the order given; the names not
+        looked up by this hook before cost one request per 100 (``POST
+        /v2/devices/pools/list``).
+
+        :raises InvalidInputError: not a name or a list of them, before any request.
+        :raises NameLookupError: naming each name matching no pool, or several.
+        """
+        return self._ids_of("pool", validate_names(names, "pool_names"), pool_ids_of)
+
+    def _ids_of(
+        self,
+        kind: str,
+        names: list[str],
+        look_up: Callable[[ControlRoomSession, list[str]], Operation[list[str]]],
+    ) -> list[str]:
+        unknown = [name for name in names if (kind, name) not in self._ids_by_name]
+        if unknown:
+            found = self.run_operation(look_up(self.session, unknown))
+            self._ids_by_name.update(((kind, name), found_id) for name, found_id in zip(unknown, found))
+            self.log.info(
+                "Ids of %s(s): %s.", kind.replace("_", "-"), ", ".join(f"{n!r}={i}" for n, i in zip(unknown, found))
+            )
+        return [self._ids_by_name[(kind, name)] for name in names]
 
     # -- connection test ----------------------------------------------------------------
 

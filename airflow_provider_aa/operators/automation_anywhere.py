@@ -18,14 +18,17 @@ from airflow_provider_aa.control_room.adding import (
 )
 from airflow_provider_aa.control_room.bots import BotDeployment, BotRunPolicy, BotRunWait, DeploymentUnknownError
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError
+from airflow_provider_aa.control_room.names import check_id_or_name
 from airflow_provider_aa.control_room.session import AmbiguousOutcomeError
 from airflow_provider_aa.control_room.statuses import (
     WORK_ITEM_FAILURE_STATUSES,
     WORK_ITEM_RUNNING_STATUSES,
     normalise_statuses,
 )
-from airflow_provider_aa.control_room.work_items import validate_batch_size, validate_id, validate_work_items
+from airflow_provider_aa.control_room.work_items import validate_batch_size, validate_work_items
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+from airflow_provider_aa.name_parameters import deployment_of, queue_label, resolve_queue, resumed_queue
+from airflow_provider_aa.stop_on_kill import stop_deployment_runs
 from airflow_provider_aa.task_state import TaskStateStore
 from airflow_provider_aa.waits import BotRunWatch, TriggerPolling, WorkItemWatch
 
@@ -40,6 +43,9 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
     Add work items to a Control Room work queue (WLM) and return their ids.
 
     :param queue_id: the work queue's id (int or digit string; templated).
+    :param queue_name: the work queue's name instead of ``queue_id`` (templated): looked up
+        when the task runs (exact, case-sensitive); a name matching no queue or several fails
+        the task without retries, naming near names or the matches.
     :param work_items: one dict or a list of dicts of the queue's work item attributes
         (templated; an ``XComArg`` works too). An empty list adds nothing.
     :param automation_anywhere_conn_id: connection of type ``automation_anywhere``.
@@ -76,13 +82,14 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
     :raises AutomationAnywhereError: invalid input (before any request) or a failed call.
     """
 
-    template_fields: Sequence[str] = ("queue_id", "work_items")
+    template_fields: Sequence[str] = ("queue_id", "queue_name", "work_items")
     ui_color = "#ffb81c"
 
     def __init__(
         self,
         *,
-        queue_id: int | str,
+        queue_id: int | str | None = None,
+        queue_name: str | None = None,
         work_items: Any,
         automation_anywhere_conn_id: str = AutomationAnywhereHook.default_conn_name,
         batch_size: int = 100,
@@ -98,7 +105,9 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        check_id_or_name("queue_id", queue_id, "queue_name", queue_name)
         self.queue_id = queue_id
+        self.queue_name = queue_name
         self.work_items = work_items
         self.automation_anywhere_conn_id = automation_anywhere_conn_id
         self.batch_size = validate_batch_size(batch_size)
@@ -113,17 +122,21 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
         self.deferrable = deferrable
 
     def execute(self, context: Context) -> list[str]:
-        queue_id = validate_id(self.queue_id, "queue_id")
+        queue = queue_label(self)  # checked before any request, as the items are
         items = validate_work_items(self.work_items)
         if not items:
-            self.log.info("No work items to add to queue %s.", queue_id)
+            self.log.info("No work items to add to queue %s.", queue)
             return []
-        saved = SavedAddProgress(TaskStateStore(context, "add_progress"))
-        progress = saved.load(add_fingerprint(queue_id, items))
-        if progress.ids:
-            self.log.info("An earlier try added %d of these work item(s): not adding them again.", len(progress.ids))
         hook = AutomationAnywhereHook(self.automation_anywhere_conn_id)
         try:
+            # By name, the id is looked up first: the saved progress is the queue id's.
+            queue_id = resolve_queue(self, hook)
+            saved = SavedAddProgress(TaskStateStore(context, "add_progress"))
+            progress = saved.load(add_fingerprint(queue_id, items))
+            if progress.ids:
+                self.log.info(
+                    "An earlier try added %d of these work item(s): not adding them again.", len(progress.ids)
+                )
             try:
                 hook.add_work_items(
                     queue_id,
@@ -174,7 +187,7 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
         """Resume after deferral: push the finished items, return the ids."""
         # The ids travel in the trigger's event: `dag.test()` drops `defer(kwargs=...)`.
         ids = list(event.get("work_item_ids") or [])
-        watch = self._watch(validate_id(self.queue_id, "queue_id"), ids)
+        watch = self._watch(resumed_queue(self, event), ids)
         context["ti"].xcom_push(key="work_items", value=watch.resume(event))
         SavedAddProgress(TaskStateStore(context, "add_progress")).clear()
         return ids
@@ -195,9 +208,15 @@ class AutomationAnywhereDeployBotOperator(BaseOperator):
     the run and return its status and output variables.
 
     :param bot_id: the bot's file id in the Control Room's public repository (templated).
+    :param bot_path: the bot's path in the public repository instead of ``bot_id``
+        (templated), e.g. ``"Bots/Finance/Invoice Processor"``: ``/`` or ``\\``, with or
+        without the root folder ``Automation Anywhere``.
     :param run_as_user_ids: the user id(s) whose unattended Bot Runner runs the bot; one run
         per user (templated).
+    :param run_as_user_names: the run-as users' usernames instead of ``run_as_user_ids``
+        (one or a list; templated).
     :param pool_ids: device pool ids to run on (optional, templated).
+    :param pool_names: device pool names instead of ``pool_ids`` (optional, templated).
     :param bot_input: the bot's input variables as plain Python values (templated): ``str``,
         ``int``/``float``, ``bool``, ``datetime``, ``list``, ``dict``, nested freely. They are
         sent typed (``{"type": "STRING", "string": "x"}``, NUMBER, BOOLEAN, DATETIME, LIST,
@@ -214,8 +233,14 @@ class AutomationAnywhereDeployBotOperator(BaseOperator):
         ``RUN_PAUSED`` before the task fails (default 3600; ``None``: until ``timeout``).
     :param unknown_timeout: with ``wait_for_completion``: seconds a run may stay ``UNKNOWN``
         (device lost) before the task fails (default 600; ``None``: until ``timeout``).
+    :param pending_timeout: with ``wait_for_completion``: seconds a run may stay
+        ``PENDING_EXECUTION`` before the task fails (default 3600; ``None``: until ``timeout``).
     :param deferrable: with ``wait_for_completion``: wait in the triggerer (default:
         ``[operators] default_deferrable``).
+    :param stop_on_kill: with ``wait_for_completion`` (default ``True``): when the task is
+        killed while it waits (marked failed or success, cleared, ``execution_timeout``),
+        stop the deployment's runs that have not finished and log which (``on_kill``; in the
+        triggerer, the deferred wait does the same). ``False`` leaves the bot running.
 
     :param settle_delay: after a deploy whose answer was lost, seconds to let the Control
         Room write its activity records before looking for the run (default: the
@@ -239,15 +264,26 @@ class AutomationAnywhereDeployBotOperator(BaseOperator):
     :raises AutomationAnywhereError: invalid input (before any request) or a failed call.
     """
 
-    template_fields: Sequence[str] = ("bot_id", "run_as_user_ids", "pool_ids", "bot_input")
+    template_fields: Sequence[str] = (
+        "bot_id",
+        "bot_path",
+        "run_as_user_ids",
+        "run_as_user_names",
+        "pool_ids",
+        "pool_names",
+        "bot_input",
+    )
     ui_color = "#ffb81c"
 
     def __init__(
         self,
         *,
-        bot_id: int | str,
-        run_as_user_ids: Any,
+        bot_id: int | str | None = None,
+        bot_path: str | None = None,
+        run_as_user_ids: Any = None,
+        run_as_user_names: Any = None,
         pool_ids: Any = None,
+        pool_names: Any = None,
         bot_input: Any = None,
         automation_anywhere_conn_id: str = AutomationAnywhereHook.default_conn_name,
         wait_for_completion: bool = False,
@@ -256,32 +292,45 @@ class AutomationAnywhereDeployBotOperator(BaseOperator):
         activity_grace_period: float = 60.0,
         paused_timeout: float | None = 3600.0,
         unknown_timeout: float | None = 600.0,
+        pending_timeout: float | None = 3600.0,
         settle_delay: float | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        stop_on_kill: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.settle_delay = settle_delay
+        check_id_or_name("bot_id", bot_id, "bot_path", bot_path)
+        check_id_or_name("run_as_user_ids", run_as_user_ids, "run_as_user_names", run_as_user_names)
+        check_id_or_name("pool_ids", pool_ids, "pool_names", pool_names, required=False)
         self.bot_id = bot_id
+        self.bot_path = bot_path
         self.run_as_user_ids = run_as_user_ids
+        self.run_as_user_names = run_as_user_names
         self.pool_ids = pool_ids
+        self.pool_names = pool_names
         self.bot_input = bot_input
         self.automation_anywhere_conn_id = automation_anywhere_conn_id
         self.wait_for_completion = wait_for_completion
         self.poke_interval = poke_interval
         self.timeout = timeout
-        self.run_policy = BotRunPolicy(activity_grace_period, paused_timeout, unknown_timeout)
+        self.run_policy = BotRunPolicy(activity_grace_period, paused_timeout, unknown_timeout, pending_timeout)
         self.deferrable = deferrable
+        self.stop_on_kill = stop_on_kill
+        # What on_kill stops: the deployment this try waits for, and where it is saved.
+        self._waiting_for: tuple[str, TaskStateStore] | None = None
 
     def execute(self, context: Context) -> str | dict[str, Any]:
-        deployment = BotDeployment.validate(self.bot_id, self.run_as_user_ids, self.pool_ids, self.bot_input)
         store = TaskStateStore(context, "bot_deployment")
         hook = AutomationAnywhereHook(self.automation_anywhere_conn_id)
         try:
+            # Names are looked up first: the saved deployment's fingerprint holds the ids.
+            deployment = deployment_of(self, hook)
             deployment_id = self._deploy(hook, deployment, store)
             if not self.wait_for_completion:
                 store.done()
                 return deployment_id
+            self._waiting_for = (deployment_id, store)
             watch = self._watch(deployment_id)
             if not self.deferrable:
                 return self._finish(
@@ -296,7 +345,11 @@ class AutomationAnywhereDeployBotOperator(BaseOperator):
         finally:
             hook.close()
         self.defer(
-            trigger=watch.trigger(self.automation_anywhere_conn_id, TriggerPolling(self.timeout, self.poke_interval)),
+            trigger=watch.trigger(
+                self.automation_anywhere_conn_id,
+                TriggerPolling(self.timeout, self.poke_interval),
+                stop_on_kill=self.stop_on_kill,
+            ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),
         )
@@ -306,6 +359,21 @@ class AutomationAnywhereDeployBotOperator(BaseOperator):
         # The id travels in the trigger's event: `dag.test()` drops `defer(kwargs=...)`.
         watch = self._watch(str(event.get("deployment_id") or ""))
         return self._finish(TaskStateStore(context, "bot_deployment"), lambda: watch.resume(event))
+
+    def on_kill(self) -> None:
+        """
+        With ``stop_on_kill``, while the task waits: stop the deployment's unfinished runs.
+        Once they are stopped the saved deployment is dropped, so that a cleared or retried
+        task deploys anew instead of taking the aborted run. Never raises.
+        """
+        if not (self.stop_on_kill and self._waiting_for):
+            return
+        deployment_id, store = self._waiting_for
+        if stop_deployment_runs(self.automation_anywhere_conn_id, deployment_id, self.log):
+            try:
+                store.done()
+            except Exception as problem:  # on_kill must never raise
+                self.log.warning("Could not drop the saved bot deployment %s: %s", deployment_id, problem)
 
     def _deploy(self, hook: AutomationAnywhereHook, deployment: BotDeployment, store: TaskStateStore) -> str:
         """

@@ -15,13 +15,16 @@ from airflow_provider_aa.control_room.bots import (
     BotRunWait,
     validate_deployment_id,
 )
+from airflow_provider_aa.control_room.names import check_id_or_name
 from airflow_provider_aa.control_room.statuses import (
     WORK_ITEM_FAILURE_STATUSES,
     WORK_ITEM_RUNNING_STATUSES,
     normalise_statuses,
 )
-from airflow_provider_aa.control_room.work_items import validate_id, validate_ids
+from airflow_provider_aa.control_room.work_items import validate_ids
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+from airflow_provider_aa.name_parameters import queue_label, resolve_queue, resumed_queue
+from airflow_provider_aa.stop_on_kill import stop_deployment_runs
 from airflow_provider_aa.task_state import TaskStateStore
 from airflow_provider_aa.waits import BotRunWatch, TriggerPolling, WorkItemWatch
 
@@ -112,6 +115,9 @@ class AutomationAnywhereWorkItemSensor(_AutomationAnywhereSensor):
     ``exponential_backoff``, ``max_wait`` and ``soft_fail`` apply in every mode.
 
     :param queue_id: the work queue's id (templated).
+    :param queue_name: the work queue's name instead of ``queue_id`` (templated), looked up
+        at the first poke of each try (exact, case-sensitive; a name matching no queue or
+        several fails the task without retries). A deferred wait polls the id.
     :param work_item_ids: one id or a list of ids (templated; e.g. the add operator's XComArg).
     :param pending_statuses: statuses that mean "keep waiting" (default ``("NEW",)``).
     :param failure_statuses: statuses that fail the task (default FAILED, UNSUCCESSFUL,
@@ -124,12 +130,13 @@ class AutomationAnywhereWorkItemSensor(_AutomationAnywhereSensor):
     "result": "...", "json": {...}, ...}}``.
     """
 
-    template_fields: Sequence[str] = ("queue_id", "work_item_ids")
+    template_fields: Sequence[str] = ("queue_id", "queue_name", "work_item_ids")
 
     def __init__(
         self,
         *,
-        queue_id: int | str,
+        queue_id: int | str | None = None,
+        queue_name: str | None = None,
         work_item_ids: Any,
         pending_statuses: Collection[str] = ("NEW",),
         failure_statuses: Collection[str] = WORK_ITEM_FAILURE_STATUSES,
@@ -138,16 +145,26 @@ class AutomationAnywhereWorkItemSensor(_AutomationAnywhereSensor):
         **kwargs: Any,
     ) -> None:
         super().__init__(automation_anywhere_conn_id=automation_anywhere_conn_id, deferrable=deferrable, **kwargs)
+        check_id_or_name("queue_id", queue_id, "queue_name", queue_name)
         self.queue_id = queue_id
+        self.queue_name = queue_name
         self.work_item_ids = work_item_ids
         self.pending_statuses = normalise_statuses(pending_statuses, "pending_statuses")
         self.failure_statuses = normalise_statuses(failure_statuses, "failure_statuses")
 
     @cached_property
     def watch(self) -> WorkItemWatch:
-        """The rendered, validated wait (built on first use, after templating)."""
+        """
+        The rendered, validated wait (built on first use, after templating); a queue given
+        by name is looked up then, once per try, after the ids have been checked.
+        """
+        queue_label(self)
+        validate_ids(self.work_item_ids, "work_item_ids")
+        return self._watch(resolve_queue(self, self.hook))
+
+    def _watch(self, queue_id: str) -> WorkItemWatch:
         return WorkItemWatch(
-            queue_id=validate_id(self.queue_id, "queue_id"),
+            queue_id=queue_id,
             work_item_ids=validate_ids(self.work_item_ids, "work_item_ids"),
             pending_statuses=self.pending_statuses,
             failure_statuses=self.failure_statuses,
@@ -159,7 +176,8 @@ class AutomationAnywhereWorkItemSensor(_AutomationAnywhereSensor):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         """Resume after deferral with the outcome a poke would have had."""
-        return self.watch.resume(event)
+        # The event names the queue the trigger polled: a queue_name needs no look-up again.
+        return self._watch(resumed_queue(self, event)).resume(event)
 
     def _poke(self, context: Context) -> PokeReturnValue:
         items = self.hook.get_work_items(self.watch.queue_id, self.watch.work_item_ids)
@@ -185,9 +203,11 @@ class AutomationAnywhereBotRunSensor(_AutomationAnywhereSensor):
       activity").
     - ``RUN_PAUSED`` (a person or the bot paused the run) is waited on for at most
       ``paused_timeout`` seconds, ``UNKNOWN`` (the Control Room lost the device) for at most
-      ``unknown_timeout`` seconds, counted from the first poke that saw the run so; then the
-      sensor fails saying so. ``None``: wait until the sensor's ``timeout``. The clocks
-      survive rescheduled pokes, retries and deferral.
+      ``unknown_timeout`` seconds, ``PENDING_EXECUTION`` (waiting for its device; Control
+      Rooms have left runs there after the bot finished) for at most ``pending_timeout``
+      seconds, counted from the first poke that saw the run so; then the sensor fails saying
+      so. ``None``: wait until the sensor's ``timeout``. The clocks survive rescheduled
+      pokes, retries and deferral.
 
     Works in ``poke`` and ``reschedule`` mode, and deferrable (one poke, then
     :class:`AutomationAnywhereBotRunTrigger` in the triggerer, same outcome).
@@ -196,9 +216,15 @@ class AutomationAnywhereBotRunSensor(_AutomationAnywhereSensor):
     :param activity_grace_period: seconds to tolerate no activity record (default 60).
     :param paused_timeout: seconds a run may stay ``RUN_PAUSED`` (default 3600; ``None``: no limit).
     :param unknown_timeout: seconds a run may stay ``UNKNOWN`` (default 600; ``None``: no limit).
+    :param pending_timeout: seconds a run may stay ``PENDING_EXECUTION`` (default 3600;
+        ``None``: no limit).
     :param automation_anywhere_conn_id: connection of type ``automation_anywhere``; its user
         needs "View everyone's activity" to see runs of other run-as users.
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+    :param stop_on_kill: when the task is killed while it waits (marked failed or success,
+        cleared, ``execution_timeout``), stop the deployment's runs that have not finished
+        and log which (``on_kill``; deferred, the trigger does the same). Default ``True``;
+        ``False`` leaves the bot running.
 
     XCom (return value): ``{"deployment_id": ..., "status": "COMPLETED", "outputs": {name:
     value}, "runs": [{"execution_id", "status", "message", "outputs"}, ...]}`` with plain
@@ -214,13 +240,16 @@ class AutomationAnywhereBotRunSensor(_AutomationAnywhereSensor):
         activity_grace_period: float = 60.0,
         paused_timeout: float | None = 3600.0,
         unknown_timeout: float | None = 600.0,
+        pending_timeout: float | None = 3600.0,
         automation_anywhere_conn_id: str = AutomationAnywhereHook.default_conn_name,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        stop_on_kill: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(automation_anywhere_conn_id=automation_anywhere_conn_id, deferrable=deferrable, **kwargs)
         self.deployment_id = deployment_id
-        self.run_policy = BotRunPolicy(activity_grace_period, paused_timeout, unknown_timeout)
+        self.stop_on_kill = stop_on_kill
+        self.run_policy = BotRunPolicy(activity_grace_period, paused_timeout, unknown_timeout, pending_timeout)
         self._watch: BotRunWatch | None = None
 
     def watch(self, context: Context) -> BotRunWatch:
@@ -241,8 +270,13 @@ class AutomationAnywhereBotRunSensor(_AutomationAnywhereSensor):
         return PokeReturnValue(is_done=done is not None, xcom_value=done)
 
     def _trigger(self, context: Context, polling: TriggerPolling) -> AutomationAnywhereBotRunTrigger:
-        return self.watch(context).trigger(self.automation_anywhere_conn_id, polling)
+        return self.watch(context).trigger(self.automation_anywhere_conn_id, polling, stop_on_kill=self.stop_on_kill)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Resume after deferral with the outcome a poke would have had."""
         return self.watch(context).resume(event)
+
+    def on_kill(self) -> None:
+        """With ``stop_on_kill``, once the wait has begun: stop the deployment's unfinished runs. Never raises."""
+        if self.stop_on_kill and self._watch is not None:
+            stop_deployment_runs(self.automation_anywhere_conn_id, self._watch.wait.deployment_id, self.log)

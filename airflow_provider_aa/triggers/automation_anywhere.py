@@ -20,6 +20,12 @@ from airflow_provider_aa.control_room.bots import BotRunWait, read_bot_runs
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, FatalError, LoginRefusedError
 from airflow_provider_aa.control_room.statuses import UnknownStatusWarnings, WorkItemWait
 from airflow_provider_aa.triggers.clients import LOOKUP_WINDOW, AsyncControlRoomClient, TriggerClients
+from airflow_provider_aa.triggers.stop_on_kill import (
+    STOP_TIMEOUT,
+    TRIGGERER_CALLS_ON_KILL,
+    ended_by_user,
+    stop_deployment_runs,
+)
 
 __all__ = ["AutomationAnywhereBotRunTrigger", "AutomationAnywhereWorkItemTrigger"]
 
@@ -171,7 +177,7 @@ class AutomationAnywhereWorkItemTrigger(_PollingTrigger):
     :param max_poke_interval: the longest interval with backoff.
     :param clients: the Control Room clients to use (default: the running loop's; not serialized).
 
-    Events: ``{"status": "done", "items": {id: work item}, "work_item_ids": [...]}`` (the
+    Events: ``{"status": "done", "items": {id: work item}, "work_item_ids": [...], "queue_id"}`` (the
     caller judges them, exactly as a poke would), ``{"status": "timeout", "message": ...}``, or
     ``{"status": "error", "message": ...}``.
     """
@@ -226,6 +232,7 @@ class AutomationAnywhereWorkItemTrigger(_PollingTrigger):
                 "message": verdict.message,
                 "items": items,
                 "work_item_ids": self.work_item_ids,
+                "queue_id": self.queue_id,  # a task that named its queue resumes without a look-up
             }
         return _Pending(
             verdict.message,
@@ -246,6 +253,9 @@ class AutomationAnywhereBotRunTrigger(_PollingTrigger):
     :param poke_interval: seconds between polls.
     :param exponential_backoff: double the interval after each poll, up to ``max_poke_interval``.
     :param max_poke_interval: the longest interval with backoff.
+    :param stop_on_kill: when a user ends the deferred task (marks it failed or success,
+        clears it), stop the deployment's unfinished runs; a triggerer that shuts down or
+        restarts leaves them running (see :mod:`~airflow_provider_aa.triggers.stop_on_kill`).
     :param clients: the Control Room clients to use (default: the running loop's; not serialized).
 
     Events: ``{"status": "done", "outcome": "completed" | "failed", "message": ...,
@@ -262,6 +272,7 @@ class AutomationAnywhereBotRunTrigger(_PollingTrigger):
         poke_interval: float = 60.0,
         exponential_backoff: bool = False,
         max_poke_interval: float = 3600.0,
+        stop_on_kill: bool = True,
         clients: TriggerClients | None = None,
     ) -> None:
         super().__init__(
@@ -273,11 +284,43 @@ class AutomationAnywhereBotRunTrigger(_PollingTrigger):
             clients=clients,
         )
         self.wait = dict(wait)
+        self.stop_on_kill = bool(stop_on_kill)
         self._state = BotRunWait.from_json(self.wait)
         self._unknown_statuses = UnknownStatusWarnings(self.log, "Bot run")
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return self._serialize(wait=self.wait)
+        return self._serialize(wait=self.wait, stop_on_kill=self.stop_on_kill)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        try:
+            async for event in super().run():
+                yield event
+        except asyncio.CancelledError:
+            # Before Airflow 3.3 no on_kill() comes: a user's action and a triggerer's
+            # shutdown both cancel the trigger, told apart by the task instance's state.
+            if self.stop_on_kill and not TRIGGERER_CALLS_ON_KILL:
+                try:
+                    await asyncio.wait_for(self._stop_if_ended_by_user(), STOP_TIMEOUT)
+                except asyncio.TimeoutError:
+                    self.log.warning(
+                        "Gave up stopping the runs of bot deployment %s after %g s; they may still be running.",
+                        self._state.deployment_id,
+                        STOP_TIMEOUT,
+                    )
+            raise
+
+    async def on_kill(self) -> None:
+        """Airflow 3.3+, after a user ended the deferred task: with ``stop_on_kill``, stop the runs."""
+        if self.stop_on_kill:
+            await self._stop_runs()
+
+    async def _stop_if_ended_by_user(self) -> None:
+        if await ended_by_user(self.task_instance, self.log):
+            await self._stop_runs()
+
+    async def _stop_runs(self) -> None:
+        clients = self.clients or TriggerClients.of_running_loop()
+        await stop_deployment_runs(clients, self.automation_anywhere_conn_id, self._state.deployment_id, self.log)
 
     async def _poll(self, client: AsyncControlRoomClient, now: float) -> dict[str, Any] | _Pending:
         deployment_id = self._state.deployment_id

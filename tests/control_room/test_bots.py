@@ -156,7 +156,12 @@ def test_deploy_bodies_v4_and_v3():
     assert (v4.method, v4.path, v4.replay_safe) == ("POST", "/v4/automations/deploy", False)
     assert v4.json == {
         "botId": 501,
-        "unattendedRequest": {"runAsUserIds": [29, 30], "poolIds": [7]},
+        "unattendedRequest": {
+            "runAsUserIds": [29, 30],
+            "poolIds": [7],
+            "numOfRunAsUsersToUse": 2,
+            "deviceUsageType": "RUN_ON_POOL_DEVICES",
+        },
         "botInput": {"s": {"type": "STRING", "string": "x"}},
     }
     assert (v3.path, v3.replay_safe) == ("/v3/automations/deploy", False)
@@ -164,6 +169,8 @@ def test_deploy_bodies_v4_and_v3():
         "fileId": 501,
         "runAsUserIds": [29, 30],
         "poolIds": [7],
+        "numOfRunAsUsersToUse": 2,
+        "overrideDefaultDevice": True,
         "botInput": {"s": {"type": "STRING", "string": "x"}},
     }
 
@@ -321,9 +328,12 @@ def test_late_activity_is_waited_for_during_the_grace_period_only():
     assert '"View everyone\'s activity"' in verdict.message
 
 
-@pytest.mark.parametrize(("status", "name"), [("RUN_PAUSED", "paused_timeout"), ("UNKNOWN", "unknown_timeout")])
-def test_paused_and_unknown_runs_are_waited_for_until_their_timeout(status, name):
-    wait = BotRunWait("dep-1", BotRunPolicy(paused_timeout=60, unknown_timeout=60))
+@pytest.mark.parametrize(
+    ("status", "name"),
+    [("RUN_PAUSED", "paused_timeout"), ("UNKNOWN", "unknown_timeout"), ("PENDING_EXECUTION", "pending_timeout")],
+)
+def test_paused_unknown_and_pending_runs_are_waited_for_until_their_timeout(status, name):
+    wait = BotRunWait("dep-1", BotRunPolicy(paused_timeout=60, unknown_timeout=60, pending_timeout=60))
     assert wait.judge([run("RUNNING")], 0.0).outcome == "waiting"
     assert wait.judge([run(status, message="device offline")], 100.0).outcome == "waiting"  # the clock starts here
     assert wait.judge([run(status)], 159.0).outcome == "waiting"
@@ -344,13 +354,14 @@ def test_a_run_that_moves_on_restarts_the_held_clock():
 
 
 def test_no_held_timeout_waits_forever():
-    wait = BotRunWait("dep-1", BotRunPolicy(paused_timeout=None, unknown_timeout=None))
-    wait.judge([run("RUN_PAUSED", "e1"), run("UNKNOWN", "e2")], 0.0)
-    assert wait.judge([run("RUN_PAUSED", "e1"), run("UNKNOWN", "e2")], 10**9).outcome == "waiting"
+    wait = BotRunWait("dep-1", BotRunPolicy(paused_timeout=None, unknown_timeout=None, pending_timeout=None))
+    runs = [run("RUN_PAUSED", "e1"), run("UNKNOWN", "e2"), run("PENDING_EXECUTION", "e3")]
+    wait.judge(runs, 0.0)
+    assert wait.judge(runs, 10**9).outcome == "waiting"
 
 
 def test_the_wait_survives_serialisation():
-    wait = BotRunWait("dep-1", BotRunPolicy(5, None, 7))
+    wait = BotRunWait("dep-1", BotRunPolicy(5, None, 7, 9))
     wait.judge([run("UNKNOWN")], 42.0)
     restored = BotRunWait.from_json(wait.to_json())
     assert restored == wait
@@ -359,6 +370,7 @@ def test_the_wait_survives_serialisation():
         "activity_grace_period": 5,
         "paused_timeout": None,
         "unknown_timeout": 7,
+        "pending_timeout": 9,
         "started_at": 42.0,
         "held_since": {"e1:UNKNOWN": 42.0},
     }
@@ -372,6 +384,7 @@ def test_the_wait_survives_serialisation():
         ({"paused_timeout": "1h"}, "paused_timeout must be a number of seconds >= 0, or None, got '1h'"),
         ({"unknown_timeout": float("inf")}, "unknown_timeout must be"),
         ({"unknown_timeout": True}, "unknown_timeout must be"),
+        ({"pending_timeout": -5}, "pending_timeout must be a number of seconds >= 0, or None, got -5"),
     ],
 )
 def test_policy_values_are_checked(kwargs, message):

@@ -40,8 +40,10 @@ TYPED_INPUT = {
     "bUrgent": {"type": "BOOLEAN", "boolean": "true"},
     "lTags": {"type": "LIST", "list": [{"type": "STRING", "string": "a"}]},
 }
-V4_BODY = {"botId": 501, "unattendedRequest": {"runAsUserIds": [29, 30], "poolIds": [7]}, "botInput": TYPED_INPUT}
-V3_BODY = {"fileId": 501, "runAsUserIds": [29, 30], "poolIds": [7], "botInput": TYPED_INPUT}
+POOLS = {"poolIds": [7], "numOfRunAsUsersToUse": 2}
+V4_UNATTENDED = {"runAsUserIds": [29, 30], **POOLS, "deviceUsageType": "RUN_ON_POOL_DEVICES"}
+V4_BODY = {"botId": 501, "unattendedRequest": V4_UNATTENDED, "botInput": TYPED_INPUT}
+V3_BODY = {"fileId": 501, "runAsUserIds": [29, 30], **POOLS, "overrideDefaultDevice": True, "botInput": TYPED_INPUT}
 ACTIVITY = "/v3/activity/list"
 #: The Control Room's clock runs an hour ahead of ours in the activity tests.
 AHEAD = 3600.0

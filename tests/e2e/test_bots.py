@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import datetime, timezone
+from types import SimpleNamespace
 
 import pytest
 
@@ -41,9 +43,17 @@ def readings(monkeypatch):
 
 def test_example_deploys_waits_deferred_and_prints_outputs(fast_bot, monkeypatch, readings):
     fast_bot.use_connection(monkeypatch, auth_type="api_key")
-    # The first poke finds no record yet, so the sensor defers (3 s: Airflow 3.1 starts the
-    # sensor more than a second after the deploy).
-    fast_bot.configure(activity_delay=3.0)
+    # The first poke finds no record yet, so the sensor defers; the record is listed from the
+    # first reading on, however long Airflow took to start the sensor.
+    fast_bot.configure(activity_delay=3600.0)
+    judge = BotRunWait.judge
+
+    def judge_then_show_activity(wait, runs, now):
+        verdict = judge(wait, runs, now)
+        fast_bot.show_activity()
+        return verdict
+
+    monkeypatch.setattr(BotRunWait, "judge", judge_then_show_activity)
 
     run = load_example_dag("example_automation_anywhere_bot").test()
 
@@ -127,8 +137,11 @@ def test_a_paused_run_fails_after_paused_timeout_across_rescheduled_pokes(fast_b
     dag = load_example_dag("example_automation_anywhere_bot")
     sensor = dag.get_task("wait_for_run")
     sensor.deferrable, sensor.mode, sensor.poke_interval = False, "reschedule", 1
-    # 5 s: several rescheduled pokes fall within it, also on Airflow 3.1's slower reschedules.
     sensor.run_policy = BotRunPolicy(activity_grace_period=60, paused_timeout=5)
+    # The wait's clock moves 2 s a reading, however slowly Airflow reschedules the pokes: the
+    # paused run fails at the third reading after it was first seen paused, 6 s on.
+    ticks = itertools.count(1_800_000_000, 2)
+    monkeypatch.setattr("airflow_provider_aa.waits.time", SimpleNamespace(time=lambda: next(ticks)))
 
     run = dag.test(run_conf={"vendor": "STATUS:RUN_PAUSED"})
 
@@ -140,7 +153,7 @@ def test_a_paused_run_fails_after_paused_timeout_across_rescheduled_pokes(fast_b
     last = readings[-1][3]
     assert last.outcome == "failed"
     assert re.search(
-        r"has been RUN_PAUSED for [5-9] s \(paused_timeout=5 s\): resume or stop it in the Control Room\.", last.message
+        r"has been RUN_PAUSED for 6 s \(paused_timeout=5 s\): resume or stop it in the Control Room\.", last.message
     )
     # Each rescheduled poke is a new task try with a new wait object, yet the clock carried on:
     # later pokes start from the held_since that the first paused reading saved in the task state store.

@@ -51,7 +51,12 @@ def test_deploy_sends_the_v4_body_with_typed_input(requests_mock):
     assert sent.headers["X-Authorization"] and sent.headers["Content-Type"] == "application/json"
     assert sent.json() == {
         "botId": 501,
-        "unattendedRequest": {"runAsUserIds": [29, 30], "poolIds": [4]},
+        "unattendedRequest": {
+            "runAsUserIds": [29, 30],
+            "poolIds": [4],
+            "numOfRunAsUsersToUse": 2,
+            "deviceUsageType": "RUN_ON_POOL_DEVICES",
+        },
         "botInput": {
             "sVendor": {"type": "STRING", "string": "Acme"},
             "nAmount": {"type": "NUMBER", "number": "12.5"},

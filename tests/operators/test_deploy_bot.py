@@ -67,7 +67,7 @@ def test_returns_the_deployment_id_and_sends_typed_input(requests_mock):
     ("kwargs", "message"),
     [
         ({"bot_id": "my bot"}, "bot_id must be a positive integer"),
-        ({"run_as_user_ids": None}, "run_as_user_ids must be an id or a list of ids"),
+        ({"run_as_user_ids": {"a": 1}}, "run_as_user_ids must be an id or a list of ids"),
         ({"bot_input": {"x": {"y": None}}}, r"bot_input\['x'\]\['y'\] is a NoneType"),
     ],
 )

@@ -111,8 +111,11 @@ def test_late_activity_is_tolerated_for_the_grace_period(requests_mock, clock):
         waiting.poke({})
 
 
-@pytest.mark.parametrize(("status", "option"), [("RUN_PAUSED", "paused_timeout"), ("UNKNOWN", "unknown_timeout")])
-def test_paused_or_unknown_too_long_fails(requests_mock, clock, status, option):
+@pytest.mark.parametrize(
+    ("status", "option"),
+    [("RUN_PAUSED", "paused_timeout"), ("UNKNOWN", "unknown_timeout"), ("PENDING_EXECUTION", "pending_timeout")],
+)
+def test_paused_unknown_or_pending_too_long_fails(requests_mock, clock, status, option):
     runs(requests_mock, status)
     waiting = sensor(**{option: 120})
     assert waiting.poke({}).is_done is False

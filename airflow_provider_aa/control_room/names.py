@@ -1,0 +1,480 @@
+"""
+Names instead of ids: work queues by name, bots by repository path, run-as users by
+username, device pools by name.
+
+Each look-up lists what the Control Room shows the connection's user (the list APIs of the
+reference's "Look-ups by name"), filtered server-side on the name where the API takes a
+filter, paged with :func:`~airflow_provider_aa.control_room.listing.read_all`, and then
+matched **exactly** on our side, since ``substring`` and even ``eq`` may match more (a
+Control Room whose ``eq`` ignores case, or one that ignores the filter altogether):
+
+============  =====================================================  ===========================
+what          call                                                   filter (server side)
+============  =====================================================  ===========================
+work queue    ``POST /v3/wlm/queues/list``                           ``eq`` on ``name``
+bot           ``POST /v2/repository/workspaces/public/files/list``   ``and`` of ``eq`` on
+                                                                     ``type`` (task bot) and
+                                                                     ``eq`` on ``name``
+run-as user   ``POST /v1/devices/runasusers/list``                   ``or`` of ``eq`` on
+                                                                     ``username``, 100 a request
+device pool   ``POST /v2/devices/pools/list``                        ``or`` of ``eq`` on ``name``,
+                                                                     100 a request
+============  =====================================================  ===========================
+
+Matching rules:
+
+- Names are compared exactly, **case-sensitively**, as the Control Room shows them; only
+  whitespace around the whole name is ignored. A name that differs only in case is not
+  taken, but is named first among the candidates of the error.
+- Bot paths: the folders from the workspace root down to the bot, separated by ``/`` or
+  ``\\`` (``Bots/Finance/Invoice Processor`` or ``Bots\\Finance\\Invoice Processor``), with or
+  without the root folder ``Automation Anywhere`` (case ignored for the root only). The
+  Control Room answers paths Windows-style from the root
+  (``Automation Anywhere\\Bots\\Finance\\Invoice Processor``); both sides are split into
+  folders and compared folder by folder, case-sensitively. Only task bots
+  (``application/vnd.aa.taskbot``) count; folders and other files never match.
+
+A name that matches nothing, or more than one object, raises :class:`NameLookupError`
+(fatal: a retry cannot mend a wrong name) naming the field, the value and candidates: for
+nothing, up to :data:`MAX_CANDIDATES` near names from the user's listing (read only then,
+at most :data:`CANDIDATE_SCAN_LIMIT` entries); for several, each match's id and name or path.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError, FatalError, InvalidInputError
+from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
+from airflow_provider_aa.control_room.listing import PageCursor, read_all, read_page
+from airflow_provider_aa.control_room.session import ControlRoomSession
+from airflow_provider_aa.control_room.work_items import PAGE_LENGTH
+
+#: The repository's root folder, which paths in answers start with.
+REPOSITORY_ROOT = "Automation Anywhere"
+#: The repository file type of a task bot.
+TASK_BOT_TYPE = "application/vnd.aa.taskbot"
+#: Workspaces of the repository: ``public`` (what deploys run) and the user's ``private`` one.
+WORKSPACES = ("public", "private")
+#: Most candidates an error names per value.
+MAX_CANDIDATES = 10
+#: Most entries read to find near names for a name that matched nothing (only then).
+CANDIDATE_SCAN_LIMIT = 1000
+
+Workspace = Literal["public", "private"]
+_SEPARATORS = re.compile(r"[\\/]+")
+
+
+class NameLookupError(FatalError):
+    """
+    A name (or bot path) matched no object, or several, in what the Control Room shows the
+    connection's user. Fatal: a retry would find the same. ``field`` is the parameter
+    (``queue_name``, ``bot_path``, ``run_as_user_names``, ``pool_names``); ``values`` the names
+    that did not resolve; ``candidates`` maps each of them to ``(id, name or path)`` pairs —
+    the matches when there were several, near names when there was none.
+    """
+
+    def __init__(
+        self, summary: str, *, field: str, values: Sequence[str], candidates: dict[str, list[tuple[str, str]]]
+    ):
+        self.field = field
+        self.values = list(values)
+        self.candidates = candidates
+        super().__init__(summary)
+
+
+# -- validation ---------------------------------------------------------------------------------
+
+
+def check_id_or_name(id_field: str, id_value: Any, name_field: str, name_value: Any, *, required: bool = True) -> None:
+    """
+    At most one of an id parameter and its name parameter is given (not ``None``); with
+    ``required``, exactly one. Checked when a task is made (both are templated: their values
+    are checked when the task runs).
+
+    :raises InvalidInputError: naming both parameters.
+    """
+    if id_value is not None and name_value is not None:
+        raise InvalidInputError(f"Give {id_field} or {name_field}, not both.")
+    if required and id_value is None and name_value is None:
+        raise InvalidInputError(f"Give {id_field} or {name_field}.")
+
+
+def validate_name(value: Any, field: str) -> str:
+    """
+    A name as given, without surrounding whitespace. A whole number is taken as its digits
+    (a template rendered as a native object turns the name ``"2024"`` into ``2024``).
+
+    :raises InvalidInputError: unless a non-empty string (or a whole number).
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError(f"{field} must be a non-empty name (a string), got {value!r}.")
+    return value.strip()
+
+
+def validate_names(values: Any, field: str) -> list[str]:
+    """
+    One name or a list of names → names, duplicates removed, order kept.
+
+    :raises InvalidInputError: for anything else, and for a string that is a rendered list
+        (``"['a', 'b']"``: a template rendered to text).
+    """
+    if isinstance(values, str):
+        if _is_rendered_list(values):
+            raise InvalidInputError(
+                f"{field} is the text {values!r}, a list rendered by a template: set "
+                "render_template_as_native_obj=True on the DAG, or give the names as a list."
+            )
+        values = [values]
+    if not isinstance(values, Sequence) or isinstance(values, bytes):
+        raise InvalidInputError(f"{field} must be a name or a list of names, got {type(values).__name__}.")
+    if not values:
+        raise InvalidInputError(f"{field} is empty: give at least one name.")
+    return list(dict.fromkeys(validate_name(value, f"{field}[{index}]") for index, value in enumerate(values)))
+
+
+def _is_rendered_list(text: str) -> bool:
+    stripped = text.strip()
+    if not (stripped.startswith("[") and stripped.endswith("]")):
+        return False
+    try:
+        parsed = ast.literal_eval(stripped)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return isinstance(parsed, list) and all(isinstance(item, str) for item in parsed)
+
+
+def path_folders(value: Any, field: str = "bot_path") -> tuple[str, ...]:
+    """
+    A bot path → its folders below the repository root, the bot's name last:
+    ``"Bots/Finance/Invoice Processor"``, ``"\\\\Bots\\\\Finance\\\\Invoice Processor"`` and
+    ``"Automation Anywhere\\\\Bots\\\\Finance\\\\Invoice Processor"`` all give
+    ``("Bots", "Finance", "Invoice Processor")``.
+
+    :raises InvalidInputError: unless ``value`` is a string naming at least the bot.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError(
+            f"{field} must be the bot's path in the repository, e.g. 'Bots/Finance/Invoice Processor', got {value!r}."
+        )
+    folders = _split(value)
+    if not folders:
+        raise InvalidInputError(
+            f"{field} {_quoted(value)} names no bot: give its path from the repository root, e.g. "
+            "'Bots/Finance/Invoice Processor'."
+        )
+    return folders
+
+
+def _split(path: str) -> tuple[str, ...]:
+    folders = tuple(part for part in _SEPARATORS.split(path.strip()) if part)
+    if folders and folders[0].casefold() == REPOSITORY_ROOT.casefold():
+        folders = folders[1:]
+    return folders
+
+
+def validate_workspace(value: Any) -> Workspace:
+    if value not in WORKSPACES:
+        raise InvalidInputError(f"workspace must be 'public' or 'private', got {value!r}.")
+    return value  # type: ignore[no-any-return]
+
+
+# -- requests -----------------------------------------------------------------------------------
+
+
+def _list_request(path: str, filter: dict[str, Any] | None, sort_field: str) -> ApiRequest:
+    body: dict[str, Any] = {
+        "sort": [{"field": sort_field, "direction": "asc"}],
+        "page": {"offset": 0, "length": PAGE_LENGTH},
+    }
+    if filter is not None:
+        body["filter"] = filter
+    return ApiRequest("POST", path, body)
+
+
+def _any_of(field: str, values: Sequence[str]) -> dict[str, Any]:
+    """An ``eq`` on ``field``, or an ``or`` of them for several values."""
+    operands = [{"operator": "eq", "field": field, "value": value} for value in values]
+    return operands[0] if len(operands) == 1 else {"operator": "or", "operands": operands}
+
+
+def queues_request(names: Sequence[str] | None = None) -> ApiRequest:
+    """The first page of the work queues named ``names`` (all queues for ``None``)."""
+    return _list_request("/v3/wlm/queues/list", _any_of("name", names) if names else None, "name")
+
+
+def bot_files_request(name: str | None = None, workspace: Workspace = "public") -> ApiRequest:
+    """The first page of the task bots named ``name`` (the path's last part; all task bots for ``None``)."""
+    is_bot = {"operator": "eq", "field": "type", "value": TASK_BOT_TYPE}
+    filter = is_bot if name is None else {"operator": "and", "operands": [is_bot, _any_of("name", [name])]}
+    return _list_request(f"/v2/repository/workspaces/{workspace}/files/list", filter, "name")
+
+
+def run_as_users_request(usernames: Sequence[str] | None = None) -> ApiRequest:
+    """The first page of the run-as users with these usernames (all for ``None``)."""
+    return _list_request(
+        "/v1/devices/runasusers/list", _any_of("username", usernames) if usernames else None, "username"
+    )
+
+
+def pools_request(names: Sequence[str] | None = None) -> ApiRequest:
+    """The first page of the device pools named ``names`` (all for ``None``)."""
+    return _list_request("/v2/devices/pools/list", _any_of("name", names) if names else None, "name")
+
+
+# -- matching -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """What differs between the look-ups: what the objects are called, and how an entry is read."""
+
+    noun: str  # "work queue"
+    id_field: str  # the parameter to give instead: "queue_id"
+    key: Callable[[dict[str, Any]], Any]  # compared with what is wanted; None: the entry never matches
+    label: Callable[[dict[str, Any]], str]  # how an entry is shown
+    texts: Callable[[str], list[str]]  # a label or a given value → the texts compared for near names
+    listing: Callable[[], ApiRequest]  # the first page of everything of the kind, for near names
+
+
+def _text(entry: dict[str, Any], name: str) -> str | None:
+    value = entry.get(name)
+    return value if isinstance(value, str) else None
+
+
+def _named_kind(noun: str, id_field: str, name: str, listing: Callable[[], ApiRequest]) -> _Kind:
+    return _Kind(
+        noun, id_field, lambda entry: _text(entry, name), lambda entry: _text(entry, name) or "", lambda t: [t], listing
+    )
+
+
+_QUEUE = _named_kind("work queue", "queue_id", "name", queues_request)
+_RUN_AS_USER = _named_kind("run-as user", "run_as_user_ids", "username", run_as_users_request)
+_POOL = _named_kind("device pool", "pool_ids", "name", pools_request)
+
+
+def _bot_folders(entry: dict[str, Any]) -> tuple[str, ...] | None:
+    """A listed file's folders below the root, the file's name last; ``None`` unless it is a task bot."""
+    kind, name, path = _text(entry, "type"), _text(entry, "name"), _text(entry, "path")
+    if (kind is not None and kind != TASK_BOT_TYPE) or path is None:
+        return None
+    folders = _split(path)
+    # Tolerate a Control Room that gives the parent folder as the path.
+    return folders if not name or (folders and folders[-1] == name) else (*folders, name)
+
+
+def _path_texts(path: str) -> list[str]:
+    """A path as compared for near names: all its folders, and the bot's name alone."""
+    folders = _split(path)
+    return ["/".join(folders), folders[-1]] if folders else [path]
+
+
+def _bot_kind(workspace: Workspace) -> _Kind:
+    return _Kind(
+        "bot",
+        "bot_id",
+        _bot_folders,
+        lambda entry: _text(entry, "path") or _text(entry, "name") or "",
+        _path_texts,
+        lambda: bot_files_request(None, workspace),
+    )
+
+
+def queue_id_of(session: ControlRoomSession, name: str, field: str = "queue_name") -> Operation[str]:
+    """
+    The id of the work queue named ``name`` (one list request, ``eq``-filtered on ``name``).
+
+    :raises NameLookupError: no queue or several have this name.
+    """
+    name = validate_name(name, field)
+    entries = yield from read_all(session, queues_request([name]))
+    found = yield from _resolve(session, _QUEUE, field, {name: name}, entries)
+    return found[name]
+
+
+def bot_id_of(
+    session: ControlRoomSession, path: str, field: str = "bot_path", workspace: Workspace = "public"
+) -> Operation[str]:
+    """
+    The file id of the task bot at ``path`` in the ``workspace`` (one list request for the
+    task bots with the path's last part as their name; the folders are matched here).
+
+    :raises NameLookupError: no task bot or several have this path.
+    """
+    folders = path_folders(path, field)
+    kind = _bot_kind(validate_workspace(workspace))
+    entries = yield from read_all(session, bot_files_request(folders[-1], workspace))
+    given = path.strip()
+    found = yield from _resolve(session, kind, field, {given: folders}, entries)
+    return found[given]
+
+
+def run_as_user_ids_of(
+    session: ControlRoomSession, names: Sequence[str], field: str = "run_as_user_names"
+) -> Operation[list[str]]:
+    """
+    The ids of the run-as users with these usernames, in the order given: one request per
+    100 names (an ``or`` of ``eq`` filters).
+
+    :raises NameLookupError: naming every username that matched no run-as user or several.
+    """
+    return (yield from _ids_of(session, _RUN_AS_USER, run_as_users_request, names, field))
+
+
+def pool_ids_of(session: ControlRoomSession, names: Sequence[str], field: str = "pool_names") -> Operation[list[str]]:
+    """
+    The ids of the device pools with these names, in the order given: one request per 100
+    names.
+
+    :raises NameLookupError: naming every name that matched no pool or several.
+    """
+    return (yield from _ids_of(session, _POOL, pools_request, names, field))
+
+
+def _ids_of(
+    session: ControlRoomSession,
+    kind: _Kind,
+    request: Callable[[Sequence[str]], ApiRequest],
+    names: Sequence[str],
+    field: str,
+) -> Operation[list[str]]:
+    wanted = validate_names(names, field)
+    entries: list[dict[str, Any]] = []
+    for start in range(0, len(wanted), PAGE_LENGTH):
+        entries += yield from read_all(session, request(wanted[start : start + PAGE_LENGTH]))
+    found = yield from _resolve(session, kind, field, {name: name for name in wanted}, entries)
+    return [found[name] for name in wanted]
+
+
+def _resolve(
+    session: ControlRoomSession,
+    kind: _Kind,
+    field: str,
+    wanted: dict[str, Any],
+    entries: Sequence[dict[str, Any]],
+) -> Operation[dict[str, str]]:
+    """
+    ``{value: id}`` when each value of ``wanted`` (value → the key it must match) is matched
+    by exactly one entry; else :class:`NameLookupError` naming all others.
+    """
+    matches: dict[str, dict[str, dict[str, Any]]] = {value: {} for value in wanted}
+    for entry in entries:
+        key = kind.key(entry)
+        for value, wanted_key in wanted.items():
+            if key is not None and key == wanted_key:
+                matches[value][str(entry["id"])] = entry  # by id: an entry listed twice is one object
+    if all(len(found) == 1 for found in matches.values()):
+        return {value: _checked_id(next(iter(found)), kind, value) for value, found in matches.items()}
+    listing: list[dict[str, Any]] = []
+    complete = True
+    if any(not found for found in matches.values()):
+        listing, complete = yield from _scan(session, kind.listing())
+    raise _lookup_error(kind, field, matches, [entry for entry in listing if kind.key(entry) is not None], complete)
+
+
+def _quoted(text: str) -> str:
+    """``text`` in quotes; ``repr`` only where plain quotes would mislead (a path's backslashes stay single)."""
+    return f"'{text}'" if text.isprintable() and "'" not in text else repr(text)
+
+
+def _checked_id(entry_id: str, kind: _Kind, value: str) -> str:
+    if not (entry_id.isascii() and entry_id.isdigit()) or int(entry_id) <= 0:
+        raise AutomationAnywhereError(
+            f"The Control Room listed {kind.noun} {value!r} with the id {entry_id!r}, which is not a positive integer."
+        )
+    return str(int(entry_id))
+
+
+def _scan(session: ControlRoomSession, first: ApiRequest) -> Operation[tuple[list[dict[str, Any]], bool]]:
+    """At most :data:`CANDIDATE_SCAN_LIMIT` entries of a listing; and whether that was all of it."""
+    cursor = PageCursor(first)
+    entries: list[dict[str, Any]] = []
+    while not cursor.done and len(entries) < CANDIDATE_SCAN_LIMIT:
+        entries += yield from read_page(session, cursor)
+    return entries[:CANDIDATE_SCAN_LIMIT], cursor.done and len(entries) <= CANDIDATE_SCAN_LIMIT
+
+
+def _lookup_error(
+    kind: _Kind,
+    field: str,
+    matches: dict[str, dict[str, dict[str, Any]]],
+    listed: list[dict[str, Any]],
+    complete: bool,
+) -> NameLookupError:
+    """The error naming each value that matched nothing (with near names from ``listed``) or several."""
+    candidates: dict[str, list[tuple[str, str]]] = {}
+    lines = []
+    for value, found in matches.items():
+        if len(found) == 1:
+            continue
+        if found:
+            candidates[value] = [(entry_id, kind.label(entry)) for entry_id, entry in found.items()]
+            shown = ", ".join(f"id {entry_id} ({_quoted(label)})" for entry_id, label in candidates[value])
+            lines.append(f"{_quoted(value)}: {len(found)} {kind.noun}s match: {shown}. Give {kind.id_field} instead.")
+        else:
+            near = _near(value, listed, kind)
+            candidates[value] = [(str(entry["id"]), kind.label(entry)) for entry in near]
+            lines.append(f"{_quoted(value)}: no {kind.noun} matches. {_offer(near, listed, complete, kind)}")
+    if len(matches) == 1:
+        summary = f"{field} {lines[0]}"
+    else:
+        summary = f"{field}: {len(lines)} of {len(matches)} could not be resolved:\n" + "\n".join(
+            f"  {line}" for line in lines
+        )
+    return NameLookupError(summary, field=field, values=list(candidates), candidates=candidates)
+
+
+def _offer(near: list[dict[str, Any]], listed: list[dict[str, Any]], complete: bool, kind: _Kind) -> str:
+    """What to tell of the candidates for a value that matched nothing."""
+
+    def show(entries: list[dict[str, Any]]) -> str:
+        return ", ".join(f"{_quoted(kind.label(entry))} (id {entry['id']})" for entry in entries)
+
+    if near:
+        return f"Near names: {show(near)}."
+    if not listed:
+        return f"The connection's user sees no {kind.noun}: check the name, and the user's permissions."
+    first = sorted(listed, key=kind.label)[:MAX_CANDIDATES]
+    more = ", ..." if len(listed) > len(first) or not complete else ""
+    count = f"{len(listed)}" if complete else f"more than {len(listed)}"
+    return f"Nothing similar among the {count} {kind.noun}(s) the connection's user sees: {show(first)}{more}."
+
+
+#: Least similarity (difflib's ratio, 0..1) of a near name.
+NEAR = 0.6
+
+
+def _near(value: str, listed: list[dict[str, Any]], kind: _Kind) -> list[dict[str, Any]]:
+    """
+    Up to :data:`MAX_CANDIDATES` entries close to ``value``, closest first: the same but for
+    case, then (for a bot) the same name in another folder, then names containing it or
+    contained in it, then names at least :data:`NEAR` alike. A bot is judged by its name;
+    its folders count only when the whole path is the same but for case.
+    """
+    wanted = [text.casefold() for text in kind.texts(value)]
+    scored = []
+    for entry in listed:
+        score = _similarity([text.casefold() for text in kind.texts(kind.label(entry))], wanted)
+        if score >= NEAR:
+            scored.append((-score, kind.label(entry), entry))
+    scored.sort(key=lambda item: (item[0], item[1]))
+    return [entry for _, _, entry in scored[:MAX_CANDIDATES]]
+
+
+def _similarity(texts: list[str], wanted: list[str]) -> float:
+    """``texts``, ``wanted``: the whole name (a bot's path) first, the name alone last."""
+    whole, name, wanted_whole, wanted_name = texts[0], texts[-1], wanted[0], wanted[-1]
+    if whole == wanted_whole:
+        return 3.0
+    if name == wanted_name:
+        return 2.5
+    if min(len(name), len(wanted_name)) >= 3 and (wanted_name in name or name in wanted_name):
+        return 2.0
+    return difflib.SequenceMatcher(None, name, wanted_name).ratio()

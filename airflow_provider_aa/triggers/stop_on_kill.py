@@ -1,0 +1,95 @@
+"""
+A deferred bot wait that the user ends (marks its task failed or success, clears it) stops
+the deployment's runs; a triggerer that merely shuts down or restarts must not, as the wait
+goes on in the next one.
+
+Airflow 3.3+ tells the two apart: its triggerer calls a trigger's ``on_kill()`` only after a
+user's action. The triggerers of Airflow 3.1 and 3.2 cancel the trigger's task either way,
+so there a cancelled trigger asks whether its task instance is still deferred, as Google's
+provider triggers do with ``cancel_on_kill`` (``safe_to_cancel()`` in
+``providers/google/.../triggers/dataproc.py``): no longer deferred means a user ended the wait.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from airflow.sdk.log import redact
+from airflow.triggers.base import BaseTrigger
+
+from airflow_provider_aa.control_room.stopping import stop_runs
+from airflow_provider_aa.triggers.clients import TriggerClients
+
+#: Whether the triggerer calls ``on_kill()`` on a user's action (Airflow 3.3+); otherwise a
+#: cancelled trigger looks up its task instance's state itself.
+TRIGGERER_CALLS_ON_KILL = hasattr(BaseTrigger, "on_kill")
+#: Longest a cancelled trigger spends on the look-up and the stop: Airflow 3.3 gives
+#: ``on_kill()`` as long by default (``[triggerer] on_kill_timeout``).
+STOP_TIMEOUT = 30.0
+
+
+async def task_instance_state(task_instance: Any) -> str | None:
+    """
+    The current state of the trigger's task instance, asked of the triggerer's supervisor
+    (the Execution API), the only way a trigger can read it without the metadata database.
+    """
+    from airflow.sdk.execution_time import task_runner
+    from airflow.sdk.execution_time.comms import GetTaskStates
+
+    answer = await task_runner.SUPERVISOR_COMMS.asend(
+        GetTaskStates(
+            dag_id=task_instance.dag_id,
+            task_ids=[task_instance.task_id],
+            run_ids=[task_instance.run_id],
+            map_index=task_instance.map_index,
+        )
+    )
+    states = answer.task_states.get(task_instance.run_id) or {}  # type: ignore[union-attr]
+    # The Execution API keys a mapped task instance as "<task_id>_<map_index>".
+    key = task_instance.task_id if task_instance.map_index < 0 else f"{task_instance.task_id}_{task_instance.map_index}"
+    return states.get(key)
+
+
+async def ended_by_user(task_instance: Any, log: logging.Logger | Any) -> bool:
+    """
+    Whether a cancelled trigger's wait was ended by a user: its task instance is no longer
+    deferred. ``False`` when that cannot be told (never stop a run on a guess).
+    """
+    if task_instance is None:
+        log.warning("The trigger knows no task instance: not stopping the bot's runs.")
+        return False
+    try:
+        state = await task_instance_state(task_instance)
+    except Exception as problem:
+        log.warning("Could not read the task instance's state, so not stopping the bot's runs: %s", problem)
+        return False
+    return state != "deferred"
+
+
+async def stop_deployment_runs(
+    clients: TriggerClients, conn_id: str, deployment_id: str, log: logging.Logger | Any
+) -> list[str] | None:
+    """
+    Stop the deployment's unfinished runs through the connection's shared client, logging
+    which; never raises.
+
+    :return: the execution ids asked to stop, or ``None`` when stopping failed (logged).
+    """
+    try:
+        client = await clients.client(conn_id)
+        stopped: list[str] = await client.run_operation(stop_runs(client.session, deployment_id))
+    except Exception as problem:  # also a connection that cannot be read: the wait is over either way
+        log.warning(
+            "Could not stop the runs of bot deployment %s; they may still be running: %s",
+            deployment_id,
+            redact(str(problem)),
+        )
+        return None
+    log.info(
+        "The user ended the wait: asked the Control Room to stop %d run(s) of bot deployment %s%s.",
+        len(stopped),
+        deployment_id,
+        f" ({', '.join(stopped)})" if stopped else "",
+    )
+    return stopped

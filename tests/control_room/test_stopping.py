@@ -1,0 +1,93 @@
+"""stop_runs driven through a real ControlRoomSession against a scripted Control Room."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError
+from airflow_provider_aa.control_room.stopping import StopRefusedError, stop_runs
+from tests.control_room.scripted import Script, answer, expect, login, lost, run
+
+ACTIVITY_BODY = {
+    "filter": {"operator": "eq", "field": "deploymentId", "value": "dep-1"},
+    "page": {"offset": 0, "length": 100},
+}
+
+
+def runs_page(token, *records):
+    listed = [{"id": execution_id, "deploymentId": "dep-1", "status": status} for execution_id, status in records]
+    return (expect("POST", "/v3/activity/list", json=ACTIVITY_BODY, token=token), answer(200, {"list": listed}))
+
+
+def stop(token, execution_ids, outcome):
+    body = {"stop_executions": {"execution_ids": execution_ids}}
+    return (expect("POST", "/v3/activity/manage", json=body, token=token, replay_safe=True), outcome)
+
+
+def test_only_the_runs_not_finished_are_stopped_in_one_request(session, clock, token):
+    script = Script(
+        [
+            login(token),
+            runs_page(
+                token,
+                ("e1", "RUNNING"),
+                ("e2", "COMPLETED"),
+                ("e3", "DEPLOYED"),
+                ("e4", "RUN_FAILED"),
+                ("e5", "RUN_PAUSED"),
+                ("e6", "SOMETHING_NEW"),
+            ),
+            stop(token, ["e1", "e3", "e5", "e6"], answer(200, {})),
+        ]
+    )
+    assert run(stop_runs(session, "dep-1"), script, session=session, clock=clock) == ["e1", "e3", "e5", "e6"]
+
+
+@pytest.mark.parametrize("records", [(), (("e1", "COMPLETED"), ("e2", "RUN_ABORTED"))], ids=["no-runs", "finished"])
+def test_nothing_to_stop_sends_no_stop_request(session, clock, token, records):
+    script = Script([login(token), runs_page(token, *records)])
+    assert run(stop_runs(session, "dep-1"), script, session=session, clock=clock) == []
+
+
+def test_a_lost_stop_answer_is_sent_again_as_stopping_twice_stops_once(session, clock, token):
+    script = Script(
+        [
+            login(token),
+            runs_page(token, ("e1", "RUNNING")),
+            stop(token, ["e1"], lost("timeout")),
+            stop(token, ["e1"], answer(200, {"manage_action_errors": []})),
+        ]
+    )
+    assert run(stop_runs(session, "dep-1"), script, session=session, clock=clock) == ["e1"]
+
+
+def test_refused_runs_are_named_with_the_control_rooms_reason(session, clock, token):
+    refusal = {"execution_id": "e2", "error_response": {"code": "ALREADY_FINISHED", "message": "Run has ended"}}
+    script = Script(
+        [
+            login(token),
+            runs_page(token, ("e1", "RUNNING"), ("e2", "RUNNING")),
+            stop(token, ["e1", "e2"], answer(200, {"manage_action_errors": [refusal]})),
+        ]
+    )
+    with pytest.raises(StopRefusedError) as refused:
+        run(stop_runs(session, "dep-1"), script, session=session, clock=clock)
+    text = str(refused.value)
+    assert "did not stop 1 of 2 run(s) of deployment dep-1" in text
+    assert "run e2: code='ALREADY_FINISHED', message='Run has ended'" in text
+    assert "POST /v3/activity/manage -> HTTP 200" in text
+
+
+def test_a_refused_stop_request_surfaces_the_control_rooms_error(session, clock, token):
+    script = Script(
+        [
+            login(token),
+            runs_page(token, ("e1", "RUNNING")),
+            stop(token, ["e1"], answer(403, {"code": "FORBIDDEN", "message": "No permission to manage activity"})),
+        ]
+    )
+    with pytest.raises(AutomationAnywhereError) as refused:
+        run(stop_runs(session, "dep-1"), script, session=session, clock=clock)
+    assert refused.value.status == 403
+    assert refused.value.code == "FORBIDDEN"
+    assert refused.value.message == "No permission to manage activity"
