@@ -277,12 +277,7 @@ class DeployRefusedError(FatalError):
             f"The Control Room found no device to run bot {deployment.bot_id} as run-as user(s) "
             f"{', '.join(deployment.run_as_user_ids)}{pools}: check that these users have a connected "
             "default device, that the pools have connected devices, and the users' licenses.",
-            status=refused.status,
-            method=refused.method,
-            path=refused.path,
-            code=refused.code,
-            message=refused.message,
-            details=refused.details,
+            **refused.call_fields(),
         )
 
 

@@ -43,6 +43,17 @@ class AutomationAnywhereError(AirflowException):
         self.details = details
         super().__init__(self._render())
 
+    def call_fields(self) -> dict[str, Any]:
+        """The failed call's fields, for another error about the same call: ``Other(summary, **e.call_fields())``."""
+        return {
+            "status": self.status,
+            "method": self.method,
+            "path": self.path,
+            "code": self.code,
+            "message": self.message,
+            "details": self.details,
+        }
+
     def _render(self) -> str:
         text = self.summary
         if self.method and self.path:

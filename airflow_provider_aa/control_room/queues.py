@@ -52,12 +52,7 @@ def connection_check(session: ControlRoomSession) -> Operation[str]:
                 f"Logged in to {settings.base_url}{who}, but the user may see neither work queues nor bot "
                 "activity (HTTP 403 to both): give it queue rights for work queue tasks, or activity "
                 "rights for bot tasks.",
-                status=also.status,
-                method=also.method,
-                path=also.path,
-                code=also.code,
-                message=also.message,
-                details=also.details,
+                **also.call_fields(),
             ) from None
         records = _total(activity)
         shown = f"visible ({records} record(s))" if records is not None else "visible"
