@@ -219,8 +219,9 @@ class TriggerClients:
     **Owner and lifecycle.** The event loop owns it: the triggerer runs every trigger of its
     process on one loop, and :meth:`of_running_loop` gives that loop's instance, created on
     first use and dropped with the loop. A client lives while triggers hold it; a client whose
-    connection changed logs out once its last trigger has moved on, and :meth:`aclose` logs
-    out all of them. Tests (and any other owner) create their own and pass it to triggers.
+    connection changed logs out once its last trigger has moved on; the others end with the
+    loop (their tokens expire). Tests (and any other owner) create their own and pass it to
+    triggers.
 
     :param clock: wall-clock seconds: deadlines, poll ticks, token renewal, connection reads.
     :param sleep: how triggers, token keepers and retries wait; a fake one runs a wait of
@@ -273,12 +274,6 @@ class TriggerClients:
                 if warning:
                     _log.warning("Connection %s: %s", conn_id, warning)
         return client
-
-    async def aclose(self) -> None:
-        """Log out every client once its last trigger has moved on (at once when none holds it)."""
-        current, self._current = list(self._current.values()), {}
-        for client in current:
-            client.retire()
 
     async def _settings(self, conn_id: str, *, reread: bool) -> ConnectionSettings:
         read = self._reads.get(conn_id)
