@@ -142,6 +142,7 @@ def test_a_resumed_add_takes_the_queue_from_the_trigger(emulator):
 
 
 def test_the_sensor_looks_its_queue_up_once_per_try(emulator):
+    emulator.configure(pause_bot=True)  # the item stays NEW, however slow this machine is
     (item,) = emulator.add_work_items(20, [{"n": 1}])
     sensor = AutomationAnywhereWorkItemSensor(task_id="t", queue_name="Invoices", work_item_ids=[item["id"]])
     assert not sensor.poke({}).is_done
@@ -151,6 +152,7 @@ def test_the_sensor_looks_its_queue_up_once_per_try(emulator):
 
 
 def test_a_deferred_sensor_hands_the_trigger_the_queues_id(emulator):
+    emulator.configure(pause_bot=True)  # the item stays NEW, however slow this machine is
     (item,) = emulator.add_work_items(20, [{"n": 1}])
     sensor = AutomationAnywhereWorkItemSensor(
         task_id="t", queue_name="Invoices", work_item_ids=[item["id"]], deferrable=True
