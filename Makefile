@@ -49,8 +49,12 @@ dist: $(INSTALLED)
 	$(BIN)/python -m pip --python $(DIST_VENV)/bin/python install --quiet dist/*.whl
 	$(DIST_VENV)/bin/python scripts/dist/smoke.py dist/*.whl
 
+# Two pytest-xdist workers, each with its own AIRFLOW_HOME (tests/conftest.py); the UI tests
+# stay in one worker (xdist_group "ui": one API server and one browser).
+PYTEST_WORKERS := -n 2 --dist loadgroup
+
 test-latest: $(INSTALLED)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_WORKERS)
 
 # On the oldest supported Airflow, in a virtualenv of its own: everything that touches
 # Airflow, but the browser test (Airflow 3.1's form has no provider extra fields). The
@@ -58,7 +62,7 @@ test-latest: $(INSTALLED)
 # version, nor do the fault matrix's cases that need no task retry; they run once, in
 # test-latest, to keep make test within CI's time.
 test-compat: $(COMPAT_INSTALLED)
-	$(COMPAT_VENV)/bin/python -m pytest -p no:cacheprovider \
+	$(COMPAT_VENV)/bin/python -m pytest $(PYTEST_WORKERS) -p no:cacheprovider \
 		-m "not browser and (not fault_matrix or airflow_retries)" \
 		--ignore=tests/control_room --ignore=tests/emulator --ignore=tests/transport --ignore=tests/bench
 

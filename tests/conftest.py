@@ -13,6 +13,10 @@ import pytest
 
 # Airflow reads its home at import time: point it at a throw-away folder first.
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="aa-provider-tests-"))
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # A pytest-xdist worker inherits the controller's environment: it gets a home (and a
+    # metadata database) of its own, as two processes writing one SQLite file lock each other out.
+    os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix=f"aa-provider-tests-{os.environ['PYTEST_XDIST_WORKER']}-")
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 # dag.test() syncs the configured DAG folder to the metadata database: the example DAGs
 # plus the tests' own, linked into one throw-away folder.
@@ -57,3 +61,25 @@ def no_sleep(monkeypatch):
     slept: list[float] = []
     monkeypatch.setattr("airflow_provider_aa.hooks.automation_anywhere.time.sleep", slept.append)
     return slept
+
+
+# -- the fault matrix's table (rows from tests/e2e/test_fault_matrix.py) ------------------------
+# Here, not in tests/e2e/conftest.py: under pytest-xdist, the process that prints the summary
+# collects no tests, and loads only this conftest.
+
+_FAULT_MATRIX: list[list] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call":
+        _FAULT_MATRIX.extend(value for name, value in report.user_properties if name == "fault_matrix")
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _FAULT_MATRIX:
+        return
+    terminalreporter.section("fault matrix: add (or deploy) -> wait (poke) / wait (deferred)")
+    terminalreporter.write_line("| fault | add | wait (poke) | wait (deferred) | items held | requests |")
+    terminalreporter.write_line("|---|---|---|---|---|---|")
+    for _order, row in sorted(_FAULT_MATRIX):
+        terminalreporter.write_line("| " + " | ".join(row) + " |")

@@ -52,15 +52,16 @@ def task_states(dag_run) -> dict[str, str]:
     return {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
 
 
-#: Rows of the fault matrix (tests/e2e/test_fault_matrix.py), printed after the run.
-FAULT_MATRIX: list[tuple[str, ...]] = []
+@pytest.fixture
+def fault_matrix_row(request):
+    """
+    Records this test's row of the README's fault matrix, which ``tests/conftest.py`` prints
+    after the run. The row travels in the test's report, so that rows from pytest-xdist
+    workers reach the process that prints; ordered as the cases are in their module.
+    """
 
+    def record(*row: str) -> None:
+        order = [request.node.location[1], *request.node.callspec.indices.values()]
+        request.node.user_properties.append(("fault_matrix", [order, list(row)]))
 
-def pytest_terminal_summary(terminalreporter):
-    if not FAULT_MATRIX:
-        return
-    terminalreporter.section("fault matrix: add (or deploy) -> wait (poke) / wait (deferred)")
-    terminalreporter.write_line("| fault | add | wait (poke) | wait (deferred) | items held | requests |")
-    terminalreporter.write_line("|---|---|---|---|---|---|")
-    for row in FAULT_MATRIX:
-        terminalreporter.write_line("| " + " | ".join(row) + " |")
+    return record

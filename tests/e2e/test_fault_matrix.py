@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import FAULT_MATRIX, load_test_dag, task_states
+from tests.e2e.conftest import load_test_dag, task_states
 
 # fault_matrix: make test-compat runs only the cases that need a task retry (marked
 # airflow_retries), where Airflow versions differ (task state store or Variable fallback).
@@ -109,7 +109,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", matrix_params(CASES))
-def test_fault(aa_emulator, monkeypatch, capfd, case):
+def test_fault(aa_emulator, monkeypatch, capfd, case, fault_matrix_row):
     # Long enough to fault mid-wait, also where tasks start slowly (Airflow 3.1 under load).
     aa_emulator.configure(pickup_delay=1.0, work_delay=5.0 if case.ends_sessions else 2.0)
     aa_emulator.use_connection(monkeypatch, timeout=1)
@@ -129,9 +129,7 @@ def test_fault(aa_emulator, monkeypatch, capfd, case):
     states = task_states(run)
     held = sorted(item["json"]["n"] for item in aa_emulator.work_items(20))
     requests = sum(aa_emulator.counters.snapshot()["requests"].values())
-    FAULT_MATRIX.append(
-        (case.fault, states["add"], states["wait_poke"], states["wait_deferred"], str(held), str(requests))
-    )
+    fault_matrix_row(case.fault, states["add"], states["wait_poke"], states["wait_deferred"], str(held), str(requests))
     assert states == case.states
     assert held == ([1, 2, 3] if states["add"] == "success" else [])
     assert requests <= 60
@@ -278,7 +276,7 @@ def try_numbers(run: Any) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("case", matrix_params(ONCE_CASES))
-def test_exactly_once(aa_emulator, monkeypatch, case):
+def test_exactly_once(aa_emulator, monkeypatch, case, fault_matrix_row):
     from airflow_provider_aa.control_room import adding
     from airflow_provider_aa.waits import WorkItemWatch
     from tests.e2e.conftest import xcoms
@@ -343,7 +341,7 @@ def test_exactly_once(aa_emulator, monkeypatch, case):
     shown = str(held) + (
         f" + {others} others ({between} between send and check; check read {sum(checks)})" if case.busy else ""
     )
-    FAULT_MATRIX.append((case.fault, add_state, states["wait_poke"], states["wait_deferred"], shown, str(requests)))
+    fault_matrix_row(case.fault, add_state, states["wait_poke"], states["wait_deferred"], shown, str(requests))
 
     assert states == ALL_OK
     assert held == case.held
@@ -423,7 +421,7 @@ DEPLOY_CASES = [
 
 
 @pytest.mark.parametrize("case", matrix_params(DEPLOY_CASES))
-def test_deploy_once(aa_emulator, monkeypatch, case):
+def test_deploy_once(aa_emulator, monkeypatch, case, fault_matrix_row):
     from tests.e2e.conftest import xcoms
 
     # Activity records within the 1 s settle delay (the connection's timeout), a quick bot.
@@ -438,8 +436,8 @@ def test_deploy_once(aa_emulator, monkeypatch, case):
     runs = aa_emulator.bot_runs()
     requests = sum(aa_emulator.counters.snapshot()["requests"].values())
     deploy_state = states["deploy"] + (f" ({tries['deploy']}nd try)" if tries["deploy"] == 2 else "")
-    FAULT_MATRIX.append(
-        (case.fault, f"deploy: {deploy_state}", states["wait_poke"], "—", f"{len(runs)} bot run(s)", str(requests))
+    fault_matrix_row(
+        case.fault, f"deploy: {deploy_state}", states["wait_poke"], "—", f"{len(runs)} bot run(s)", str(requests)
     )
 
     assert states == {"deploy": "success", "wait_poke": "success"}

@@ -188,6 +188,14 @@ class ApiServerLaunch:
             _stop(self.process)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``), every UI test runs in one worker: one API server and browser."""
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here):
+            item.add_marker(pytest.mark.xdist_group("ui"))
+
+
 @pytest.fixture(scope="session")
 def api_server_launch(tmp_path_factory) -> Iterator[ApiServerLaunch]:
     launch = ApiServerLaunch(tmp_path_factory.mktemp("api-server"))
