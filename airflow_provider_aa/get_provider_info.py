@@ -25,7 +25,10 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "hooks": [{"integration-name": _INTEGRATION, "python-modules": [f"{_PACKAGE}.hooks.automation_anywhere"]}],
         "operators": [
-            {"integration-name": _INTEGRATION, "python-modules": [f"{_PACKAGE}.operators.automation_anywhere"]}
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": [f"{_PACKAGE}.operators.automation_anywhere", f"{_PACKAGE}.operators.export"],
+            }
         ],
         "sensors": [{"integration-name": _INTEGRATION, "python-modules": [f"{_PACKAGE}.sensors.automation_anywhere"]}],
         "triggers": [

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import bench  # noqa: F401  (a throw-away AIRFLOW_HOME before Airflow is imported)
-from bench import adding, imports, lookups, saved_add, triggerer, waiting
+from bench import adding, export, imports, lookups, saved_add, triggerer, waiting
 from bench.common import Row, markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +29,7 @@ SCENARIOS: dict[str, Callable[[], list[Row]]] = {
     "triggers": triggerer.rows,
     "triggers-10k": triggerer.many_rows,
     "imports": imports.rows,
+    "export": export.rows,
 }
 
 METHOD = """\
@@ -84,6 +85,10 @@ alive, and it stops asking about an item once it saw it finished.
   own RSS when it started the process). The processes log at WARNING: a "still pending"
   line per sensor and round is noise here (Airflow's structlog loggers ignore
   `logging.disable`).
+- **export bot runs**: `AutomationAnywhereExportOperator(dataset="bot_runs")` in a fresh
+  process with Airflow loaded, over the emulator's seeded history (`history_runs=N`, served
+  from an index by time), one window holding all N runs, into a temporary local folder.
+  Peak RSS growth is the process's `VmHWM` (reset just before the export) minus its RSS then.
 - **import at DAG parse**: `from airflow.sdk import DAG, BaseOperator, BaseSensorOperator,
   task`, then the provider's operator and sensor modules (ours) or `import requests`
   (baseline), timed in fresh interpreters, median of 7.

@@ -140,3 +140,57 @@ def _as_text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return json.dumps(value)
+
+
+class WorkItemChangedError(FatalError):
+    """
+    A work item update found the item changed since the version it was based on (the
+    Control Room's 409, or a ``version`` that is no longer current), or gone. Nothing was
+    overwritten: a retry with the newer version could undo someone else's change, so the
+    task fails without retries. ``current_version`` and ``current_status`` describe the item
+    as it is now (``None`` when it is gone), ``asked`` what the update asked for.
+    """
+
+    def __init__(
+        self,
+        summary: str,
+        *,
+        current_version: str | None = None,
+        current_status: str | None = None,
+        asked: str = "",
+        **call: Any,
+    ) -> None:
+        self.current_version = current_version
+        self.current_status = current_status
+        self.asked = asked
+        super().__init__(summary, **call)
+
+    @classmethod
+    def of(
+        cls,
+        queue_id: str,
+        item_id: str,
+        asked: str,
+        version: str,
+        now: dict[str, Any],
+        *,
+        maybe_ours: bool = False,
+    ) -> WorkItemChangedError:
+        """``now``: the item as read after the conflict; ``version``: the one the update was based on."""
+        current_version, current_status = str(now.get("version")), str(now.get("status"))
+        why = (
+            " An earlier send of this update got no answer: it may have been applied and the item moved on since."
+            if maybe_ours
+            else ""
+        )
+        return cls(
+            f"Work item {item_id} of queue {queue_id} changed since version {version}: it is now version "
+            f"{current_version}, status {current_status}. Not updated ({asked}): read it again and decide.{why}",
+            current_version=current_version,
+            current_status=current_status,
+            asked=asked,
+        )
+
+    @classmethod
+    def gone(cls, queue_id: str, item_id: str, asked: str) -> WorkItemChangedError:
+        return cls(f"Work item {item_id} is not in queue {queue_id} (deleted?): not updated ({asked}).", asked=asked)

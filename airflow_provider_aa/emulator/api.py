@@ -13,6 +13,7 @@ from typing import Any
 from airflow_provider_aa.emulator.counters import Counters
 from airflow_provider_aa.emulator.models import Session
 from airflow_provider_aa.emulator.responses import ApiError, Response, json_response, no_content
+from airflow_provider_aa.emulator.roles import check_api
 from airflow_provider_aa.emulator.state import TOKEN_MISSING, Accepted, ControlRoomState, validating
 
 #: Deepest nesting of arrays and objects accepted in a request body: the emulator copies and
@@ -225,6 +226,9 @@ class ControlRoomApi:
     def list_activities(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
         return json_response(self._state.list_activities(request.json()))
 
+    def list_audit_messages(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        return json_response(self._state.list_audit_messages(request.json()))
+
     def get_execution(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
         return json_response(self._state.get_execution(params["id"]))
 
@@ -242,6 +246,28 @@ class ControlRoomApi:
 
     def list_pools(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
         return json_response(self._state.list_pools(request.json()))
+
+    # -- roles (see roles) -------------------------------------------------------------------
+
+    def list_roles(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        assert session is not None
+        check_api(request.path, self._state.config)
+        return json_response(self._state.list_roles(session, request.json()))
+
+    def get_role(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        assert session is not None
+        check_api(request.path, self._state.config)
+        return json_response(self._state.get_role(session, params["id"]))
+
+    def create_role(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        assert session is not None
+        check_api(request.path, self._state.config)
+        return json_response(self._state.create_role(session, request.json()), status=201)
+
+    def update_role(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        assert session is not None
+        check_api(request.path, self._state.config)
+        return json_response(self._state.update_role(session, params["id"], request.json()))
 
 
 _QUEUE = "/wlm/queues/{queueId}"
@@ -267,11 +293,22 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v3/automations/deploy", ControlRoomApi.deploy_v3),
     Route("POST", "/v4/automations/deploy", ControlRoomApi.deploy_v4),
     Route("POST", "/v3/activity/list", ControlRoomApi.list_activities),
+    Route("POST", "/v1/audit/messages/list", ControlRoomApi.list_audit_messages),
     Route("GET", "/v3/activity/execution/{id}", ControlRoomApi.get_execution),
     Route("POST", "/v2/repository/workspaces/{workspace}/files/list", ControlRoomApi.list_files),
     Route("POST", "/v1/devices/runasusers/list", ControlRoomApi.list_run_as_users),
     Route("POST", "/v2/devices/pools/list", ControlRoomApi.list_pools),
     Route("POST", "/v3/activity/manage", ControlRoomApi.manage_activity),
+    *(
+        route
+        for version in ("v2", "v1")
+        for route in (
+            Route("POST", f"/{version}/usermanagement/roles/list", ControlRoomApi.list_roles),
+            Route("POST", f"/{version}/usermanagement/roles", ControlRoomApi.create_role),
+            Route("GET", f"/{version}/usermanagement/roles/{{id}}", ControlRoomApi.get_role),
+            Route("PUT", f"/{version}/usermanagement/roles/{{id}}", ControlRoomApi.update_role),
+        )
+    ),
 )
 
 

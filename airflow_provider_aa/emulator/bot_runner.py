@@ -10,8 +10,8 @@ a look at every item:
 - NEW → ACTIVE ``pickup_delay`` seconds after the item became NEW (creation, or an update
   that set status NEW). With ``bot_rate`` the bot takes at most that many items per second,
   oldest first. ``pause_bot`` keeps items NEW; time spent paused does not count.
-- ACTIVE → final status ``work_delay`` seconds later, decided by the item's data
-  (:func:`outcome`). ``updatedOn`` is the moment of the transition, on the Control Room's
+- ACTIVE → final status ``work_delay`` seconds later, decided by the item's data and whether
+  the bot has worked it before (:func:`outcome`). ``updatedOn`` is the moment of the transition, on the Control Room's
   clock; each transition bumps ``version``.
 """
 
@@ -30,6 +30,8 @@ from airflow_provider_aa.emulator.models import WorkItem
 
 RESULT_TEXT = "Processed by emulated bot"
 STATUS_PREFIX = "STATUS:"
+#: In a value: the item fails the first time the bot works it, and succeeds when re-queued.
+FAIL_ONCE = "FAIL_ONCE"
 FAILURE_STATUSES = frozenset({"FAILED", "UNSUCCESSFUL", "DATA_ERROR", "ERROR"})
 SUCCESS_STATUSES = frozenset({"COMPLETED", "SUCCESSFUL"})
 
@@ -43,16 +45,20 @@ class Outcome:
     error: str = ""
 
 
-def outcome(data: Mapping[str, Any]) -> Outcome:
+def outcome(data: Mapping[str, Any], *, worked_before: bool = False) -> Outcome:
     """
     How the bot ends an item, from its top-level ``json`` values, first rule that applies:
 
     1. a string value ``STATUS:<X>`` → status ``X`` (any text, e.g. ``ON_HOLD``,
        ``DATA_ERROR`` or an unknown one); ``error`` is set for FAILED, UNSUCCESSFUL,
        DATA_ERROR and ERROR, ``result`` for COMPLETED and SUCCESSFUL;
-    2. a string value containing ``FAIL`` → FAILED, ``error`` "Emulated bot failure:
+    2. a string value containing ``FAIL_ONCE``, the first time the bot works the item (not
+       ``worked_before``) → FAILED, ``error`` "Emulated bot failure: <attribute> contains
+       FAIL_ONCE (a failure that a re-queue mends)"; worked before, ``FAIL_ONCE`` counts
+       for nothing;
+    3. a string value containing ``FAIL`` → FAILED, ``error`` "Emulated bot failure:
        <attribute> contains FAIL";
-    3. otherwise COMPLETED with ``result`` "Processed by emulated bot".
+    4. otherwise COMPLETED with ``result`` "Processed by emulated bot".
     """
     for attribute, value in data.items():
         if isinstance(value, str) and value.startswith(STATUS_PREFIX) and value[len(STATUS_PREFIX) :].strip():
@@ -61,7 +67,13 @@ def outcome(data: Mapping[str, Any]) -> Outcome:
                 return Outcome(status, error=f"Emulated bot set status {status}: {attribute} is {value}")
             return Outcome(status, result=RESULT_TEXT if status in SUCCESS_STATUSES else "")
     for attribute, value in data.items():
-        if isinstance(value, str) and "FAIL" in value:
+        if isinstance(value, str) and FAIL_ONCE in value and not worked_before:
+            return Outcome(
+                "FAILED",
+                error=f"Emulated bot failure: {attribute} contains {FAIL_ONCE} (a failure that a re-queue mends)",
+            )
+    for attribute, value in data.items():
+        if isinstance(value, str) and "FAIL" in value.replace(FAIL_ONCE, ""):
             return Outcome("FAILED", error=f"Emulated bot failure: {attribute} contains FAIL")
     return Outcome("COMPLETED", result=RESULT_TEXT)
 
@@ -92,6 +104,7 @@ class BotRunner:
         self._active: list[_Entry] = []  # the bot's ACTIVE items by active_since
         self._paused_at: float | None = None  # the last moment seen paused, until resumed
         self._ties = itertools.count()  # an item set NEW twice at one moment has two entries
+        self._worked: set[int] = set()  # ids of the items the bot has finished at least once
 
     def watch(self, item: WorkItem) -> None:
         """Take note of an item that became NEW (``waiting_since`` set): created, or set NEW."""
@@ -152,7 +165,8 @@ class BotRunner:
 
     def _finish(self, item: WorkItem, at: float) -> None:
         """End ``item``; ``at``: when, as the Control Room shows it."""
-        end = outcome(item.data)
+        end = outcome(item.data, worked_before=item.id in self._worked)
+        self._worked.add(item.id)
         item.status = end.status
         item.result = end.result
         item.error = end.error

@@ -20,6 +20,8 @@ _BOOL_FIELDS = (
     "pause_bot",
     "deploy_v4_enabled",
     "ignore_offset",
+    "roles_v2_enabled",
+    "roles_v1_enabled",
 )
 
 #: Largest duration and clock offset (seconds): ten years.
@@ -30,6 +32,8 @@ MAX_BOT_RATE = 1e9
 MAX_BUSY_RATE = 100_000.0
 #: Largest ``page_cap``.
 MAX_PAGE_CAP = 10**9
+#: Largest ``history_runs``.
+MAX_HISTORY_RUNS = 1_000_000
 #: The values of ``add_answer_shape``.
 ADD_ANSWER_SHAPES = ("list", "workItems", "item")
 
@@ -69,9 +73,18 @@ class EmulatorConfig:
     - ``ignore_offset``: list endpoints answer as if ``page.offset`` were 0 (a broken server
       or proxy), so every page is the first one.
 
+    ``history_runs``: bot runs the activity history holds from before the setting took
+    effect, over the two days before, all finished, each with an audit log entry (see
+    :mod:`.history`); set or changed, the history is made anew ending at that moment; 0 (the
+    default): none, the activity list shows deployed runs only and the audit log is empty.
+
     ``add_answer_shape``: how an add of work items is answered, as Control Rooms differ:
     ``"list"`` (``{"list": [...]}``, the default), ``"workItems"`` (``{"workItems": [...]}``)
     or ``"item"`` (the created item itself when one was added; a list otherwise).
+
+    ``roles_v2_enabled`` / ``roles_v1_enabled``: whether the role calls of the User Management
+    API answer on ``/v2/usermanagement/...`` / ``/v1/usermanagement/...`` (off: 404, as on an old
+    Control Room without v2, or on v.33 and later, where v1 is discontinued; see :mod:`.roles`).
 
     Durations are seconds from 0 to ten years (``token_lifetime`` above 0), ``clock_offset``
     at most ten years either way, ``bot_rate`` above 0 and at most 1e9, ``busy_queues``
@@ -95,6 +108,9 @@ class EmulatorConfig:
     page_cap: int | None = None
     ignore_offset: bool = False
     add_answer_shape: str = "list"
+    roles_v2_enabled: bool = True
+    roles_v1_enabled: bool = True
+    history_runs: int = 0
 
     def __post_init__(self) -> None:
         for name in _DURATION_FIELDS:
@@ -111,6 +127,7 @@ class EmulatorConfig:
                 raise ValueError("bot_rate must be greater than 0, or None for no limit")
         if self.page_cap is not None:
             check_number("page_cap", self.page_cap, 1, MAX_PAGE_CAP, whole=True)
+        check_number("history_runs", self.history_runs, 0, MAX_HISTORY_RUNS, whole=True)
         if self.add_answer_shape not in ADD_ANSWER_SHAPES:
             raise ValueError(
                 f"add_answer_shape must be one of {', '.join(ADD_ANSWER_SHAPES)}, not {self.add_answer_shape!r}"

@@ -6,7 +6,9 @@ The list grammar shared by work items and queues: ``{"filter", "sort", "page"}``
   nested freely. Missing, ``null`` or ``{}`` matches everything. A field is looked up
   among the record's top-level keys, then inside its ``json``; a record without the field
   matches no leaf. Values compare as numbers when both sides read as numbers (JSON numbers or
-  numeric strings), else as text; ``substring`` is a case-sensitive text search. ``id``
+  numeric strings), as instants when both read as ISO 8601 date-times with a zone
+  (``2026-11-30T00:00:00Z``, ``...T00:00:00.123456789Z``, ``...+01:00``: time filters, e.g.
+  ``ge``/``lt`` on ``updatedOn``), else as text; ``substring`` is a case-sensitive text search. ``id``
   values must be numeric. At most :data:`MAX_FILTER_DEPTH` levels of ``operands``; a number
   value beyond what a float holds → 400.
 - ``sort``: ``[{"field", "direction": asc|desc}, ...]``; default ``id`` ascending. Records
@@ -32,6 +34,7 @@ import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from airflow_provider_aa.emulator.responses import bad_request
@@ -57,6 +60,7 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
 }
 _LEAF_OPERATORS = {*_COMPARISONS, "substring"}
 _NUMBER = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*")
+_INSTANT = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})")
 _MISSING = object()
 
 Record = Mapping[str, Any]
@@ -97,7 +101,11 @@ def query(
     records: Sequence[Record], body: Any, *, page_cap: int | None = None, ignore_offset: bool = False
 ) -> dict[str, Any]:
     """Filter, sort and page ``records`` as the list ``body`` asks."""
-    request = parse(body, page_cap=page_cap, ignore_offset=ignore_offset)
+    return query_parsed(records, parse(body, page_cap=page_cap, ignore_offset=ignore_offset))
+
+
+def query_parsed(records: Sequence[Record], request: ListQuery) -> dict[str, Any]:
+    """Filter, sort and page ``records`` as the checked ``request`` asks."""
     condition = request.condition
     matching = [record for record in records if condition is None or matches(condition, record)]
     for field, descending in reversed(request.sort):
@@ -176,8 +184,25 @@ def matches(node: dict[str, Any], record: Record) -> bool:
         return _as_text(expected) in _as_text(actual)
     left, right = _as_number(actual), _as_number(expected)
     if left is None or right is None:
+        moment, bound = instant_nanoseconds(actual), instant_nanoseconds(expected)
+        if moment is not None and bound is not None:
+            return _COMPARISONS[op](moment, bound)
         return _COMPARISONS[op](_as_text(actual), _as_text(expected))
     return _COMPARISONS[op](left, right)
+
+
+def instant_nanoseconds(value: Any) -> int | None:
+    """An ISO 8601 date-time with a zone (``Z`` or an offset) as nanoseconds since the epoch, else ``None``."""
+    match = _INSTANT.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        return None
+    whole, fraction, zone = match.groups()
+    try:
+        moment = datetime.fromisoformat(whole + ("+00:00" if zone in ("Z", "z") else zone))
+    except ValueError:
+        return None
+    seconds = int(moment.timestamp())  # whole seconds: exact
+    return seconds * 1_000_000_000 + int((fraction or "").ljust(9, "0")[:9] or 0)
 
 
 def _lookup(record: Record, field: str) -> Any:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_aa.emulator.responses import bad_request
+from airflow_provider_aa.emulator.responses import ApiError, bad_request
 
 #: Number of ``colN`` display columns on every work item.
 DISPLAY_COLUMNS = 5
@@ -35,6 +35,23 @@ def instant(timestamp: float) -> str:
 def _second(seconds: int) -> str:
     # Cached: items made together (a batch, a busy queue) share their second.
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+
+
+def require_version(body: dict[str, Any], current: int, subject: str, conflict_code: str) -> None:
+    """
+    The optimistic lock of an update: 400 when ``body["version"]`` is not a number, 409 with
+    ``conflict_code`` when it is not ``current`` (``subject`` says what changed, e.g. "Work item 7").
+    """
+    version = as_long(body["version"], "version")
+    if version is None:
+        raise bad_request(f"version must be a number, not {body['version']!r}")
+    if version != current:
+        raise ApiError(
+            409,
+            conflict_code,
+            f"{subject} was changed meanwhile: its version is {current}, not {body['version']}",
+            f"Read the {subject.split()[0].lower()} again and retry the update with its current version",
+        )
 
 
 def as_long(value: Any, name: str) -> int | None:

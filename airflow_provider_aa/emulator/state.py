@@ -39,7 +39,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from airflow_provider_aa.emulator import filters, item_lists
+from airflow_provider_aa.emulator import filters, item_lists, status_rules
 from airflow_provider_aa.emulator.bot_runner import BotIdentity, BotRunner
 from airflow_provider_aa.emulator.clock import ControlRoomClock
 from airflow_provider_aa.emulator.config import EmulatorConfig
@@ -53,6 +53,7 @@ from airflow_provider_aa.emulator.deployments import (
     uses_pools,
     whole_number,
 )
+from airflow_provider_aa.emulator.history import History
 from airflow_provider_aa.emulator.lookups import Directory, bot_file
 from airflow_provider_aa.emulator.models import (
     EVICTED,
@@ -63,8 +64,10 @@ from airflow_provider_aa.emulator.models import (
     User,
     WorkItem,
     as_long,
+    require_version,
 )
 from airflow_provider_aa.emulator.responses import ApiError, bad_request
+from airflow_provider_aa.emulator.roles import RoleStore
 from airflow_provider_aa.emulator.tokens import TokenIssuer
 
 # Error codes. UM1101 and UM1114 are the Control Room's; the others are the emulator's choice.
@@ -191,9 +194,11 @@ class ControlRoomState:
         # Run-as users, device pools and private bots, for look-ups by name (see lookups).
         self._directory = Directory.from_seed(seed, self._first_user, now)
         self._runs: dict[str, BotRun] = {}
+        self._history = self._past(config.history_runs)
         self._pool_devices = {
             int(pool["id"]): [int(device) for device in pool.get("deviceIds") or []] for pool in seed.get("pools", [])
         }
+        self._roles = RoleStore.from_seed(seed, self._first_user, now)
 
     # -- administration ------------------------------------------------------------------
 
@@ -210,6 +215,8 @@ class ControlRoomState:
         """Switch settings; everything has already caught up under the old ones."""
         self._set_producers(config, self._clock.base())
         self._clock.set_offset(config.clock_offset)
+        if config.history_runs != self._config.history_runs:
+            self._history = self._past(config.history_runs)
         self._config = config
 
     def reset(self, seed: dict[str, Any], config: EmulatorConfig) -> None:
@@ -562,16 +569,7 @@ class ControlRoomState:
         item = self._item(self._queue(queue_id), item_id)
         if not isinstance(body, dict) or "version" not in body:
             raise bad_request("The update body must be a JSON object with the item's current version")
-        version = as_long(body["version"], "version")
-        if version is None:
-            raise bad_request(f"version must be a number, not {body['version']!r}")
-        if version != item.version:
-            raise ApiError(
-                409,
-                VERSION_CONFLICT,
-                f"Work item {item.id} was changed meanwhile: its version is {item.version}, not {body['version']}",
-                "Read the item again and retry the update with its current version",
-            )
+        require_version(body, item.version, f"Work item {item.id}", VERSION_CONFLICT)
         if "json" in body and not isinstance(body["json"], dict):
             raise bad_request("json must be an object")
         for name in ("result", "status", "comment"):
@@ -579,11 +577,14 @@ class ControlRoomState:
                 raise bad_request(f"{name} must be text")
         if body.get("status") == "":
             raise bad_request("status must not be empty")
+        status = body.get("status", item.status)
+        content = {"json": item.data, "result": item.result, "comment": item.comment}
+        changes_content = any(name in body and body[name] != value for name, value in content.items())
+        status_rules.check_update(item.id, item.status, status, changes_content=changes_content)
         _changing()
         item.data = body.get("json", item.data)
         item.result = body.get("result", item.result)
         item.comment = body.get("comment", item.comment)
-        status = body.get("status", item.status)
         if status != item.status:
             item.status = status
             item.active_since = None
@@ -596,6 +597,7 @@ class ControlRoomState:
     @_transaction
     def delete_work_item(self, queue_id: str, item_id: str) -> None:
         item = self._item(self._queue(queue_id), item_id)
+        status_rules.check_delete(item.id, item.status)
         _changing()
         del self._items[item.queue_id][item.id]
         item.waiting_since = item.active_since = None  # the bot lets go of it
@@ -663,7 +665,27 @@ class ControlRoomState:
     def list_activities(self, body: Any) -> dict[str, Any]:
         now, numeric_ids = self._clock.base(), self._config.numeric_ids
         records = [run.record(now, numeric_ids, self._clock) for run in self._runs.values() if now >= run.visible_at]
-        return filters.query(records, body, page_cap=self._config.page_cap, ignore_offset=self._config.ignore_offset)
+        request = filters.parse(body, page_cap=self._config.page_cap, ignore_offset=self._config.ignore_offset)
+        return self._history.activity.answer(request, records, numeric_ids)
+
+    @_transaction
+    def list_audit_messages(self, body: Any) -> dict[str, Any]:
+        """``/v1/audit/messages/list``: the history's audit log (see history)."""
+        request = filters.parse(body, page_cap=self._config.page_cap, ignore_offset=self._config.ignore_offset)
+        return self._history.audit.answer(request, [], self._config.numeric_ids)
+
+    def _past(self, runs: int) -> History:
+        """``runs`` finished bot runs before now (``history_runs``; see history)."""
+        deployer = min(self._users.values(), key=lambda user: user.id, default=None)  # the seed's first user
+        return History.seeded(
+            runs,
+            self._clock.base(),
+            self._clock,
+            list(self._bots.values()),
+            [user.id for user in self._directory.run_as_users],
+            self._identity.device_id,
+            (deployer.id, deployer.username) if deployer else (0, ""),
+        )
 
     @_transaction
     def get_execution(self, execution_id: str) -> dict[str, Any]:
@@ -717,6 +739,28 @@ class ControlRoomState:
 
     def _list(self, records: list[dict[str, Any]], body: Any) -> dict[str, Any]:
         return filters.query(records, body, page_cap=self._config.page_cap, ignore_offset=self._config.ignore_offset)
+
+    # -- roles (see roles) -----------------------------------------------------------------
+
+    @_transaction
+    def list_roles(self, session: Session, body: Any) -> dict[str, Any]:
+        self._roles.require_admin(session)
+        return self._list(self._roles.records(), body)
+
+    @_transaction
+    def get_role(self, session: Session, role_id: str) -> dict[str, Any]:
+        self._roles.require_admin(session)
+        return self._roles.get(role_id)
+
+    @_transaction
+    def create_role(self, session: Session, body: Any) -> dict[str, Any]:
+        self._roles.require_admin(session)
+        return self._roles.create(session, body, self._clock.now(), _changing)
+
+    @_transaction
+    def update_role(self, session: Session, role_id: str, body: Any) -> dict[str, Any]:
+        self._roles.require_admin(session)
+        return self._roles.update(session, role_id, body, self._clock.now(), _changing)
 
     def _queue(self, queue_id: str) -> Queue:
         number = as_long(queue_id, "queueId")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -18,6 +19,7 @@ from airflow_provider_aa.control_room.adding import (
     add_items,
     validate_settle_delay,
 )
+from airflow_provider_aa.control_room.any_api import any_request, call
 from airflow_provider_aa.control_room.bots import (
     BotDeployment,
     BotRun,
@@ -28,6 +30,7 @@ from airflow_provider_aa.control_room.bots import (
 )
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, Operation, TransportFailure, drive
+from airflow_provider_aa.control_room.history import HistoryWindow, history_request, read_history_page, validate_dataset
 from airflow_provider_aa.control_room.listing import PageCursor, lookup, read_page
 from airflow_provider_aa.control_room.names import (
     Workspace,
@@ -41,9 +44,29 @@ from airflow_provider_aa.control_room.names import (
     validate_workspace,
 )
 from airflow_provider_aa.control_room.queues import connection_check
+from airflow_provider_aa.control_room.roles import (
+    EnsuredRole,
+    RoleApi,
+    ensure_role,
+    validate_description,
+    validate_permissions,
+    validate_role_name,
+)
 from airflow_provider_aa.control_room.session import ControlRoomSession, RetryPolicy
 from airflow_provider_aa.control_room.settings import ConnectionSettings, settings_of
 from airflow_provider_aa.control_room.stopping import stop_runs
+from airflow_provider_aa.control_room.work_item_changes import (
+    RequeueProgress,
+    UpdateApi,
+    WorkItemChange,
+    delete_work_items,
+    requeue_fingerprint,
+    requeue_items,
+    update_work_item,
+    validate_max_items,
+    validate_requeue_statuses,
+    validate_version,
+)
 from airflow_provider_aa.control_room.work_items import (
     display_limit_warnings,
     list_request,
@@ -149,6 +172,41 @@ class AutomationAnywhereHook(BaseHook):
     def request_json(self, request: ApiRequest) -> Any:
         """Send one authenticated request and return its decoded JSON answer."""
         return self.run_operation(self.session.request_json(request))
+
+    def run(
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        replay_safe: bool | None = None,
+    ) -> Any:
+        """
+        Call any Control Room API with this hook's session (login, renewal, retries, errors),
+        e.g. ``hook.run("POST", "/v1/devices/list", json={"page": {"offset": 0, "length": 100}},
+        replay_safe=True)``.
+
+        :param method: ``GET``, ``POST``, ``PUT``, ``PATCH`` or ``DELETE`` (any case).
+        :param path: relative to the connection's Control Room URL, e.g. ``/v2/devices/pools/list``
+            (leading ``/`` optional); no scheme or host, no ``.``/``..`` segments, no ``?``/``#``.
+            The authentication API is refused: the hook logs in by itself.
+        :param json: the request body: JSON data (``None``: no body).
+        :param params: the query string: names to ``str``/``int``/``float``/``bool`` or lists of
+            them, URL-encoded.
+        :param replay_safe: whether the request may be sent again after an ambiguous failure (a
+            timeout, a dropped connection, a 5xx). ``None``: by method, GET, PUT and DELETE yes
+            (RFC 9110 idempotent), POST and PATCH no. Control Room list calls are POSTs that
+            only read: pass ``True`` for them to be retried.
+        :return: the decoded JSON answer; ``None`` for an empty one (e.g. 204).
+        :raises InvalidInputError: bad input, before any request.
+        :raises AmbiguousOutcomeError: a request that is not replay-safe got no clear answer: it
+            may or may not have been processed, and it was not sent again.
+        :raises AutomationAnywhereError: the call failed (HTTP status, the Control Room's
+            ``code``/``message``/``details``), or the answer was not JSON (an HTML page, a file).
+        """
+        request = any_request(method, path, json=json, params=params, replay_safe=replay_safe)
+        return self.run_operation(call(self.session, request))
 
     # -- work items ---------------------------------------------------------------------
 
@@ -264,6 +322,117 @@ class AutomationAnywhereHook(BaseHook):
         cursor = PageCursor(list_request(queue, filter=filter, sort=sort))
         while not cursor.done:
             yield from self.run_operation(read_page(self.session, cursor))
+
+    def update_work_item(
+        self,
+        queue_id: int | str,
+        work_item_id: int | str,
+        *,
+        status: str | None = None,
+        result: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        version: int | str | None = None,
+    ) -> dict[str, Any]:
+        """
+        Change a work item's status, result and/or data (its ``json``) under its version lock
+        (see ``control_room.work_item_changes``). The item is read first (one list request) for
+        its version and the fields not given; an item that already shows what is asked is not
+        written. A lost answer is sent again with the same version, which cannot apply twice.
+
+        :param status: e.g. ``"NEW"`` to queue the item again, ``"ON_HOLD"``, ``"COMPLETED"``
+            (the Control Room allows only some moves, by the item's status).
+        :param result: the item's result text.
+        :param data: the item's attributes, replacing its ``json`` whole.
+        :param version: the version the change is based on; by default the one just read.
+        :return: the item as the Control Room shows it afterwards (ids and version as strings).
+        :raises InvalidInputError: bad input or nothing to change, before any request.
+        :raises WorkItemChangedError: the item changed since ``version`` or while this ran, or
+            it is gone; nothing was overwritten, and the task fails without retries.
+        :raises AutomationAnywhereError: the Control Room refused the change (e.g. HTTP 400 for
+            an ACTIVE item or a status its rules do not allow from the item's status).
+        """
+        queue = validate_id(queue_id, "queue_id")
+        item = validate_id(work_item_id, "work_item_id")
+        change = WorkItemChange.validate(status, result, data)
+        based_on = validate_version(version)
+        return self.run_operation(
+            update_work_item(self.session, queue, item, change, version=based_on, api=self._update_api)
+        )
+
+    def delete_work_items(
+        self, queue_id: int | str, work_item_ids: int | str | Sequence[int | str]
+    ) -> dict[str, list[str]]:
+        """
+        Delete work items, one request each (``DELETE /v3/wlm/queues/{q}/workitems/{id}``).
+        Safe to repeat: an id the queue no longer holds is reported, not an error.
+
+        :return: ``{"deleted": [ids], "absent": [ids]}`` in the order given: ``absent`` the ids
+            the queue did not hold; an id whose delete lost its answer and was then not found
+            counts as deleted.
+        :raises InvalidInputError: bad input, before any request.
+        :raises AutomationAnywhereError: a refused delete (e.g. HTTP 400 for an ACTIVE item) or
+            an unknown queue; the message names the ids deleted before it.
+        """
+        queue = validate_id(queue_id, "queue_id")
+        ids = validate_ids(work_item_ids, "work_item_ids")
+        return self.run_operation(delete_work_items(self.session, queue, ids))
+
+    def requeue_work_items(
+        self,
+        queue_id: int | str,
+        statuses: str | Sequence[str] = ("FAILED",),
+        filter: Mapping[str, Any] | None = None,
+        *,
+        max_items: int | None = None,
+        progress: RequeueProgress | None = None,
+        on_progress: Callable[[RequeueProgress], None] | None = None,
+    ) -> list[str]:
+        """
+        Put a queue's items in ``statuses`` back into the queue: status ``READY_TO_RUN``, or
+        ``NEW`` where the Control Room's status rules refuse that (Automation 360 lets only the
+        system set ``READY_TO_RUN``; one refused request tells, then ``NEW`` is sent). Listed
+        100 per request by ascending id and updated one request each, each with the version it
+        was listed with: an item that changed meanwhile is skipped with a warning, never
+        overwritten.
+
+        :param statuses: the statuses to re-queue (default ``FAILED``); not ``NEW``,
+            ``READY_TO_RUN``, ``ACTIVE`` or another status of an item that is still queued.
+        :param filter: a Control Room filter that the items must match too (ANDed), e.g.
+            ``{"operator": "substring", "field": "error", "value": "timeout"}``.
+        :param max_items: re-queue at most this many (default: all).
+        :param progress: where an earlier try of the same re-queue stopped (from
+            ``on_progress``): its items are not touched again.
+        :param on_progress: called with the progress before each page's first update and after
+            its last: persist it to continue a later try.
+        :return: the re-queued ids in ascending order (those of ``progress`` included).
+        :raises InvalidInputError: bad input, before any request.
+        :raises AutomationAnywhereError: a failed call (e.g. 403 without queue rights).
+        """
+        queue = validate_id(queue_id, "queue_id")
+        checked = validate_requeue_statuses(statuses)
+        checked_filter = validate_filter(filter, "filter")
+        cap = validate_max_items(max_items)
+        fingerprint = requeue_fingerprint(queue, checked, checked_filter, cap)
+        if progress is None or progress.fingerprint != fingerprint:
+            progress = RequeueProgress(fingerprint)
+        return self.run_operation(
+            requeue_items(
+                self.session,
+                queue,
+                checked,
+                filter=checked_filter,
+                max_items=cap,
+                progress=progress,
+                api=self._update_api,
+                save=on_progress or (lambda _: None),
+                warn=self.log.warning,
+            )
+        )
+
+    @cached_property
+    def _update_api(self) -> UpdateApi:
+        """Which API version takes work item updates, learned once per hook."""
+        return UpdateApi()
 
     # -- bots -----------------------------------------------------------------------------
 
@@ -405,6 +574,82 @@ class AutomationAnywhereHook(BaseHook):
                 "Ids of %s(s): %s.", kind.replace("_", "-"), ", ".join(f"{n!r}={i}" for n, i in zip(unknown, found))
             )
         return [self._ids_by_name[(kind, name)] for name in names]
+
+    # -- history (exports) ---------------------------------------------------------------
+
+    def iter_history(
+        self,
+        dataset: str,
+        window_start: datetime,
+        window_end: datetime,
+        *,
+        queue_ids: int | str | Sequence[int | str] | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """
+        Yield, page by page (100 records at most), the records of ``dataset`` that changed in
+        ``[window_start, window_end)``, as the Control Room sent them, oldest change first (see
+        ``control_room.history``: bot runs by ``modifiedOn``, work items by ``updatedOn``, the
+        audit log by ``createdOn``). One request per page, retried like every read; only one
+        page is held at a time.
+
+        :param dataset: ``"bot_runs"``, ``"work_items"`` or ``"audit"``.
+        :param window_start: a timezone-aware ``datetime``, inclusive.
+        :param window_end: a timezone-aware ``datetime``, exclusive.
+        :param queue_ids: for ``work_items`` (and only then): the queues, read one after another.
+        :raises InvalidInputError: at the call, before any request, for bad input.
+        """
+        checked = validate_dataset(dataset)
+        window = HistoryWindow.validate(window_start, window_end)
+        if checked.name == "work_items":
+            if queue_ids is None:
+                raise InvalidInputError("queue_ids is required for dataset 'work_items'.")
+            queues: list[str | None] = list(validate_ids(queue_ids, "queue_ids"))
+        elif queue_ids is not None:
+            raise InvalidInputError(f"queue_ids applies only to dataset 'work_items', not {dataset!r}.")
+        else:
+            queues = [None]
+        return self._history_pages([history_request(checked, window, queue) for queue in queues])
+
+    def _history_pages(self, firsts: list[ApiRequest]) -> Iterator[list[dict[str, Any]]]:
+        for first in firsts:
+            cursor = PageCursor(first)
+            while not cursor.done:
+                yield self.run_operation(read_history_page(self.session, cursor))
+
+    # -- roles ---------------------------------------------------------------------------
+
+    def ensure_role(
+        self, name: str, permissions: Sequence[Mapping[str, Any]], description: str | None = None
+    ) -> EnsuredRole:
+        """
+        Make the role ``name`` exist with exactly ``permissions``: create it when missing, else
+        add and remove permissions, keeping its users and every other field. Safe to repeat; the
+        change is logged. Needs a connection of a user who may manage roles (e.g. ``AAE_Admin``).
+        ``/v2/usermanagement`` is used, ``/v1`` where v2 answers 404 (remembered by the hook).
+
+        :param name: the role's exact name (case-sensitive).
+        :param permissions: dicts with ``action`` and ``resourceType`` (optionally ``id`` and
+            ``resourceId``), e.g. ``ROLE_PRESETS["bot_deployer"]`` from ``control_room.roles``.
+        :param description: the role's description; ``None`` keeps an existing one.
+        :return: the role now and what changed (``EnsuredRole.to_dict()`` for XCom).
+        :raises InvalidInputError: bad input, before any request.
+        :raises AmbiguousOutcomeError: a create got no clear answer and the role is not there:
+            run it again (it cannot create a second role).
+        :raises AutomationAnywhereError: the Control Room refused (403: not allowed to manage
+            roles; 400: e.g. a permission it does not know).
+        """
+        checked_name = validate_role_name(name)
+        checked = validate_permissions(permissions)
+        checked_description = validate_description(description)
+        outcome = self.run_operation(
+            ensure_role(self.session, checked_name, checked, description=checked_description, api=self._role_api)
+        )
+        self.log.info("%s", outcome.summary())
+        return outcome
+
+    @cached_property
+    def _role_api(self) -> RoleApi:
+        return RoleApi()
 
     # -- connection test ----------------------------------------------------------------
 

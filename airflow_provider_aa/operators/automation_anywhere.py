@@ -1,4 +1,4 @@
-"""Add work items to an Automation Anywhere work queue; deploy a bot."""
+"""Add work items to an Automation Anywhere work queue, re-queue failed ones; deploy a bot."""
 
 from __future__ import annotations
 
@@ -25,7 +25,13 @@ from airflow_provider_aa.control_room.statuses import (
     WORK_ITEM_RUNNING_STATUSES,
     normalise_statuses,
 )
-from airflow_provider_aa.control_room.work_items import validate_batch_size, validate_work_items
+from airflow_provider_aa.control_room.work_item_changes import (
+    RequeueProgress,
+    requeue_fingerprint,
+    validate_max_items,
+    validate_requeue_statuses,
+)
+from airflow_provider_aa.control_room.work_items import validate_batch_size, validate_filter, validate_work_items
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.name_parameters import deployment_of, queue_label, resolve_queue, resumed_queue
 from airflow_provider_aa.stop_on_kill import stop_deployment_runs
@@ -474,6 +480,131 @@ class AutomationAnywhereDeployBotOperator(BaseOperator):
             raise
         store.done()
         return result
+
+
+class AutomationAnywhereRequeueWorkItemsOperator(BaseOperator):
+    """
+    Put a work queue's failed (or otherwise finished) work items back into the queue and
+    return their ids — the day-two "re-queue" of an operations team.
+
+    The items are listed by status (and ``filter``) 100 per request, oldest id first, and
+    each is set to ``READY_TO_RUN`` with the version it was listed with, or to ``NEW`` where
+    the Control Room refuses ``READY_TO_RUN`` (Automation 360 lets only the system set it; see
+    ``control_room.work_item_changes``). An item that changed since it was listed is skipped
+    with a warning, never overwritten.
+
+    :param queue_id: the work queue's id (templated).
+    :param queue_name: the work queue's name instead of ``queue_id`` (templated), looked up
+        when the task runs.
+    :param statuses: the statuses to re-queue (templated; default ``("FAILED",)``), e.g.
+        ``["FAILED", "UNKNOWN"]``; not those of items still queued (``NEW``,
+        ``READY_TO_RUN``, ``ACTIVE``, ...).
+    :param filter: a Control Room filter the items must also match (templated), e.g.
+        ``{"operator": "substring", "field": "error", "value": "timeout"}``.
+    :param max_items: re-queue at most this many items per run (templated; default: all).
+    :param automation_anywhere_conn_id: connection of type ``automation_anywhere``.
+
+    Safe to retry: the items chosen are saved with their versions before the first update
+    (task state store of Airflow 3.3+, else an Airflow Variable per task instance). A retry
+    reads them again and counts an item whose version moved past the saved one as
+    re-queued by the earlier try — not touched again, even if a bot has failed it again
+    since — and continues with the rest. The saved progress is dropped when the task
+    succeeds.
+
+    XCom (return value): the re-queued ids as strings in ascending order, those re-queued by
+    an earlier try included, e.g. ``["40957", "40958"]`` — ready for
+    ``AutomationAnywhereWorkItemSensor(work_item_ids=..., pending_statuses=WORK_ITEM_RUNNING_STATUSES)``
+    (re-queued items are already past ``NEW``'s pick-up or back in ``NEW``: wait until
+    finished, not until picked up). An empty list when nothing was to re-queue.
+
+    :raises AutomationAnywhereError: invalid input (before any request) or a failed call.
+    """
+
+    template_fields: Sequence[str] = ("queue_id", "queue_name", "statuses", "filter", "max_items")
+    ui_color = "#ffb81c"
+
+    def __init__(
+        self,
+        *,
+        queue_id: int | str | None = None,
+        queue_name: str | None = None,
+        statuses: str | Sequence[str] = ("FAILED",),
+        filter: dict[str, Any] | None = None,
+        max_items: int | str | None = None,
+        automation_anywhere_conn_id: str = AutomationAnywhereHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        check_id_or_name("queue_id", queue_id, "queue_name", queue_name)
+        if not isinstance(max_items, str):  # a template is checked once rendered
+            validate_max_items(max_items)
+        self.queue_id = queue_id
+        self.queue_name = queue_name
+        self.statuses = statuses
+        self.filter = filter
+        self.max_items = max_items
+        self.automation_anywhere_conn_id = automation_anywhere_conn_id
+
+    def execute(self, context: Context) -> list[str]:
+        # Everything is checked before the first request, the queue's name included.
+        queue = queue_label(self)
+        statuses = validate_requeue_statuses(self.statuses)
+        checked_filter = validate_filter(self.filter, "filter")
+        cap = validate_max_items(self.max_items)
+        hook = AutomationAnywhereHook(self.automation_anywhere_conn_id)
+        try:
+            # By name, the id is looked up first: the saved progress is the queue id's.
+            queue_id = resolve_queue(self, hook)
+            saved = SavedRequeueProgress(TaskStateStore(context, "requeue_progress"))
+            progress = saved.load(requeue_fingerprint(queue_id, statuses, checked_filter, cap))
+            if progress.requeued or progress.chosen:
+                self.log.info(
+                    "An earlier try re-queued %d work item(s) of queue %s and chose %d more: none is touched twice.",
+                    len(progress.requeued),
+                    queue,
+                    len(progress.chosen or []),
+                )
+            ids = hook.requeue_work_items(
+                queue_id,
+                statuses,
+                checked_filter,
+                max_items=cap,
+                progress=progress,
+                on_progress=saved.save,
+            )
+        finally:
+            hook.close()
+        saved.clear()
+        self.log.info("Re-queued %d work item(s) of queue %s: %s", len(ids), queue_id, ", ".join(ids) or "none")
+        return ids
+
+
+class SavedRequeueProgress:
+    """
+    A re-queue's progress in the task state store: a small header after every step, and each
+    finished page's re-queued ids as a part of its own, written once.
+    """
+
+    def __init__(self, store: TaskStateStore) -> None:
+        self._store = store
+        self._written = 0
+
+    def load(self, fingerprint: str) -> RequeueProgress:
+        progress = RequeueProgress.load(self._store.load(), lambda part: self._store.load(part=part), fingerprint)
+        self._written = len(progress.pages)
+        return progress
+
+    def save(self, progress: RequeueProgress) -> None:
+        # Parts before the header that counts them, as for an add.
+        for part in range(self._written, len(progress.pages)):
+            self._store.save(progress.pages[part], part=part)
+        self._written = len(progress.pages)
+        self._store.save(progress.header())
+
+    def clear(self) -> None:
+        header = self._store.load()
+        saved = int(header.get("pages") or 0) if isinstance(header, dict) else 0
+        self._store.done(parts=max(self._written, saved))
 
 
 class SavedAddProgress:

@@ -96,7 +96,8 @@ def test_pause_holds_items_and_paused_time_does_not_count(clocked_emulator, cloc
 
 
 def test_update_to_new_requeues_and_manual_status_stops_the_bot(clocked_emulator, clock, bot_client):
-    first, _second = bot_client.add(20, {"a": "x"}, {"a": "y"}).json()["list"]
+    # FAILED once (a COMPLETED item may not be re-queued, see emulator.status_rules)
+    first, _second = bot_client.add(20, {"a": "FAIL_ONCE"}, {"a": "y"}).json()["list"]
     clock.advance(5)
     done = clocked_emulator.work_items(20)[0]
     requeued = bot_client.call(

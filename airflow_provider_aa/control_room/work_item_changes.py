@@ -1,0 +1,543 @@
+"""
+Day-two changes to work items: update one under its version lock, delete some, re-queue the
+ones in given statuses.
+
+The calls (reference "Other work item and queue calls"; 11.3 documents them on ``/v2``):
+
+- ``PUT /v4/wlm/queues/{queueId}/workitems/{id}`` (Automation 360 v.34+; ``/v3`` before) with
+  ``{"version", "json", "result", "status"}``: ``version`` is the item's current version,
+  an optimistic lock — a stale one gets 409 and changes nothing (Automation Anywhere, 11.3
+  "Update work item data, results and status"). v4 is sent first, as the deploy does; a 404
+  from v4 and an answer from v3 make the operation use v3 for its later items. Every field is
+  sent, unchanged ones with the values just read: whether a Control Room keeps or clears a
+  field left out of the body is undocumented.
+- ``DELETE /v3/wlm/queues/{queueId}/workitems/{id}`` → 204.
+
+Which status may follow which (docs.automationanywhere.com, Automation 360 "WLM work item
+lifecycle", 2025-09, and "Work item status and actions"): a person or the API may move
+New → On hold, Completed, Failed; On hold → New, Completed, Failed; Failed → New, Completed,
+On hold; Data error → New, Completed, On hold; Unknown → New, Completed, Failed. Ready to run
+and Active cannot be edited (the system moves New → Ready to run → Active → Completed, Failed
+or Unknown); Completed can only be deleted; Active cannot be deleted. 11.3's status migration
+table let Data error and On hold move to Ready to run. So a re-queue asks for
+``READY_TO_RUN`` first and, when the Control Room refuses that status (a 400 or 422 answer),
+``NEW`` — and keeps asking for ``NEW`` for the rest of the re-queue. The code and HTTP status
+of a refused transition are unconfirmed; the emulator answers 400
+``WLM_STATUS_TRANSITION_NOT_ALLOWED``.
+
+Lost answers: a PUT whose answer is lost is sent again with the *same* version. That is safe
+only because of the lock: if the first one was applied (now, or late), the second gets 409 and
+changes nothing. A 409 after such a loss is read as "maybe ours": the item is read again and
+counts as done when it shows what was asked. A DELETE whose answer is lost is sent again too;
+a 404 then means it was deleted (most likely by the lost one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError, WorkItemChangedError
+from airflow_provider_aa.control_room.exchange import ApiRequest, Operation, Sleep
+from airflow_provider_aa.control_room.listing import PageCursor, lookup, read_page
+from airflow_provider_aa.control_room.session import AmbiguousOutcomeError, ControlRoomSession
+from airflow_provider_aa.control_room.statuses import WORK_ITEM_WAITING_STATUSES, normalise_statuses
+from airflow_provider_aa.control_room.work_items import PAGE_LENGTH, list_request, normalise_work_item
+
+#: Newest first: v4 (Automation 360 v.34+); v3 where v4 answers 404.
+UPDATE_VERSIONS = ("v4", "v3")
+#: Sends of one PUT or DELETE whose answers got lost, before giving up.
+MAX_CHANGE_ATTEMPTS = 3
+#: What a re-queue asks for first, and what when the Control Room refuses that.
+REQUEUE_STATUS = "READY_TO_RUN"
+REQUEUE_FALLBACK_STATUS = "NEW"
+#: Answers that refuse the status asked for (not the version: that is 409).
+_STATUS_REFUSALS = (400, 422)
+
+
+# -- input ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkItemChange:
+    """What an update asks for; ``None``: keep the item's value."""
+
+    status: str | None = None
+    result: str | None = None
+    data: dict[str, Any] | None = None
+
+    @classmethod
+    def validate(cls, status: Any, result: Any, data: Any) -> WorkItemChange:
+        """:raises InvalidInputError: naming the bad field, or when nothing is asked."""
+        if status is not None and (not isinstance(status, str) or not status.strip()):
+            raise InvalidInputError(f"status must be a non-empty status name such as 'NEW', got {status!r}.")
+        if result is not None and not isinstance(result, str):
+            raise InvalidInputError(f"result must be text, got {type(result).__name__}.")
+        if data is not None:
+            if not isinstance(data, Mapping) or not all(isinstance(key, str) and key for key in data):
+                raise InvalidInputError(
+                    "data must be a dict of the work item's attributes (non-empty string keys), "
+                    f"got {type(data).__name__}."
+                )
+            try:
+                data = json.loads(json.dumps(dict(data), allow_nan=False))
+            except (TypeError, ValueError) as problem:
+                raise InvalidInputError(f"data is not JSON-serializable: {problem}.") from None
+        if status is None and result is None and data is None:
+            raise InvalidInputError("Nothing to update: give status, result or data.")
+        return cls(None if status is None else status.strip().upper(), result, data)
+
+    def body(self, item: Mapping[str, Any], version: str) -> dict[str, Any]:
+        """The PUT body: every field, the ones not asked for as ``item`` has them."""
+        return {
+            "version": version,
+            "json": self.data if self.data is not None else item.get("json") or {},
+            "result": self.result if self.result is not None else str(item.get("result") or ""),
+            "status": self.status if self.status is not None else str(item.get("status") or ""),
+        }
+
+    def shown_by(self, item: Mapping[str, Any]) -> bool:
+        """Whether ``item`` shows everything asked for."""
+        return (
+            (self.status is None or str(item.get("status") or "").upper() == self.status)
+            and (self.result is None or item.get("result") == self.result)
+            and (self.data is None or item.get("json") == self.data)
+        )
+
+    def describe(self) -> str:
+        asked = {"status": self.status, "result": self.result, "data": self.data}
+        return ", ".join(f"{name}={value!r}" for name, value in asked.items() if value is not None)
+
+
+def validate_version(value: Any) -> str | None:
+    """``None`` or a work item version (a whole number ≥ 0, int or digit string) as text."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return str(int(value))
+    raise InvalidInputError(f"version must be a whole number >= 0 (the item's 'version'), got {value!r}.")
+
+
+def validate_requeue_statuses(values: Any) -> tuple[str, ...]:
+    """
+    The statuses whose items a re-queue takes: not empty, none of an item already queued or
+    being worked (``NEW``, ``READY_TO_RUN``, ``ACTIVE``, ...): those would go round twice.
+    """
+    statuses = tuple(dict.fromkeys(normalise_statuses(values, "statuses")))
+    if not statuses:
+        raise InvalidInputError("statuses is empty: give at least one status, e.g. ['FAILED'].")
+    waiting = [status for status in statuses if status in WORK_ITEM_WAITING_STATUSES]
+    if waiting:
+        raise InvalidInputError(
+            f"statuses {waiting} are of items already queued or being worked on: re-queue items that "
+            "finished or stopped, e.g. FAILED, UNKNOWN, ON_HOLD or DATA_ERROR."
+        )
+    return statuses
+
+
+def validate_max_items(value: Any) -> int | None:
+    """``None`` (no cap) or a whole number > 0 (also as digits: a rendered template is text)."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInputError(f"max_items must be a whole number > 0 or None (no cap), got {value!r}.")
+    return value
+
+
+# -- requests -----------------------------------------------------------------------------------
+
+
+def update_request(api_version: str, queue_id: str, item_id: str, body: Mapping[str, Any]) -> ApiRequest:
+    """Not replay-safe for the session: after a lost answer the caller re-sends and reads a 409 itself."""
+    return ApiRequest("PUT", f"/{api_version}/wlm/queues/{queue_id}/workitems/{item_id}", dict(body), replay_safe=False)
+
+
+def delete_request(queue_id: str, item_id: str) -> ApiRequest:
+    """Not replay-safe for the session: a 404 after a lost answer means something else than before it."""
+    return ApiRequest("DELETE", f"/v3/wlm/queues/{queue_id}/workitems/{item_id}", replay_safe=False)
+
+
+def queue_request(queue_id: str) -> ApiRequest:
+    return ApiRequest("GET", f"/v3/wlm/queues/{queue_id}")
+
+
+@dataclass
+class UpdateApi:
+    """Which API version takes updates: unknown until one answered; v4 first (see :data:`UPDATE_VERSIONS`)."""
+
+    known: str | None = None
+
+    def versions(self) -> tuple[str, ...]:
+        return (self.known,) if self.known else UPDATE_VERSIONS
+
+
+@dataclass(frozen=True)
+class PutOutcome:
+    """
+    A PUT's end: the updated item (``None`` when the answer did not carry it), or a 409
+    (``conflict``, with the Control Room's error) — ``maybe_ours`` when a send before it
+    may have been applied.
+    """
+
+    item: dict[str, Any] | None = None
+    conflict: AutomationAnywhereError | None = None
+    maybe_ours: bool = False
+
+
+# -- operations ---------------------------------------------------------------------------------
+
+
+def read_work_item(session: ControlRoomSession, queue_id: str, item_id: str) -> Operation[dict[str, Any] | None]:
+    """One item by id (the documented list call with an ``eq`` filter), ``None`` when the queue lacks it."""
+    found = yield from lookup(session, queue_id, [item_id])
+    return found.get(item_id)
+
+
+def put_work_item(
+    session: ControlRoomSession, queue_id: str, item_id: str, body: Mapping[str, Any], api: UpdateApi
+) -> Operation[PutOutcome]:
+    """
+    Send one update, again (same version) after a lost answer, at most
+    :data:`MAX_CHANGE_ATTEMPTS` times.
+
+    :raises AutomationAnywhereError: a refusal other than 409 (e.g. 400 for a status the
+        Control Room does not allow; 404 from every version: no such item), or no clear
+        answer :data:`MAX_CHANGE_ATTEMPTS` times.
+    """
+    versions, index, attempts, maybe_ours = api.versions(), 0, 0, False
+    while True:
+        request = update_request(versions[index], queue_id, item_id, body)
+        attempts += 1
+        try:
+            answer = yield from session.request_json(request)
+        except AmbiguousOutcomeError as lost:
+            maybe_ours = True
+            if attempts >= MAX_CHANGE_ATTEMPTS:
+                raise AutomationAnywhereError(
+                    f"Updating work item {item_id} of queue {queue_id} got no clear answer {attempts} times; it "
+                    "may or may not be changed.",
+                    **lost.call_fields(),
+                ) from None
+            yield Sleep(session.retry.delay(attempts, None))
+            continue
+        except AutomationAnywhereError as refused:
+            if refused.status == 404 and index + 1 < len(versions):
+                index += 1  # an older Control Room without this version of the call
+                continue
+            if refused.status not in (404, None):
+                api.known = versions[index]
+            if refused.status == 409:
+                return PutOutcome(conflict=refused, maybe_ours=maybe_ours)
+            raise
+        api.known = versions[index]
+        if isinstance(answer, dict) and "id" in answer:
+            return PutOutcome(item=normalise_work_item(answer))
+        return PutOutcome()
+
+
+def update_work_item(
+    session: ControlRoomSession,
+    queue_id: str,
+    item_id: str,
+    change: WorkItemChange,
+    *,
+    version: str | None = None,
+    api: UpdateApi | None = None,
+) -> Operation[dict[str, Any]]:
+    """
+    Change an item's status, result and/or data under its version lock; return the item as
+    the Control Room shows it afterwards.
+
+    The item is read first (one list request): for its version (unless ``version`` is
+    given, which must still be current) and for the fields not asked for. An item that
+    already shows what is asked is returned without a write.
+
+    :raises WorkItemChangedError: the item changed since ``version`` or since it was read
+        (409), or it is gone; nothing was overwritten. After a lost answer a 409 is success
+        when the item shows what was asked.
+    :raises AutomationAnywhereError: the Control Room refused the change (e.g. 400 for a
+        status its rules do not allow from the item's status, or an ACTIVE item).
+    """
+    item = yield from read_work_item(session, queue_id, item_id)
+    if item is None:
+        raise WorkItemChangedError.gone(queue_id, item_id, change.describe())
+    current = str(item.get("version"))
+    if version is not None and version != current:
+        raise WorkItemChangedError.of(queue_id, item_id, change.describe(), version, item)
+    if change.shown_by(item):
+        return item
+    put = yield from put_work_item(session, queue_id, item_id, change.body(item, current), api or UpdateApi())
+    if put.conflict is None:
+        if put.item is not None:
+            return put.item
+        after = yield from read_work_item(session, queue_id, item_id)
+        if after is None:
+            raise WorkItemChangedError.gone(queue_id, item_id, change.describe())
+        return after
+    now = yield from read_work_item(session, queue_id, item_id)
+    if now is None:
+        raise WorkItemChangedError.gone(queue_id, item_id, change.describe())
+    if put.maybe_ours and change.shown_by(now):
+        return now
+    if str(now.get("version")) == current:
+        raise put.conflict  # a 409 that is not about the version: the Control Room's own reason
+    raise WorkItemChangedError.of(queue_id, item_id, change.describe(), current, now, maybe_ours=put.maybe_ours)
+
+
+def delete_work_items(
+    session: ControlRoomSession, queue_id: str, item_ids: Sequence[str]
+) -> Operation[dict[str, list[str]]]:
+    """
+    Delete items one request each, in order.
+
+    :return: ``{"deleted": [ids], "absent": [ids]}``: ``absent`` are ids the queue did not
+        hold (404 to the first send); an id whose first send got no clear answer and whose
+        re-send got 404 counts as deleted.
+    :raises AutomationAnywhereError: a refused delete (e.g. an ACTIVE item) or an unknown
+        queue; the message says which ids were deleted before it.
+    """
+    deleted: list[str] = []
+    absent: list[str] = []
+    queue_checked = False
+    for item_id in item_ids:
+        try:
+            gone = yield from _delete_one(session, queue_id, item_id)
+            if not gone and not queue_checked:
+                # An unknown queue answers 404 too: check it once, so that a wrong queue id is
+                # not reported as "every item already absent".
+                yield from session.request_json(queue_request(queue_id))
+                queue_checked = True
+        except AutomationAnywhereError as problem:
+            raise AutomationAnywhereError(
+                f"Deleting work item {item_id} of queue {queue_id} failed ({problem.summary}); deleted before it: "
+                f"{deleted or 'none'}, already absent: {absent or 'none'}.",
+                **problem.call_fields(),
+            ) from problem
+        (deleted if gone else absent).append(item_id)
+    return {"deleted": deleted, "absent": absent}
+
+
+def _delete_one(session: ControlRoomSession, queue_id: str, item_id: str) -> Operation[bool]:
+    """``True`` when deleted (by this or a lost earlier send), ``False`` when the queue did not hold it."""
+    request, attempt = delete_request(queue_id, item_id), 0
+    while True:
+        attempt += 1
+        try:
+            yield from session.request_json(request)
+        except AmbiguousOutcomeError as lost:
+            if attempt >= MAX_CHANGE_ATTEMPTS:
+                raise AutomationAnywhereError(
+                    f"Deleting work item {item_id} of queue {queue_id} got no clear answer {attempt} times; it may "
+                    "or may not be deleted.",
+                    **lost.call_fields(),
+                ) from None
+            yield Sleep(session.retry.delay(attempt, None))
+            continue
+        except AutomationAnywhereError as refused:
+            if refused.status == 404:
+                return attempt > 1
+            raise
+        return True
+
+
+# -- re-queue -----------------------------------------------------------------------------------
+
+
+@dataclass
+class RequeueProgress:
+    """
+    How far a re-queue got, saved so that a later task try neither touches an item twice nor
+    loses one.
+
+    ``requeued``: ids re-queued so far, in order. ``after_id``: the highest id chosen so far;
+    the next page is listed above it from offset 0 — items re-queued leave the listing, so
+    offsets would skip some, ids never do. ``chosen``: the page being worked, ``[id, version]``
+    pairs saved before its first write. ``pages``: the re-queued ids of each finished page.
+    ``target``: ``NEW`` once the Control Room refused ``READY_TO_RUN``.
+
+    Saved in parts: each finished page's re-queued ids once (part n), and a small header.
+    """
+
+    fingerprint: str
+    requeued: list[str] = field(default_factory=list)
+    pages: list[list[str]] = field(default_factory=list)
+    chosen: list[list[str]] | None = None
+    after_id: int = 0
+    target: str = REQUEUE_STATUS
+
+    def header(self) -> dict[str, Any]:
+        return {
+            "fingerprint": self.fingerprint,
+            "pages": len(self.pages),
+            "chosen": self.chosen,
+            "after_id": self.after_id,
+            "target": self.target,
+        }
+
+    @classmethod
+    def load(cls, header: Any, page: Callable[[int], Any], fingerprint: str) -> RequeueProgress:
+        """The saved progress of the same re-queue (``page(n)``: the saved ids of page n), or a fresh start."""
+        if not isinstance(header, dict) or header.get("fingerprint") != fingerprint:
+            return cls(fingerprint)
+        pages = []
+        for number in range(int(header.get("pages") or 0)):
+            ids = page(number)
+            if not isinstance(ids, list):
+                break
+            pages.append([str(item_id) for item_id in ids])
+        chosen = header.get("chosen")
+        return cls(
+            fingerprint,
+            [item_id for ids in pages for item_id in ids],
+            pages,
+            [[str(item_id), str(version)] for item_id, version in chosen] if isinstance(chosen, list) else None,
+            int(header.get("after_id") or 0),
+            str(header.get("target") or REQUEUE_STATUS),
+        )
+
+
+def requeue_fingerprint(
+    queue_id: str, statuses: Sequence[str], filter: Mapping[str, Any] | None, max_items: int | None
+) -> str:
+    """Identifies one re-queue's input, so that saved progress is only reused for the same one."""
+    canonical = json.dumps([queue_id, list(statuses), filter, max_items], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def requeue_filter(statuses: Sequence[str], extra: Mapping[str, Any] | None, after_id: int) -> dict[str, Any]:
+    """Items in ``statuses``, matching ``extra``, with ids above ``after_id``."""
+    wanted = [{"operator": "eq", "field": "status", "value": status} for status in statuses]
+    operands = [
+        wanted[0] if len(wanted) == 1 else {"operator": "or", "operands": wanted},
+        {"operator": "gt", "field": "id", "value": str(after_id)},
+    ]
+    if extra:
+        operands.append(dict(extra))
+    return {"operator": "and", "operands": operands}
+
+
+def requeue_items(
+    session: ControlRoomSession,
+    queue_id: str,
+    statuses: Sequence[str],
+    *,
+    filter: Mapping[str, Any] | None = None,
+    max_items: int | None = None,
+    progress: RequeueProgress | None = None,
+    api: UpdateApi | None = None,
+    save: Callable[[RequeueProgress], None] = lambda _: None,
+    warn: Callable[[str], None] = lambda _: None,
+) -> Operation[list[str]]:
+    """
+    Put the queue's items in ``statuses`` (and matching ``filter``) back into the queue:
+    ``READY_TO_RUN``, or ``NEW`` where the Control Room refuses that. Pages of up to 100
+    items by ascending id, each listed, saved (``save``), then updated one PUT each with the
+    listed version; at most ``max_items`` items.
+
+    An item that changed between listing and update (409) is skipped with a warning: someone
+    else moved it. After a lost answer a 409 counts as re-queued (the lost send may have been
+    applied). Continuing ``progress`` from an earlier try, the saved page's items are read
+    again: one whose version moved past the saved one counts as re-queued (that try may have
+    done it, and a bot may have worked it since) and is not touched again.
+
+    :return: the re-queued ids in ascending order, those of earlier tries included.
+    :raises AutomationAnywhereError: a refusal other than the status fallback (e.g. 403).
+    """
+    progress = progress or RequeueProgress(requeue_fingerprint(queue_id, statuses, filter, max_items))
+    api = api or UpdateApi()
+    while True:
+        if progress.chosen is None:
+            room = PAGE_LENGTH if max_items is None else min(PAGE_LENGTH, max_items - len(progress.requeued))
+            if room <= 0:
+                break
+            cursor = PageCursor(
+                list_request(queue_id, filter=requeue_filter(statuses, filter, progress.after_id), length=room)
+            )
+            listed = yield from read_page(session, cursor)
+            # Checked here too: a proxy that drops the filter must not re-queue finished items.
+            listed = [
+                item
+                for item in listed
+                if int(item["id"]) > progress.after_id and str(item.get("status") or "").upper() in statuses
+            ][:room]
+            if not listed:
+                break
+            progress.chosen = [[item["id"], str(item.get("version"))] for item in listed]
+            progress.after_id = max(int(item["id"]) for item in listed)
+            save(progress)
+            items: dict[str, dict[str, Any]] = {item["id"]: item for item in listed}
+            resumed, last_page = False, cursor.done
+        else:
+            # A page an earlier try chose and may have partly written: read it again.
+            items = yield from lookup(session, queue_id, [item_id for item_id, _ in progress.chosen])
+            resumed, last_page = True, False
+        done: list[str] = []
+        for item_id, version in progress.chosen:
+            item = items.get(item_id)
+            if item is None:
+                warn(f"Work item {item_id} is no longer in queue {queue_id}: not re-queued.")
+            elif resumed and str(item.get("version")) != version:
+                done.append(item_id)  # an earlier try's write, or someone else's: never touched twice
+            elif (yield from _requeue_one(session, queue_id, item, api, progress, warn, maybe_sent=resumed)):
+                done.append(item_id)
+        progress.pages.append(done)
+        progress.requeued += done
+        progress.chosen = None
+        save(progress)
+        if last_page:
+            break
+    return list(progress.requeued)
+
+
+def _requeue_one(
+    session: ControlRoomSession,
+    queue_id: str,
+    item: Mapping[str, Any],
+    api: UpdateApi,
+    progress: RequeueProgress,
+    warn: Callable[[str], None],
+    *,
+    maybe_sent: bool,
+) -> Operation[bool]:
+    """
+    Whether ``item`` (as listed) got re-queued; ``progress.target`` turns ``NEW`` on a refusal.
+    ``maybe_sent``: an earlier try may have sent this update already.
+    """
+    item_id, version = str(item["id"]), str(item.get("version"))
+    while True:
+        change = WorkItemChange(status=progress.target)
+        try:
+            put = yield from put_work_item(session, queue_id, item_id, change.body(item, version), api)
+        except AutomationAnywhereError as refused:
+            if refused.status in _STATUS_REFUSALS and progress.target == REQUEUE_STATUS:
+                warn(
+                    f"The Control Room refused status {REQUEUE_STATUS} for work item {item_id} "
+                    f"({refused.code or refused.status}: {refused.message or refused.details or 'no reason given'}): "
+                    f"re-queuing as {REQUEUE_FALLBACK_STATUS} instead, as its status rules allow."
+                )
+                progress.target = REQUEUE_FALLBACK_STATUS
+                continue
+            if refused.status == 404:
+                warn(f"Work item {item_id} is no longer in queue {queue_id}: not re-queued.")
+                return False
+            raise
+        if put.conflict is None:
+            return True
+        if put.maybe_ours or maybe_sent:
+            warn(
+                f"Work item {item_id}: an update that may have been applied (its answer was lost, or an earlier "
+                "try sent it) was followed by a version conflict; counted as re-queued."
+            )
+            return True
+        warn(
+            f"Work item {item_id} changed after it was listed (version {version} is stale): not re-queued. "
+            f"Control Room said: {put.conflict.message or put.conflict.code or put.conflict.status}"
+        )
+        return False

@@ -1,0 +1,275 @@
+"""
+The Control Room's past: bot runs finished before the emulator was asked, and the audit log.
+
+Off by default (an empty history, so that nothing else sees runs it did not deploy). The
+setting ``history_runs`` (:class:`.config.EmulatorConfig`) seeds that many runs, spread over
+the :data:`HISTORY_DAYS` days before the moment it takes effect, all finished by then:
+
+- bots, run-as users and devices are the seed's (``bots``, ``runAsUsers``, the bot's
+  device), taken in turn; a run lasts 20 s to :data:`LONGEST_RUN` s and ends ``COMPLETED``,
+  or ``RUN_FAILED`` (one in ten; half of a bot seeded to fail), now and then
+  ``RUN_TIMED_OUT``; the same setting at the same moment gives the same runs;
+- each run has an audit entry ``Bot deployed`` at its ``createdOn`` (fields of an entry:
+  ``id``, ``createdOn``, ``createdBy``, ``userName``, ``activityType``, ``eventDescription``,
+  ``objectName``, ``source``, ``status``, ``environmentName``, ``hostName``, ``detail`` —
+  the emulator's choice; only ``id`` and ``createdOn`` are confirmed).
+
+``POST /v3/activity/list`` lists these runs with the deployed ones (:mod:`.deployments`);
+``POST /v1/audit/messages/list`` the audit log. Both take the list grammar of :mod:`.filters`,
+whose time comparisons are by instant. A history of 100,000 runs stays fast for what exports
+ask: a window on one time field (``ge``/``gt`` and ``lt``/``le`` operands of an ``and``)
+sorted on that field (then ``id``) is answered by bisection, merged with the few deployed
+runs; any other request reads every record.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_aa.emulator import filters
+from airflow_provider_aa.emulator.clock import ControlRoomClock
+from airflow_provider_aa.emulator.deployments import Bot
+from airflow_provider_aa.emulator.models import instant
+
+HISTORY_DAYS = 2
+#: Longest run of the history (seconds); runs begin early enough to end before the anchor.
+LONGEST_RUN = 900.0
+#: Seconds between a run's deployment and its start on the device.
+PICKUP = 5.0
+_NAMESPACE = uuid.UUID("6f1c5a3e-2b7d-4e9a-9c1f-0a8b7d6e5f40")
+#: Time fields of a history run, all set (every run has finished).
+_TIME_FIELDS = ("createdOn", "startDateTime", "endDateTime", "modifiedOn")
+#: Where a record sorts in a window: the time in nanoseconds, then the id as the list grammar sorts it.
+Key = tuple[int, tuple[int, float, str]]
+
+
+def _number(value: int, numeric_ids: bool) -> int | str:
+    return value if numeric_ids else str(value)
+
+
+@dataclass(frozen=True)
+class PastRun:
+    """A finished run of the history; times on the Control Room's clock (epoch seconds)."""
+
+    number: int
+    bot: Bot
+    user_id: int
+    device_id: int
+    deployed_by: int
+    created_on: float
+    ended_on: float
+    status: str
+    message: str
+
+    @property
+    def id(self) -> str:
+        return str(uuid.uuid5(_NAMESPACE, f"run-{self.number}"))
+
+    def record(self, numeric_ids: bool) -> dict[str, Any]:
+        """The activity record, as :meth:`.deployments.BotRun.record` shows a finished run."""
+        return {
+            "id": self.id,
+            "deploymentId": str(uuid.uuid5(_NAMESPACE, f"deployment-{self.number}")),
+            "automationName": self.bot.name,
+            "fileId": _number(self.bot.id, numeric_ids),
+            "fileName": self.bot.name,
+            "filePath": self.bot.path,
+            "type": "RUN",
+            "status": self.status,
+            "message": self.message,
+            "userId": _number(self.user_id, numeric_ids),
+            "deviceId": _number(self.device_id, numeric_ids),
+            "progress": 100,
+            "createdBy": _number(self.deployed_by, numeric_ids),
+            "createdOn": instant(self.created_on),
+            "startDateTime": instant(self.created_on + PICKUP),
+            "endDateTime": instant(self.ended_on),
+            "modifiedOn": instant(self.ended_on),
+        }
+
+    def audit(self, numeric_ids: bool, username: str) -> dict[str, Any]:
+        """The audit entry of the run's deployment."""
+        return {
+            "id": _number(self.number, numeric_ids),
+            "createdOn": instant(self.created_on),
+            "createdBy": _number(self.deployed_by, numeric_ids),
+            "userName": username,
+            "activityType": "DEPLOY_BOT",
+            "eventDescription": "Bot deployed",
+            "objectName": self.bot.name,
+            "source": "Automation",
+            "status": "Successful",
+            "environmentName": "Emulator",
+            "hostName": "emulator.local",
+            "detail": f"Bot {self.bot.path} deployed for run-as user {self.user_id}",
+        }
+
+
+class SortedRecords:
+    """
+    Records that never change, answered with the list grammar; windows on a time field
+    are bisected in an index built on first use.
+    """
+
+    def __init__(self, count: int, record: Callable[[int, bool], dict[str, Any]], time_fields: Sequence[str]) -> None:
+        self._count = count
+        self._record = record
+        self._time_fields = tuple(time_fields)
+        self._indexes: dict[str, tuple[list[int], list[Key], list[int]]] = {}
+
+    def __len__(self) -> int:
+        return self._count
+
+    def records(self, numeric_ids: bool) -> list[dict[str, Any]]:
+        return [self._record(number, numeric_ids) for number in range(self._count)]
+
+    def answer(self, request: filters.ListQuery, others: list[dict[str, Any]], numeric_ids: bool) -> dict[str, Any]:
+        """
+        The answer to ``request`` over these records plus ``others`` (records that change,
+        few): bisected when ``request`` is a window on an indexed time field sorted on it
+        (then ``id``), else by matching every record.
+        """
+        field = _window_field(request)
+        if field not in self._time_fields or not self._count:
+            records = self.records(numeric_ids) + others
+            return filters.query_parsed(records, request)
+        nanos, keys, order = self._index(field, numeric_ids)
+        low, high = _bounds(request.condition, nanos)
+        condition = request.condition
+        assert condition is not None  # a window
+        live = [record for record in others if filters.matches(condition, record)]
+        live_keys = sorted((_key(record, field), index) for index, record in enumerate(live))
+        # Where each live record falls among the bisected ones: equal keys put the index's first.
+        positions = [bisect.bisect_right(keys, key, low, high) - low + n for n, (key, _) in enumerate(live_keys)]
+        before = bisect.bisect_left(positions, request.offset)
+        stored, taken = low + request.offset - before, before
+        page: list[dict[str, Any]] = []
+        while len(page) < request.length and (stored < high or taken < len(live_keys)):
+            if taken >= len(live_keys) or (stored < high and keys[stored] <= live_keys[taken][0]):
+                page.append(self._record(order[stored], numeric_ids))
+                stored += 1
+            else:
+                page.append(live[live_keys[taken][1]])
+                taken += 1
+        return request.answer(page, self._count + len(others), high - low + len(live))
+
+    def _index(self, field: str, numeric_ids: bool) -> tuple[list[int], list[Key], list[int]]:
+        """Nanoseconds of ``field``, ``(nanoseconds, id text)`` sort keys, and record numbers, in key order."""
+        if field not in self._indexes:
+            keyed = sorted((_key(self._record(number, numeric_ids), field), number) for number in range(self._count))
+            self._indexes[field] = ([key[0] for key, _ in keyed], [key for key, _ in keyed], [n for _, n in keyed])
+        return self._indexes[field]
+
+
+def _key(record: dict[str, Any], field: str) -> Key:
+    """Where ``record`` sorts: by the instant of ``field``, then by ``id`` as the list grammar sorts it."""
+    value = record.get(field)
+    nanos = filters.instant_nanoseconds(value) if isinstance(value, str) else None
+    # Without the time (a run not finished) a record matches no window: never among the bisected ones.
+    return (nanos if nanos is not None else -1, filters.sort_key(record, "id"))
+
+
+_RANGE = ("ge", "gt", "le", "lt")
+
+
+def _window_field(request: filters.ListQuery) -> str | None:
+    """The time field ``request`` is a window on, sorted on it ascending (then ``id``); else ``None``."""
+    condition = request.condition
+    if condition is None or any(descending for _, descending in request.sort):
+        return None
+    field = request.sort[0][0]
+    if [name for name, _ in request.sort[1:]] not in ([], ["id"]):
+        return None
+    leaves = condition["operands"] if condition["operator"] == "and" else [condition]
+    for leaf in leaves:
+        value = leaf.get("value")
+        if leaf["operator"] not in _RANGE or leaf.get("field") != field:
+            return None
+        if not isinstance(value, str) or filters.instant_nanoseconds(value) is None:
+            return None
+    return field
+
+
+def _bounds(condition: dict[str, Any] | None, nanos: list[int]) -> tuple[int, int]:
+    """The slice of the index (by ``nanos``) that the window ``condition`` holds."""
+    low, high = 0, len(nanos)
+    assert condition is not None  # checked by _window_field
+    leaves = condition["operands"] if condition["operator"] == "and" else [condition]
+    for leaf in leaves:
+        value = filters.instant_nanoseconds(leaf["value"])
+        assert value is not None  # checked by _window_field
+        operator = leaf["operator"]
+        if operator == "ge":
+            low = max(low, bisect.bisect_left(nanos, value))
+        elif operator == "gt":
+            low = max(low, bisect.bisect_right(nanos, value))
+        elif operator == "lt":
+            high = min(high, bisect.bisect_left(nanos, value))
+        else:
+            high = min(high, bisect.bisect_right(nanos, value))
+    return low, max(low, high)
+
+
+class History:
+    """The seeded past: :class:`PastRun` s (as activity records) and their audit entries."""
+
+    def __init__(self, runs: list[PastRun], usernames: dict[int, str]) -> None:
+        self._runs = runs
+        self._usernames = usernames
+        self.activity = SortedRecords(len(runs), lambda n, numeric: runs[n].record(numeric), _TIME_FIELDS)
+        self.audit = SortedRecords(
+            len(runs), lambda n, numeric: runs[n].audit(numeric, usernames.get(runs[n].deployed_by, "")), ["createdOn"]
+        )
+
+    @classmethod
+    def empty(cls) -> History:
+        return cls([], {})
+
+    @classmethod
+    def seeded(
+        cls,
+        count: int,
+        anchor: float,
+        clock: ControlRoomClock,
+        bots: Sequence[Bot],
+        run_as_users: Sequence[int],
+        device_id: int,
+        deployer: tuple[int, str],
+    ) -> History:
+        """``count`` runs spread over the days before base time ``anchor``, all finished by then."""
+        if not count or not bots:
+            return cls.empty()
+        users = list(run_as_users) or [deployer[0]]
+        spread = HISTORY_DAYS * 86400.0 - LONGEST_RUN - PICKUP
+        first = anchor - HISTORY_DAYS * 86400.0
+        chance = random.Random(count)  # the same setting gives the same runs
+        runs = []
+        for number in range(count):
+            bot = bots[number % len(bots)]
+            created = first + spread * number / count
+            failing = 0.5 if bot.outcome != "COMPLETED" else 0.1
+            roll = chance.random()
+            status, message = "COMPLETED", ""
+            if roll < failing * 0.1:
+                status, message = "RUN_TIMED_OUT", "The run exceeded its time limit"
+            elif roll < failing:
+                status, message = "RUN_FAILED", bot.message or f"Emulated failure of {bot.name}"
+            runs.append(
+                PastRun(
+                    number=number + 1,
+                    bot=bot,
+                    user_id=users[number % len(users)],
+                    device_id=device_id,
+                    deployed_by=deployer[0],
+                    created_on=clock.shown(created),
+                    ended_on=clock.shown(created + PICKUP + 20.0 + chance.random() * (LONGEST_RUN - 20.0)),
+                    status=status,
+                    message=message,
+                )
+            )
+        return cls(runs, {deployer[0]: deployer[1]})

@@ -1,0 +1,175 @@
+"""
+Control Room history in the user's storage: one JSON Lines file per dataset and interval.
+
+Layout: ``<destination>/<dataset>/<start>_<end>.jsonl``, the interval's bounds in UTC, basic
+ISO 8601 (``20261130T000000Z_20261130T040000Z.jsonl``), so that names sort by time. Each
+line is one record exactly as the Control Room sent it. ``destination`` is an
+``ObjectStoragePath`` or a URL string: ``file://`` works as is, ``s3://``, ``gs://`` and
+others with the matching Airflow provider installed.
+
+A file is written whole or not at all: records stream into a temporary file beside it
+(``.<name>.tmp-<attempt>``), which then replaces the file. On a local disk that is an atomic
+rename; object stores (S3, GCS) have no rename, and fsspec copies then deletes, the copy
+replacing the object whole. A failed write removes its temporary file; one left behind by a
+killed worker is removed by the next successful write of the same interval.
+
+Intervals overlap (each export reaches back ``overlap`` before its interval), so a record
+can be in several files, older versions in older files: :func:`latest_records` reads the
+newest version of each.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from airflow.sdk import ObjectStoragePath
+
+from airflow_provider_aa.control_room.bots import parse_instant
+from airflow_provider_aa.control_room.errors import InvalidInputError
+from airflow_provider_aa.control_room.history import Dataset, validate_dataset
+
+#: How an interval's bounds appear in file names (UTC).
+NAME_FORMAT = "%Y%m%dT%H%M%SZ"
+_EXPORT_NAME = re.compile(r"\d{8}T\d{6}Z_\d{8}T\d{6}Z\.jsonl")
+
+
+def storage_path(destination: Any, field: str = "destination") -> ObjectStoragePath:
+    """
+    ``destination`` as an ``ObjectStoragePath``.
+
+    :raises InvalidInputError: for anything but an ``ObjectStoragePath`` or a non-empty
+        URL string with a scheme (``file:///data/aa``, ``s3://bucket/aa``).
+    """
+    if isinstance(destination, ObjectStoragePath):
+        return destination
+    if isinstance(destination, str) and re.match(r"[A-Za-z][A-Za-z0-9+.-]*://\S", destination.strip()):
+        return ObjectStoragePath(destination.strip())
+    raise InvalidInputError(
+        f"{field} must be an ObjectStoragePath or a URL such as 'file:///data/aa' or 's3://bucket/aa', "
+        f"got {destination!r}."
+    )
+
+
+def export_name(start: datetime, end: datetime) -> str:
+    """The file name of the interval ``[start, end)`` (aware datetimes)."""
+    return f"{_utc(start).strftime(NAME_FORMAT)}_{_utc(end).strftime(NAME_FORMAT)}.jsonl"
+
+
+def export_path(destination: Any, dataset: str, start: datetime, end: datetime) -> ObjectStoragePath:
+    """Where the export of ``dataset`` for the interval ``[start, end)`` goes."""
+    return storage_path(destination) / validate_dataset(dataset).name / export_name(start, end)
+
+
+def write_records(
+    target: ObjectStoragePath,
+    pages: Iterable[list[dict[str, Any]]],
+    *,
+    attempt: int | str = 1,
+    on_page: Callable[[int, int], None] = lambda pages, records: None,
+) -> tuple[int, int]:
+    """
+    Write the records of ``pages`` to ``target`` as JSON Lines, replacing it only once all
+    are written; one page in memory at a time.
+
+    :param attempt: tells apart the temporary files of concurrent or successive tries.
+    :param on_page: called after each page with the pages and records written so far.
+    :return: ``(pages, records)`` written. No records: an empty file.
+    :raises: whatever reading ``pages`` or the storage raises; the temporary file is removed.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.parent / f".{target.name}.tmp-{attempt}"
+    pages_done = records = 0
+    try:
+        with temporary.open("wb") as file:
+            for page in pages:
+                file.write(b"".join(_line(record) for record in page))
+                pages_done += 1
+                records += len(page)
+                on_page(pages_done, records)
+        temporary.replace(target)
+    except BaseException:
+        _remove(temporary)
+        raise
+    for leftover in target.parent.glob(f".{target.name}.tmp-*"):
+        _remove(leftover)  # an earlier try killed mid-write: nothing else removes it
+    return pages_done, records
+
+
+def _line(record: Mapping[str, Any]) -> bytes:
+    # Compact and unescaped, keys in the answer's order: the same answer gives the same bytes.
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+def _remove(path: ObjectStoragePath) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def latest_records(destination: Any, dataset: str) -> Iterator[dict[str, Any]]:
+    """
+    Every record of ``dataset`` exported to ``destination``, each id once in its newest
+    version: the one with the latest change time (``modifiedOn`` of a bot run, ``updatedOn``
+    of a work item, ``createdOn`` of an audit entry), on a tie the one in the later file.
+
+    Overlapping intervals never count a record twice. Two passes over the files keep
+    memory to a small entry per id, not the records: feed the result to
+    ``pandas.DataFrame(...)`` or insert it into a database as it comes. Files written
+    while this reads may be missed or half seen: read when no export of the dataset runs.
+
+    :param destination: what the export operator was given (``ObjectStoragePath`` or URL).
+    :param dataset: ``"bot_runs"``, ``"work_items"`` or ``"audit"``.
+    :return: records in file order (oldest interval first); nothing when none was exported.
+    :raises InvalidInputError: for a bad ``destination`` or ``dataset``.
+    """
+    checked = validate_dataset(dataset)
+    folder = storage_path(destination) / checked.name
+    return _latest(folder, checked)
+
+
+def _latest(folder: ObjectStoragePath, dataset: Dataset) -> Iterator[dict[str, Any]]:
+    if not folder.exists():
+        return
+    files = sorted((path for path in folder.iterdir() if _EXPORT_NAME.fullmatch(path.name)), key=lambda p: p.name)
+    newest: dict[tuple[str, ...], tuple[float, int, int]] = {}  # key → (change time, file, line)
+    for file_index, path in enumerate(files):
+        for line_index, record in _records(path):
+            version = (_change_time(record, dataset), file_index, line_index)
+            key = dataset.key(record)
+            if key not in newest or version[:2] >= newest[key][:2]:
+                newest[key] = version
+    wanted: dict[int, set[int]] = {}
+    for _, file_index, line_index in newest.values():
+        wanted.setdefault(file_index, set()).add(line_index)
+    del newest
+    for file_index, path in enumerate(files):
+        lines = wanted.get(file_index)
+        if lines:
+            yield from (record for line_index, record in _records(path) if line_index in lines)
+
+
+def _records(path: ObjectStoragePath) -> Iterator[tuple[int, dict[str, Any]]]:
+    with path.open("rb") as file:
+        for index, line in enumerate(file):
+            if line.strip():
+                yield index, json.loads(line)
+
+
+def _change_time(record: Mapping[str, Any], dataset: Dataset) -> float:
+    """Epoch seconds of the record's change time; a record without one is older than any with one."""
+    value = record.get(dataset.change_time)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value / 1000  # epoch milliseconds, should a Control Room write instants so (unconfirmed)
+    instant = parse_instant(value)
+    return instant if instant is not None else float("-inf")
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidInputError(f"interval bounds must be timezone-aware datetimes, got {moment!r}.")
+    return moment.astimezone(timezone.utc)

@@ -1,0 +1,150 @@
+"""Export Control Room history (bot runs, work items, the audit log) to the user's storage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+from airflow_provider_aa.control_room.errors import InvalidInputError
+from airflow_provider_aa.control_room.history import HistoryWindow, validate_dataset
+from airflow_provider_aa.control_room.names import check_id_or_name, validate_names
+from airflow_provider_aa.control_room.work_items import validate_ids
+from airflow_provider_aa.export import export_path, storage_path, write_records
+from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class AutomationAnywhereExportOperator(BaseOperator):
+    """
+    Export what changed in the Control Room during the run's data interval to a JSON Lines
+    file: the pattern of Automation Anywhere's CoE Manager (a pull every few hours, each
+    reaching back a day, duplicates removed when read) as one task.
+
+    The window read is the data interval widened backwards by ``overlap``:
+    ``[data_interval_start - overlap, data_interval_end)``, on each dataset's change time
+    (bot runs ``modifiedOn``, work items ``updatedOn``, audit ``createdOn``; see
+    ``control_room.history``). The file is named after the data interval alone:
+    ``<destination>/<dataset>/<start>_<end>.jsonl`` (UTC, ``%Y%m%dT%H%M%SZ``), so a rerun or
+    retry of an interval replaces its own file, and a backfill writes one file per interval.
+    Records stream page by page into a temporary file that replaces the file only once all
+    are written: no partial file, whatever fails. Identical data gives an identical file.
+
+    Pages are sorted by change time, then id. A record that changes while the window is
+    paged moves in that order and may be missed or written twice by this export; the next
+    interval's overlap catches it again, and
+    :func:`~airflow_provider_aa.export.latest_records` keeps one version per id (the newest):
+    read the exports through it.
+
+    :param dataset: ``"bot_runs"`` (every run with status, times, bot, run-as user and
+        device; needs "View everyone's activity"), ``"work_items"`` (items of the queues
+        created or changed in the window; needs rights on the queues) or ``"audit"`` (the
+        audit log; needs the audit log permission).
+    :param destination: an ``ObjectStoragePath`` or a URL string (templated):
+        ``file:///data/aa`` works as is, ``s3://…``, ``gs://…`` and others with the matching
+        Airflow provider installed.
+    :param overlap: how far before the data interval the window begins (default one day,
+        as the CoE Manager does); ``timedelta(0)`` reads the data interval only.
+    :param queue_ids: for ``work_items``, exactly one of ``queue_ids`` and ``queue_names``:
+        a queue id or a list of them (templated).
+    :param queue_names: the queues by name instead (templated), looked up when the task runs.
+    :param automation_anywhere_conn_id: connection of type ``automation_anywhere``.
+
+    XCom (return value): ``{"dataset", "window_start", "window_end", "path", "records",
+    "pages"}`` — the window read (ISO 8601 strings), the file written, the number of records
+    and pages. An interval without changes writes an empty file.
+
+    :raises InvalidInputError: when the task is made, for a bad ``dataset``, ``overlap``,
+        ``destination`` type or queue parameters; when it runs, for bad templated values or a
+        run without a data interval — before any request.
+    :raises AutomationAnywhereError: for a failed call (pages are retried like every read).
+    """
+
+    template_fields: Sequence[str] = ("destination", "queue_ids", "queue_names")
+    ui_color = "#ffb81c"
+
+    def __init__(
+        self,
+        *,
+        dataset: str,
+        destination: Any,
+        overlap: timedelta = timedelta(days=1),
+        queue_ids: int | str | Sequence[int | str] | None = None,
+        queue_names: str | Sequence[str] | None = None,
+        automation_anywhere_conn_id: str = AutomationAnywhereHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.dataset = validate_dataset(dataset).name
+        if self.dataset == "work_items":
+            check_id_or_name("queue_ids", queue_ids, "queue_names", queue_names)
+        else:
+            for name, value in (("queue_ids", queue_ids), ("queue_names", queue_names)):
+                if value is not None:
+                    raise InvalidInputError(f"{name} applies only to dataset 'work_items', not {dataset!r}.")
+        if not isinstance(overlap, timedelta) or overlap < timedelta(0):
+            raise InvalidInputError(f"overlap must be a timedelta of 0 or more, got {overlap!r}.")
+        if not isinstance(destination, str):
+            storage_path(destination)  # a string may be a template: checked when the task runs
+        self.destination = destination
+        self.overlap = overlap
+        self.queue_ids = queue_ids
+        self.queue_names = queue_names
+        self.automation_anywhere_conn_id = automation_anywhere_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        interval_start, interval_end = _data_interval(context)
+        if interval_start == interval_end:
+            self.log.warning(
+                "This run's data interval has no length (a manual run, or a DAG scheduled with a "
+                "timedelta or cron string, which Airflow 3 turns into a trigger timetable): exporting the "
+                "overlap before %s only. For one file per interval, schedule with "
+                "DeltaDataIntervalTimetable or CronDataIntervalTimetable (airflow.timetables.interval).",
+                interval_end.isoformat(),
+            )
+        window = HistoryWindow.validate(interval_start - self.overlap, interval_end)
+        target = export_path(self.destination, self.dataset, interval_start, interval_end)
+        ids = validate_ids(self.queue_ids, "queue_ids") if self.queue_ids is not None else None
+        names = validate_names(self.queue_names, "queue_names") if self.queue_names is not None else None
+        hook = AutomationAnywhereHook(self.automation_anywhere_conn_id)
+        try:
+            queues = [hook.get_queue_id(name) for name in names] if names is not None else ids
+            self.log.info(
+                "Exporting %s changed from %s to %s into %s.",
+                self.dataset,
+                window.start.isoformat(),
+                window.end.isoformat(),
+                target,
+            )
+            pages = hook.iter_history(self.dataset, window.start, window.end, queue_ids=queues)
+            pages_written, records = write_records(
+                target,
+                pages,
+                attempt=context["ti"].try_number,
+                on_page=lambda done, so_far: self.log.info("Page %d read: %d record(s) so far.", done, so_far),
+            )
+        finally:
+            hook.close()
+        self.log.info("Wrote %d %s record(s) in %d page(s) to %s.", records, self.dataset, pages_written, target)
+        return {
+            "dataset": self.dataset,
+            "window_start": window.start.isoformat(),
+            "window_end": window.end.isoformat(),
+            "path": str(target),
+            "records": records,
+            "pages": pages_written,
+        }
+
+
+def _data_interval(context: Context) -> tuple[datetime, datetime]:
+    start, end = context.get("data_interval_start"), context.get("data_interval_end")
+    if start is None or end is None:
+        raise InvalidInputError(
+            "This DAG run has no data interval (e.g. a manual run of a DAG without a schedule): the export "
+            "reads the run's data interval; give the DAG a schedule such as timedelta(hours=4)."
+        )
+    return start, end

@@ -1,0 +1,105 @@
+"""hook.ensure_role against the emulator: create once, then only what changed, members kept, v1 where v2 is missing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
+from airflow_provider_aa.control_room.roles import ROLE_PRESETS
+from airflow_provider_aa.emulator.connections import connection_fields, env_var_name
+from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+
+LIST_V2 = "POST /v2/usermanagement/roles/list"
+LIST_V1 = "POST /v1/usermanagement/roles/list"
+CREATE_V2 = "POST /v2/usermanagement/roles"
+UPDATE_V2 = "PUT /v2/usermanagement/roles/{id}"
+UPDATE_V1 = "PUT /v1/usermanagement/roles/{id}"
+ADMIN = {"login": "cr_admin", "password": "Admin-Passw0rd!"}
+
+
+@pytest.fixture
+def hook(aa_emulator, monkeypatch):
+    fields = connection_fields(aa_emulator.url, ADMIN, "password", multiple_login=True)
+    monkeypatch.setenv(env_var_name("automation_anywhere_default"), json.dumps(fields))
+    hook = AutomationAnywhereHook()
+    yield hook
+    hook.close()
+
+
+def roles_named(hook, name):
+    body = {"filter": {"operator": "eq", "field": "name", "value": name}}
+    return hook.run("POST", "/v2/usermanagement/roles/list", json=body, replay_safe=True)["list"]
+
+
+def test_the_airflow_service_role_is_created_once_then_left_alone(hook, aa_emulator, capsys):
+    created = hook.ensure_role("Airflow Service", ROLE_PRESETS["airflow_service"], description="Airflow")
+    assert created.created and len(created.permissions) == len(ROLE_PRESETS["airflow_service"])
+    again = hook.ensure_role("Airflow Service", ROLE_PRESETS["airflow_service"])
+
+    assert not again.changed and again.id == created.id and again.description == "Airflow"
+    assert aa_emulator.counters.requests(CREATE_V2) == 1
+    assert aa_emulator.counters.requests(UPDATE_V2) == 0
+    assert "already has the permissions asked for: unchanged." in capsys.readouterr().out
+    assert again.to_dict()["created"] is False and again.to_dict()["api_version"] == "v2"
+
+
+def test_an_existing_role_gets_exactly_the_permissions_and_keeps_its_users(hook, aa_emulator):
+    # Seeded "Bot Deployer" (id 16): user 32, myschedule + view/run on repositorymanager.
+    outcome = hook.ensure_role(
+        "Bot Deployer", [*ROLE_PRESETS["api_key_user"], {"action": "run", "resourceType": "repositorymanager"}]
+    )
+
+    assert {(entry["action"], entry["resourceType"]) for entry in outcome.added} == {("generateapikey", "api")}
+    assert {(entry["action"], entry["resourceType"]) for entry in outcome.removed} == {
+        ("myschedule", "taskscheduling"),
+        ("view", "repositorymanager"),
+    }
+    role = hook.run("GET", "/v2/usermanagement/roles/16")
+    assert role["principals"] == [{"id": 32}]
+    assert role["description"] == "Runs bots"
+    assert sorted(entry["action"] for entry in role["permissions"]) == ["generateapikey", "run"]
+    assert role["version"] == 1
+
+
+def test_v1_is_used_and_remembered_where_v2_is_missing(hook, aa_emulator):
+    aa_emulator.configure(roles_v2_enabled=False)
+    hook.ensure_role("Airflow", ROLE_PRESETS["bot_deployer"])
+    outcome = hook.ensure_role("Airflow", ROLE_PRESETS["activity_reader"])
+    assert outcome.api_version == "v1" and outcome.added and outcome.removed
+    assert aa_emulator.counters.requests(LIST_V2) == 1  # learned once per hook
+    assert aa_emulator.counters.requests(LIST_V1) == 2
+    assert aa_emulator.counters.requests(UPDATE_V1) == 1
+
+
+def test_on_a_control_room_without_v1_v2_is_all_it_needs(hook, aa_emulator):
+    aa_emulator.configure(roles_v1_enabled=False)
+    assert hook.ensure_role("Airflow", ROLE_PRESETS["bot_deployer"]).api_version == "v2"
+    assert aa_emulator.counters.requests(LIST_V1) == 0
+
+
+def test_a_create_whose_answer_was_lost_makes_one_role(hook, aa_emulator):
+    aa_emulator.faults.add("drop_after_commit", method="POST", path="/usermanagement/roles$", count=1)
+    outcome = hook.ensure_role("Airflow", ROLE_PRESETS["bot_deployer"])
+    assert outcome.created
+    assert aa_emulator.counters.requests(CREATE_V2) == 1
+    assert [role["id"] for role in roles_named(hook, "Airflow")] == [int(outcome.id)]
+
+
+def test_a_user_without_role_rights_gets_the_control_rooms_403(aa_emulator, monkeypatch):
+    aa_emulator.use_connection(monkeypatch, auth_type="api_key")
+    hook = AutomationAnywhereHook()
+    with pytest.raises(AutomationAnywhereError) as failed:
+        hook.ensure_role("Airflow", ROLE_PRESETS["bot_deployer"])
+    hook.close()
+    assert (failed.value.status, failed.value.code) == (403, "UM_ACCESS_DENIED")
+    assert aa_emulator.counters.requests(CREATE_V2) == 0
+
+
+def test_bad_input_fails_before_any_request(hook, aa_emulator):
+    with pytest.raises(InvalidInputError, match="permissions"):
+        hook.ensure_role("Airflow", "bot_deployer")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="name"):
+        hook.ensure_role(" Airflow", [])
+    assert aa_emulator.counters.requests() == 0

@@ -1,0 +1,161 @@
+"""The export operator against the emulator over HTTP: backfills, reruns, paging, faults."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
+import pytest
+
+from airflow_provider_aa.control_room.errors import InvalidInputError
+from airflow_provider_aa.export import latest_records
+from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+from airflow_provider_aa.operators.export import AutomationAnywhereExportOperator
+
+ACTIVITY = "POST /v3/activity/list"
+HISTORY_RUNS = 300
+
+
+def context(start: datetime, end: datetime, try_number: int = 1) -> dict:
+    return {"data_interval_start": start, "data_interval_end": end, "ti": SimpleNamespace(try_number=try_number)}
+
+
+def exporter(destination, dataset="bot_runs", **kwargs) -> AutomationAnywhereExportOperator:
+    return AutomationAnywhereExportOperator(
+        task_id=f"export_{dataset}", dataset=dataset, destination=destination, **kwargs
+    )
+
+
+def hours_ago(hours: float) -> datetime:
+    return datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours)
+
+
+def lines(path) -> list[str]:
+    return path.read_text().splitlines()
+
+
+@pytest.fixture
+def history(aa_emulator, monkeypatch, no_sleep):
+    aa_emulator.use_connection(monkeypatch)
+    aa_emulator.configure(history_runs=HISTORY_RUNS, activity_delay=0, pickup_delay=0, work_delay=3600)
+    return aa_emulator
+
+
+def test_a_backfill_of_overlapping_intervals_counts_each_run_once_and_a_rerun_writes_the_same_file(history, tmp_path):
+    task = exporter(tmp_path.as_uri(), overlap=timedelta(hours=8))
+    intervals = [(hours_ago(h + 8), hours_ago(h)) for h in (32, 24, 16)]  # 8 h each, windows of 16 h
+    results = [task.execute(context(start, end)) for start, end in intervals]
+
+    folder = tmp_path / "bot_runs"
+    names = [f"{start:%Y%m%dT%H%M%SZ}_{end:%Y%m%dT%H%M%SZ}.jsonl" for start, end in intervals]
+    assert sorted(path.name for path in folder.iterdir()) == names
+    assert results[0] == {
+        "dataset": "bot_runs",
+        "window_start": (intervals[0][0] - timedelta(hours=8)).isoformat(),
+        "window_end": intervals[0][1].isoformat(),
+        "path": (folder / names[0]).as_uri(),
+        "records": len(lines(folder / names[0])),
+        "pages": len(lines(folder / names[0])) // 100 + 1,
+    }
+    written = [len(lines(folder / name)) for name in names]
+    assert all(written) and [result["records"] for result in results] == written
+
+    ids = [run["id"] for run in latest_records(tmp_path.as_uri(), "bot_runs")]
+    assert len(ids) == len(set(ids)) < sum(written)  # the files share runs, the view counts each once
+    # The same runs as one export of the whole span.
+    whole = tmp_path / "whole"
+    exporter(whole.as_uri(), overlap=timedelta(0)).execute(
+        context(intervals[0][0] - timedelta(hours=8), intervals[-1][1])
+    )
+    assert sorted(ids) == sorted(run["id"] for run in latest_records(whole.as_uri(), "bot_runs"))
+
+    before = (folder / names[1]).read_bytes()
+    assert task.execute(context(*intervals[1], try_number=2)) == results[1]
+    assert (folder / names[1]).read_bytes() == before  # byte for byte
+    assert sorted(path.name for path in folder.iterdir()) == names
+
+
+def test_latest_records_has_the_newest_status_of_a_run_that_changed_between_exports(history, tmp_path):
+    hook = AutomationAnywhereHook()
+    deployment = hook.deploy_bot(501, [29])
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    task = exporter(tmp_path.as_uri(), overlap=timedelta(hours=1))
+    assert task.execute(context(now - timedelta(minutes=30), now + timedelta(minutes=30)))["records"] >= 1
+    hook.stop_bot_runs(deployment)  # RUNNING → RUN_ABORTED: modifiedOn moves on
+    task.execute(context(now + timedelta(minutes=30), now + timedelta(minutes=90)))
+
+    exported = [line for path in (tmp_path / "bot_runs").iterdir() for line in lines(path) if deployment in line]
+    assert len(exported) == 2 and '"status":"RUNNING"' in exported[0] + exported[1]
+    (run,) = [run for run in latest_records(tmp_path.as_uri(), "bot_runs") if run["deploymentId"] == deployment]
+    assert run["status"] == "RUN_ABORTED"
+
+
+def test_a_page_cap_below_what_is_asked_still_reads_everything(history, tmp_path):
+    start, end = hours_ago(24), hours_ago(0)
+    uncapped = exporter((tmp_path / "a").as_uri(), overlap=timedelta(0)).execute(context(start, end))
+    history.configure(page_cap=7)
+    requests_before = history.counters.requests(ACTIVITY)
+    capped = exporter((tmp_path / "b").as_uri(), overlap=timedelta(0)).execute(context(start, end))
+    assert capped["records"] == uncapped["records"] > 100
+    assert capped["pages"] == -(-capped["records"] // 7) == history.counters.requests(ACTIVITY) - requests_before
+    assert (tmp_path / "a" / "bot_runs").iterdir().__next__().read_bytes() == next(
+        (tmp_path / "b" / "bot_runs").iterdir()
+    ).read_bytes()
+
+
+def test_a_lost_page_answer_is_asked_again(history, tmp_path, no_sleep):
+    start, end = hours_ago(24), hours_ago(0)
+    clean = exporter((tmp_path / "a").as_uri(), overlap=timedelta(0)).execute(context(start, end))
+    history.faults.add("drop_after_commit", count=1, path="/activity/list")
+    requests_before = history.counters.requests(ACTIVITY)
+    faulty = exporter((tmp_path / "b").as_uri(), overlap=timedelta(0)).execute(context(start, end))
+    assert faulty["records"] == clean["records"] and faulty["pages"] == clean["pages"]
+    assert history.counters.requests(ACTIVITY) - requests_before == faulty["pages"] + 1 and len(no_sleep) == 1
+
+
+def test_an_interval_without_changes_is_an_empty_file(history, tmp_path):
+    result = exporter(tmp_path.as_uri(), "audit", overlap=timedelta(0)).execute(context(hours_ago(400), hours_ago(396)))
+    assert (result["records"], result["pages"]) == (0, 1)
+    assert (tmp_path / "audit" / result["path"].rsplit("/", 1)[1]).read_bytes() == b""
+
+
+def test_audit_and_work_items_by_queue_name(history, tmp_path):
+    audit = exporter(tmp_path.as_uri(), "audit", overlap=timedelta(days=3)).execute(
+        context(hours_ago(1), hours_ago(-1))
+    )
+    assert audit["records"] == HISTORY_RUNS
+    history.add_work_items(20, [{"n": 1}, {"n": 2}])
+    history.add_work_items(22, [{"n": 3}])
+    task = exporter(tmp_path.as_uri(), "work_items", queue_names=["Invoices", "Orders"], overlap=timedelta(0))
+    items = task.execute(context(hours_ago(1), hours_ago(-1)))
+    assert items["records"] == 3
+    assert [item["queueId"] for item in latest_records(tmp_path.as_uri(), "work_items")] == ["20", "20", "22"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"dataset": "runs"}, "dataset must be one of"),
+        ({"dataset": "work_items"}, "Give queue_ids or queue_names"),
+        ({"dataset": "work_items", "queue_ids": [20], "queue_names": ["Invoices"]}, "not both"),
+        ({"dataset": "bot_runs", "queue_ids": [20]}, "queue_ids applies only to dataset 'work_items'"),
+        ({"dataset": "audit", "queue_names": "Invoices"}, "queue_names applies only"),
+        ({"dataset": "audit", "overlap": timedelta(hours=-1)}, "overlap must be a timedelta of 0 or more"),
+        ({"dataset": "audit", "overlap": 3600}, "overlap must be a timedelta"),
+        ({"dataset": "audit", "destination": 42}, "destination must be an ObjectStoragePath or a URL"),
+    ],
+)
+def test_bad_parameters_fail_when_the_task_is_made(kwargs, message):
+    with pytest.raises(InvalidInputError, match=message):
+        AutomationAnywhereExportOperator(task_id="export", **{"destination": "file:///tmp/aa", **kwargs})
+
+
+def test_bad_templated_values_and_a_run_without_data_interval_fail_before_any_request(aa_emulator, monkeypatch):
+    aa_emulator.use_connection(monkeypatch)
+    with pytest.raises(InvalidInputError, match="destination must be"):
+        exporter("/not/a/url").execute(context(hours_ago(4), hours_ago(0)))
+    with pytest.raises(InvalidInputError, match=r"queue_ids\[0\] must be a positive integer"):
+        exporter("file:///tmp/aa", "work_items", queue_ids=["x"]).execute(context(hours_ago(4), hours_ago(0)))
+    with pytest.raises(InvalidInputError, match="no data interval"):
+        exporter("file:///tmp/aa").execute({"data_interval_start": None, "data_interval_end": None})
+    assert aa_emulator.counters.requests() == 0
