@@ -12,9 +12,8 @@ its newest version, across all of them. Backfill earlier intervals with
 
 The folder is ``AA_EXPORT_DESTINATION`` (a URL such as ``file:///data/aa`` or, with the
 Amazon provider installed, ``s3://bucket/aa``), by default ``file:///tmp/aa-export``. The
-connection's user needs "View everyone's activity". The bundled emulator has a history to
-export once started with ``history_runs`` set (``POST /_emulator/config
-{"history_runs": 200}``): two days of runs of its bots.
+connection's user needs "View everyone's activity". The bundled emulator, started from the command line,
+has two days of runs of its bots to export (``--history-runs``, default 600).
 """
 
 from __future__ import annotations

@@ -18,6 +18,11 @@ from collections.abc import Sequence
 from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
 from airflow_provider_aa.emulator.connections import connection_uri, env_var_name
 
+#: The command line's history: a run about every five minutes over two days, so that the
+#: export example has something to show. (``EmulatorConfig`` and the pytest fixture start with
+#: none: tests count the records they make.)
+CLI_HISTORY_RUNS = 600
+
 #: The connection id printed for each auth mode.
 CONN_IDS = {
     "password": "automation_anywhere_default",
@@ -86,6 +91,14 @@ def _parser() -> argparse.ArgumentParser:
         help="list pages hold at most N records, whatever was asked",
     )
     parser.add_argument(
+        "--history-runs",
+        type=int,
+        default=CLI_HISTORY_RUNS,
+        metavar="N",
+        help=f"finished bot runs (and audit entries) in the two days before start, for exports "
+        f"(default {CLI_HISTORY_RUNS}; 0: none)",
+    )
+    parser.add_argument(
         "--ignore-offset",
         action="store_true",
         help="list requests are answered as if page.offset were 0 (a broken proxy)",
@@ -110,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             busy_queues=dict(args.busy_queue),
             page_cap=args.page_cap,
             ignore_offset=args.ignore_offset,
+            history_runs=args.history_runs,
         )
         emulator = ControlRoomEmulator(config, args.host, args.port, seed=args.seed, tls=args.tls).start()
     except (OSError, TypeError, ValueError) as error:

@@ -107,3 +107,26 @@ def test_cli_refuses_a_bad_busy_queue():
             capture_output=True, text=True, timeout=20,
         )  # fmt: skip
         assert result.returncode == 2 and ("busy" in result.stderr), (value, result.stderr)
+
+
+def test_cli_has_two_days_of_history_to_export_unless_told_otherwise():
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    totals = []
+    for extra in ([], ["--history-runs", "0"]):
+        command = [sys.executable, "-m", "airflow_provider_aa.emulator", "--port", str(port), *extra]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert url in process.stdout.readline()
+            token = requests.post(f"{url}/v1/authentication", json=PASSWORD_USER, timeout=TIMEOUT).json()["token"]
+            answer = requests.post(
+                f"{url}/v3/activity/list",
+                json={"page": {"offset": 0, "length": 1}},
+                headers={"X-Authorization": token},
+                timeout=TIMEOUT,
+            ).json()
+            totals.append(int(answer["page"]["totalFilter"]))
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=10) == 0
+    assert totals == [600, 0]
