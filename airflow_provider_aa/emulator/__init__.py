@@ -38,6 +38,7 @@ users 29 ``runner_finance``, 30 ``runner_reports``, 31 ``runner_finance_eu``. An
 user ids can be run-as users. Device pools 61 "Finance Runners" (devices 111, 112) and 62 "Empty Pool" (no
 device). User ``bot_deployer`` (password ``Deployer-Passw0rd!``) has no queue rights: a
 user seeded with ``roles`` but none of them ``AAE_Queue Admin`` gets 403 for the queue list.
+User ``cr_admin`` (password ``Admin-Passw0rd!``, ``AAE_Admin``) may read and manage roles.
 
 API served
 ----------
@@ -75,6 +76,16 @@ API served
   (task bots and the folders above them, paths ``Automation Anywhere\\Bots\\...``), ``POST
   /v1/devices/runasusers/list``, ``POST /v2/devices/pools/list``; with ``/v3/wlm/queues/list``
   they take the list grammar of :mod:`.filters` (e.g. ``eq`` on ``name`` or ``username``).
+- Work item changes follow AA's status rules (:mod:`.status_rules`: 400 for a move a person
+  may not make, for editing a READY_TO_RUN or ACTIVE item, for deleting an ACTIVE one); the
+  bot fails an item with ``FAIL_ONCE`` in its data once, then completes it.
+- Roles (:mod:`.roles`): ``/v2|v1/usermanagement/roles`` (``/list``, ``GET``/``PUT``
+  ``/{id}`` with an optimistic lock on ``version``, ``POST``), 403 but for role managers;
+  ``roles_v2_enabled`` / ``roles_v1_enabled`` switch a version off (404).
+- History (:mod:`.history`): ``history_runs`` finished runs over the two days before it is
+  set (0 by default, 600 from the command line), listed with deployed runs by ``POST
+  /v3/activity/list``, and one audit entry each by ``POST /v1/audit/messages/list``; filters
+  compare ISO instants as instants.
 - ``numeric_ids``: ids, versions and other numeric fields as JSON numbers, else strings.
 - Every error body is ``{"code", "message", "details"}``, also for what the HTTP layer refuses.
 - Every answer has a ``Date`` header on the Control Room's clock.
