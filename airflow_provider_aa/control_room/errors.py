@@ -175,6 +175,7 @@ class WorkItemChangedError(FatalError):
         now: dict[str, Any],
         *,
         maybe_ours: bool = False,
+        **call: Any,
     ) -> WorkItemChangedError:
         """``now``: the item as read after the conflict; ``version``: the one the update was based on."""
         current_version, current_status = str(now.get("version")), str(now.get("status"))
@@ -189,8 +190,12 @@ class WorkItemChangedError(FatalError):
             current_version=current_version,
             current_status=current_status,
             asked=asked,
+            **call,
         )
 
     @classmethod
-    def gone(cls, queue_id: str, item_id: str, asked: str) -> WorkItemChangedError:
-        return cls(f"Work item {item_id} is not in queue {queue_id} (deleted?): not updated ({asked}).", asked=asked)
+    def gone(cls, queue_id: str, item_id: str, asked: str, **call: Any) -> WorkItemChangedError:
+        """``call``: the HTTP fields of the Control Room's 404, when one told."""
+        return cls(
+            f"Work item {item_id} is not in queue {queue_id} (deleted?): not updated ({asked}).", asked=asked, **call
+        )

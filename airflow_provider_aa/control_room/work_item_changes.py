@@ -44,7 +44,12 @@ from airflow_provider_aa.control_room.errors import AutomationAnywhereError, Inv
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation, Sleep
 from airflow_provider_aa.control_room.listing import PageCursor, lookup, read_page
 from airflow_provider_aa.control_room.session import AmbiguousOutcomeError, ControlRoomSession
-from airflow_provider_aa.control_room.statuses import WORK_ITEM_WAITING_STATUSES, normalise_statuses
+from airflow_provider_aa.control_room.statuses import (
+    WORK_ITEM_FAILURE_STATUSES,
+    WORK_ITEM_SUCCESS_STATUSES,
+    WORK_ITEM_WAITING_STATUSES,
+    normalise_statuses,
+)
 from airflow_provider_aa.control_room.work_items import PAGE_LENGTH, list_request, normalise_work_item
 
 #: Newest first: v4 (Automation 360 v.34+); v3 where v4 answers 404.
@@ -56,6 +61,10 @@ REQUEUE_STATUS = "READY_TO_RUN"
 REQUEUE_FALLBACK_STATUS = "NEW"
 #: Answers that refuse the status asked for (not the version: that is 409).
 _STATUS_REFUSALS = (400, 422)
+#: Where a re-queued item can be by the time a later try looks: queued again, being worked,
+#: or finished by a bot. An item held (``ON_HOLD``) or in another status was moved by someone
+#: else, and is not reported as re-queued.
+_REQUEUED_OR_WORKED = frozenset(WORK_ITEM_WAITING_STATUSES + WORK_ITEM_SUCCESS_STATUSES + WORK_ITEM_FAILURE_STATUSES)
 
 
 # -- input ------------------------------------------------------------------------------------
@@ -91,10 +100,20 @@ class WorkItemChange:
         return cls(None if status is None else status.strip().upper(), result, data)
 
     def body(self, item: Mapping[str, Any], version: str) -> dict[str, Any]:
-        """The PUT body: every field, the ones not asked for as ``item`` has them."""
+        """
+        The PUT body: every field, the ones not asked for as ``item`` has them.
+
+        :raises AutomationAnywhereError: ``item`` as read carries no data (``json``) while
+            ``data`` keeps it: the update would send none and could clear it.
+        """
+        if self.data is None and not isinstance(item.get("json"), dict):
+            raise AutomationAnywhereError(
+                f"Work item {item.get('id')} as the Control Room listed it carries no data ('json'): not updated, "
+                "as the update would send none and could clear the item's data. Give data= explicitly."
+            )
         return {
             "version": version,
-            "json": self.data if self.data is not None else item.get("json") or {},
+            "json": self.data if self.data is not None else item["json"],
             "result": self.result if self.result is not None else str(item.get("result") or ""),
             "status": self.status if self.status is not None else str(item.get("status") or ""),
         }
@@ -273,7 +292,12 @@ def update_work_item(
         raise WorkItemChangedError.of(queue_id, item_id, change.describe(), version, item)
     if change.shown_by(item):
         return item
-    put = yield from put_work_item(session, queue_id, item_id, change.body(item, current), api or UpdateApi())
+    try:
+        put = yield from put_work_item(session, queue_id, item_id, change.body(item, current), api or UpdateApi())
+    except AutomationAnywhereError as refused:
+        if refused.status == 404:  # the item was there a moment ago: deleted meanwhile
+            raise WorkItemChangedError.gone(queue_id, item_id, change.describe(), **refused.call_fields()) from None
+        raise
     if put.conflict is None:
         if put.item is not None:
             return put.item
@@ -288,7 +312,9 @@ def update_work_item(
         return now
     if str(now.get("version")) == current:
         raise put.conflict  # a 409 that is not about the version: the Control Room's own reason
-    raise WorkItemChangedError.of(queue_id, item_id, change.describe(), current, now, maybe_ours=put.maybe_ours)
+    raise WorkItemChangedError.of(
+        queue_id, item_id, change.describe(), current, now, maybe_ours=put.maybe_ours, **put.conflict.call_fields()
+    )
 
 
 def delete_work_items(
@@ -441,11 +467,12 @@ def requeue_items(
     items by ascending id, each listed, saved (``save``), then updated one PUT each with the
     listed version; at most ``max_items`` items.
 
-    An item that changed between listing and update (409) is skipped with a warning: someone
-    else moved it. After a lost answer a 409 counts as re-queued (the lost send may have been
-    applied). Continuing ``progress`` from an earlier try, the saved page's items are read
-    again: one whose version moved past the saved one counts as re-queued (that try may have
-    done it, and a bot may have worked it since) and is not touched again.
+    An item that changed between listing and update (409), was deleted, or is refused both
+    statuses (400/422) is skipped with a warning; the others go on. After a lost answer a 409
+    is judged by the item as it is now, as is an item of ``progress`` from an earlier try whose
+    version moved past the saved one (that try may have done it, and a bot may have worked it
+    since): never touched again, counted as re-queued when it is queued, being worked or
+    finished, left out with a warning when someone else moved it elsewhere (``ON_HOLD``).
 
     :return: the re-queued ids in ascending order, those of earlier tries included.
     :raises AutomationAnywhereError: a refusal other than the status fallback (e.g. 403).
@@ -484,7 +511,9 @@ def requeue_items(
             if item is None:
                 warn(f"Work item {item_id} is no longer in queue {queue_id}: not re-queued.")
             elif resumed and str(item.get("version")) != version:
-                done.append(item_id)  # an earlier try's write, or someone else's: never touched twice
+                # An earlier try's write, or someone else's: never touched twice.
+                if _requeued_by_us(item, warn):
+                    done.append(item_id)
             elif (yield from _requeue_one(session, queue_id, item, api, progress, warn, maybe_sent=resumed)):
                 done.append(item_id)
         progress.pages.append(done)
@@ -511,33 +540,54 @@ def _requeue_one(
     ``maybe_sent``: an earlier try may have sent this update already.
     """
     item_id, version = str(item["id"]), str(item.get("version"))
+    target = progress.target
     while True:
-        change = WorkItemChange(status=progress.target)
+        change = WorkItemChange(status=target)
         try:
             put = yield from put_work_item(session, queue_id, item_id, change.body(item, version), api)
         except AutomationAnywhereError as refused:
-            if refused.status in _STATUS_REFUSALS and progress.target == REQUEUE_STATUS:
+            reason = f"{refused.code or refused.status}: {refused.message or refused.details or 'no reason given'}"
+            if refused.status in _STATUS_REFUSALS and target == REQUEUE_STATUS:
                 warn(
-                    f"The Control Room refused status {REQUEUE_STATUS} for work item {item_id} "
-                    f"({refused.code or refused.status}: {refused.message or refused.details or 'no reason given'}): "
-                    f"re-queuing as {REQUEUE_FALLBACK_STATUS} instead, as its status rules allow."
+                    f"The Control Room refused status {REQUEUE_STATUS} for work item {item_id} ({reason}): trying "
+                    f"{REQUEUE_FALLBACK_STATUS}, as its status rules allow a person to set."
                 )
-                progress.target = REQUEUE_FALLBACK_STATUS
+                target = REQUEUE_FALLBACK_STATUS
                 continue
+            if refused.status in _STATUS_REFUSALS:
+                # This item, whatever the others: skipped, so that it does not stop the rest (or every retry).
+                warn(f"The Control Room refused to re-queue work item {item_id} ({reason}): not re-queued.")
+                return False
             if refused.status == 404:
                 warn(f"Work item {item_id} is no longer in queue {queue_id}: not re-queued.")
                 return False
             raise
+        # Only an accepted NEW makes it the target of the items after this one.
+        progress.target = target
         if put.conflict is None:
             return True
         if put.maybe_ours or maybe_sent:
-            warn(
-                f"Work item {item_id}: an update that may have been applied (its answer was lost, or an earlier "
-                "try sent it) was followed by a version conflict; counted as re-queued."
-            )
-            return True
+            # The lost send may have been applied: the item as it is now tells.
+            now = (yield from lookup(session, queue_id, [item_id])).get(item_id)
+            return now is not None and _requeued_by_us(now, warn)
         warn(
             f"Work item {item_id} changed after it was listed (version {version} is stale): not re-queued. "
             f"Control Room said: {put.conflict.message or put.conflict.code or put.conflict.status}"
         )
         return False
+
+
+def _requeued_by_us(item: Mapping[str, Any], warn: Callable[[str], None]) -> bool:
+    """
+    Whether ``item``, whose version moved after an update of ours may have been applied,
+    shows a re-queue (or a bot's work after it), rather than someone else's move.
+    """
+    status = str(item.get("status") or "").upper()
+    if status in _REQUEUED_OR_WORKED:
+        return True
+    shown = status or "without a status"
+    warn(
+        f"Work item {item['id']} changed while this re-queue may have updated it, and is now {shown}: someone "
+        "else moved it. Not counted as re-queued."
+    )
+    return False

@@ -506,10 +506,11 @@ class AutomationAnywhereRequeueWorkItemsOperator(BaseOperator):
 
     Safe to retry: the items chosen are saved with their versions before the first update
     (task state store of Airflow 3.3+, else an Airflow Variable per task instance). A retry
-    reads them again and counts an item whose version moved past the saved one as
-    re-queued by the earlier try — not touched again, even if a bot has failed it again
-    since — and continues with the rest. The saved progress is dropped when the task
-    succeeds.
+    reads them again and never touches an item again whose version moved past the saved
+    one: it counts as re-queued by the earlier try when it is queued, being worked or
+    finished (a bot may have failed it again since), and is left out with a warning when
+    someone else moved it elsewhere (e.g. ``ON_HOLD``). The rest are re-queued. The saved
+    progress is dropped when the task succeeds.
 
     XCom (return value): the re-queued ids as strings in ascending order, those re-queued by
     an earlier try included, e.g. ``["40957", "40958"]`` — ready for

@@ -163,8 +163,47 @@ def test_a_conflict_that_the_item_shows_is_still_an_error_without_a_lost_answer(
             read(token, "7", item("7", version="1", status="NEW")),
         ]
     )
-    with pytest.raises(WorkItemChangedError):
+    with pytest.raises(WorkItemChangedError) as changed:
         run(update_work_item(session, QUEUE, "7", WorkItemChange("NEW")), script, session=session, clock=clock)
+    # The Control Room's answer stays on the error: status, code, the call.
+    assert (changed.value.status, changed.value.code, changed.value.method) == (409, "WLM_VERSION_CONFLICT", "PUT")
+
+
+def test_an_item_deleted_between_the_read_and_the_update_is_reported_gone(session, clock, token):
+    body = {"version": "0", "json": {"n": "7"}, "result": "", "status": "NEW"}
+    script = Script(
+        [
+            login(token),
+            read(token, "7", item("7")),
+            put(token, "7", body, refusal(404, "WLM_WORKITEM_NOT_FOUND"), version="v4"),
+            put(token, "7", body, refusal(404, "WLM_WORKITEM_NOT_FOUND"), version="v3"),
+        ]
+    )
+    with pytest.raises(WorkItemChangedError, match="is not in queue 20") as gone:
+        run(update_work_item(session, QUEUE, "7", WorkItemChange("NEW")), script, session=session, clock=clock)
+    assert gone.value.status == 404
+
+
+def test_an_item_listed_without_its_data_is_not_updated(session, clock, token):
+    bare = {"id": "7", "version": "0", "status": "FAILED"}
+    script = Script([login(token), read(token, "7", bare)])
+    with pytest.raises(AutomationAnywhereError, match=r"carries no data \('json'\): not updated"):
+        run(update_work_item(session, QUEUE, "7", WorkItemChange("NEW")), script, session=session, clock=clock)
+
+
+def test_a_retry_does_not_count_an_item_someone_else_held_meanwhile(session, clock, token):
+    fingerprint = requeue_fingerprint(QUEUE, ("FAILED",), None, None)
+    saved = {"fingerprint": fingerprint, "pages": 0, "chosen": [["5", "2"]], "after_id": 5}
+    progress = RequeueProgress.load(saved, lambda part: None, fingerprint)
+    script = Script([login(token), read(token, "5", item("5", version="3", status="ON_HOLD")), requeue_page(token, 5)])
+    warnings: list[str] = []
+    ids = run(
+        requeue_items(session, QUEUE, ("FAILED",), progress=progress, warn=warnings.append),
+        script,
+        session=session,
+        clock=clock,
+    )
+    assert ids == [] and "is now ON_HOLD: someone else moved it" in warnings[0]
 
 
 def test_a_lost_answer_is_sent_again_and_a_conflict_showing_the_change_is_success(session, clock, token):
@@ -371,7 +410,7 @@ def test_requeue_falls_back_to_new_once_and_skips_items_changed_meanwhile(sessio
         clock=clock,
     )
     assert ids == ["11", "13"]
-    assert "refused status READY_TO_RUN for work item 11" in warnings[0] and "as NEW instead" in warnings[0]
+    assert "refused status READY_TO_RUN for work item 11" in warnings[0] and "trying NEW" in warnings[0]
     assert "Work item 12 changed after it was listed (version 4 is stale): not re-queued" in warnings[1]
     # Chosen with versions before the first write; cleared once the page is done.
     assert saved[0]["chosen"] == [["11", "0"], ["12", "4"], ["13", "2"]] and saved[0]["after_id"] == 13
@@ -416,11 +455,64 @@ def test_a_lost_answer_then_a_conflict_counts_as_requeued(session, clock, token)
             requeue_page(token, 0, one),
             put(token, "1", requeue_body(one, "READY_TO_RUN"), lost("timeout")),
             put(token, "1", requeue_body(one, "READY_TO_RUN"), refusal(409, "WLM_VERSION_CONFLICT")),
+            # The item as it is now tells whether the lost send was applied.
+            read(token, "1", item("1", version="1", status="READY_TO_RUN")),
         ]
     )
     warnings: list[str] = []
     ids = run(requeue_items(session, QUEUE, ("FAILED",), warn=warnings.append), script, session=session, clock=clock)
-    assert ids == ["1"] and "counted as re-queued" in warnings[0]
+    assert ids == ["1"] and warnings == []
+
+
+def test_a_lost_answer_then_a_conflict_from_someone_elses_hold_is_not_counted(session, clock, token):
+    one = item("1")
+    script = Script(
+        [
+            login(token),
+            requeue_page(token, 0, one),
+            put(token, "1", requeue_body(one, "READY_TO_RUN"), lost("timeout")),
+            put(token, "1", requeue_body(one, "READY_TO_RUN"), refusal(409, "WLM_VERSION_CONFLICT")),
+            read(token, "1", item("1", version="1", status="ON_HOLD")),  # a person held it meanwhile
+        ]
+    )
+    warnings: list[str] = []
+    ids = run(requeue_items(session, QUEUE, ("FAILED",), warn=warnings.append), script, session=session, clock=clock)
+    assert ids == []
+    assert "is now ON_HOLD: someone else moved it. Not counted as re-queued" in warnings[0]
+
+
+def test_an_item_refused_for_its_own_reason_is_skipped_and_the_rest_re_queued(session, clock, token):
+    odd, fine = item("1"), item("2")
+    script = Script(
+        [
+            login(token),
+            requeue_page(token, 0, odd, fine),
+            put(token, "1", requeue_body(odd, "READY_TO_RUN"), refusal(400, "WLM_INVALID_ATTRIBUTE")),
+            put(token, "1", requeue_body(odd, "NEW"), refusal(422, "WLM_INVALID_ATTRIBUTE")),
+            # NEW was not accepted: READY_TO_RUN is still what the next item is asked for.
+            put(token, "2", requeue_body(fine, "READY_TO_RUN"), answer(200, {**fine, "status": "READY_TO_RUN"})),
+        ]
+    )
+    warnings: list[str] = []
+    ids = run(requeue_items(session, QUEUE, ("FAILED",), warn=warnings.append), script, session=session, clock=clock)
+    assert ids == ["2"]
+    assert "refused to re-queue work item 1 (WLM_INVALID_ATTRIBUTE" in warnings[1]
+
+
+def test_an_item_deleted_between_listing_and_update_is_skipped(session, clock, token):
+    gone, fine = item("1"), item("2")
+    script = Script(
+        [
+            login(token),
+            requeue_page(token, 0, gone, fine),
+            put(token, "1", requeue_body(gone, "READY_TO_RUN"), refusal(404, "WLM_WORKITEM_NOT_FOUND"), version="v4"),
+            put(token, "1", requeue_body(gone, "READY_TO_RUN"), refusal(404, "WLM_WORKITEM_NOT_FOUND"), version="v3"),
+            put(token, "2", requeue_body(fine, "READY_TO_RUN"), answer(200, fine), version="v4"),
+        ]
+    )
+    warnings: list[str] = []
+    ids = run(requeue_items(session, QUEUE, ("FAILED",), warn=warnings.append), script, session=session, clock=clock)
+    assert ids == ["2"] and "Work item 1 is no longer in queue 20: not re-queued" in warnings[0]
 
 
 def test_a_retry_reads_the_chosen_page_again_and_touches_no_item_twice(session, clock, token):
@@ -443,6 +535,7 @@ def test_a_retry_reads_the_chosen_page_again_and_touches_no_item_twice(session, 
             (expect("POST", LIST, body={"filter": chosen}, token=token), answer(200, {"list": [moved, same, late]})),
             put(token, "6", requeue_body(same, "NEW"), answer(200, {**same, "version": "3"})),
             put(token, "7", requeue_body(late, "NEW"), refusal(409, "WLM_VERSION_CONFLICT")),
+            read(token, "7", item("7", version="3", status="NEW")),
             requeue_page(token, 8),
         ]
     )
