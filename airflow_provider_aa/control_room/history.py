@@ -24,9 +24,15 @@ dataset          call                                            change time
   sort as a public PowerShell client sends them (``Get-AAAuditMessages``: ``POST
   /v1/audit/messages/list``), whose instants are ``yyyy-MM-ddTHH:mm:ss.fffZ`` as sent here.
 
-A record that changes while a window is paged moves within the sort (its change time grows)
-and can be missed or seen twice by that listing: the overlap of the next window and
-``latest_records`` (newest version per id) absorb both.
+Pages go on from the last record read, not by offset (:class:`HistoryCursor`): each page
+asks for the records changed at or after the last one's change time (``ge``, the value
+exactly as the Control Room wrote it), and drops the records already read at that very
+instant (by id). A record that changes while a window is paged gets a later change time: it
+leaves the window or comes again further on (the file then holds both versions, and
+``latest_records`` keeps the newer), and the records not read yet keep their places — plain
+offsets would skip one record for each that left the window behind the offset. Only a page
+holding nothing but records already read (more than a page of records sharing one instant,
+or pages capped very short) moves on by offset, within that instant.
 """
 
 from __future__ import annotations
@@ -36,11 +42,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from airflow_provider_aa.control_room.errors import InvalidInputError
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
-from airflow_provider_aa.control_room.listing import PageCursor
+from airflow_provider_aa.control_room.listing import total_filter
 from airflow_provider_aa.control_room.session import ControlRoomSession
-from airflow_provider_aa.control_room.work_items import PAGE_LENGTH
+from airflow_provider_aa.control_room.work_items import PAGE_LENGTH, list_of_items
 
 
 @dataclass(frozen=True)
@@ -111,26 +117,85 @@ def window_filter(field: str, window: HistoryWindow) -> dict[str, Any]:
     }
 
 
-def history_request(dataset: Dataset, window: HistoryWindow, queue_id: str | None = None) -> ApiRequest:
+def history_request(
+    dataset: Dataset,
+    window: HistoryWindow,
+    queue_id: str | None = None,
+    since: Any = None,
+    offset: int = 0,
+) -> ApiRequest:
     """
-    The first page of ``dataset``'s records that changed in ``window`` (work items: of queue
-    ``queue_id``), oldest change first, then by id.
+    A page of ``dataset``'s records that changed in ``window`` (work items: of queue
+    ``queue_id``), oldest change first, then by id; ``since``: only those changed at or
+    after that change time (as the Control Room wrote it), from ``offset`` on.
     """
+    condition = window_filter(dataset.change_time, window)
+    if since is not None:
+        since_leaf = {"operator": "ge", "field": dataset.change_time, "value": since}
+        condition = {"operator": "and", "operands": [condition, since_leaf]}
     body = {
-        "filter": window_filter(dataset.change_time, window),
+        "filter": condition,
         "sort": [{"field": dataset.change_time, "direction": "asc"}, {"field": "id", "direction": "asc"}],
-        "page": {"offset": 0, "length": PAGE_LENGTH},
+        "page": {"offset": offset, "length": PAGE_LENGTH},
     }
     return ApiRequest("POST", dataset.path.format(queue_id=queue_id), body)
 
 
-def read_history_page(session: ControlRoomSession, cursor: PageCursor) -> Operation[list[dict[str, Any]]]:
+class HistoryCursor:
     """
-    The next page of a history listing, its records as the Control Room sent them (an
-    export keeps them so); ``cursor`` checks the answer and moves on as for any listing.
+    Where the listing of a window stands: the change time of the last record read
+    (``since``), the ids read at exactly that time, and whether the window is exhausted
+    (``done``).
     """
+
+    def __init__(self, dataset: Dataset, window: HistoryWindow, queue_id: str | None = None) -> None:
+        self.dataset, self.window, self.queue_id = dataset, window, queue_id
+        self.since: Any = None
+        self.offset = 0
+        self.done = False
+        self._read_at_since: set[str] = set()
+        self._listed: list[str] = []
+
+    def request(self) -> ApiRequest:
+        return history_request(self.dataset, self.window, self.queue_id, self.since, self.offset)
+
+    def read(self, answer: Any, request: ApiRequest) -> list[dict[str, Any]]:
+        """The page's records not read before, as the Control Room sent them; moves the cursor past them."""
+        ids = [item["id"] for item in list_of_items(answer, request)]  # checks the shape
+        listed: list[dict[str, Any]] = answer["list"]
+        if self.offset and ids == self._listed:
+            raise AutomationAnywhereError(
+                f"The Control Room answered the page at offset {self.offset} from {self.since} with the same "
+                "records as the page before: it ignores the page offset. Stopped instead of reading the same "
+                "page forever.",
+                method=request.method,
+                path=request.path,
+            )
+        self._listed = ids
+        records = []
+        for record, record_id in zip(listed, ids):
+            changed = record.get(self.dataset.change_time)
+            if changed == self.since and record_id in self._read_at_since:
+                continue  # read on the page before, at the instant this page starts from
+            if changed != self.since:
+                self.since, self._read_at_since = changed, set()
+            self._read_at_since.add(record_id)
+            records.append(record)
+        total = total_filter(answer)  # the records changed at or after ``since`` (before this page)
+        asked = int(request.json["page"]["length"])
+        # A short page ends the window only without a total: pages may be capped below what was asked.
+        self.done = not listed or (
+            request.json["page"]["offset"] + len(listed) >= total if total is not None else len(listed) < asked
+        )
+        if records or self.done:
+            self.offset = 0
+        else:
+            # Nothing new: every record listed was read at ``since`` already. Go on past them.
+            self.offset += len(listed)
+        return records
+
+
+def read_history_page(session: ControlRoomSession, cursor: HistoryCursor) -> Operation[list[dict[str, Any]]]:
+    """The next page of a history listing, its records as the Control Room sent them (an export keeps them so)."""
     request = cursor.request()
-    answer = yield from session.request_json(request)
-    cursor.read(answer, request)  # the same checks and paging as every listing; its copies are normalised
-    records: list[dict[str, Any]] = answer["list"]
-    return records
+    return cursor.read((yield from session.request_json(request)), request)

@@ -51,7 +51,7 @@ class PageCursor:
             )
         self._previous = ids
         self.offset += len(items)
-        total = _total_filter(answer)
+        total = total_filter(answer)
         asked = int(request.json["page"]["length"])
         # A short page ends the listing only when the Control Room gives no total: pages may
         # be capped below what was asked.
@@ -89,7 +89,8 @@ def lookup(
     return {item_id: found[item_id] for item_id in work_item_ids if item_id in found}
 
 
-def _total_filter(answer: Any) -> int | None:
+def total_filter(answer: Any) -> int | None:
+    """The answer's ``page.totalFilter`` (the records matching the request's filter); ``None`` when absent."""
     page = answer.get("page") if isinstance(answer, Mapping) else None
     value = page.get("totalFilter") if isinstance(page, Mapping) else None
     try:

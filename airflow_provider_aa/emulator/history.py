@@ -178,15 +178,17 @@ _RANGE = ("ge", "gt", "le", "lt")
 
 
 def _window_field(request: filters.ListQuery) -> str | None:
-    """The time field ``request`` is a window on, sorted on it ascending (then ``id``); else ``None``."""
+    """
+    The time field ``request`` is a window on (ranges on it, in nested ``and``s as an export's
+    later pages send them), sorted on it ascending (then ``id``); else ``None``.
+    """
     condition = request.condition
     if condition is None or any(descending for _, descending in request.sort):
         return None
     field = request.sort[0][0]
     if [name for name, _ in request.sort[1:]] not in ([], ["id"]):
         return None
-    leaves = condition["operands"] if condition["operator"] == "and" else [condition]
-    for leaf in leaves:
+    for leaf in _conjuncts(condition):
         value = leaf.get("value")
         if leaf["operator"] not in _RANGE or leaf.get("field") != field:
             return None
@@ -195,15 +197,21 @@ def _window_field(request: filters.ListQuery) -> str | None:
     return field
 
 
+def _conjuncts(condition: dict[str, Any]) -> list[dict[str, Any]]:
+    """The leaves of nested ``and``s."""
+    if condition["operator"] != "and":
+        return [condition]
+    return [leaf for operand in condition["operands"] for leaf in _conjuncts(operand)]
+
+
 def _bounds(condition: dict[str, Any] | None, nanos: list[int]) -> tuple[int, int]:
     """The slice of the index (by ``nanos``) that the window ``condition`` holds."""
     low, high = 0, len(nanos)
     assert condition is not None  # checked by _window_field
-    leaves = condition["operands"] if condition["operator"] == "and" else [condition]
-    for leaf in leaves:
+    for leaf in _conjuncts(condition):
+        operator = leaf["operator"]
         value = filters.instant_nanoseconds(leaf["value"])
         assert value is not None  # checked by _window_field
-        operator = leaf["operator"]
         if operator == "ge":
             low = max(low, bisect.bisect_left(nanos, value))
         elif operator == "gt":

@@ -30,7 +30,7 @@ from airflow_provider_aa.control_room.bots import (
 )
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, Operation, TransportFailure, drive
-from airflow_provider_aa.control_room.history import HistoryWindow, history_request, read_history_page, validate_dataset
+from airflow_provider_aa.control_room.history import HistoryCursor, HistoryWindow, read_history_page, validate_dataset
 from airflow_provider_aa.control_room.listing import PageCursor, lookup, read_page
 from airflow_provider_aa.control_room.names import (
     Workspace,
@@ -608,11 +608,10 @@ class AutomationAnywhereHook(BaseHook):
             raise InvalidInputError(f"queue_ids applies only to dataset 'work_items', not {dataset!r}.")
         else:
             queues = [None]
-        return self._history_pages([history_request(checked, window, queue) for queue in queues])
+        return self._history_pages([HistoryCursor(checked, window, queue) for queue in queues])
 
-    def _history_pages(self, firsts: list[ApiRequest]) -> Iterator[list[dict[str, Any]]]:
-        for first in firsts:
-            cursor = PageCursor(first)
+    def _history_pages(self, cursors: list[HistoryCursor]) -> Iterator[list[dict[str, Any]]]:
+        for cursor in cursors:
             while not cursor.done:
                 yield self.run_operation(read_history_page(self.session, cursor))
 

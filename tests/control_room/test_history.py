@@ -9,13 +9,13 @@ import pytest
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.history import (
     DATASETS,
+    HistoryCursor,
     HistoryWindow,
     control_room_instant,
     history_request,
     read_history_page,
     validate_dataset,
 )
-from airflow_provider_aa.control_room.listing import PageCursor
 from tests.control_room.scripted import Script, answer, expect, login, lost, run
 
 START = datetime(2026, 11, 29, 20, 0, tzinfo=timezone.utc)
@@ -23,15 +23,18 @@ END = datetime(2026, 11, 30, 0, 0, tzinfo=timezone.utc)
 WINDOW = HistoryWindow.validate(START, END)
 
 
-def window_body(field, offset=0):
+def window_body(field, since=None, offset=0):
+    window = {
+        "operator": "and",
+        "operands": [
+            {"operator": "ge", "field": field, "value": "2026-11-29T20:00:00.000Z"},
+            {"operator": "lt", "field": field, "value": "2026-11-30T00:00:00.000Z"},
+        ],
+    }
+    if since is not None:
+        window = {"operator": "and", "operands": [window, {"operator": "ge", "field": field, "value": since}]}
     return {
-        "filter": {
-            "operator": "and",
-            "operands": [
-                {"operator": "ge", "field": field, "value": "2026-11-29T20:00:00.000Z"},
-                {"operator": "lt", "field": field, "value": "2026-11-30T00:00:00.000Z"},
-            ],
-        },
+        "filter": window,
         "sort": [{"field": field, "direction": "asc"}, {"field": "id", "direction": "asc"}],
         "page": {"offset": offset, "length": 100},
     }
@@ -56,6 +59,11 @@ def test_instants_are_utc_with_milliseconds_whatever_the_zone():
     assert control_room_instant(datetime(2026, 11, 30, 1, 0, 0, 123_999, tzinfo=berlin)) == "2026-11-30T00:00:00.123Z"
 
 
+#: The next page goes on from the first page's last change time, exactly as sent, past the
+#: one record read at that instant.
+AFTER_7 = {"since": "2026-11-29T21:00:00Z"}
+
+
 def every_page(session, cursor):
     pages = []
     while not cursor.done:
@@ -73,14 +81,15 @@ def test_pages_are_the_records_as_sent_and_a_short_page_with_a_total_is_not_the_
                 expect("POST", "/v3/activity/list", json=window_body("modifiedOn"), token=token),
                 answer(200, {"page": {"totalFilter": 2}, "list": first}),  # capped below the 100 asked
             ),
-            (expect("POST", "/v3/activity/list", json=window_body("modifiedOn", 1)), lost("dropped")),
+            (expect("POST", "/v3/activity/list", json=window_body("modifiedOn", **AFTER_7)), lost("dropped")),
             (
-                expect("POST", "/v3/activity/list", json=window_body("modifiedOn", 1)),
-                answer(200, {"page": {"totalFilter": 2}, "list": second}),
+                expect("POST", "/v3/activity/list", json=window_body("modifiedOn", **AFTER_7)),
+                # From the last change time on: record 7 again (dropped), then 8.
+                answer(200, {"page": {"totalFilter": 2}, "list": first + second}),
             ),
         ]
     )
-    pages = run(every_page(session, PageCursor(history_request(DATASETS["bot_runs"], WINDOW))), script, session=session)
+    pages = run(every_page(session, HistoryCursor(DATASETS["bot_runs"], WINDOW)), script, session=session)
     assert pages == [first, second]
 
 
@@ -91,7 +100,7 @@ def test_an_empty_window_is_one_empty_page(session, token):
             (expect("POST", "/v1/audit/messages/list"), answer(200, {"page": {"totalFilter": 0}, "list": []})),
         ]
     )
-    cursor = PageCursor(history_request(DATASETS["audit"], WINDOW))
+    cursor = HistoryCursor(DATASETS["audit"], WINDOW)
     assert run(read_history_page(session, cursor), script, session=session) == [] and cursor.done
 
 
@@ -99,7 +108,7 @@ def test_an_answer_without_a_list_of_records_fails_naming_the_call(session, toke
     script = Script([login(token), (expect("POST", "/v3/activity/list"), answer(200, {"items": []}))])
     with pytest.raises(AutomationAnywhereError, match="list") as caught:
         run(
-            read_history_page(session, PageCursor(history_request(DATASETS["bot_runs"], WINDOW))),
+            read_history_page(session, HistoryCursor(DATASETS["bot_runs"], WINDOW)),
             script,
             session=session,
         )
@@ -127,3 +136,59 @@ def test_unknown_datasets_are_refused_listing_the_known_ones():
 def test_records_are_keyed_by_id_as_text_and_work_items_by_queue_too():
     assert DATASETS["bot_runs"].key({"id": 7}) == DATASETS["bot_runs"].key({"id": "7"}) == ("7",)
     assert DATASETS["work_items"].key({"queueId": 20, "id": 7}) == ("20", "7")
+
+
+def test_a_control_room_that_ignores_the_offset_is_not_read_forever(session, token):
+    page = [{"id": "7", "modifiedOn": "2026-11-29T21:00:00Z"}]
+    script = Script([login(token)])
+    for _ in range(3):  # the page, itself again from its change time (offset 1 asked next), then again
+        script.add((expect("POST", "/v3/activity/list"), answer(200, {"page": {"totalFilter": 5}, "list": page})))
+    with pytest.raises(AutomationAnywhereError, match="ignores the page offset"):
+        run(every_page(session, HistoryCursor(DATASETS["bot_runs"], WINDOW)), script, session=session)
+
+
+def test_the_next_page_starts_at_the_last_change_time_and_drops_the_records_read_there(session, token):
+    tied = "2026-11-29T21:00:00.500Z"
+    first = [
+        {"id": "1", "modifiedOn": "2026-11-29T20:30:00Z"},
+        {"id": "2", "modifiedOn": tied},
+        {"id": "3", "modifiedOn": tied},
+    ]
+    rest = [{"id": "4", "modifiedOn": tied}, {"id": "5", "modifiedOn": "2026-11-29T23:00:00Z"}]
+    script = Script(
+        [
+            login(token),
+            (
+                expect("POST", "/v3/activity/list", json=window_body("modifiedOn")),
+                answer(200, {"page": {"totalFilter": 5}, "list": first}),
+            ),
+            (
+                # Record 1 changed meanwhile and left the window: an offset of 3 would skip record 5.
+                expect("POST", "/v3/activity/list", json=window_body("modifiedOn", since=tied)),
+                answer(200, {"page": {"totalFilter": 4}, "list": first[1:] + rest}),
+            ),
+        ]
+    )
+    pages = run(every_page(session, HistoryCursor(DATASETS["bot_runs"], WINDOW)), script, session=session)
+    assert pages == [first, rest]
+
+
+def test_a_page_of_records_all_read_already_moves_on_by_offset(session, token):
+    tied = "2026-11-29T21:00:00.500Z"
+    one, two = {"id": "1", "modifiedOn": tied}, {"id": "2", "modifiedOn": tied}
+    script = Script(
+        [
+            login(token),
+            (expect("POST", "/v3/activity/list"), answer(200, {"page": {"totalFilter": 2}, "list": [one]})),
+            (
+                expect("POST", "/v3/activity/list", json=window_body("modifiedOn", since=tied)),
+                answer(200, {"page": {"totalFilter": 2}, "list": [one]}),  # pages capped at one record
+            ),
+            (
+                expect("POST", "/v3/activity/list", json=window_body("modifiedOn", since=tied, offset=1)),
+                answer(200, {"page": {"totalFilter": 2}, "list": [two]}),
+            ),
+        ]
+    )
+    pages = run(every_page(session, HistoryCursor(DATASETS["bot_runs"], WINDOW)), script, session=session)
+    assert [page for page in pages if page] == [[one], [two]]
