@@ -2,16 +2,19 @@
 Control Room history in the user's storage: one JSON Lines file per dataset and interval.
 
 Layout: ``<destination>/<dataset>/<start>_<end>.jsonl``, the interval's bounds in UTC, basic
-ISO 8601 (``20261130T000000Z_20261130T040000Z.jsonl``), so that names sort by time. Each
+ISO 8601 (``20261130T000000Z_20261130T040000Z.jsonl``), so that names sort by time. Work
+items go one folder deeper, one per set of queues (``work_items/queues-20-22/...``), so
+that exports of other queues to the same destination never replace each other's files. Each
 line is one record exactly as the Control Room sent it. ``destination`` is an
 ``ObjectStoragePath`` or a URL string: ``file://`` works as is, ``s3://``, ``gs://`` and
 others with the matching Airflow provider installed.
 
 A file is written whole or not at all: records stream into a temporary file beside it
-(``.<name>.tmp-<attempt>``), which then replaces the file. On a local disk that is an atomic
-rename; object stores (S3, GCS) have no rename, and fsspec copies then deletes, the copy
-replacing the object whole. A failed write removes its temporary file; one left behind by a
-killed worker is removed by the next successful write of the same interval.
+(``.<name>.tmp-<attempt>-<random>``, its own for each writer), which then replaces the file.
+On a local disk that is an atomic rename; object stores (S3, GCS) have no rename, and fsspec
+copies then deletes, the copy replacing the object whole. A failed write removes its
+temporary file; one left behind by a killed earlier try is removed by the next successful
+write of the same interval.
 
 Intervals overlap (each export reaches back ``overlap`` before its interval), so a record
 can be in several files, older versions in older files: :func:`latest_records` reads the
@@ -22,7 +25,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -35,6 +39,11 @@ from airflow_provider_aa.control_room.history import Dataset, validate_dataset
 #: How an interval's bounds appear in file names (UTC).
 NAME_FORMAT = "%Y%m%dT%H%M%SZ"
 _EXPORT_NAME = re.compile(r"\d{8}T\d{6}Z_\d{8}T\d{6}Z\.jsonl")
+_QUEUES_FOLDER = re.compile(r"queues-\d+(-\d+)*")
+
+
+class ExportFileError(ValueError):
+    """A file among the exports is not what the export operator writes (a line that is not a record)."""
 
 
 def storage_path(destination: Any, field: str = "destination") -> ObjectStoragePath:
@@ -59,9 +68,17 @@ def export_name(start: datetime, end: datetime) -> str:
     return f"{_utc(start).strftime(NAME_FORMAT)}_{_utc(end).strftime(NAME_FORMAT)}.jsonl"
 
 
-def export_path(destination: Any, dataset: str, start: datetime, end: datetime) -> ObjectStoragePath:
-    """Where the export of ``dataset`` for the interval ``[start, end)`` goes."""
-    return storage_path(destination) / validate_dataset(dataset).name / export_name(start, end)
+def export_path(
+    destination: Any, dataset: str, start: datetime, end: datetime, queue_ids: Sequence[str] = ()
+) -> ObjectStoragePath:
+    """
+    Where the export of ``dataset`` for the interval ``[start, end)`` goes; for work items,
+    in the folder of its queues (``queue_ids``, ids as digits).
+    """
+    folder = storage_path(destination) / validate_dataset(dataset).name
+    if queue_ids:
+        folder = folder / ("queues-" + "-".join(sorted(set(queue_ids), key=lambda queue: (len(queue), queue))))
+    return folder / export_name(start, end)
 
 
 def write_records(
@@ -81,7 +98,8 @@ def write_records(
     :raises: whatever reading ``pages`` or the storage raises; the temporary file is removed.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.parent / f".{target.name}.tmp-{attempt}"
+    # Its own name: two writers of one file (a zombie try and its successor) never share it.
+    temporary = target.parent / f".{target.name}.tmp-{attempt}-{uuid.uuid4().hex[:12]}"
     pages_done = records = 0
     try:
         with temporary.open("wb") as file:
@@ -94,8 +112,11 @@ def write_records(
     except BaseException:
         _remove(temporary)
         raise
+    earlier = re.compile(re.escape(f".{target.name}.tmp-") + r"(\d+)-")
     for leftover in target.parent.glob(f".{target.name}.tmp-*"):
-        _remove(leftover)  # an earlier try killed mid-write: nothing else removes it
+        match = earlier.match(leftover.name)
+        if match and int(match.group(1)) < int(attempt):
+            _remove(leftover)  # an earlier try killed mid-write: nothing else removes it
     return pages_done, records
 
 
@@ -126,20 +147,38 @@ def latest_records(destination: Any, dataset: str) -> Iterator[dict[str, Any]]:
     :param dataset: ``"bot_runs"``, ``"work_items"`` or ``"audit"``.
     :return: records in file order (oldest interval first); nothing when none was exported.
     :raises InvalidInputError: for a bad ``destination`` or ``dataset``.
+    :raises ExportFileError: a line of a file is not a JSON object with the dataset's key
+        (``id``; ``queueId`` and ``id`` for work items), naming the file and line.
     """
     checked = validate_dataset(dataset)
     folder = storage_path(destination) / checked.name
     return _latest(folder, checked)
 
 
+def _export_files(folder: ObjectStoragePath) -> list[ObjectStoragePath]:
+    """The export files of a dataset's folder (work items: of its queue folders), oldest interval first."""
+    files: list[ObjectStoragePath] = []
+    for path in folder.iterdir():
+        if _EXPORT_NAME.fullmatch(path.name):
+            files.append(path)
+        elif _QUEUES_FOLDER.fullmatch(path.name) and path.is_dir():
+            files += [inner for inner in path.iterdir() if _EXPORT_NAME.fullmatch(inner.name)]
+    return sorted(files, key=lambda path: (path.name, path.parent.name))
+
+
 def _latest(folder: ObjectStoragePath, dataset: Dataset) -> Iterator[dict[str, Any]]:
     if not folder.exists():
         return
-    files = sorted((path for path in folder.iterdir() if _EXPORT_NAME.fullmatch(path.name)), key=lambda p: p.name)
+    files = _export_files(folder)
     newest: dict[tuple[str, ...], tuple[float, int, int]] = {}  # key → (change time, file, line)
     for file_index, path in enumerate(files):
         for line_index, record in _records(path):
             version = (_change_time(record, dataset), file_index, line_index)
+            if any(record.get(field) is None for field in dataset.key_fields):
+                raise ExportFileError(
+                    f"{path}, line {line_index + 1}: a record without {' and '.join(dataset.key_fields)}: "
+                    "not an export of this dataset."
+                )
             key = dataset.key(record)
             if key not in newest or version[:2] >= newest[key][:2]:
                 newest[key] = version
@@ -156,8 +195,15 @@ def _latest(folder: ObjectStoragePath, dataset: Dataset) -> Iterator[dict[str, A
 def _records(path: ObjectStoragePath) -> Iterator[tuple[int, dict[str, Any]]]:
     with path.open("rb") as file:
         for index, line in enumerate(file):
-            if line.strip():
-                yield index, json.loads(line)
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError as problem:
+                raise ExportFileError(f"{path}, line {index + 1}: not JSON ({problem}).") from None
+            if not isinstance(record, dict):
+                raise ExportFileError(f"{path}, line {index + 1}: a JSON {type(record).__name__}, not a record.")
+            yield index, record
 
 
 def _change_time(record: Mapping[str, Any], dataset: Dataset) -> float:

@@ -1,19 +1,21 @@
 """
 Every four hours, export the Control Room's bot runs into a local folder, reaching back a
-day as Automation Anywhere's CoE Manager does; then print each bot's success rate.
+day as Automation Anywhere's CoE Manager does; then print each bot's success rate over the
+interval.
 
 Each run writes ``<folder>/bot_runs/<interval start>_<interval end>.jsonl`` (UTC); a rerun
 of an interval replaces its own file. The schedule is a data interval timetable: Airflow 3
 turns ``schedule=timedelta(hours=4)`` into a trigger timetable, whose runs have intervals of
-no length. (A manual run has none either: it exports the day before it.) The windows overlap by a day, so a run shows up in
-several files, older versions in older files: ``latest_records`` reads one record per run,
-its newest version, across all of them. Backfill earlier intervals with
-``airflow backfill create --dag-id example_automation_anywhere_export --from-date ... --to-date ...``.
+no length. (A run triggered without a logical date has none either: it exports the day
+before it.) The windows overlap by a day, so a run shows up in several files, older
+versions in older files: ``latest_records`` reads one record per run, its newest version,
+across all of them. Backfill earlier intervals with ``airflow backfill create --dag-id
+example_automation_anywhere_export --from-date ... --to-date ...``.
 
 The folder is ``AA_EXPORT_DESTINATION`` (a URL such as ``file:///data/aa`` or, with the
 Amazon provider installed, ``s3://bucket/aa``), by default ``file:///tmp/aa-export``. The
-connection's user needs "View everyone's activity". The bundled emulator, started from the command line,
-has two days of runs of its bots to export (``--history-runs``, default 600).
+connection's user needs "View everyone's activity". The bundled emulator, started from the
+command line, has two days of runs of its bots to export (``--history-runs``, default 600).
 """
 
 from __future__ import annotations
@@ -48,8 +50,13 @@ with DAG(
 
     @task
     def success_rates(export: dict[str, Any]) -> dict[str, float]:
-        """Each bot's share of COMPLETED runs among its runs that ended in the exported window."""
-        start, end = datetime.fromisoformat(export["window_start"]), datetime.fromisoformat(export["window_end"])
+        """
+        Each bot's share of COMPLETED runs among its runs that ended in the data interval (the
+        whole window when the run has no interval of some length, as a manual one).
+        """
+        start, end = datetime.fromisoformat(export["interval_start"]), datetime.fromisoformat(export["interval_end"])
+        if start == end:
+            start = datetime.fromisoformat(export["window_start"])
         ended: Counter[str] = Counter()
         completed: Counter[str] = Counter()
         for run in latest_records(DESTINATION, "bot_runs"):

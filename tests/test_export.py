@@ -9,7 +9,14 @@ import pytest
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_aa.control_room.errors import InvalidInputError
-from airflow_provider_aa.export import export_name, export_path, latest_records, storage_path, write_records
+from airflow_provider_aa.export import (
+    ExportFileError,
+    export_name,
+    export_path,
+    latest_records,
+    storage_path,
+    write_records,
+)
 
 T0 = datetime(2026, 11, 30, tzinfo=timezone.utc)
 
@@ -54,12 +61,29 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_one(tmp_path):
     assert (tmp_path / "audit" / "x.jsonl").read_text() == '{"id":"old"}\n'
 
 
-def test_a_temporary_file_of_a_killed_try_goes_with_the_next_write(tmp_path):
+def test_a_temporary_file_of_a_killed_try_goes_with_the_next_write_but_not_a_live_writers(tmp_path):
     (tmp_path / "audit").mkdir()
-    (tmp_path / "audit" / ".x.jsonl.tmp-1").write_text('{"id": "half"')
+    (tmp_path / "audit" / ".x.jsonl.tmp-1-0123456789ab").write_text('{"id": "half"')  # try 1, killed
+    (tmp_path / "audit" / ".x.jsonl.tmp-2-ba9876543210").write_text('{"id": "busy"')  # another writer of try 2
     write_records(ObjectStoragePath(tmp_path.as_uri()) / "audit" / "x.jsonl", [[]], attempt=2)
-    assert sorted(path.name for path in (tmp_path / "audit").iterdir()) == ["x.jsonl"]
+    assert sorted(path.name for path in (tmp_path / "audit").iterdir()) == [".x.jsonl.tmp-2-ba9876543210", "x.jsonl"]
     assert (tmp_path / "audit" / "x.jsonl").read_bytes() == b""
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"id": "a", "modifiedOn": ', r"bot_runs/.*\.jsonl, line 2: not JSON"),
+        ("[1, 2]", r"line 2: a JSON list, not a record"),
+        ('{"status": "COMPLETED"}', r"line 2: a record without id"),
+    ],
+)
+def test_a_line_that_is_not_a_record_is_named_by_file_and_line(tmp_path, line, message):
+    folder = tmp_path / "bot_runs"
+    folder.mkdir()
+    (folder / "20261130T000000Z_20261130T040000Z.jsonl").write_text('{"id": "a"}\n' + line + "\n")
+    with pytest.raises(ExportFileError, match=message):
+        list(latest_records(tmp_path.as_uri(), "bot_runs"))
 
 
 def test_latest_records_keeps_each_id_once_in_its_newest_version(tmp_path):

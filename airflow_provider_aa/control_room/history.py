@@ -20,9 +20,11 @@ dataset          call                                            change time
   unconfirmed (reference: "Activity and audit history").
 - Work items: ``updatedOn`` equals ``createdOn`` on a new item, so a window on it holds the
   items created *or* changed in it.
-- Audit entries never change: ``createdOn``, with ``gt``/``lt`` filters and a ``createdOn``
-  sort as a public PowerShell client sends them (``Get-AAAuditMessages``: ``POST
-  /v1/audit/messages/list``), whose instants are ``yyyy-MM-ddTHH:mm:ss.fffZ`` as sent here.
+- Audit entries never change: ``createdOn``, with a ``createdOn`` sort, as a public
+  PowerShell client lists them (``Get-AAAuditMessages``: ``POST /v1/audit/messages/list``,
+  ``gt``/``lt`` filters, instants ``yyyy-MM-ddTHH:mm:ss.fffZ`` as sent here). This sends
+  ``ge``/``lt`` as for the other datasets, so that consecutive windows meet; that the audit
+  list takes ``ge`` is unconfirmed.
 
 Pages go on from the last record read, not by offset (:class:`HistoryCursor`): each page
 asks for the records changed at or after the last one's change time (``ge``, the value

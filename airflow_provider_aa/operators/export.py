@@ -29,16 +29,21 @@ class AutomationAnywhereExportOperator(BaseOperator):
     ``[data_interval_start - overlap, data_interval_end)``, on each dataset's change time
     (bot runs ``modifiedOn``, work items ``updatedOn``, audit ``createdOn``; see
     ``control_room.history``). The file is named after the data interval alone:
-    ``<destination>/<dataset>/<start>_<end>.jsonl`` (UTC, ``%Y%m%dT%H%M%SZ``), so a rerun or
-    retry of an interval replaces its own file, and a backfill writes one file per interval.
-    Records stream page by page into a temporary file that replaces the file only once all
-    are written: no partial file, whatever fails. Identical data gives an identical file.
+    ``<destination>/<dataset>/<start>_<end>.jsonl`` (UTC, ``%Y%m%dT%H%M%SZ``; work items in a
+    folder per set of queues, ``work_items/queues-20-22/``), so a rerun or retry of an
+    interval replaces its own file, and a backfill writes one file per interval. A run without
+    a data interval of some length (a manual run; a ``timedelta`` or cron schedule, which
+    Airflow 3 makes a trigger timetable) exports the ``overlap`` before it, with a warning:
+    schedule with ``DeltaDataIntervalTimetable`` or ``CronDataIntervalTimetable``. Records
+    stream page by page into a temporary file that replaces the file only once all are
+    written: no partial file, whatever fails. Identical data gives an identical file.
 
-    Pages are sorted by change time, then id. A record that changes while the window is
-    paged moves in that order and may be missed or written twice by this export; the next
-    interval's overlap catches it again, and
-    :func:`~airflow_provider_aa.export.latest_records` keeps one version per id (the newest):
-    read the exports through it.
+    Pages go by change time, then id, each from the last change time read on. A record that
+    changes while the window is read gets a later change time: it leaves the window (the
+    next export reads it) or comes again later in this file; no other record is skipped for
+    it. :func:`~airflow_provider_aa.export.latest_records` keeps one version per id (the
+    newest): read the exports through it. The overlap reads again what the Control Room
+    listed late; keep it at least as long as the data interval (a warning says when not).
 
     :param dataset: ``"bot_runs"`` (every run with status, times, bot, run-as user and
         device; needs "View everyone's activity"), ``"work_items"`` (items of the queues
@@ -48,15 +53,17 @@ class AutomationAnywhereExportOperator(BaseOperator):
         ``file:///data/aa`` works as is, ``s3://…``, ``gs://…`` and others with the matching
         Airflow provider installed.
     :param overlap: how far before the data interval the window begins (default one day,
-        as the CoE Manager does); ``timedelta(0)`` reads the data interval only.
+        as the CoE Manager does); ``timedelta(0)`` reads the data interval only (records
+        listed late are then missed).
     :param queue_ids: for ``work_items``, exactly one of ``queue_ids`` and ``queue_names``:
         a queue id or a list of them (templated).
     :param queue_names: the queues by name instead (templated), looked up when the task runs.
     :param automation_anywhere_conn_id: connection of type ``automation_anywhere``.
 
-    XCom (return value): ``{"dataset", "window_start", "window_end", "path", "records",
-    "pages"}`` — the window read (ISO 8601 strings), the file written, the number of records
-    and pages. An interval without changes writes an empty file.
+    XCom (return value): ``{"dataset", "interval_start", "interval_end", "window_start",
+    "window_end", "path", "records", "pages"}`` — the data interval and the window read (ISO
+    8601 strings), the file written, the number of records and pages. An interval without
+    changes writes an empty file.
 
     :raises InvalidInputError: when the task is made, for a bad ``dataset``, ``overlap``,
         ``destination`` type or queue parameters; when it runs, for bad templated values or a
@@ -106,13 +113,21 @@ class AutomationAnywhereExportOperator(BaseOperator):
                 "DeltaDataIntervalTimetable or CronDataIntervalTimetable (airflow.timetables.interval).",
                 interval_end.isoformat(),
             )
+        elif self.overlap < interval_end - interval_start:
+            self.log.warning(
+                "overlap (%s) is shorter than the data interval (%s): a record the Control Room lists late, or "
+                "one changed while an earlier window was read, is read by no later export.",
+                self.overlap,
+                interval_end - interval_start,
+            )
         window = HistoryWindow.validate(interval_start - self.overlap, interval_end)
-        target = export_path(self.destination, self.dataset, interval_start, interval_end)
+        storage_path(self.destination)  # a rendered template is checked before any request
         ids = validate_ids(self.queue_ids, "queue_ids") if self.queue_ids is not None else None
         names = validate_names(self.queue_names, "queue_names") if self.queue_names is not None else None
         hook = AutomationAnywhereHook(self.automation_anywhere_conn_id)
         try:
             queues = [hook.get_queue_id(name) for name in names] if names is not None else ids
+            target = export_path(self.destination, self.dataset, interval_start, interval_end, queues or ())
             self.log.info(
                 "Exporting %s changed from %s to %s into %s.",
                 self.dataset,
@@ -132,6 +147,8 @@ class AutomationAnywhereExportOperator(BaseOperator):
         self.log.info("Wrote %d %s record(s) in %d page(s) to %s.", records, self.dataset, pages_written, target)
         return {
             "dataset": self.dataset,
+            "interval_start": interval_start.isoformat(),
+            "interval_end": interval_end.isoformat(),
             "window_start": window.start.isoformat(),
             "window_end": window.end.isoformat(),
             "path": str(target),
@@ -141,10 +158,14 @@ class AutomationAnywhereExportOperator(BaseOperator):
 
 
 def _data_interval(context: Context) -> tuple[datetime, datetime]:
+    """The run's data interval; a run without one (triggered without a logical date) has none: its ``run_after``."""
     start, end = context.get("data_interval_start"), context.get("data_interval_end")
-    if start is None or end is None:
+    if start is not None and end is not None:
+        return start, end
+    run_after = getattr(context.get("dag_run"), "run_after", None)
+    if run_after is None:
         raise InvalidInputError(
-            "This DAG run has no data interval (e.g. a manual run of a DAG without a schedule): the export "
-            "reads the run's data interval; give the DAG a schedule such as timedelta(hours=4)."
+            "This task has neither a data interval nor a DAG run's run_after: the export reads the window "
+            "that ends at the run's data interval end."
         )
-    return start, end
+    return run_after, run_after

@@ -51,6 +51,8 @@ def test_a_backfill_of_overlapping_intervals_counts_each_run_once_and_a_rerun_wr
     assert sorted(path.name for path in folder.iterdir()) == names
     assert results[0] == {
         "dataset": "bot_runs",
+        "interval_start": intervals[0][0].isoformat(),
+        "interval_end": intervals[0][1].isoformat(),
         "window_start": (intervals[0][0] - timedelta(hours=8)).isoformat(),
         "window_end": intervals[0][1].isoformat(),
         "path": (folder / names[0]).as_uri(),
@@ -158,9 +160,37 @@ def test_bad_templated_values_and_a_run_without_data_interval_fail_before_any_re
         exporter("/not/a/url").execute(context(hours_ago(4), hours_ago(0)))
     with pytest.raises(InvalidInputError, match=r"queue_ids\[0\] must be a positive integer"):
         exporter("file:///tmp/aa", "work_items", queue_ids=["x"]).execute(context(hours_ago(4), hours_ago(0)))
-    with pytest.raises(InvalidInputError, match="no data interval"):
+    with pytest.raises(InvalidInputError, match="neither a data interval nor a DAG run's run_after"):
         exporter("file:///tmp/aa").execute({"data_interval_start": None, "data_interval_end": None})
     assert aa_emulator.counters.requests() == 0
+
+
+def test_a_run_triggered_without_a_logical_date_exports_the_overlap_before_it(history, tmp_path, capfd):
+    run_after = hours_ago(0)
+    triggered = {
+        "data_interval_start": None,
+        "data_interval_end": None,
+        "dag_run": SimpleNamespace(run_after=run_after),
+        "ti": SimpleNamespace(try_number=1),
+    }
+    result = exporter(tmp_path.as_uri(), overlap=timedelta(hours=6)).execute(triggered)
+    assert (result["interval_start"], result["interval_end"]) == (run_after.isoformat(), run_after.isoformat())
+    assert result["window_start"] == (run_after - timedelta(hours=6)).isoformat() and result["records"] > 0
+    assert f"{run_after:%Y%m%dT%H%M%SZ}_{run_after:%Y%m%dT%H%M%SZ}.jsonl" in result["path"]
+    assert "data interval has no length" in capfd.readouterr().out
+
+
+def test_work_items_of_other_queues_never_replace_each_others_file(history, tmp_path):
+    history.configure(pause_bot=True)
+    history.add_work_items(20, [{"n": 1}, {"n": 2}])
+    history.add_work_items(22, [{"n": 3}])
+    start, end = hours_ago(1), hours_ago(-1)
+    for queues in ([20], [22], ["22", 20]):
+        exporter(tmp_path.as_uri(), "work_items", queue_ids=queues, overlap=timedelta(0)).execute(context(start, end))
+    folders = sorted(path.name for path in (tmp_path / "work_items").iterdir())
+    assert folders == ["queues-20", "queues-20-22", "queues-22"]
+    latest = list(latest_records(tmp_path.as_uri(), "work_items"))
+    assert sorted(item["json"]["n"] for item in latest) == [1, 2, 3]  # each once, none replaced
 
 
 def test_a_run_that_changes_while_the_window_is_read_does_not_make_another_run_missed(history, tmp_path):
