@@ -89,6 +89,8 @@ alive, and it stops asking about an item once it saw it finished.
   process with Airflow loaded, over the emulator's seeded history (`history_runs=N`, served
   from an index by time), one window holding all N runs, into a temporary local folder.
   Peak RSS growth is the process's `VmHWM` (reset just before the export) minus its RSS then.
+  Each page after the first starts at the last change time read (so that a record changing
+  during the export makes none skipped): 99 new runs per page of 100.
 - **import at DAG parse**: `from airflow.sdk import DAG, BaseOperator, BaseSensorOperator,
   task`, then the provider's operator and sensor modules (ours) or `import requests`
   (baseline), timed in fresh interpreters, median of 7.
