@@ -15,6 +15,7 @@ from __future__ import annotations
 import json as jsonlib
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
@@ -50,13 +51,15 @@ def validate_path(path: Any) -> str:
     ``path`` as sent: relative to the connection's Control Room URL, one leading ``/``.
 
     Refused, before any request: a URL with a scheme or a host (``//host``), a ``.`` or ``..``
-    segment (also percent-encoded), an empty segment, a backslash, a ``?`` or ``#`` (a query goes
-    in ``params``), whitespace or control characters, and the authentication API.
+    segment (also percent-encoded), an empty segment, a backslash, a ``;`` (Java servers read
+    ``..;`` as ``..`` and drop ``;…`` from a segment: no Control Room API takes one), a ``?`` or
+    ``#`` (a query goes in ``params``), whitespace, control or non-ASCII characters (also
+    percent-encoded control characters), and the authentication API.
     """
     if not isinstance(path, str) or not path:
         raise InvalidInputError(f"path must be a non-empty string such as '/v3/wlm/queues/list', got {path!r}.")
-    if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in path):
-        raise _bad_path(path, "it contains whitespace or control characters (percent-encode them)")
+    if any(char.isspace() or ord(char) < 32 or ord(char) >= 127 for char in path):
+        raise _bad_path(path, "it contains whitespace, control or non-ASCII characters (percent-encode them)")
     if _SCHEME.match(path) or path.startswith("//"):
         raise _bad_path(
             path, "it names a scheme or a host; give the path relative to the connection's Control Room URL"
@@ -65,16 +68,23 @@ def validate_path(path: Any) -> str:
         raise _bad_path(path, "a query string goes in params, and a fragment is never sent")
     if "\\" in path:
         raise _bad_path(path, "it contains a backslash")
+    if ";" in path:
+        raise _bad_path(path, "';' path parameters are not allowed (servers read '..;' as '..')")
     normalised = path if path.startswith("/") else "/" + path
     decoded = normalised
     for _ in range(_DECODE_ROUNDS):
         decoded = unquote(decoded)
-    segments = re.split(r"[/\\]", decoded)[1:]
-    if any(segment in (".", "..") for segment in segments):
-        raise _bad_path(path, "'.' and '..' segments are not allowed (also percent-encoded)")
-    if "" in segments[:-1]:
-        raise _bad_path(path, "it has an empty segment ('//')")
-    if _AUTHENTICATION.match(decoded.lower()):
+    if ";" in decoded or any(ord(char) < 32 or ord(char) == 127 for char in decoded):
+        raise _bad_path(path, "it encodes ';' or control characters")
+    # Also as a server that folds Unicode compatibility forms (fullwidth dots and slashes) reads it.
+    folded = unicodedata.normalize("NFKC", decoded)
+    for variant in (decoded, folded):
+        segments = re.split(r"[/\\]", variant)[1:]
+        if any(segment in (".", "..") for segment in segments):
+            raise _bad_path(path, "'.' and '..' segments are not allowed (also percent-encoded)")
+        if "" in segments[:-1]:
+            raise _bad_path(path, "it has an empty segment ('//')")
+    if _AUTHENTICATION.match(decoded.lower()) or _AUTHENTICATION.match(folded.lower()):
         raise _bad_path(
             path,
             "the authentication API is not called through run (its answers are tokens): the hook logs in, "

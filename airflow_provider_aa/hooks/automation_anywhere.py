@@ -189,15 +189,17 @@ class AutomationAnywhereHook(BaseHook):
 
         :param method: ``GET``, ``POST``, ``PUT``, ``PATCH`` or ``DELETE`` (any case).
         :param path: relative to the connection's Control Room URL, e.g. ``/v2/devices/pools/list``
-            (leading ``/`` optional); no scheme or host, no ``.``/``..`` segments, no ``?``/``#``.
+            (leading ``/`` optional); no scheme or host, no ``.``/``..`` segments, no ``;``, no
+            ``?``/``#``, ASCII only (see ``control_room.any_api.validate_path``).
             The authentication API is refused: the hook logs in by itself.
         :param json: the request body: JSON data (``None``: no body).
         :param params: the query string: names to ``str``/``int``/``float``/``bool`` or lists of
             them, URL-encoded.
         :param replay_safe: whether the request may be sent again after an ambiguous failure (a
-            timeout, a dropped connection, a 5xx). ``None``: by method, GET, PUT and DELETE yes
-            (RFC 9110 idempotent), POST and PATCH no. Control Room list calls are POSTs that
-            only read: pass ``True`` for them to be retried.
+            timeout, a dropped connection, a 502/503/504). ``None``: by method, GET, PUT and
+            DELETE yes (RFC 9110 idempotent), POST and PATCH no. Control Room list calls are
+            POSTs that only read: pass ``True`` for them to be retried. A versioned PUT or a
+            DELETE sent again after its first send applied gets 409 or 404.
         :return: the decoded JSON answer; ``None`` for an empty one (e.g. 204).
         :raises InvalidInputError: bad input, before any request.
         :raises AmbiguousOutcomeError: a request that is not replay-safe got no clear answer: it

@@ -75,6 +75,14 @@ def test_the_body_is_sent_as_given():
         ("v1/authentication/token", "authentication API"),
         ("/V2/Authentication/logout", "authentication API"),
         ("/v1/%61uthentication", "authentication API"),
+        # Java servers read '..;' as '..' and drop ';...' from a segment (review of issue 16).
+        ("/v3/..;/v1/authentication", "';'"),
+        ("/v1/authentication;x", "';'"),
+        ("/v2;/authentication/token", "';'"),
+        ("/v3/wlm/%3b/x", "encodes ';'"),
+        ("/v1/x%00", "encodes ';' or control"),
+        ("/v1/\uff0e\uff0e/x", "non-ASCII"),
+        ("/v1/%EF%BC%8E%EF%BC%8E/x", "'..'"),  # fullwidth dots, percent-encoded
     ],
 )
 def test_a_path_that_could_leave_the_control_room_or_reach_tokens_is_refused(path, reason):
