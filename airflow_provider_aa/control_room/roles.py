@@ -279,11 +279,12 @@ def update_role_request(
 ) -> ApiRequest:
     """
     Replace the role's permissions and description; every other field (``principals``,
-    ``version``, repository permissions...) is sent back as it was read. Replay-safe: a
-    repeated update is refused on its ``version`` (409), which :func:`ensure_role` reconciles.
+    ``version``, repository permissions...) is sent back as it was read. Not replay-safe for
+    the session: :func:`ensure_role` reads the role after a lost answer, so that it knows the
+    change as its own (a resend would only get a 409 on the ``version``).
     """
     body = {**role, "description": description, "permissions": [_sendable(entry) for entry in permissions]}
-    return ApiRequest("PUT", f"/{version}/usermanagement/roles/{role['id']}", body)
+    return ApiRequest("PUT", f"/{version}/usermanagement/roles/{role['id']}", body, replay_safe=False)
 
 
 def _sendable(permission: Permission) -> dict[str, Any]:
@@ -306,8 +307,11 @@ def ensure_role(
     """
     Make the role ``name`` exist with exactly ``permissions`` (checked with
     :func:`validate_permissions`): create it when missing, else add and remove permissions
-    and keep everything else, its members above all. Safe to run again: an unchanged role
-    costs two reads and no write.
+    and keep everything else, its members above all. Permissions on one resource (with a
+    ``resourceId``: bot folders, run-as users, pools an admin added in the UI) are kept unless
+    ``permissions`` itself lists such permissions of that ``resourceType``. Safe to run again:
+    an unchanged role costs two reads and no write. What changed is reported against the
+    role as first read, also when an update's answer was lost and its resend refused (409).
 
     A create without a clear answer is not sent again: the role is looked up by name; if it
     is not there, :class:`~.session.AmbiguousOutcomeError` says to run this again (no second
@@ -352,21 +356,35 @@ def _reconcile(
     permissions: Sequence[Permission],
     description: str | None,
 ) -> Operation[EnsuredRole]:
+    wanted = {permission_key(entry): entry for entry in permissions}
+    # Permissions on one resource (a folder, run-as user or pool an admin added in the UI) stay,
+    # unless ``permissions`` lists such permissions of that resource type itself.
+    managed_types = {entry.get("resourceType") for entry in permissions if entry.get("resourceId") not in (None, "")}
+
+    def removable(entry: Mapping[str, Any]) -> bool:
+        scoped = entry.get("resourceId") not in (None, "")
+        return permission_key(entry) not in wanted and (not scoped or entry.get("resourceType") in managed_types)
+
     attempt = 0
+    first_change: dict[str, Any] | None = None
+    maybe_ours = False  # an update whose answer was lost may have been applied
     while True:
         attempt += 1
         role = yield from _read(session, api, match)
-        wanted = {permission_key(entry): entry for entry in permissions}
         present = [dict(entry) for entry in role.get("permissions") or [] if isinstance(entry, Mapping)]
-        kept = [entry for entry in present if permission_key(entry) in wanted]
-        removed = [entry for entry in present if permission_key(entry) not in wanted]
+        kept = [entry for entry in present if not removable(entry)]
+        removed = [entry for entry in present if removable(entry)]
         have = {permission_key(entry) for entry in present}
         added = [dict(entry) for key, entry in wanted.items() if key not in have]
         old_description = role.get("description") or ""
         new_description = old_description if description is None else description
         description_changed = new_description != old_description
         if not (added or removed or description_changed):
-            return _outcome(role, api, created=False)
+            # After a lost answer the role shows our own update: what changed is what the
+            # first reading called for. After a plain 409, someone else made the change.
+            return _outcome(role, api, created=False, **(first_change if maybe_ours and first_change else {}))
+        if first_change is None:
+            first_change = {"added": added, "removed": removed, "description": description_changed}
         if not isinstance(role.get("principals"), list):
             raise AutomationAnywhereError(
                 f"The Control Room's answer for role {role['name']!r} (id {role['id']}) shows no 'principals': "
@@ -378,9 +396,14 @@ def _reconcile(
         request = update_role_request(api.version, role, kept + added, new_description)
         try:
             answer = yield from session.request_json(request)
+        except AmbiguousOutcomeError:
+            if attempt >= MAX_UPDATE_ATTEMPTS:
+                raise
+            maybe_ours = True
+            continue  # applied or not: the role as it is now tells
         except AutomationAnywhereError as refused:
             if refused.status == 409 and attempt < MAX_UPDATE_ATTEMPTS:
-                continue  # changed meanwhile (or our own update landed twice): work it out again
+                continue  # changed meanwhile: work it out again
             raise
         # The updated role, or (an empty answer) the role as sent.
         sent = {**role, "description": new_description, "permissions": kept + added}
