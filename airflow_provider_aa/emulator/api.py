@@ -191,6 +191,7 @@ class ControlRoomApi:
         return json_response(self._state.list_queues(request.json()))
 
     def get_queue(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        self._require_wlm_version(request)
         return json_response(self._state.get_queue(params["queueId"]))
 
     def add_work_items(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
@@ -201,11 +202,17 @@ class ControlRoomApi:
         return json_response(self._state.list_work_items(params["queueId"], request.json()))
 
     def get_work_item(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
+        self._require_wlm_version(request)
         return json_response(self._state.get_work_item(params["queueId"], params["id"]))
 
     def update_work_item(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
         assert session is not None
+        self._require_wlm_version(request)
         return json_response(self._state.update_work_item(session, params["queueId"], params["id"], request.json()))
+
+    def _require_wlm_version(self, request: Request) -> None:
+        if request.path.startswith("/v4/") and not self._state.config.wlm_v4_enabled:
+            raise _not_found(request.path, "The v4 work queue API is not available on this Control Room (before v.34)")
 
     def delete_work_item(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
         self._state.delete_work_item(params["queueId"], params["id"])

@@ -19,6 +19,7 @@ _BOOL_FIELDS = (
     "auth_v2_enabled",
     "pause_bot",
     "deploy_v4_enabled",
+    "wlm_v4_enabled",
     "ignore_offset",
     "roles_v2_enabled",
     "roles_v1_enabled",
@@ -52,6 +53,8 @@ class EmulatorConfig:
     after ``pickup_delay`` and finish ``work_delay`` later; ``activity_delay``: seconds
     before a run's activity record is listed. ``deploy_v4_enabled``: whether
     ``/v4/automations/deploy`` answers (off: 404, as on Control Rooms with only v3).
+    ``wlm_v4_enabled``: whether the single-item work queue calls answer on ``/v4/wlm/...``
+    (get queue, get and update work item; off: 404, as before Automation 360 v.34).
     ``clock_offset``: seconds the Control Room's clock is ahead of this machine's (negative:
     behind). It moves every time the Control Room shows or judges: timestamps in answers,
     token ``iat``/``exp`` and their expiry, the ``Date`` header. Delays and lifetimes stay
@@ -103,6 +106,7 @@ class EmulatorConfig:
     bot_rate: float | None = None
     activity_delay: float = 1.0
     deploy_v4_enabled: bool = True
+    wlm_v4_enabled: bool = True
     clock_offset: float = 0.0
     busy_queues: dict[str, float] = field(default_factory=dict)
     page_cap: int | None = None

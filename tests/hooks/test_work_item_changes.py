@@ -87,6 +87,17 @@ def test_update_changes_status_result_and_data_under_the_version_lock(held):
     assert (refused.value.status, refused.value.code) == (400, "WLM_STATUS_TRANSITION_NOT_ALLOWED")
 
 
+def test_a_control_room_before_v34_takes_updates_on_v3_and_the_hook_remembers(held):
+    held.configure(wlm_v4_enabled=False)
+    first, second = held.add_work_items(20, [{"n": 1}, {"n": 2}])
+    hook = AutomationAnywhereHook()
+    assert hook.update_work_item(20, first["id"], status="ON_HOLD")["status"] == "ON_HOLD"
+    assert hook.update_work_item(20, second["id"], status="ON_HOLD")["status"] == "ON_HOLD"
+    v3 = "PUT /v3/wlm/queues/{queueId}/workitems/{id}"
+    assert (held.counters.requests(PUT), held.counters.requests(v3)) == (1, 2)  # v4 asked once only
+    hook.close()
+
+
 def test_an_update_whose_answer_was_lost_after_the_commit_is_success(held, no_sleep):
     (item,) = held.add_work_items(20, [{"a": "x"}])
     held.faults.add("drop_after_commit", method="PUT", count=1)
