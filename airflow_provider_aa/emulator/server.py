@@ -17,6 +17,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -48,6 +49,24 @@ _DRIP_MAX_WRITE = 64 * 2**10
 LATE_COMMIT_HOLD = 60.0
 
 _T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class RequestEvent:
+    """
+    A Control Room request as an observer sees it (:meth:`ControlRoomEmulator.observe`):
+    ``phase`` ``"start"`` when it arrives, ``"end"`` once answered (or dropped: ``status``
+    ``None``). ``user``: whom it acts as (the login's username, or the token's user, expired
+    tokens too); ``user_agent``: the client's ``User-Agent`` header. Never a body or a secret.
+    """
+
+    phase: str
+    method: str
+    path: str
+    status: int | None
+    fault: str | None
+    user: str | None
+    user_agent: str
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -106,6 +125,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._serve(emulator, request)
 
     def _serve(self, emulator: ControlRoomEmulator, request: api.Request) -> None:
+        emulator._notify(request, "start", None, None)
         resolution = api.resolve(request.method, request.path)
         emulator.counters.count_request(resolution.endpoint)
         plan = emulator.faults.take(request.method, request.path)
@@ -206,6 +226,7 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> None:
         emulator.counters.count_status(status)
         emulator.request_log.append(request.method, request.path, status, fault)
+        emulator._notify(request, "end", status, fault)
 
     def _drop(self, emulator: ControlRoomEmulator, request: api.Request, fault: str) -> None:
         """Close the connection without answering."""
@@ -366,6 +387,7 @@ class ControlRoomEmulator:
         self.counters = Counters()
         self.request_log = RequestLog(clock=clock)
         self.faults = FaultInjector()
+        self._request_observers: list[Callable[[RequestEvent], None]] = []
         self._state = ControlRoomState(self._seed, self._initial_config, clock)
         self._api = api.ControlRoomApi(self._state, self.counters)
 
@@ -473,6 +495,53 @@ class ControlRoomEmulator:
         """A token of a new session of ``username``, as handed to token-mode connections."""
         return self._state.issue_token(username)
 
+    def observe(
+        self,
+        *,
+        requests: Callable[[RequestEvent], None] | None = None,
+        tokens: Callable[[str], None] | None = None,
+    ) -> None:
+        """
+        For test harnesses: call ``requests`` with a :class:`RequestEvent` as each Control
+        Room request starts and ends (from the serving thread), and ``tokens`` with every
+        token the Control Room issues. Observers stay until the emulator is made anew.
+        """
+        if requests is not None:
+            self._request_observers.append(requests)
+        if tokens is not None:
+            self._state.token_observers.append(tokens)
+
+    def _notify(self, request: api.Request, phase: str, status: int | None, fault: str | None) -> None:
+        if not self._request_observers:
+            return
+        event = RequestEvent(
+            phase,
+            request.method,
+            request.path,
+            status,
+            fault,
+            self._acting_user(request),
+            request.headers.get("User-Agent") or "",
+        )
+        for observe in self._request_observers:
+            observe(event)
+
+    def _acting_user(self, request: api.Request) -> str | None:
+        if request.method == "POST" and re.fullmatch(r"/v\d/authentication(/token)?", request.path):
+            try:
+                body = json.loads(request.body or b"{}")
+            except ValueError:
+                return None
+            if not isinstance(body, dict):
+                return None
+            if request.path.endswith("/authentication"):
+                username = body.get("username")
+                return username if isinstance(username, str) else None
+            token = body.get("token")
+        else:
+            token = request.headers.get("X-Authorization")
+        return self._state.username_of(token) if isinstance(token, str) and token else None
+
     def work_items(self, queue_id: int | str) -> list[dict[str, Any]]:
         """All items of a queue as the API shows them, oldest first."""
         return self._state.work_items(queue_id)
@@ -489,6 +558,19 @@ class ControlRoomEmulator:
         ``ValueError``, nothing added.
         """
         return self._state.add_items(queue_id, datas, username)
+
+    def update_work_item(
+        self, queue_id: int | str, item_id: int | str, *, username: str, **fields: Any
+    ) -> dict[str, Any]:
+        """
+        Change an item as ``username`` would in the Control Room's UI, no HTTP: ``fields`` as
+        in the update API (``status``, ``result``, ``json``), under the item's current
+        version and the status rules. A refusal → :class:`~.responses.ApiError`.
+        """
+        state = self._state
+        session = state.authenticate(state.issue_token(username))
+        item = state.get_work_item(str(queue_id), str(item_id))
+        return state.update_work_item(session, str(queue_id), str(item_id), {**fields, "version": item["version"]})
 
     def bot_runs(self) -> list[dict[str, Any]]:
         """Every bot run's activity record, also those not listed yet, oldest first."""

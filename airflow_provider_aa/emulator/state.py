@@ -164,6 +164,8 @@ class ControlRoomState:
         self._lock = threading.RLock()
         self._source = source
         self._timer: threading.Timer | None = None
+        #: Called with every token issued, across resets (see ControlRoomEmulator.observe).
+        self.token_observers: list[Callable[[str], None]] = []
         self._load(seed, config)
 
     def _load(self, seed: dict[str, Any], config: EmulatorConfig) -> None:
@@ -466,9 +468,19 @@ class ControlRoomState:
         return self._issue(session)
 
     def _issue(self, session: Session) -> str:
-        return self._tokens.issue(
+        token = self._tokens.issue(
             user_id=session.user.id, session_id=session.id, now=self._clock.now(), lifetime=self._config.token_lifetime
         )
+        for observe in self.token_observers:
+            observe(token)
+        return token
+
+    def username_of(self, token: str) -> str | None:
+        """The user a token of this Control Room was issued to (live, expired or ended); ``None`` otherwise."""
+        claims = self._tokens.read(token)
+        if claims is None:
+            return None
+        return next((user.username for user in self._users.values() if str(user.id) == claims["sub"]), None)
 
     def _end_sessions(self, user: User, *, single_only: bool) -> int:
         ended = [

@@ -40,75 +40,38 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
-from airflow_provider_aa.emulator import server as emulator_server
+from airflow_provider_aa.emulator.server import RequestEvent
 
 #: The seed user the harness acts as when it releases held items.
 RELEASER = "ops_admin"
 
 
 class Recorder:
-    """Every issued token, and every Control Room request with its client and user."""
+    """Every issued token, and every Control Room request with its client and user (the emulator's observers)."""
 
     def __init__(self, emulator: ControlRoomEmulator) -> None:
         self.lock = threading.Lock()
         self.tokens: list[str] = []
         self.requests: list[dict[str, Any]] = []
-        self._emulator = emulator
-        self._users = {str(user["id"]): name for name, user in emulator.users.items()}
-        issuer = emulator._state._tokens  # no public hook: wrap the issuer's method
-        issue = issuer.issue
+        emulator.observe(requests=self.add, tokens=self.add_token)
 
-        def recording_issue(**kwargs: Any) -> str:
-            token = issue(**kwargs)
-            with self.lock:
-                self.tokens.append(token)
-            return token
+    def add_token(self, token: str) -> None:
+        with self.lock:
+            self.tokens.append(token)
 
-        issuer.issue = recording_issue
-        record = emulator_server._Handler._record
-        recorder = self
-
-        def recording_record(handler: Any, emulator: Any, request: Any, status: int | None, fault: str | None) -> None:
-            record(handler, emulator, request, status, fault)
-            recorder.add(handler, request, status, fault)
-
-        emulator_server._Handler._record = recording_record
-        serve = emulator_server._Handler._serve
-
-        def recording_serve(handler: Any, emulator: Any, request: Any) -> None:
-            recorder.add(handler, request, None, None, phase="start")
-            serve(handler, emulator, request)
-
-        emulator_server._Handler._serve = recording_serve
-
-    def add(self, handler: Any, request: Any, status: int | None, fault: str | None, phase: str = "end") -> None:
+    def add(self, event: RequestEvent) -> None:
         entry = {
             "t": time.time(),
-            "phase": phase,
-            "method": request.method,
-            "path": request.path,
-            "status": status,
-            "fault": fault,
-            "agent": (request.headers.get("User-Agent") or "").split("/")[0],
-            "user": self._user(request),
+            "phase": event.phase,
+            "method": event.method,
+            "path": event.path,
+            "status": event.status,
+            "fault": event.fault,
+            "agent": event.user_agent.split("/")[0],
+            "user": event.user,
         }
         with self.lock:
             self.requests.append(entry)
-
-    def _user(self, request: Any) -> str | None:
-        if request.path.endswith("/authentication") and request.method == "POST":
-            try:
-                return json.loads(request.body or b"{}").get("username")
-            except (ValueError, AttributeError):
-                return None
-        token = request.headers.get("X-Authorization")
-        if request.path.endswith("/authentication/token") and request.method == "POST":
-            try:
-                token = json.loads(request.body or b"{}").get("token")
-            except (ValueError, AttributeError):
-                token = None
-        claims = self._emulator._state._tokens.read(token) if token else None
-        return self._users.get(str(claims.get("sub"))) if claims else None
 
 
 def harness_handler(emulator: ControlRoomEmulator, recorder: Recorder) -> type[BaseHTTPRequestHandler]:
@@ -166,19 +129,9 @@ def harness_handler(emulator: ControlRoomEmulator, recorder: Recorder) -> type[B
 
 def release(emulator: ControlRoomEmulator, queue_id: Any, ids: list[Any], status: str) -> int:
     """Set items' status as the ``ops_admin`` user would in the Control Room's UI."""
-    state = emulator._state
-    session = state.authenticate(emulator.issue_token(RELEASER))
-    done = 0
     for item_id in ids:
-        item = state.get_work_item(str(queue_id), str(item_id))
-        state.update_work_item(
-            session,
-            str(queue_id),
-            str(item_id),
-            {"version": item["version"], "status": status, "result": "released by the harness"},
-        )
-        done += 1
-    return done
+        emulator.update_work_item(queue_id, item_id, username=RELEASER, status=status, result="released by the harness")
+    return len(ids)
 
 
 def main() -> int:

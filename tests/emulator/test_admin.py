@@ -8,7 +8,7 @@ import jwt
 import pytest
 import requests
 
-from tests.emulator.conftest import API_KEY_USER, TIMEOUT, Client
+from tests.emulator.conftest import API_KEY_USER, PASSWORD_USER, TIMEOUT, Client
 
 
 def admin(emulator, method, name, **kwargs):
@@ -96,3 +96,24 @@ def test_request_log_has_no_secrets(aa_emulator, client):
     }
     assert entries[-1]["path"] == "/v1/authentication/token"
     assert client.token not in str(entries) and "Passw0rd" not in str(entries)
+
+
+def test_observers_see_each_request_start_and_end_with_its_user_and_every_token(aa_emulator):
+    events, tokens = [], []
+    aa_emulator.observe(requests=events.append, tokens=tokens.append)
+    token = requests.post(f"{aa_emulator.url}/v1/authentication", json=PASSWORD_USER, timeout=TIMEOUT).json()["token"]
+    headers = {"X-Authorization": token, "User-Agent": "probe/1"}
+    requests.get(f"{aa_emulator.url}/v3/wlm/queues/20", headers=headers, timeout=TIMEOUT)
+    requests.get(f"{aa_emulator.url}/v3/wlm/queues/20", headers={"X-Authorization": "forged"}, timeout=TIMEOUT)
+    seen = [(event.phase, event.method, event.path, event.status, event.user) for event in events]
+    assert seen == [
+        ("start", "POST", "/v1/authentication", None, "bot_runner"),
+        ("end", "POST", "/v1/authentication", 200, "bot_runner"),
+        ("start", "GET", "/v3/wlm/queues/20", None, "bot_runner"),
+        ("end", "GET", "/v3/wlm/queues/20", 200, "bot_runner"),
+        ("start", "GET", "/v3/wlm/queues/20", None, None),
+        ("end", "GET", "/v3/wlm/queues/20", 401, None),
+    ]
+    assert events[2].user_agent == "probe/1" and tokens == [token]
+    aa_emulator.reset()  # observers stay across resets
+    assert aa_emulator.issue_token("api_user") == tokens[-1]
