@@ -238,13 +238,7 @@ def put_work_item(
             answer = yield from session.request_json(request)
         except AmbiguousOutcomeError as lost:
             maybe_ours = True
-            if attempts >= MAX_CHANGE_ATTEMPTS:
-                raise AutomationAnywhereError(
-                    f"Updating work item {item_id} of queue {queue_id} got no clear answer {attempts} times; it "
-                    "may or may not be changed.",
-                    **lost.call_fields(),
-                ) from None
-            yield Sleep(session.retry.delay(attempts, None))
+            yield from _before_sending_again(session, lost, attempts, f"Updating work item {item_id}", "changed")
             continue
         except AutomationAnywhereError as refused:
             if refused.status == 404 and index + 1 < len(versions):
@@ -358,19 +352,27 @@ def _delete_one(session: ControlRoomSession, queue_id: str, item_id: str) -> Ope
         try:
             yield from session.request_json(request)
         except AmbiguousOutcomeError as lost:
-            if attempt >= MAX_CHANGE_ATTEMPTS:
-                raise AutomationAnywhereError(
-                    f"Deleting work item {item_id} of queue {queue_id} got no clear answer {attempt} times; it may "
-                    "or may not be deleted.",
-                    **lost.call_fields(),
-                ) from None
-            yield Sleep(session.retry.delay(attempt, None))
+            yield from _before_sending_again(session, lost, attempt, f"Deleting work item {item_id}", "deleted")
             continue
         except AutomationAnywhereError as refused:
             if refused.status == 404:
                 return attempt > 1
             raise
         return True
+
+
+def _before_sending_again(
+    session: ControlRoomSession, lost: AmbiguousOutcomeError, sends: int, doing: str, done: str
+) -> Operation[None]:
+    """
+    Wait before sending again a change whose answer was lost (its lock makes a second apply
+    impossible); after :data:`MAX_CHANGE_ATTEMPTS` sends, give up saying it may be ``done``.
+    """
+    if sends >= MAX_CHANGE_ATTEMPTS:
+        raise AutomationAnywhereError(
+            f"{doing} got no clear answer {sends} times; it may or may not be {done}.", **lost.call_fields()
+        ) from None
+    yield Sleep(session.retry.delay(sends, None))
 
 
 # -- re-queue -----------------------------------------------------------------------------------

@@ -136,35 +136,27 @@ def test_404_from_both_versions_is_an_error_and_teaches_nothing(session, clock, 
     assert failed.value.status == 404 and api.known is None
 
 
-def test_a_version_conflict_reads_again_and_never_overwrites(session, clock, token):
+@pytest.mark.parametrize(
+    "now",
+    [
+        "ON_HOLD",  # someone else held it: never overwritten
+        "NEW",  # someone else made the same change: reported, as this call did not make it
+    ],
+)
+def test_a_version_conflict_without_a_lost_answer_reads_again_and_never_overwrites(session, clock, token, now):
     body = {"version": "0", "json": {"n": "7"}, "result": "", "status": "NEW"}
     script = Script(
         [
             login(token),
             read(token, "7", item("7")),
             put(token, "7", body, refusal(409, "WLM_VERSION_CONFLICT")),
-            read(token, "7", item("7", version="1", status="ON_HOLD")),
+            read(token, "7", item("7", version="1", status=now)),
         ]
     )
     with pytest.raises(WorkItemChangedError) as changed:
         run(update_work_item(session, QUEUE, "7", WorkItemChange("NEW")), script, session=session, clock=clock)
-    assert (changed.value.current_version, changed.value.current_status) == ("1", "ON_HOLD")
+    assert (changed.value.current_version, changed.value.current_status) == ("1", now)
     assert "status='NEW'" in str(changed.value) and "answer" not in str(changed.value)
-
-
-def test_a_conflict_that_the_item_shows_is_still_an_error_without_a_lost_answer(session, clock, token):
-    # Someone else made the same change: reported, as this call did not make it.
-    body = {"version": "0", "json": {"n": "7"}, "result": "", "status": "NEW"}
-    script = Script(
-        [
-            login(token),
-            read(token, "7", item("7")),
-            put(token, "7", body, refusal(409, "WLM_VERSION_CONFLICT")),
-            read(token, "7", item("7", version="1", status="NEW")),
-        ]
-    )
-    with pytest.raises(WorkItemChangedError) as changed:
-        run(update_work_item(session, QUEUE, "7", WorkItemChange("NEW")), script, session=session, clock=clock)
     # The Control Room's answer stays on the error: status, code, the call.
     assert (changed.value.status, changed.value.code, changed.value.method) == (409, "WLM_VERSION_CONFLICT", "PUT")
 
@@ -573,3 +565,10 @@ def test_an_older_control_room_is_asked_on_v3_once_v3_answered_even_with_a_refus
         ]
     )
     assert run(requeue_items(session, QUEUE, ("FAILED",)), script, session=session, clock=clock) == ["1", "2"]
+
+
+def test_an_update_lost_three_times_gives_up_saying_it_may_be_changed(session, clock, token):
+    body = {"version": "0", "json": {"n": "7"}, "result": "", "status": "NEW"}
+    steps = [login(token), read(token, "7", item("7"))] + [put(token, "7", body, lost("timeout")) for _ in range(3)]
+    with pytest.raises(AutomationAnywhereError, match="got no clear answer 3 times; it may or may not be changed"):
+        run(update_work_item(session, QUEUE, "7", WorkItemChange("NEW")), Script(steps), session=session, clock=clock)

@@ -1,9 +1,10 @@
-"""Fixtures of the hook tests: a password connection and a clock the tests move."""
+"""Fixtures of the hook tests: a password connection, a hook on the emulator, and a clock the tests move."""
 
 from __future__ import annotations
 
 import pytest
 
+from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from tests.conftest import PASSWORD
 
 
@@ -23,3 +24,12 @@ def clock():
             return self.now
 
     return Clock()
+
+
+@pytest.fixture
+def hook(aa_emulator, monkeypatch):
+    """A hook on the emulator with an API key connection (a test file may bring its own); closed afterwards."""
+    aa_emulator.use_connection(monkeypatch, auth_type="api_key")
+    hook = AutomationAnywhereHook()
+    yield hook
+    hook.close()

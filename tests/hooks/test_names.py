@@ -15,14 +15,6 @@ RUN_AS_USERS = "POST /v1/devices/runasusers/list"
 POOLS = "POST /v2/devices/pools/list"
 
 
-@pytest.fixture
-def hook(aa_emulator, monkeypatch):
-    aa_emulator.use_connection(monkeypatch, auth_type="api_key")
-    hook = AutomationAnywhereHook()
-    yield hook
-    hook.close()
-
-
 def test_a_queue_by_name(hook, aa_emulator):
     assert hook.get_queue_id("Payments") == "21"
     assert hook.get_queue_id("  Payments ") == "21"  # cached: the same name

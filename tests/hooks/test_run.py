@@ -6,18 +6,9 @@ import pytest
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.session import AmbiguousOutcomeError
-from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 
 QUEUES = "POST /v3/wlm/queues/list"
 ADD = "POST /v3/wlm/queues/{queueId}/workitems"
-
-
-@pytest.fixture
-def hook(aa_emulator, monkeypatch):
-    aa_emulator.use_connection(monkeypatch, auth_type="api_key")
-    hook = AutomationAnywhereHook()
-    yield hook
-    hook.close()
 
 
 def test_calls_share_the_hooks_session_and_answer_decoded_json(hook, aa_emulator):
