@@ -441,10 +441,12 @@ class ControlRoomEmulator:
 
     def reset(self) -> None:
         """
-        Back to the seed and the start-up settings; faults, counters, sessions, late commits
-        not done yet and log cleared.
+        Back to the seed and the start-up settings; faults, observers, counters, sessions, late
+        commits not done yet and log cleared.
         """
         self.faults.clear()
+        self._request_observers.clear()
+        self._state.token_observers.clear()
         self._state.reset(self._seed, self._initial_config)
         self.counters.reset()
         self.request_log.clear()
@@ -504,7 +506,8 @@ class ControlRoomEmulator:
         """
         For test harnesses: call ``requests`` with a :class:`RequestEvent` as each Control
         Room request starts and ends (from the serving thread), and ``tokens`` with every
-        token the Control Room issues. Observers stay until the emulator is made anew.
+        token the Control Room issues, until :meth:`reset` (which the ``aa_emulator`` fixture
+        does after each test).
         """
         if requests is not None:
             self._request_observers.append(requests)
@@ -530,7 +533,7 @@ class ControlRoomEmulator:
         if request.method == "POST" and re.fullmatch(r"/v\d/authentication(/token)?", request.path):
             try:
                 body = json.loads(request.body or b"{}")
-            except ValueError:
+            except (ValueError, RecursionError):  # a hostile body: the API answers it 400
                 return None
             if not isinstance(body, dict):
                 return None

@@ -164,7 +164,7 @@ class ControlRoomState:
         self._lock = threading.RLock()
         self._source = source
         self._timer: threading.Timer | None = None
-        #: Called with every token issued, across resets (see ControlRoomEmulator.observe).
+        #: Called with every token issued (see ControlRoomEmulator.observe).
         self.token_observers: list[Callable[[str], None]] = []
         self._load(seed, config)
 

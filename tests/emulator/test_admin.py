@@ -115,5 +115,11 @@ def test_observers_see_each_request_start_and_end_with_its_user_and_every_token(
         ("end", "GET", "/v3/wlm/queues/20", 401, None),
     ]
     assert events[2].user_agent == "probe/1" and tokens == [token]
-    aa_emulator.reset()  # observers stay across resets
-    assert aa_emulator.issue_token("api_user") == tokens[-1]
+    # A hostile login body is the API's to refuse: the observer sees no user, the server no crash.
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert requests.post(f"{aa_emulator.url}/v1/authentication", data=deep, timeout=TIMEOUT).status_code == 400
+    assert events[-1].user is None and events[-1].status == 400
+    aa_emulator.reset()  # the observers go with a reset (the fixture's, after each test)
+    aa_emulator.issue_token("api_user")
+    requests.get(f"{aa_emulator.url}/v3/wlm/queues/20", timeout=TIMEOUT)
+    assert len(tokens) == 1 and len(events) == 8
