@@ -32,9 +32,9 @@ exactly as the Control Room wrote it), and drops the records already read at tha
 instant (by id). A record that changes while a window is paged gets a later change time: it
 leaves the window or comes again further on (the file then holds both versions, and
 ``latest_records`` keeps the newer), and the records not read yet keep their places — plain
-offsets would skip one record for each that left the window behind the offset. Only a page
-holding nothing but records already read (more than a page of records sharing one instant,
-or pages capped very short) moves on by offset, within that instant.
+offsets would skip one record for each that left the window behind the offset. Only within
+one instant shared by more records than a page holds (or pages capped very short) does the
+cursor move on by offset.
 """
 
 from __future__ import annotations
@@ -174,6 +174,7 @@ class HistoryCursor:
                 path=request.path,
             )
         self._listed = ids
+        since_before = self.since
         records = []
         for record, record_id in zip(listed, ids):
             changed = record.get(self.dataset.change_time)
@@ -189,10 +190,11 @@ class HistoryCursor:
         self.done = not listed or (
             request.json["page"]["offset"] + len(listed) >= total if total is not None else len(listed) < asked
         )
-        if records or self.done:
+        if self.since != since_before or self.done:
             self.offset = 0
         else:
-            # Nothing new: every record listed was read at ``since`` already. Go on past them.
+            # Every record listed changed at ``since`` (read now or before): the next page goes
+            # on past them, within that instant.
             self.offset += len(listed)
         return records
 

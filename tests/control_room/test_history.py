@@ -192,3 +192,27 @@ def test_a_page_of_records_all_read_already_moves_on_by_offset(session, token):
     )
     pages = run(every_page(session, HistoryCursor(DATASETS["bot_runs"], WINDOW)), script, session=session)
     assert [page for page in pages if page] == [[one], [two]]
+
+
+def test_an_instant_shared_by_more_records_than_a_page_is_read_by_offset_within_it(session, token):
+    tied = "2026-11-29T21:00:00.500Z"
+    records = [{"id": str(n), "modifiedOn": tied} for n in range(1, 6)]
+    pages = {0: records[:2], 2: records[2:4], 4: records[4:]}  # pages capped at two records
+    script = Script([login(token)])
+    script.add(
+        (
+            expect("POST", "/v3/activity/list", json=window_body("modifiedOn")),
+            answer(200, {"page": {"totalFilter": 5}, "list": pages[0]}),
+        )
+    )
+    # From the instant on: its first records again (a record read there may have changed and
+    # left it, so no offset yet), then by offset within the instant, never from its start again.
+    for offset in (0, 2, 4):
+        script.add(
+            (
+                expect("POST", "/v3/activity/list", json=window_body("modifiedOn", since=tied, offset=offset)),
+                answer(200, {"page": {"totalFilter": 5}, "list": pages[offset]}),
+            )
+        )
+    read = run(every_page(session, HistoryCursor(DATASETS["bot_runs"], WINDOW)), script, session=session)
+    assert [page for page in read if page] == [records[:2], records[2:4], records[4:]]
