@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from airflow.sdk import Variable
 
@@ -125,6 +126,59 @@ class TaskStateStore:
             self._key,
         )
         self._variable = None
+
+
+class PartedProgress(Protocol):
+    """
+    Progress kept in parts: ``PARTS`` names both the list of its finished parts (an add's
+    batches, a re-queue's pages) and the header's count of them.
+    """
+
+    PARTS: ClassVar[str]
+
+    def header(self) -> dict[str, Any]: ...
+
+    @classmethod
+    def load(cls, header: Any, part: Callable[[int], Any], fingerprint: str) -> Any:
+        """The progress saved as ``header`` and parts (``part(n)``), or a fresh one for another ``fingerprint``."""
+
+
+_P = TypeVar("_P", bound=PartedProgress)
+
+
+class SavedProgress(Generic[_P]):
+    """
+    A progress in the task state store: a small header after every step, and each finished
+    part as a part of its own, written once — bytes written grow linearly with the work, not
+    quadratically. A subclass names its progress type (``kind``).
+    """
+
+    kind: type[_P]
+
+    def __init__(self, store: TaskStateStore) -> None:
+        self._store = store
+        self._written = 0
+
+    def load(self, fingerprint: str) -> _P:
+        """The saved progress of the same work (same ``fingerprint``), or a fresh start."""
+        progress: _P = self.kind.load(self._store.load(), lambda part: self._store.load(part=part), fingerprint)
+        self._written = len(getattr(progress, progress.PARTS))
+        return progress
+
+    def save(self, progress: _P) -> None:
+        # Parts before the header that counts them: a try that dies in between leaves a
+        # header that knows only complete parts.
+        parts = getattr(progress, progress.PARTS)
+        for part in range(self._written, len(parts)):
+            self._store.save(parts[part], part=part)
+        self._written = len(parts)
+        self._store.save(progress.header())
+
+    def clear(self) -> None:
+        """Forget the progress: its header and every part, also those of an earlier try."""
+        header = self._store.load()
+        saved = int(header.get(self.kind.PARTS) or 0) if isinstance(header, dict) else 0
+        self._store.done(parts=max(self._written, saved))
 
 
 def _as_index(value: Any) -> dict[str, dict[str, Any]]:

@@ -17,7 +17,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import Operation, Sleep
@@ -216,6 +216,8 @@ class AddProgress:
 
     fingerprint: str
     batches: list[list[str | None]] = field(default_factory=list)
+    #: Saved in parts: the header counts them under this name (see ``task_state.SavedProgress``).
+    PARTS: ClassVar[str] = "batches"
     mark_id: int | None = None
     in_flight_since: float | None = None
 

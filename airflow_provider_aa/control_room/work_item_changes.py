@@ -38,7 +38,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError, WorkItemChangedError
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation, Sleep
@@ -399,6 +399,8 @@ class RequeueProgress:
     chosen: list[list[str]] | None = None
     after_id: int = 0
     target: str = REQUEUE_STATUS
+    #: Saved in parts: the header counts them under this name (see ``task_state.SavedProgress``).
+    PARTS: ClassVar[str] = "pages"
 
     def header(self) -> dict[str, Any]:
         return {

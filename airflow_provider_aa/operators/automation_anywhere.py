@@ -35,7 +35,7 @@ from airflow_provider_aa.control_room.work_items import validate_batch_size, val
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.name_parameters import deployment_of, queue_label, resolve_queue, resumed_queue
 from airflow_provider_aa.stop_on_kill import stop_deployment_runs
-from airflow_provider_aa.task_state import TaskStateStore
+from airflow_provider_aa.task_state import SavedProgress, TaskStateStore
 from airflow_provider_aa.waits import BotRunWatch, TriggerPolling, WorkItemWatch
 
 if TYPE_CHECKING:
@@ -580,62 +580,16 @@ class AutomationAnywhereRequeueWorkItemsOperator(BaseOperator):
         return ids
 
 
-class SavedRequeueProgress:
-    """
-    A re-queue's progress in the task state store: a small header after every step, and each
-    finished page's re-queued ids as a part of its own, written once.
-    """
+class SavedRequeueProgress(SavedProgress[RequeueProgress]):
+    """A re-queue's progress in the task state store: each finished page's re-queued ids a part."""
 
-    def __init__(self, store: TaskStateStore) -> None:
-        self._store = store
-        self._written = 0
-
-    def load(self, fingerprint: str) -> RequeueProgress:
-        progress = RequeueProgress.load(self._store.load(), lambda part: self._store.load(part=part), fingerprint)
-        self._written = len(progress.pages)
-        return progress
-
-    def save(self, progress: RequeueProgress) -> None:
-        # Parts before the header that counts them, as for an add.
-        for part in range(self._written, len(progress.pages)):
-            self._store.save(progress.pages[part], part=part)
-        self._written = len(progress.pages)
-        self._store.save(progress.header())
-
-    def clear(self) -> None:
-        header = self._store.load()
-        saved = int(header.get("pages") or 0) if isinstance(header, dict) else 0
-        self._store.done(parts=max(self._written, saved))
+    kind = RequeueProgress
 
 
-class SavedAddProgress:
-    """
-    An add's progress in the task state store: a small header after every step, and each
-    batch's ids as a part of its own, written once — bytes written grow linearly with the
-    number of items, not quadratically.
-    """
+class SavedAddProgress(SavedProgress[AddProgress]):
+    """An add's progress in the task state store: each batch's ids a part."""
 
-    def __init__(self, store: TaskStateStore) -> None:
-        self._store = store
-        self._written = 0
-
-    def load(self, fingerprint: str) -> AddProgress:
-        progress = AddProgress.load(self._store.load(), lambda part: self._store.load(part=part), fingerprint)
-        self._written = len(progress.batches)
-        return progress
-
-    def save(self, progress: AddProgress) -> None:
-        # Parts before the header that counts them: a try that dies in between leaves a
-        # header that knows only complete parts.
-        for part in range(self._written, len(progress.batches)):
-            self._store.save(progress.batches[part], part=part)
-        self._written = len(progress.batches)
-        self._store.save(progress.header())
-
-    def clear(self) -> None:
-        header = self._store.load()
-        saved = int(header.get("batches") or 0) if isinstance(header, dict) else 0
-        self._store.done(parts=max(self._written, saved))
+    kind = AddProgress
 
 
 def _poll(check: Callable[[], T | None], *, poke_interval: float, timeout: float, waiting_for: str) -> T:
