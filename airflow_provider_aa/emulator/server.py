@@ -571,9 +571,10 @@ class ControlRoomEmulator:
         version and the status rules. A refusal → :class:`~.responses.ApiError`.
         """
         state = self._state
-        session = state.authenticate(state.issue_token(username))
         item = state.get_work_item(str(queue_id), str(item_id))
-        return state.update_work_item(session, str(queue_id), str(item_id), {**fields, "version": item["version"]})
+        return state.update_work_item(
+            state.person(username), str(queue_id), str(item_id), {**fields, "version": item["version"]}
+        )
 
     def bot_runs(self) -> list[dict[str, Any]]:
         """Every bot run's activity record, also those not listed yet, oldest first."""

@@ -462,6 +462,10 @@ class ControlRoomState:
         """The live session of ``token``, or 401 naming why not."""
         return self._live_session(token)
 
+    def person(self, username: str) -> Session:
+        """``username`` acting in the Control Room's UI: a session of its own, no token issued, nothing evicted."""
+        return Session(uuid.uuid4().hex, self._known_user(username), True)
+
     def _open_session(self, user: User, multiple: bool) -> str:
         session = Session(uuid.uuid4().hex, user, multiple)
         self._sessions[session.id] = session

@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from airflow_provider_aa.emulator import bot_runner
+from airflow_provider_aa.emulator.responses import ApiError
 from tests.emulator.conftest import Client
 
 ITEMS = "/v3/wlm/queues/20/workitems"
@@ -120,3 +121,15 @@ def test_a_refused_late_update_is_answered_at_once(clocked_emulator, clock, bot_
     clocked_emulator.faults.add("late_commit", method="PUT", seconds=1)
     refused = put(bot_client, item, status="READY_TO_RUN")
     assert refused.status_code == 400 and refused.json()["code"] == "WLM_STATUS_TRANSITION_NOT_ALLOWED"
+
+
+def test_a_person_changes_an_item_in_the_ui_under_the_rules_and_no_token_is_issued(aa_emulator):
+    aa_emulator.configure(pause_bot=True)
+    tokens: list[str] = []
+    aa_emulator.observe(tokens=tokens.append)
+    (item,) = aa_emulator.add_work_items(20, [{"n": 1}])
+    held = aa_emulator.update_work_item(20, item["id"], username="api_user", status="ON_HOLD", result="later")
+    assert (held["status"], held["result"], str(held["version"])) == ("ON_HOLD", "later", "1")
+    with pytest.raises(ApiError) as refused:
+        aa_emulator.update_work_item(20, item["id"], username="api_user", status="READY_TO_RUN")
+    assert refused.value.status == 400 and tokens == []

@@ -209,3 +209,11 @@ def test_a_run_that_changes_while_the_window_is_read_does_not_make_another_run_m
             hook.stop_bot_runs(seen[0])
     hook.close()
     assert seen[0] == first and set(seen) == {first, second, third}
+
+
+def test_an_overlap_shorter_than_the_interval_is_warned_of(history, tmp_path, capfd):
+    start, end = hours_ago(8), hours_ago(0)
+    exporter(tmp_path.as_uri(), overlap=timedelta(hours=8)).execute(context(start, end))
+    assert "is shorter than the data interval" not in capfd.readouterr().out
+    exporter(tmp_path.as_uri(), overlap=timedelta(hours=1)).execute(context(start, end))
+    assert "overlap (1:00:00) is shorter than the data interval (8:00:00)" in capfd.readouterr().out
