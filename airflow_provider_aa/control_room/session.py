@@ -64,9 +64,13 @@ class RetryPolicy:
 EVICTED = "UM1114"
 #: The Control Room's code for a ``multipleLogin`` the user is not allowed.
 MULTIPLE_LOGIN_NOT_ALLOWED = "UM1116"
-#: This many evictions in one session's life mean two holders of the connection keep
-#: ending each other's sessions: stop instead of logging in forever.
+#: This many evictions within ``EVICTION_WINDOW`` seconds mean two holders of the connection
+#: keep ending each other's sessions: the call that meets the last one fails instead of
+#: logging in forever.
 MAX_EVICTIONS = 3
+#: Evictions older than this are forgotten: a shared session (the triggerer's) that met a busy
+#: minute recovers once the connection is no longer used elsewhere, without a restart.
+EVICTION_WINDOW = 300.0
 
 #: Statuses that a gateway sends when the Control Room is briefly unavailable.
 _GATEWAY_STATUSES = frozenset({502, 503, 504})
@@ -107,7 +111,9 @@ class ControlRoomSession:
         self._token: str | None = None
         self._times: TokenTimes | None = None
         self._refused: AutomationAnywhereError | None = None
-        self._evictions = 0
+        #: Our clock's times of the evictions within the last ``EVICTION_WINDOW`` seconds.
+        self._evictions: list[float] = []
+        self._last_evicted: str | None = None
         self._clock_offset: float | None = None
 
     # -- authentication ---------------------------------------------------------------
@@ -214,25 +220,35 @@ class ControlRoomSession:
             token = self._token or ""
             answer = yield from self._exchange(request.with_headers(**{"X-Authorization": token}))
             if answer.status == 401:
-                self._count_eviction(request, answer)
+                self._count_eviction(request, answer, token)
                 if not relogged:
                     relogged = True
                     yield Authenticate(rejected=token)
                     continue
             return _decode(request, answer)
 
-    def _count_eviction(self, request: ApiRequest, answer: ApiResponse) -> None:
+    def _count_eviction(self, request: ApiRequest, answer: ApiResponse, token: str) -> None:
+        """
+        Count an eviction once per ended token (callers sharing it meet the same one) and
+        fail the call that meets the ``MAX_EVICTIONS``-th within ``EVICTION_WINDOW`` seconds.
+
+        The ended token is dropped either way, so that the next caller logs in afresh: a
+        failed call must not leave its dead token to every later caller of a shared session.
+        """
         fields = _answer_fields(request, answer)
-        if fields["code"] != EVICTED:
+        if fields["code"] != EVICTED or token == self._last_evicted:
             return
-        self._evictions += 1
-        if self._evictions >= MAX_EVICTIONS:
+        self._last_evicted = token
+        if self._token == token:
+            self._token, self._times = None, None
+        now = self._clock()
+        self._evictions = [when for when in self._evictions if 0 <= now - when < EVICTION_WINDOW]
+        self._evictions.append(now)
+        if len(self._evictions) >= MAX_EVICTIONS:
             raise SessionConflictError(
                 f"The Control Room ended this provider's session for user {self.settings.username!r} "
-                f"{self._evictions} times because the same user logged in elsewhere (code {EVICTED}): "
-                "sessions without multipleLogin end each other, e.g. the triggerer's and a worker's. Set "
-                "the connection's extra 'multiple_login' to true (the user must be allowed multiple "
-                "sessions) or use auth_type 'api_key'.",
+                f"{len(self._evictions)} times in {EVICTION_WINDOW / 60:g} minutes because the same user "
+                f"logged in elsewhere (code {EVICTED}): {eviction_advice(self.settings)}",
                 **fields,
             )
 
@@ -329,6 +345,29 @@ def _decode(request: ApiRequest, answer: ApiResponse) -> Any:
             "The Control Room answered with malformed JSON (a truncated answer or a proxy rewriting it).",
             **_answer_fields(request, answer),
         ) from None
+
+
+def eviction_advice(settings: ConnectionSettings) -> str:
+    """
+    What ends sessions of one user ending each other, for the connection's auth mode: the
+    triggerer and the workers (or tasks running at once) each hold a session of their own.
+    """
+    held_by = "the triggerer and the workers, or tasks running at the same time, each hold a session"
+    if settings.auth_type == "password" and not settings.multiple_login:
+        return (
+            f"sessions of one user without multipleLogin end each other, and {held_by}. Set the "
+            "connection's extra 'multiple_login' to true (the user needs the Control Room setting "
+            "'Allow multiple sessions') or use auth_type 'api_key'."
+        )
+    if settings.auth_type == "token":
+        return (
+            f"{held_by}; a pre-issued token is ended by any later login of its user. Give the "
+            "connection a user of its own, or use auth_type 'api_key' with a user allowed multiple sessions."
+        )
+    return (
+        f"{held_by}, and the Control Room ends the older one: the user needs the Control Room "
+        "setting 'Allow multiple sessions'."
+    )
 
 
 def _login_refusal(settings: ConnectionSettings, request: ApiRequest, answer: ApiResponse) -> AutomationAnywhereError:

@@ -9,7 +9,12 @@ import pytest
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, LoginRefusedError, SessionConflictError
 from airflow_provider_aa.control_room.exchange import ApiRequest
-from airflow_provider_aa.control_room.session import MAX_EVICTIONS, AmbiguousOutcomeError, RetryPolicy
+from airflow_provider_aa.control_room.session import (
+    EVICTION_WINDOW,
+    MAX_EVICTIONS,
+    AmbiguousOutcomeError,
+    RetryPolicy,
+)
 from tests.control_room.scripted import (
     API_KEY,
     PASSWORD,
@@ -280,6 +285,61 @@ def test_sessions_evicted_max_evictions_times_stop_with_a_session_conflict(clock
     message = str(conflict.value)
     assert f"{MAX_EVICTIONS} times" in message and "multiple_login" in message and "api_key" in message
     assert (conflict.value.status, conflict.value.code) == (401, "UM1114")
+
+
+def evicted_until_conflict(session, clock, token):
+    """Evictions one after another until the session gives up; returns the conflict."""
+    for _ in range(MAX_EVICTIONS - 1):
+        evicted, token = token, jwt_token(iat=clock.now)
+        script = Script([call(evicted, EVICTED), login(token), call(token)])
+        run(session.request_json(READ), script, session=session, clock=clock)
+        clock.advance(10)
+    with pytest.raises(SessionConflictError) as conflict:
+        run(session.request_json(READ), Script([call(token, EVICTED)]), session=session, clock=clock)
+    return conflict.value
+
+
+def test_after_a_session_conflict_the_next_call_logs_in_afresh_instead_of_resending_the_ended_token(clock):
+    session = new_session(password_settings(), clock)
+    token = jwt_token()
+    run(session.request_json(READ), Script([login(token), call(token)]), session=session, clock=clock)
+    evicted_until_conflict(session, clock, token)
+
+    fresh = jwt_token(iat=clock.now)
+    assert run(session.request_json(READ), Script([login(fresh), call(fresh)]), session=session, clock=clock) == OK
+
+
+def test_evictions_older_than_the_window_are_forgotten_so_a_shared_session_recovers(clock):
+    session = new_session(password_settings(), clock)
+    token = jwt_token()
+    run(session.request_json(READ), Script([login(token), call(token)]), session=session, clock=clock)
+    evicted_until_conflict(session, clock, token)
+    token = jwt_token(iat=clock.now)
+    run(session.request_json(READ), Script([login(token), call(token)]), session=session, clock=clock)
+
+    clock.advance(EVICTION_WINDOW)  # quiet: nobody else logs in as the user meanwhile
+    for _ in range(MAX_EVICTIONS - 1):  # each eviction alone is mended by one login
+        evicted, token = token, jwt_token(iat=clock.now)
+        script = Script([call(evicted, EVICTED), login(token), call(token)])
+        assert run(session.request_json(READ), script, session=session, clock=clock) == OK
+
+
+@pytest.mark.parametrize(
+    ("settings", "named", "not_named"),
+    [
+        (password_settings(), ["multiple_login", "Allow multiple sessions", "api_key"], []),
+        (api_key_settings(), ["Allow multiple sessions"], ["multiple_login", "auth_type 'api_key'"]),
+        (password_settings(multiple_login=True), ["Allow multiple sessions"], ["auth_type 'api_key'"]),
+    ],
+    ids=["password", "api-key", "password-multiple-login"],
+)
+def test_the_eviction_advice_fits_the_auth_mode(clock, settings, named, not_named):
+    session = new_session(settings, clock)
+    token = jwt_token()
+    run(session.request_json(READ), Script([login(token), call(token)]), session=session, clock=clock)
+    message = str(evicted_until_conflict(session, clock, token))
+    assert all(name in message for name in named), message
+    assert not any(name in message for name in not_named), message
 
 
 def test_a_401_that_is_no_eviction_is_not_counted_as_one(clock):

@@ -15,6 +15,7 @@ from airflow_provider_aa.control_room.errors import (
     LoginRefusedError,
     SessionConflictError,
 )
+from airflow_provider_aa.control_room.session import EVICTION_WINDOW, MAX_EVICTIONS, ControlRoomSession
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from tests.conftest import BASE_URL, PASSWORD, make_token
 from tests.hooks.test_automation_anywhere import QUEUE, hook_with_clock, item
@@ -81,6 +82,25 @@ def test_sessions_that_keep_ending_each_other_stop_with_advice(requests_mock, us
     message = str(conflict.value)
     assert "multiple_login" in message and "api_key" in message and "UM1114" in message
     assert logins(requests_mock) == 3
+
+
+def test_a_hook_that_met_a_busy_spell_of_evictions_works_again_once_it_is_over(aa_emulator, monkeypatch, clock):
+    """A poke-mode sensor's hook lives as long as its task: a conflict must not last as long."""
+    aa_emulator.use_connection(monkeypatch)  # password, without multiple_login
+    hook = AutomationAnywhereHook()
+    hook.__dict__["session"] = ControlRoomSession(hook.settings, clock=clock)
+    added = hook.add_work_items(20, [{"n": 1}])
+    with pytest.raises(SessionConflictError):
+        for _ in range(MAX_EVICTIONS):
+            clock.now += 10
+            aa_emulator.evict("bot_runner")
+            hook.get_work_items(20, added[0]["id"])
+    aa_emulator.counters.reset()
+    assert hook.get_work_items(20, added[0]["id"])  # the ended token is not sent again
+    clock.now += EVICTION_WINDOW
+    aa_emulator.evict("bot_runner")  # one more, after a quiet spell: mended by one login
+    assert hook.get_work_items(20, added[0]["id"])
+    assert aa_emulator.counters.logins("bot_runner") == 2
 
 
 # -- renewal timing on our clock --------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 
 from airflow_provider_aa.airflow_compat import AirflowFailException
 from airflow_provider_aa.control_room.exchange import ApiResponse
+from airflow_provider_aa.control_room.session import EVICTION_WINDOW, MAX_EVICTIONS
 from airflow_provider_aa.sensors.automation_anywhere import AutomationAnywhereWorkItemSensor
 from airflow_provider_aa.triggers.clients import AsyncControlRoomClient
 from tests.triggers.conftest import VirtualTriggerClients
@@ -100,6 +101,33 @@ def test_a_changed_connection_is_picked_up_between_readings(virtual_emulator, vi
     assert all(event["status"] == "done" for event in events)
     assert virtual_emulator.counters.logins("bot_runner") == 1
     assert virtual_emulator.counters.logins("api_user") == 1
+
+
+def test_a_busy_spell_of_evictions_fails_its_wait_alone_and_later_waits_succeed(
+    virtual_emulator, virtual_clients, virtual_time
+):
+    """Another holder of the user logs in again and again during one wait, then stops."""
+    virtual_emulator.configure(pause_bot=True)
+    ids = add({"n": 1})
+
+    async def evicted_then_quiet():
+        first = asyncio.ensure_future(
+            first_event(trigger(ids, deadline_in=86400, poke_interval=60, clients=virtual_clients))
+        )
+        await virtual_time.sleep(30)
+        for _ in range(MAX_EVICTIONS):
+            virtual_emulator.evict("bot_runner")  # the next poll meets an ended session
+            await virtual_time.sleep(60)
+        ended = await first
+        await virtual_time.sleep(EVICTION_WINDOW)
+        virtual_emulator.configure(pause_bot=False)
+        later = trigger(ids, deadline_in=86400, poke_interval=60, clients=virtual_clients)
+        return ended, await first_event(later)
+
+    ended, later = asyncio.run(evicted_then_quiet())
+    assert ended["status"] == "error" and ended["fatal"], ended
+    assert "UM1114" in ended["message"] and "multiple_login" in ended["message"]
+    assert later["status"] == "done", later
 
 
 @pytest.mark.parametrize("offset", [-3600.0, -300.0, 300.0, 3600.0])
