@@ -86,8 +86,10 @@ _CONN_FIELDS: dict[str, Any] = {
     "multiple_login": {
         "label": "Multiple login",
         "description": (
-            "Auth type password only: ask for a multi-session token, so that parallel tasks "
-            "do not end each other's sessions. The user must be allowed multiple sessions."
+            "Auth type password only: ask for a multi-session token. Turn it on for deferrable tasks "
+            "or tasks running at the same time: the triggerer and the workers each log in, and "
+            "without it each login ends the user's other sessions (UM1114). The user needs the "
+            "Control Room setting 'Allow multiple sessions'."
         ),
         "schema": {"type": ["boolean", "null"], "default": False},
     },

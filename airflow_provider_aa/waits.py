@@ -20,8 +20,11 @@ from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.statuses import UnknownStatusWarnings, WorkItemWait
 
 if TYPE_CHECKING:
+    import logging
+
     from airflow.sdk import BaseSensorOperator
 
+    from airflow_provider_aa.control_room.settings import ConnectionSettings
     from airflow_provider_aa.task_state import TaskStateStore
     from airflow_provider_aa.triggers.automation_anywhere import (
         AutomationAnywhereBotRunTrigger,
@@ -50,6 +53,17 @@ class TriggerPolling(NamedTuple):
             "exponential_backoff": self.exponential_backoff,
             "max_poke_interval": self.max_poke_interval,
         }
+
+
+def warn_before_deferring(settings: ConnectionSettings, log: logging.Logger) -> None:
+    """
+    Before a task hands its wait to the triggerer: the triggerer's session and the workers'
+    end each other when the connection asks for single-session tokens, and this is the first
+    moment a task knows it will share the user with another process.
+    """
+    warning = settings.single_session_warning
+    if warning:
+        log.warning("Deferring to the triggerer, which logs in by itself. %s", warning)
 
 
 class WorkItemWatch:

@@ -63,6 +63,11 @@ def test_connection_form_declares_every_extra_and_masks_the_secret_ones():
         "token",
     }
     assert all(field["description"] for field in fields.values())
+    # Where sessions end each other is said in the form, before it happens in a deployment.
+    assert all(
+        words in fields["multiple_login"]["description"]
+        for words in ("deferrable", "UM1114", "Allow multiple sessions")
+    )
     assert conn_type["ui-field-behaviour"]["relabeling"] == {
         "host": "Control Room URL",
         "login": "Username",

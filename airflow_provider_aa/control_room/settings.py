@@ -67,6 +67,24 @@ class ConnectionSettings:
             "travel unencrypted. Use https unless this is a local test server."
         )
 
+    @property
+    def single_session_warning(self) -> str | None:
+        """
+        A warning when the connection asks for single-session tokens (password mode without
+        ``multiple_login``): the triggerer and the workers each log in, and a Control Room
+        ends a user's older session at each new login (code UM1114), so deferrable tasks, or
+        tasks of the connection running at the same time, end each other's sessions.
+        """
+        if self.auth_type != "password" or self.multiple_login:
+            return None
+        return (
+            f"User {self.username!r} logs in without multipleLogin (extra 'multiple_login' is false): "
+            "the triggerer and the workers, and tasks running at the same time, each hold a session, "
+            "and each new login ends the user's other sessions (UM1114). For deferrable tasks or "
+            "parallel tasks, set the extra 'multiple_login' to true and allow the user multiple "
+            "sessions in the Control Room ('Allow multiple sessions'), or use auth_type 'api_key'."
+        )
+
 
 def settings_from_connection(
     *,

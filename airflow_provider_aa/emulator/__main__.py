@@ -154,7 +154,10 @@ def _print_connections(emulator: ControlRoomEmulator, token_lifetime: float) -> 
             # A --seed whose "credentials" name no user for this mode, or one without a password or API key.
             print(f"# no {env_var_name(conn_id)}: the seed gives no {auth_type} credentials ({missing})")
             continue
-        uri = connection_uri(emulator.url, credentials, auth_type, **extra)
+        # Password mode as it works in a deployment: the triggerer and the workers each hold
+        # a session, which single-session logins would end (the seed's users may hold several).
+        mode_extra = {"multiple_login": True} if auth_type == "password" else {}
+        uri = connection_uri(emulator.url, credentials, auth_type, **mode_extra, **extra)
         print(f"export {env_var_name(conn_id)}={shlex.quote(uri)}")
         if auth_type == "token":
             # Each task starts again from the connection's token: once it has expired, tasks fail.

@@ -36,7 +36,7 @@ from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.name_parameters import deployment_of, queue_label, resolve_queue, resumed_queue
 from airflow_provider_aa.stop_on_kill import stop_deployment_runs
 from airflow_provider_aa.task_state import SavedProgress, TaskStateStore
-from airflow_provider_aa.waits import BotRunWatch, TriggerPolling, WorkItemWatch
+from airflow_provider_aa.waits import BotRunWatch, TriggerPolling, WorkItemWatch, warn_before_deferring
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -183,6 +183,7 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
                 return ids
         finally:
             hook.close()
+        warn_before_deferring(hook.settings, self.log)
         self.defer(
             trigger=watch.trigger(self.automation_anywhere_conn_id, TriggerPolling(self.timeout, self.poke_interval)),
             method_name="execute_complete",
@@ -350,6 +351,7 @@ class AutomationAnywhereDeployBotOperator(BaseOperator):
                 )
         finally:
             hook.close()
+        warn_before_deferring(hook.settings, self.log)
         self.defer(
             trigger=watch.trigger(
                 self.automation_anywhere_conn_id,

@@ -26,7 +26,7 @@ from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.name_parameters import queue_label, resolve_queue, resumed_queue
 from airflow_provider_aa.stop_on_kill import stop_deployment_runs
 from airflow_provider_aa.task_state import TaskStateStore
-from airflow_provider_aa.waits import BotRunWatch, TriggerPolling, WorkItemWatch
+from airflow_provider_aa.waits import BotRunWatch, TriggerPolling, WorkItemWatch, warn_before_deferring
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -74,6 +74,7 @@ class _AutomationAnywhereSensor(BaseSensorOperator):
         if self.deferrable and not reading.is_done:
             # Hand the wait to the triggerer: TaskDeferred is a BaseException, so it passes
             # BaseSensorOperator's error handling untouched.
+            warn_before_deferring(self.hook.settings, self.log)
             self._close_hook()
             self.defer(
                 trigger=self._trigger(context, TriggerPolling.of(self)),

@@ -119,6 +119,8 @@ def test_each_printed_value_parses_alike_in_the_task_sdk_and_in_airflow_core(emu
         assert connection.conn_type == "automation_anywhere"
         settings = settings_of(connection)
         assert (settings.base_url, settings.auth_type, settings.warnings) == (emulator.url, auth_type, ())
+        # What works in a deployment, where the triggerer's and the workers' sessions coexist.
+        assert settings.single_session_warning is None
 
 
 def test_each_secret_is_only_in_its_own_line(emulator):

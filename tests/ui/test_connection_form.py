@@ -270,6 +270,8 @@ def test_the_form_offers_the_provider_fields_and_the_saved_connection_passes_the
         expect(field_group(dialog, name)).to_contain_text(label)
         expect(extra_field(dialog, name)).to_have_attribute("type", "password")
     expect(field_group(dialog, "multiple_login")).to_contain_text("Multiple login")
+    # The help says when it is needed, before sessions end each other in a deployment.
+    expect(field_group(dialog, "multiple_login")).to_contain_text("Allow multiple sessions")
     expect(extra_field(dialog, "multiple_login")).not_to_be_checked()
     expect(field_group(dialog, "verify_ssl")).to_contain_text("Verify TLS certificates")
     expect(extra_field(dialog, "verify_ssl")).to_be_checked()
