@@ -62,6 +62,8 @@ class TransportFailure:
 
     ``not_sent`` is true only when the request provably never reached the server (the
     connection could not be opened); a read timeout or a reset after sending is ambiguous.
+    Kind ``other`` is what no retry can mend (TLS trouble, a server speaking the other
+    scheme than the URL's, an answer too large): the session never retries it.
     ``description`` names what happened without any header or body.
     """
 

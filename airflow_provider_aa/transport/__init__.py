@@ -17,13 +17,21 @@ of every failure, so that the hook and the trigger report the same problem the s
   body), not only the gaps between bytes: a server dripping one byte a second fails it.
 - An answer's body is read in chunks, decoded here, and given up once it passes
   ``max_response_bytes``: a compression bomb never costs more memory than about the cap.
+- A server that speaks the other scheme than the URL's (``http://`` to an HTTPS server, or
+  the reverse) is a failure saying so, not retried; an ``http://`` request closed before an
+  answer is told from a plain server's hang-up by one TLS probe (:func:`tls_probe_address`).
+- A failure to connect names the whole host and the system's reason (a DNS failure too).
 """
 
 from __future__ import annotations
 
+import functools
+import socket
 import ssl
 import zlib
 from collections.abc import Mapping
+from typing import TypeVar
+from urllib.parse import urlsplit
 
 from airflow_provider_aa.control_room.exchange import TransportFailure
 
@@ -41,6 +49,10 @@ _DECODE_STEP = 256 * 1024
 DEADLINE_GRACE = 0.25
 #: The longest piece of a library's exception text put in a failure description.
 _REASON_LENGTH = 300
+
+#: The longest wait for the first bytes of a server's answer to a TLS ClientHello (see
+#: :func:`tls_probe_address`); the connection's timeout if that is shorter.
+TLS_PROBE_TIMEOUT = 3.0
 
 _GZIP = 16 + zlib.MAX_WBITS
 _ZLIB = zlib.MAX_WBITS
@@ -69,8 +81,17 @@ def no_answer(timeout: float) -> TransportFailure:
     return TransportFailure("timeout", f"no answer within {timeout:g} s")
 
 
-def connect_failure(problem: BaseException) -> TransportFailure:
-    return TransportFailure("connect", f"could not connect: {reason(problem)}")
+def connect_failure(problem: BaseException, base_url: str) -> TransportFailure:
+    """
+    The connection could not be opened (never sent, so retried). Names the whole host and the
+    system's own reason, which the library's text may bury past :data:`_REASON_LENGTH`.
+    """
+    host, port = _address(base_url)
+    unresolved = root_cause(problem, socket.gaierror)
+    if unresolved is not None:
+        return TransportFailure("connect", f"could not resolve the host name {host!r}: {unresolved}")
+    refused = root_cause(problem, OSError)
+    return TransportFailure("connect", f"could not connect to {_shown(host, port)}: {refused or reason(problem)}")
 
 
 def connect_timeout(timeout: float) -> TransportFailure:
@@ -81,21 +102,123 @@ def dropped() -> TransportFailure:
     return TransportFailure("dropped", "the connection was closed before an answer arrived")
 
 
-def tls_failure(problem: BaseException) -> TransportFailure:
+def tls_failure(problem: BaseException, base_url: str) -> TransportFailure:
     """Certificate or handshake trouble: no retry can mend it (kind ``other``)."""
-    return TransportFailure("other", f"TLS error: {reason(ssl_cause(problem) or problem)}")
+    cause = ssl_cause(problem)
+    # OpenSSL's WRONG_VERSION_NUMBER: the first bytes the server sent back to the ClientHello
+    # are no TLS record (their "version" is e.g. "TT" of "HTTP/1.1 400"): a plain HTTP server.
+    if cause is not None and cause.reason == "WRONG_VERSION_NUMBER":
+        return _wrong_scheme(base_url, "http", f"TLS error: {reason(cause)}")
+    return TransportFailure("other", f"TLS error: {reason(cause or problem)}")
 
 
 def ssl_cause(problem: BaseException) -> ssl.SSLError | None:
     """The ``ssl.SSLError`` behind a library's exception (they chain their causes), if any."""
+    found = _causes(problem, ssl.SSLError)
+    return found[0] if found else None
+
+
+_E = TypeVar("_E", bound=BaseException)
+
+
+def root_cause(problem: BaseException, kind: type[_E]) -> _E | None:
+    """The deepest exception of ``kind`` in the chain of causes, e.g. the system's ``OSError``."""
+    found = _causes(problem, kind)
+    return found[-1] if found else None
+
+
+def _causes(problem: BaseException, kind: type[_E]) -> list[_E]:
+    """The exceptions of ``kind`` along the chain of causes, outermost first (libraries chain theirs)."""
+    found: list[_E] = []
     seen: set[int] = set()
     current: BaseException | None = problem
     while current is not None and id(current) not in seen:
-        if isinstance(current, ssl.SSLError):
-            return current
+        if isinstance(current, kind):
+            found.append(current)
         seen.add(id(current))
         current = current.__cause__ or current.__context__
+    return found
+
+
+# -- a plain http:// URL of a server that speaks HTTPS ------------------------------------------
+#
+# A TLS server that gets a plain HTTP request answers in one of three ways: an HTTP 400 page
+# ("The plain HTTP request was sent to HTTPS port", nginx), a TLS alert record, or it just
+# closes the connection (OpenSSL's own servers, Python's among them: the emulator). Only the
+# first is an answer; the others reach the transport as a connection closed before an answer,
+# which is also what a briefly overloaded plain server does. So on such a failure of an
+# http:// URL the transport sends one TLS ClientHello to the same address and reads the first
+# bytes: every TLS server answers it with a handshake or an alert record, which no HTTP server
+# ever sends. The probe sends no request (nothing the Control Room could act on), and after the
+# ClientHello it closes its sending side, so that a plain server waiting for the rest of a
+# request line answers (400) or closes at once instead of holding the probe.
+
+
+def tls_probe_address(base_url: str, failure: TransportFailure) -> tuple[str, int] | None:
+    """Where to send a TLS ClientHello to tell a TLS server behind ``failure``; ``None``: no probe."""
+    if failure.kind != "dropped" or urlsplit(base_url).scheme != "http":
+        return None
+    return _address(base_url)
+
+
+@functools.cache
+def tls_client_hello(host: str) -> bytes:
+    """A TLS ClientHello for ``host``, made in memory (no socket): the probe's bytes."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    outgoing = ssl.MemoryBIO()
+    handshake = context.wrap_bio(ssl.MemoryBIO(), outgoing, server_hostname=host)
+    try:
+        handshake.do_handshake()
+    except ssl.SSLWantReadError:
+        pass  # it now waits for the ServerHello: the ClientHello is in ``outgoing``
+    return outgoing.read()
+
+
+def speaks_tls(first_bytes: bytes) -> bool:
+    """Whether an answer starts with a TLS record: handshake (0x16) or alert (0x15), version 3.x."""
+    return len(first_bytes) >= 2 and first_bytes[0] in (0x15, 0x16) and first_bytes[1] == 0x03
+
+
+def tls_probe_timeout(timeout: float) -> float:
+    return min(TLS_PROBE_TIMEOUT, timeout)
+
+
+def https_server(base_url: str, failure: TransportFailure) -> TransportFailure:
+    """A plain http:// request to a server that answered the probe's ClientHello in TLS."""
+    return _wrong_scheme(base_url, "https", failure.description)
+
+
+def refused_as_plain_http(base_url: str, status: int, body: bytes) -> TransportFailure | None:
+    """The answer of a TLS server's web front (nginx) to a plain HTTP request, as a failure."""
+    if urlsplit(base_url).scheme == "http" and status == 400 and b"plain HTTP request was sent to HTTPS port" in body:
+        return _wrong_scheme(base_url, "https", "HTTP 400: The plain HTTP request was sent to HTTPS port")
     return None
+
+
+def _wrong_scheme(base_url: str, spoken: str, seen: str) -> TransportFailure:
+    """The server speaks the ``spoken`` scheme, not the URL's. Not retried (kind ``other``): it never will."""
+    host, port = _address(base_url)
+    speaks = "HTTPS, not plain HTTP" if spoken == "https" else "plain HTTP, not HTTPS"
+    return TransportFailure(
+        "other",
+        f"the server at {_shown(host, port)} speaks {speaks} ({seen}): check the scheme in the connection's "
+        f"host (use {spoken}://{_shown(host, port)}) or its Schema field ({spoken})",
+    )
+
+
+def _shown(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _address(base_url: str) -> tuple[str, int]:
+    parts = urlsplit(base_url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return parts.hostname or "", port or (443 if parts.scheme == "https" else 80)
 
 
 def other_failure(problem: BaseException) -> TransportFailure:

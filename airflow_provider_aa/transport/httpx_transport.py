@@ -26,10 +26,16 @@ from airflow_provider_aa.transport import (
     connect_timeout,
     deadline_failure,
     dropped,
+    https_server,
     no_answer,
     other_failure,
+    refused_as_plain_http,
+    speaks_tls,
     ssl_cause,
+    tls_client_hello,
     tls_failure,
+    tls_probe_address,
+    tls_probe_timeout,
 )
 
 
@@ -55,6 +61,16 @@ class HttpxTransport:
 
     async def send(self, request: ApiRequest) -> ApiResponse | TransportFailure:
         """Send one request; every problem comes back as a :class:`TransportFailure`."""
+        base_url = self.settings.base_url
+        outcome = await self._send(request)
+        if isinstance(outcome, ApiResponse):
+            return refused_as_plain_http(base_url, outcome.status, outcome.body) or outcome
+        address = tls_probe_address(base_url, outcome)
+        if address is not None and await _speaks_tls(address, tls_probe_timeout(self.settings.timeout)):
+            return https_server(base_url, outcome)
+        return outcome
+
+    async def _send(self, request: ApiRequest) -> ApiResponse | TransportFailure:
         try:
             return await asyncio.wait_for(self._exchange(request), self.settings.timeout + DEADLINE_GRACE)
         except asyncio.TimeoutError:
@@ -82,25 +98,50 @@ class HttpxTransport:
                             break
                 content = failure or body.finish()
         except httpx.HTTPError as problem:
-            return transport_failure(problem, self.settings.timeout)
+            return transport_failure(problem, self.settings.timeout, self.settings.base_url)
         if isinstance(content, TransportFailure):
             return content
         return ApiResponse(answer.status_code, dict(answer.headers), content)
 
 
-def transport_failure(problem: httpx.HTTPError, timeout: float) -> TransportFailure:
+def transport_failure(problem: httpx.HTTPError, timeout: float, base_url: str) -> TransportFailure:
     """What an ``httpx`` exception means for a request."""
     if isinstance(problem, httpx.ConnectError) and ssl_cause(problem) is not None:
-        return tls_failure(problem)
+        return tls_failure(problem, base_url)
     if isinstance(problem, httpx.ConnectTimeout):
         return connect_timeout(timeout)
     if isinstance(problem, (httpx.ConnectError, httpx.PoolTimeout)):
-        return connect_failure(problem)
+        return connect_failure(problem, base_url)
     if isinstance(problem, httpx.TimeoutException):
         return no_answer(timeout)
     if isinstance(problem, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
         return dropped()
     return other_failure(problem)
+
+
+async def _speaks_tls(address: tuple[str, int], timeout: float) -> bool:
+    """Send a TLS ClientHello to ``address``: does a TLS record come back? (see ``tls_probe_address``)"""
+
+    async def first_bytes() -> bytes:
+        reader, writer = await asyncio.open_connection(*address)
+        try:
+            writer.write(tls_client_hello(address[0]))
+            writer.write_eof()
+            await writer.drain()
+            first = b""
+            while len(first) < 2:
+                data = await reader.read(2 - len(first))
+                if not data:
+                    break
+                first += data
+            return first
+        finally:
+            writer.close()
+
+    try:
+        return speaks_tls(await asyncio.wait_for(first_bytes(), timeout))
+    except (OSError, asyncio.TimeoutError):
+        return False  # unreachable or silent now: nothing tells it speaks TLS
 
 
 def _verify(verify_ssl: bool | str) -> bool | ssl.SSLContext:

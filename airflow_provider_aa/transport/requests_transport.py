@@ -31,9 +31,15 @@ from airflow_provider_aa.transport import (
     connect_timeout,
     deadline_failure,
     dropped,
+    https_server,
     no_answer,
     other_failure,
+    refused_as_plain_http,
+    speaks_tls,
+    tls_client_hello,
     tls_failure,
+    tls_probe_address,
+    tls_probe_timeout,
 )
 
 #: How often a watchdog whose deadline has passed looks for the request's connection again
@@ -67,6 +73,16 @@ class RequestsTransport:
 
     def send(self, request: ApiRequest) -> ApiResponse | TransportFailure:
         """Send one request; every problem comes back as a :class:`TransportFailure`."""
+        base_url = self.settings.base_url
+        outcome = self._send(request)
+        if isinstance(outcome, ApiResponse):
+            return refused_as_plain_http(base_url, outcome.status, outcome.body) or outcome
+        address = tls_probe_address(base_url, outcome)
+        if address is not None and _speaks_tls(address, tls_probe_timeout(self.settings.timeout)):
+            return https_server(base_url, outcome)
+        return outcome
+
+    def _send(self, request: ApiRequest) -> ApiResponse | TransportFailure:
         timeout = self.settings.timeout
         watchdog = _Watchdog(timeout + DEADLINE_GRACE)
         _current.watchdog = watchdog
@@ -74,7 +90,7 @@ class RequestsTransport:
         try:
             return self._exchange(request, watchdog)
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as problem:
-            failure = transport_failure(problem, timeout)
+            failure = transport_failure(problem, timeout, self.settings.base_url)
             # Once the watchdog has shut the connection down, what broke is the deadline.
             return deadline_failure(timeout) if watchdog.expired and not failure.not_sent else failure
         finally:
@@ -120,10 +136,10 @@ class RequestsTransport:
         return ApiResponse(answer.status_code, dict(answer.headers), content)
 
 
-def transport_failure(problem: Exception, timeout: float) -> TransportFailure:
+def transport_failure(problem: Exception, timeout: float, base_url: str) -> TransportFailure:
     """What a ``requests`` (or, reading the body, ``urllib3``) exception means for a request."""
     if isinstance(problem, (requests.exceptions.SSLError, urllib3.exceptions.SSLError)):
-        return tls_failure(problem)
+        return tls_failure(problem, base_url)
     if isinstance(problem, requests.exceptions.ConnectTimeout):
         return connect_timeout(timeout)
     if isinstance(problem, (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError)):
@@ -133,11 +149,28 @@ def transport_failure(problem: Exception, timeout: float) -> TransportFailure:
         if isinstance(cause, urllib3.exceptions.MaxRetryError) and isinstance(
             cause.reason, urllib3.exceptions.NewConnectionError
         ):
-            return connect_failure(problem)
+            return connect_failure(problem, base_url)
         return dropped()
     if isinstance(problem, (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError)):
         return dropped()
     return other_failure(problem)
+
+
+def _speaks_tls(address: tuple[str, int], timeout: float) -> bool:
+    """Send a TLS ClientHello to ``address``: does a TLS record come back? (see ``tls_probe_address``)"""
+    first = b""
+    try:
+        with socket.create_connection(address, timeout=timeout) as sock:
+            sock.sendall(tls_client_hello(address[0]))
+            sock.shutdown(socket.SHUT_WR)
+            while len(first) < 2:
+                data = sock.recv(2 - len(first))
+                if not data:
+                    break
+                first += data
+    except OSError:
+        pass  # unreachable or silent now: nothing tells it speaks TLS
+    return speaks_tls(first)
 
 
 class _Watchdog:
