@@ -231,14 +231,15 @@ class BotDeployment:
             bot_input=to_bot_input(bot_input),
         )
 
-    def request(self, version: str) -> ApiRequest:
+    def request(self, version: str, automation_name: str | None = None) -> ApiRequest:
         """
         The deploy request of API ``version`` (``v4`` or ``v3``); never re-sent blindly.
 
         With ``pool_ids`` it also says to use them (``deviceUsageType`` on v4,
         ``overrideDefaultDevice`` on v3), else the Control Room runs on the run-as users'
         default devices and ignores the pools; and ``numOfRunAsUsersToUse`` is every listed
-        user, keeping one run per run-as user.
+        user, keeping one run per run-as user. ``automation_name`` names the deployment
+        (v4's ``automationName``; v3 has no such field), which its activity records show.
         """
         users = [int(user_id) for user_id in self.run_as_user_ids]
         pools: dict[str, Any] = {}
@@ -248,6 +249,8 @@ class BotDeployment:
             if pools:
                 pools["deviceUsageType"] = POOL_DEVICE_USAGE
             body: dict[str, Any] = {"botId": int(self.bot_id), "unattendedRequest": {"runAsUserIds": users, **pools}}
+            if automation_name:
+                body["automationName"] = automation_name
         else:
             if pools:
                 pools["overrideDefaultDevice"] = True
@@ -281,18 +284,21 @@ class DeployRefusedError(FatalError):
         )
 
 
-def deploy(session: ControlRoomSession, deployment: BotDeployment) -> Operation[str]:
+def deploy(
+    session: ControlRoomSession, deployment: BotDeployment, automation_name: str | None = None
+) -> Operation[str]:
     """
     Deploy through the newest API the Control Room has; return the ``deploymentId``.
 
     A 404 from v4 (an older Control Room) leads to the v3 call. A deploy whose answer is
-    lost is not re-sent (``AmbiguousOutcomeError``): the bot might run twice.
+    lost is not re-sent (``AmbiguousOutcomeError``): the bot might run twice. A unique
+    ``automation_name`` (see :func:`find_deployment`) lets its deployment be found then.
 
     :raises DeployRefusedError: on 412, no device or run-as user can take the deploy.
     """
     attempt = 0
     while True:
-        request = deployment.request(DEPLOY_VERSIONS[attempt])
+        request = deployment.request(DEPLOY_VERSIONS[attempt], automation_name)
         try:
             answer = yield from session.request_json(request)
         except AutomationAnywhereError as refused:
@@ -312,6 +318,15 @@ def deploy(session: ControlRoomSession, deployment: BotDeployment) -> Operation[
                 "The Control Room's deploy answer carries no deploymentId.", method=request.method, path=request.path
             )
         return str(deployment_id).strip()
+
+
+def validate_automation_name(value: Any) -> str | None:
+    """:raises InvalidInputError: unless ``value`` is ``None`` or a name of 1 to 255 characters."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > 255 or not value.isprintable():
+        raise InvalidInputError(f"automation_name must be printable text of 1 to 255 characters, got {value!r}.")
+    return value
 
 
 def validate_deployment_id(value: Any, field: str = "deployment_id") -> str:
@@ -424,17 +439,27 @@ class DeploymentUnknownError(AutomationAnywhereError):
     """The Control Room's activity cannot tell whether (or as which deployment) a deploy ran."""
 
 
-def find_deployment(session: ControlRoomSession, deployment: BotDeployment, sent_at: float) -> Operation[str | None]:
+def find_deployment(
+    session: ControlRoomSession, deployment: BotDeployment, sent_at: float, automation_name: str | None
+) -> Operation[str | None]:
     """
-    The ``deploymentId`` of a deploy of ``deployment`` sent at ``sent_at`` (our clock) whose
-    answer was lost, from the bot's activity records since then (on the Control Room's
-    clock, learned from its ``Date`` headers); ``None`` when there is no such run.
+    The ``deploymentId`` of a deploy of ``deployment`` named ``automation_name`` (sent at
+    ``sent_at``, our clock) whose answer was lost: the one deployment whose activity records
+    since then (on the Control Room's clock, learned from its ``Date`` headers) carry that
+    ``automationName``. A run of the same bot for the same run-as users is not enough:
+    another task may have deployed it a second earlier, and taking it would return that
+    task's outputs while our input never ran. ``None`` when the bot has no run for these
+    run-as users since then. (That activity records show v4's ``automationName`` is what
+    the deploy answer and the emulator show; where a Control Room does not, this fails
+    rather than guess.)
 
-    :raises DeploymentUnknownError: runs of more than one deployment of the bot for these
-        run-as users since then — which one is ours cannot be told.
+    :raises DeploymentUnknownError: runs of the bot for these run-as users since then, none
+        named ``automation_name`` (another task's, ours not listed yet, a v3 deploy that
+        carries no name, or a Control Room whose records do not show it); it names them.
     """
     users = set(deployment.run_as_user_ids)
-    found: set[str] = set()
+    named: set[str] = set()
+    candidates: set[str] = set()
     cursor = PageCursor(bot_activity_request(deployment.bot_id))
     while not cursor.done:
         records = yield from read_page(session, cursor)
@@ -446,15 +471,23 @@ def find_deployment(session: ControlRoomSession, deployment: BotDeployment, sent
             created = parse_instant(record.get("createdOn"))
             if created is not None and created < since:
                 cursor.done = True  # newest first: the rest is older still
-            elif str(record.get("userId")) in users and record.get("deploymentId"):
-                found.add(str(record["deploymentId"]))
-    if len(found) > 1:
+            elif not record.get("deploymentId"):
+                continue
+            elif automation_name and record.get("automationName") == automation_name:
+                named.add(str(record["deploymentId"]))
+            elif str(record.get("userId")) in users:
+                candidates.add(str(record["deploymentId"]))
+    if len(named) == 1:
+        return named.pop()
+    if named or candidates:
+        why = f"its deploy was named {automation_name!r}" if automation_name else "its deploy carried no name"
         raise DeploymentUnknownError(
-            f"Bot {deployment.bot_id} was deployed for run-as user(s) {', '.join(deployment.run_as_user_ids)} "
-            f"{len(found)} times since this task sent its deploy (deployments {', '.join(sorted(found))}): which "
-            "one is this task's cannot be told."
+            f"Bot {deployment.bot_id} ran for run-as user(s) {', '.join(deployment.run_as_user_ids)} as "
+            f"deployment(s) {', '.join(sorted(named | candidates))} since this task sent its deploy, and none of "
+            f"them can be told to be this task's ({why}): they may be other tasks' runs, this task's may not be "
+            "listed yet, or the Control Room does not show the name (a v3 deploy sends none)."
         )
-    return next(iter(found), None)
+    return None
 
 
 def bot_activity_request(bot_id: str) -> ApiRequest:

@@ -7,7 +7,8 @@ fixed when it is deployed, and its status is read off the clock at each request:
 - ``DEPLOYED`` from the deployment, ``RUNNING`` after ``pickup_delay`` seconds, and the
   outcome (:func:`run_outcome`) ``work_delay`` seconds later;
 - the activity record exists from the start but is listed only ``activity_delay`` seconds
-  after the deployment, as a Control Room writes it a few seconds late;
+  after the deployment, as a Control Room writes it a few seconds late; its
+  ``automationName`` is the deploy's (v4 ``automationName``), else the bot's name;
 - a run stopped through ``/v3/activity/manage`` ends ``RUN_ABORTED`` at that moment;
 - a completed run's output variables (``botOutVariables.values``) are the bot's seeded
   ``outputs`` plus every input variable echoed back unchanged (a variable can be both input
@@ -108,6 +109,7 @@ class BotRun:
 
     id: str
     deployment_id: str
+    automation_name: str
     bot: Bot
     run_as_user_id: int
     deployed_by: int
@@ -153,7 +155,7 @@ class BotRun:
         return {
             "id": self.id,
             "deploymentId": self.deployment_id,
-            "automationName": self.bot.name,
+            "automationName": self.automation_name,
             "fileId": _number(self.bot.id, numeric_ids),
             "fileName": self.bot.name,
             "filePath": self.bot.path,

@@ -645,10 +645,12 @@ class ControlRoomState:
         outcome = run_outcome(bot, bot_input)
         _changing()
         config, now, deployment_id = self._config, self._clock.base(), str(uuid.uuid4())
+        automation_name = str(body.get("automationName") or bot.name)
         for index, user_id in enumerate(users):
             run = BotRun(
                 id=_run_id(len(self._runs) + 1),
                 deployment_id=deployment_id,
+                automation_name=automation_name,
                 bot=bot,
                 run_as_user_id=user_id,
                 deployed_by=session.user.id,
@@ -662,7 +664,7 @@ class ControlRoomState:
                 device_id=devices[index % len(devices)],  # the pools' devices in turn
             )
             self._runs[run.id] = run
-        return {"deploymentId": deployment_id, "automationName": str(body.get("automationName") or bot.name)}
+        return {"deploymentId": deployment_id, "automationName": automation_name}
 
     def _devices_of_pools(self, pool_ids: list[int]) -> list[int]:
         """The seeded pools' devices; 404 for an unknown pool, 412 when the pools have none."""

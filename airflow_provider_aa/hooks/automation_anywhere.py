@@ -26,6 +26,7 @@ from airflow_provider_aa.control_room.bots import (
     deploy,
     find_deployment,
     read_bot_runs,
+    validate_automation_name,
     validate_deployment_id,
 )
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
@@ -445,6 +446,7 @@ class AutomationAnywhereHook(BaseHook):
         *,
         pool_ids: int | str | Sequence[int | str] | None = None,
         bot_input: Mapping[str, Any] | None = None,
+        automation_name: str | None = None,
     ) -> str:
         """
         Deploy a bot (``POST /v4/automations/deploy``; ``/v3`` where v4 answers 404) and
@@ -455,23 +457,29 @@ class AutomationAnywhereHook(BaseHook):
         :param pool_ids: device pools to run on (optional).
         :param bot_input: the bot's input variables as plain values (``str``, ``int``,
             ``float``, ``bool``, ``datetime``, ``list``, ``dict``), sent typed.
+        :param automation_name: v4's ``automationName``, shown in the deployment's activity
+            records; a unique one lets :meth:`find_bot_deployment` find a deploy whose answer
+            was lost (v3 deploys carry none).
         :raises InvalidInputError: naming the bad field, before any request.
         :raises AmbiguousOutcomeError: the deploy got no clear answer; it is not re-sent, as
             the bot could run twice.
         :raises DeployRefusedError: 412, no device or run-as user can take it (not retried).
         """
         deployment = BotDeployment.validate(bot_id, run_as_user_ids, pool_ids, bot_input)
-        return self.run_operation(deploy(self.session, deployment))
+        name = validate_automation_name(automation_name)
+        return self.run_operation(deploy(self.session, deployment, name))
 
-    def find_bot_deployment(self, deployment: BotDeployment, sent_at: float) -> str | None:
+    def find_bot_deployment(self, deployment: BotDeployment, sent_at: float, automation_name: str | None) -> str | None:
         """
-        The ``deploymentId`` of a deploy of ``deployment`` sent at ``sent_at`` (epoch
-        seconds, this machine's clock) whose answer never arrived, from the bot's activity;
-        ``None`` when the Control Room shows no run of it for those run-as users since then.
+        The ``deploymentId`` of a deploy of ``deployment`` named ``automation_name`` and sent
+        at ``sent_at`` (epoch seconds, this machine's clock) whose answer never arrived: the
+        deployment whose activity records carry that name. ``None`` when the Control Room
+        shows no run of the bot for those run-as users since then.
 
-        :raises DeploymentUnknownError: several deployments match; none can be told to be it.
+        :raises DeploymentUnknownError: runs of the bot for those users since then, none of
+            them (or several) named ``automation_name``; the message names them.
         """
-        return self.run_operation(find_deployment(self.session, deployment, sent_at))
+        return self.run_operation(find_deployment(self.session, deployment, sent_at, automation_name))
 
     def get_bot_runs(self, deployment_id: str) -> list[BotRun]:
         """

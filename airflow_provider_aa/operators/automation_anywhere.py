@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -209,6 +211,17 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
         )
 
 
+@dataclass(frozen=True)
+class Sent:
+    """A deploy sent: when (epoch seconds, this machine's clock), and the name it carried."""
+
+    at: float
+    automation_name: str | None
+
+    def saved(self, deployment_id: str | None) -> dict[str, Any]:
+        return {"sent_at": self.at, "automation_name": self.automation_name, "deployment_id": deployment_id}
+
+
 class AutomationAnywhereDeployBotOperator(BaseOperator):
     """
     Deploy a bot (run it unattended) and return the ``deploymentId``; optionally wait for
@@ -388,7 +401,9 @@ class AutomationAnywhereDeployBotOperator(BaseOperator):
         Deploy exactly once: a marker is saved before the deploy is sent and the deployment
         id as soon as it is known. A try that finds the id takes that deployment; one that
         finds only the marker (an earlier try died, or the answer was lost) looks for the
-        run in the bot's activity instead of deploying again.
+        run in the bot's activity instead of deploying again. The marker holds the deploy's
+        unique automation name, the only thing that tells its runs from another task's
+        deployment of the same bot for the same run-as users.
         """
         fingerprint = deployment.fingerprint()
         saved = store.load()
@@ -399,25 +414,27 @@ class AutomationAnywhereDeployBotOperator(BaseOperator):
                     saved["deployment_id"],
                 )
                 return str(saved["deployment_id"])
-            sent_at = float(saved["sent_at"])
-            return self._adopt(
-                hook, deployment, store, sent_at, "An earlier try of this task sent", settle_from=sent_at
-            )
-        sent_at = time.time()
-        store.save({"fingerprint": fingerprint, "sent_at": sent_at, "deployment_id": None})
+            sent = Sent(float(saved["sent_at"]), saved.get("automation_name"))
+            return self._adopt(hook, deployment, store, sent, "An earlier try of this task sent", settle_from=sent.at)
+        sent = Sent(time.time(), f"Airflow {self.task_id[:120]} {uuid.uuid4().hex}")
+        store.save({"fingerprint": fingerprint, **sent.saved(None)})
         try:
             deployment_id = hook.deploy_bot(
-                deployment.bot_id, deployment.run_as_user_ids, pool_ids=deployment.pool_ids, bot_input=self.bot_input
+                deployment.bot_id,
+                deployment.run_as_user_ids,
+                pool_ids=deployment.pool_ids,
+                bot_input=self.bot_input,
+                automation_name=sent.automation_name,
             )
         except AmbiguousOutcomeError:
             # The settle delay runs from when the answer was given up on: a Control Room that
             # commits late writes the activity record later still.
-            return self._adopt(hook, deployment, store, sent_at, "This task sent", settle_from=time.time())
+            return self._adopt(hook, deployment, store, sent, "This task sent", settle_from=time.time())
         except AutomationAnywhereError:
             store.done()  # refused: nothing runs, a retry may deploy
             raise
         self.log.info("Deployed bot %s as deployment %s.", deployment.bot_id, deployment_id)
-        store.save({"fingerprint": fingerprint, "sent_at": sent_at, "deployment_id": deployment_id})
+        store.save({"fingerprint": fingerprint, **sent.saved(deployment_id)})
         return deployment_id
 
     def _adopt(
@@ -425,27 +442,30 @@ class AutomationAnywhereDeployBotOperator(BaseOperator):
         hook: AutomationAnywhereHook,
         deployment: BotDeployment,
         store: TaskStateStore,
-        sent_at: float,
+        sent: Sent,
         who: str,
         *,
         settle_from: float,
     ) -> str:
-        """Take the deployment of a deploy whose answer never arrived, or fail without deploying."""
+        """
+        Take the deployment of a deploy whose answer never arrived (the one carrying its
+        automation name), or fail without deploying. Failures keep the marker and are not
+        final: a retry only looks again (the activity may be late) and never deploys.
+        """
         settle = validate_settle_delay(self.settle_delay, hook.settings.timeout)
         wait = min(settle_from + settle - time.time(), settle)
         if wait > 0:
             time.sleep(wait)  # the Control Room writes activity records a few seconds late
-        when = datetime.fromtimestamp(sent_at, timezone.utc).isoformat(timespec="seconds")
+        when = datetime.fromtimestamp(sent.at, timezone.utc).isoformat(timespec="seconds")
         try:
-            deployment_id = hook.find_bot_deployment(deployment, sent_at)
+            deployment_id = hook.find_bot_deployment(deployment, sent.at, sent.automation_name)
         except DeploymentUnknownError as unclear:
-            raise AirflowFailException(
+            raise AutomationAnywhereError(
                 f"{who} a deploy of bot {deployment.bot_id} at {when} without getting its answer. {unclear} Not "
-                "deploying again, so that the bot never runs twice: check the Control Room's activity."
+                "taking another deployment's run, nor deploying again so that the bot never runs twice: a retry "
+                "of this task looks again; check the Control Room's activity."
             ) from unclear
         if deployment_id is None:
-            # Not AirflowFailException: the marker stays, so a retry only looks again (the
-            # activity may be late) and never deploys.
             raise AutomationAnywhereError(
                 f"{who} a deploy of bot {deployment.bot_id} at {when} without getting its answer, and the Control "
                 f"Room's activity shows no run of it for run-as user(s) {', '.join(deployment.run_as_user_ids)} "
@@ -462,7 +482,7 @@ class AutomationAnywhereDeployBotOperator(BaseOperator):
             when,
             deployment_id,
         )
-        store.save({"fingerprint": deployment.fingerprint(), "sent_at": sent_at, "deployment_id": deployment_id})
+        store.save({"fingerprint": deployment.fingerprint(), **sent.saved(deployment_id)})
         return deployment_id
 
     def _watch(self, deployment_id: str) -> BotRunWatch:

@@ -139,11 +139,15 @@ def test_a_deploy_answer_without_a_deployment_id_is_an_error(session, clock, tok
 
 # -- find_deployment ----------------------------------------------------------------------------
 
+#: The unique automation name this task's lost deploy carried.
+NAME = "Airflow deploy 3f2a"
 
-def record(deployment_id, user_id, created_on, record_id=None):
+
+def record(deployment_id, user_id, created_on, record_id=None, name=None):
     return {
         "id": record_id or f"e-{deployment_id}-{user_id}",
         "deploymentId": deployment_id,
+        "automationName": name or "Invoice Processor",
         "fileId": 501,
         "userId": user_id,
         "createdOn": iso(created_on),
@@ -167,22 +171,58 @@ def lost_deploy(session, clock, token):
         run(deploy(session, DEPLOYMENT), script, session=session, clock=clock)
 
 
+def find(session, clock, script, name=NAME):
+    return run(find_deployment(session, DEPLOYMENT, START, name), script, session=session, clock=clock)
+
+
+def test_the_deploy_sends_the_automation_name_on_v4_only(session, clock, token):
+    named = {**V4_BODY, "automationName": NAME}
+    script = Script(
+        [
+            login(token),
+            (expect("POST", "/v4/automations/deploy", json=named, token=token, replay_safe=False), answer(404, {})),
+            v3(token, answer(200, {"deploymentId": "d3"})),
+        ]
+    )
+    assert run(deploy(session, DEPLOYMENT, NAME), script, session=session, clock=clock) == "d3"
+
+
 def test_the_activity_is_read_newest_first_back_to_a_minute_before_the_send_on_the_control_rooms_clock(
     session, clock, token
 ):
     lost_deploy(session, clock, token)
     sent = START + AHEAD  # the send on the Control Room's clock
     records = [
-        record("dep-ours", "29", sent + 5),
+        record("dep-ours", "29", sent + 5, name=NAME),
         record("dep-someone-elses", "77", sent + 3),  # another run-as user
-        record("dep-ours", "30", sent - 59),  # the deployment's second run
+        record("dep-ours", "30", sent - 59, name=NAME),  # the deployment's second run
         # 30 s after the send on OUR clock, but an hour before it on the Control Room's: the end.
         record("dep-earlier", "29", START + 30),
         record("dep-much-earlier", "29", START - 600),
     ]
     script = Script([activity_page(token, records, total=250)])  # more pages exist: not read
 
-    assert run(find_deployment(session, DEPLOYMENT, START), script, session=session, clock=clock) == "dep-ours"
+    assert find(session, clock, script) == "dep-ours"
+
+
+def test_another_tasks_deployment_of_the_same_bot_and_users_a_second_earlier_is_not_taken(session, clock, token):
+    lost_deploy(session, clock, token)
+    sent = START + AHEAD
+    theirs = [record("dep-theirs", "29", sent - 1), record("dep-theirs", "30", sent - 1)]
+
+    ours_too = [record("dep-ours", "29", sent, name=NAME), *theirs]
+    assert find(session, clock, Script([activity_page(token, ours_too)])) == "dep-ours"
+    with pytest.raises(DeploymentUnknownError, match=r"as deployment\(s\) dep-theirs since") as unknown:
+        find(session, clock, Script([activity_page(token, theirs)]))  # ours is not listed yet
+    assert f"its deploy was named {NAME!r}" in str(unknown.value)
+
+
+def test_without_a_name_no_deployment_can_be_told_to_be_ours(session, clock, token):
+    """A marker saved before names were sent (or a v3 deploy): a look-alike run is never taken."""
+    lost_deploy(session, clock, token)
+    script = Script([activity_page(token, [record("dep-a", "29", START + AHEAD + 1)])])
+    with pytest.raises(DeploymentUnknownError, match=r"dep-a since .*\(its deploy carried no name\)"):
+        find(session, clock, script, name=None)
 
 
 def test_the_activity_is_paged_until_the_window_is_passed(session, clock, token):
@@ -193,37 +233,30 @@ def test_the_activity_is_paged_until_the_window_is_passed(session, clock, token)
         [
             activity_page(token, busy, total=300),
             activity_page(
-                token, [record("dep-ours", "29", sent + 1), record("dep-old", "29", sent - 61)], offset=100, total=300
+                token,
+                [record("dep-ours", "29", sent + 1, name=NAME), record("dep-old", "29", sent - 61)],
+                offset=100,
+                total=300,
             ),
         ]
     )
-    assert run(find_deployment(session, DEPLOYMENT, START), script, session=session, clock=clock) == "dep-ours"
+    assert find(session, clock, script) == "dep-ours"
 
 
 def test_no_run_since_the_send_is_none(session, clock, token):
     lost_deploy(session, clock, token)
     script = Script([activity_page(token, [record("dep-old", "29", START + AHEAD - 61)])])
-    assert run(find_deployment(session, DEPLOYMENT, START), script, session=session, clock=clock) is None
-
-
-def test_runs_of_several_deployments_since_the_send_cannot_be_told_apart(session, clock, token):
-    lost_deploy(session, clock, token)
-    sent = START + AHEAD
-    script = Script([activity_page(token, [record("dep-b", "30", sent + 2), record("dep-a", "29", sent + 1)])])
-
-    with pytest.raises(DeploymentUnknownError, match="2 times since this task sent its deploy") as unknown:
-        run(find_deployment(session, DEPLOYMENT, START), script, session=session, clock=clock)
-    assert "deployments dep-a, dep-b" in str(unknown.value)
+    assert find(session, clock, script) is None
 
 
 def test_without_the_control_rooms_clock_a_whole_day_is_searched(session, clock, token):
     """No Date header ever: the Control Room's clock may be far off ours, so the window is wide."""
     records = [
-        record("dep-yesterday", "29", START - DEPLOY_LOOKBACK_UNKNOWN_CLOCK + 60),
+        record("dep-yesterday", "29", START - DEPLOY_LOOKBACK_UNKNOWN_CLOCK + 60, name=NAME),
         record("dep-older", "29", START - DEPLOY_LOOKBACK_UNKNOWN_CLOCK - 60),
     ]
     script = Script([login(token), activity_page(token, records)])
-    assert run(find_deployment(session, DEPLOYMENT, START), script, session=session, clock=clock) == "dep-yesterday"
+    assert find(session, clock, script) == "dep-yesterday"
 
 
 def test_a_fresh_session_learns_the_control_rooms_clock_before_choosing_the_window(session, clock, token):
@@ -233,7 +266,7 @@ def test_a_fresh_session_learns_the_control_rooms_clock_before_choosing_the_wind
             activity_page(token, [record("dep-two-hours-ago", "29", START - 7200)]),
         ]
     )
-    assert run(find_deployment(session, DEPLOYMENT, START), script, session=session, clock=clock) is None
+    assert find(session, clock, script) is None
 
 
 # -- read_bot_runs ------------------------------------------------------------------------------

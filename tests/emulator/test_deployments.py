@@ -38,6 +38,19 @@ def activities(client, deployment_id):
     return client.call("POST", "/v3/activity/list", json=body).json()["list"]
 
 
+def test_the_activity_records_show_the_deploys_automation_name(bots, clock):
+    body = {"botId": 501, "automationName": "Airflow deploy 7c1e", "unattendedRequest": {"runAsUserIds": [29, 30]}}
+    named = bots.call("POST", "/v4/automations/deploy", json=body).json()
+    unnamed = deploy_v4(bots).json()
+    clock.advance(1.5)
+
+    assert named["automationName"] == "Airflow deploy 7c1e"
+    assert [record["automationName"] for record in activities(bots, named["deploymentId"])] == [
+        "Airflow deploy 7c1e"
+    ] * 2
+    assert [record["automationName"] for record in activities(bots, unnamed["deploymentId"])] == ["Invoice Processor"]
+
+
 def test_a_run_goes_deployed_running_completed_and_is_listed_late(bots, clock):
     answer = deploy_v4(bots, bot_input=TYPED)
     assert answer.status_code == 200 and answer.json()["automationName"] == "Invoice Processor"

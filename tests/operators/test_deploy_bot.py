@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from airflow_provider_aa.airflow_compat import AirflowFailException
@@ -51,7 +53,9 @@ def test_returns_the_deployment_id_and_sends_typed_input(requests_mock):
     assert (
         operator(bot_id="501", run_as_user_ids="29", bot_input={"sName": "Jane", "nAge": 41}).execute({}) == DEPLOYMENT
     )
-    assert requests_mock.request_history[1].json() == {
+    body = requests_mock.request_history[1].json()
+    assert re.fullmatch("Airflow deploy [0-9a-f]{32}", body.pop("automationName"))  # tells our run from others'
+    assert body == {
         "botId": 501,
         "unattendedRequest": {"runAsUserIds": [29]},
         "botInput": {"sName": {"type": "STRING", "string": "Jane"}, "nAge": {"type": "NUMBER", "number": "41"}},
@@ -87,22 +91,37 @@ def bot_activity(requests_mock, *records):
     requests_mock.post(ACTIVITY, json={"page": {"offset": 0, "totalFilter": len(records)}, "list": list(records)})
 
 
-def record(deployment_id, user_id="29", created_on="2099-01-01T00:00:00Z"):
+def record(deployment_id, user_id="29", created_on="2099-01-01T00:00:00Z", name="Invoice Processor"):
     return {
         "id": f"e-{deployment_id}-{user_id}",
         "deploymentId": deployment_id,
+        "automationName": name,
         "userId": user_id,
         "createdOn": created_on,
     }
 
 
+def sent_name(requests_mock):
+    (body,) = [r.json() for r in requests_mock.request_history if r.path == "/v4/automations/deploy"]
+    return body["automationName"]
+
+
 def test_a_lost_deploy_answer_is_looked_up_in_the_activity_not_sent_again(requests_mock, no_sleep):
     requests_mock.post(V4, status_code=504, text="gateway timeout")
-    bot_activity(requests_mock, record(DEPLOYMENT), record("someone-elses", user_id="77"))
+    requests_mock.post(
+        ACTIVITY,
+        json=lambda request, context: {
+            "list": [
+                record(DEPLOYMENT, name=sent_name(requests_mock)),
+                record("another-tasks", name="Airflow deploy 0123abcd"),  # the same bot and user
+            ]
+        },
+    )
     store = StateStore()
 
     assert operator().execute({"task_state_store": store}) == DEPLOYMENT
     assert deploys(requests_mock) == 1
+    assert re.fullmatch("Airflow deploy [0-9a-f]{32}", sent_name(requests_mock))
     sent = [r.json() for r in requests_mock.request_history if r.path == "/v3/activity/list"]
     assert sent[0]["filter"] == {"operator": "eq", "field": "fileId", "value": "501"}
 
@@ -114,17 +133,23 @@ def test_a_lost_deploy_answer_without_a_run_fails_without_deploying_again(reques
     with pytest.raises(AutomationAnywhereError, match=r"shows no run of it .* not deploying again") as unclear:
         operator().execute({"task_state_store": store})
     assert not isinstance(unclear.value, AirflowFailException)  # a retry looks again...
-    assert store.values["automation_anywhere_bot_deployment"]["deployment_id"] is None  # ...with the marker
+    saved = store.values["automation_anywhere_bot_deployment"]
+    assert saved["deployment_id"] is None and saved["automation_name"] == sent_name(requests_mock)  # ...by name
     with pytest.raises(AutomationAnywhereError, match="An earlier try of this task sent"):
         operator().execute({"task_state_store": store})
     assert deploys(requests_mock) == 1
 
 
-def test_runs_of_several_deployments_since_the_send_cannot_be_told_apart(requests_mock, no_sleep):
+def test_another_tasks_deployment_of_the_same_bot_and_user_is_not_taken(requests_mock, no_sleep):
+    """Another task deployed bot 501 for user 29 a second earlier: its run is no proof of ours."""
     requests_mock.post(V4, status_code=504, text="gateway timeout")
-    bot_activity(requests_mock, record("first"), record("second"))
-    with pytest.raises(AirflowFailException, match="2 times since this task sent its deploy"):
-        operator().execute({})
+    bot_activity(requests_mock, record("another-tasks"))
+    store = StateStore()
+    with pytest.raises(AutomationAnywhereError, match=r"as deployment\(s\) another-tasks since") as unclear:
+        operator().execute({"task_state_store": store})
+    assert "Not taking another deployment's run, nor deploying again" in str(unclear.value)
+    assert not isinstance(unclear.value, AirflowFailException)  # ours may be listed later: a retry looks again
+    assert store.values["automation_anywhere_bot_deployment"]["deployment_id"] is None
     assert deploys(requests_mock) == 1
 
 
@@ -135,8 +160,11 @@ def test_a_retry_after_the_worker_died_between_send_and_save_takes_the_run(reque
     store = StateStore()
 
     marker = BotDeployment.validate(501, [29]).fingerprint()
-    store.set("automation_anywhere_bot_deployment", {"fingerprint": marker, "sent_at": 1.0, "deployment_id": None})
-    bot_activity(requests_mock, record(DEPLOYMENT))
+    store.set(
+        "automation_anywhere_bot_deployment",
+        {"fingerprint": marker, "sent_at": 1.0, "automation_name": "Airflow deploy 42", "deployment_id": None},
+    )
+    bot_activity(requests_mock, record("another-tasks"), record(DEPLOYMENT, name="Airflow deploy 42"))
 
     assert operator().execute({"task_state_store": store}) == DEPLOYMENT
     assert deploys(requests_mock) == 0
