@@ -69,8 +69,10 @@ MULTIPLE_LOGIN_NOT_ALLOWED = "UM1116"
 #: logging in forever.
 MAX_EVICTIONS = 3
 #: Evictions older than this are forgotten: a shared session (the triggerer's) that met a busy
-#: minute recovers once the connection is no longer used elsewhere, without a restart.
-EVICTION_WINDOW = 300.0
+#: minute recovers once the connection is no longer used elsewhere, without a restart. A
+#: minute tells a fight (every call of two holders ends the other's session) from the one
+#: eviction each task run of a single-session connection costs the triggerer.
+EVICTION_WINDOW = 60.0
 
 #: Statuses that a gateway sends when the Control Room is briefly unavailable.
 _GATEWAY_STATUSES = frozenset({502, 503, 504})
@@ -247,7 +249,7 @@ class ControlRoomSession:
         if len(self._evictions) >= MAX_EVICTIONS:
             raise SessionConflictError(
                 f"The Control Room ended this provider's session for user {self.settings.username!r} "
-                f"{len(self._evictions)} times in {EVICTION_WINDOW / 60:g} minutes because the same user "
+                f"{len(self._evictions)} times in {EVICTION_WINDOW:g} seconds because the same user "
                 f"logged in elsewhere (code {EVICTED}): {eviction_advice(self.settings)}",
                 **fields,
             )

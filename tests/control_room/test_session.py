@@ -324,6 +324,18 @@ def test_evictions_older_than_the_window_are_forgotten_so_a_shared_session_recov
         assert run(session.request_json(READ), script, session=session, clock=clock) == OK
 
 
+def test_one_eviction_per_task_run_of_a_single_session_connection_never_stops_the_session(clock):
+    """Each run's worker logs in once and ends the triggerer's session: a login each, no conflict."""
+    session = new_session(password_settings(), clock)
+    token = jwt_token()
+    run(session.request_json(READ), Script([login(token), call(token)]), session=session, clock=clock)
+    for _ in range(10):
+        clock.advance(EVICTION_WINDOW / (MAX_EVICTIONS - 1) + 1)
+        evicted, token = token, jwt_token(iat=clock.now)
+        script = Script([call(evicted, EVICTED), login(token), call(token)])
+        assert run(session.request_json(READ), script, session=session, clock=clock) == OK
+
+
 @pytest.mark.parametrize(
     ("settings", "named", "not_named"),
     [

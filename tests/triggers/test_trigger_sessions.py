@@ -111,13 +111,12 @@ def test_a_busy_spell_of_evictions_fails_its_wait_alone_and_later_waits_succeed(
     ids = add({"n": 1})
 
     async def evicted_then_quiet():
-        first = asyncio.ensure_future(
-            first_event(trigger(ids, deadline_in=86400, poke_interval=60, clients=virtual_clients))
-        )
-        await virtual_time.sleep(30)
+        polling = trigger(ids, deadline_in=86400, poke_interval=10, clients=virtual_clients)
+        first = asyncio.ensure_future(first_event(polling))
+        await virtual_time.sleep(5)
         for _ in range(MAX_EVICTIONS):
             virtual_emulator.evict("bot_runner")  # the next poll meets an ended session
-            await virtual_time.sleep(60)
+            await virtual_time.sleep(10)
         ended = await first
         await virtual_time.sleep(EVICTION_WINDOW)
         virtual_emulator.configure(pause_bot=False)
