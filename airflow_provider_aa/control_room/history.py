@@ -28,17 +28,26 @@ dataset          call                                            change time
 
 Pages go on from the last record read, not by offset (:class:`HistoryCursor`): each page
 asks for the records changed at or after the last one's change time (``ge``, the value
-exactly as the Control Room wrote it), and drops the records already read at that very
-instant (by id). A record that changes while a window is paged gets a later change time: it
-leaves the window or comes again further on (the file then holds both versions, and
-``latest_records`` keeps the newer), and the records not read yet keep their places — plain
-offsets would skip one record for each that left the window behind the offset. Only within
-one instant shared by more records than a page holds (or pages capped very short) does the
-cursor move on by offset.
+exactly as the Control Room wrote it). A record that changes while a window is paged gets a
+later change time: it leaves the window or comes again further on (the file then holds both
+versions, and ``latest_records`` keeps the newer), and the records not read yet keep their
+places — plain offsets would skip one record for each that left the window behind the offset.
+Within one instant shared by more records than a page holds, work items and audit entries
+(numeric ids) go on by id: changed later than the last record read (``gt``) or at its time
+with a greater id (``gt`` on ``id``), so that none is skipped however many share the instant
+and whichever change meanwhile. Bot runs (UUIDs, which no filter compares) drop the runs
+already read at that instant (by id) and move on by offset within it.
+
+Every answer is checked against what was asked: a record outside the window, not after the
+last one read, or out of order means the Control Room does not honour the filter or the sort
+(some ignore filters on time fields), and the listing stops with an error instead of writing
+wrong records or reading forever; so does a listing still going after
+:data:`~airflow_provider_aa.control_room.listing.MAX_PAGES` pages.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -46,7 +55,7 @@ from typing import Any
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
-from airflow_provider_aa.control_room.listing import total_filter
+from airflow_provider_aa.control_room.listing import MAX_PAGES, total_filter
 from airflow_provider_aa.control_room.session import ControlRoomSession
 from airflow_provider_aa.control_room.work_items import PAGE_LENGTH, list_of_items
 
@@ -59,6 +68,8 @@ class Dataset:
     path: str  # ``{queue_id}`` for work items
     change_time: str
     key_fields: tuple[str, ...]
+    #: Whether ids are numbers a filter can compare (``gt``): pages then go on by id within an instant.
+    numeric_ids: bool
 
     def key(self, record: Mapping[str, Any]) -> tuple[str, ...]:
         """A record's identity across exports: ids as text (Control Rooms send ``77`` or ``"77"``)."""
@@ -66,10 +77,13 @@ class Dataset:
 
 
 DATASETS: dict[str, Dataset] = {
-    "bot_runs": Dataset("bot_runs", "/v3/activity/list", "modifiedOn", ("id",)),
+    # Activity ids are UUIDs: no filter compares them.
+    "bot_runs": Dataset("bot_runs", "/v3/activity/list", "modifiedOn", ("id",), numeric_ids=False),
     # Work item ids are unique across queues on a Control Room; the queue keeps that an assumption.
-    "work_items": Dataset("work_items", "/v3/wlm/queues/{queue_id}/workitems/list", "updatedOn", ("queueId", "id")),
-    "audit": Dataset("audit", "/v1/audit/messages/list", "createdOn", ("id",)),
+    "work_items": Dataset(
+        "work_items", "/v3/wlm/queues/{queue_id}/workitems/list", "updatedOn", ("queueId", "id"), numeric_ids=True
+    ),
+    "audit": Dataset("audit", "/v1/audit/messages/list", "createdOn", ("id",), numeric_ids=True),
 }
 
 
@@ -124,20 +138,29 @@ def history_request(
     window: HistoryWindow,
     queue_id: str | None = None,
     since: Any = None,
+    after_id: Any = None,
     offset: int = 0,
 ) -> ApiRequest:
     """
     A page of ``dataset``'s records that changed in ``window`` (work items: of queue
-    ``queue_id``), oldest change first, then by id; ``since``: only those changed at or
-    after that change time (as the Control Room wrote it), from ``offset`` on.
+    ``queue_id``), oldest change first, then by id; ``since``: only those changed at or after
+    that change time (as the Control Room wrote it); ``after_id`` too: only those changed
+    after it or, at that very time, with a greater id; from ``offset`` on.
     """
-    condition = window_filter(dataset.change_time, window)
+    field = dataset.change_time
+    condition = window_filter(field, window)
     if since is not None:
-        since_leaf = {"operator": "ge", "field": dataset.change_time, "value": since}
-        condition = {"operator": "and", "operands": [condition, since_leaf]}
+        operands = [condition, {"operator": "ge", "field": field, "value": since}]
+        if after_id is not None:
+            later = [
+                {"operator": "gt", "field": field, "value": since},
+                {"operator": "gt", "field": "id", "value": after_id},
+            ]
+            operands.append({"operator": "or", "operands": later})
+        condition = {"operator": "and", "operands": operands}
     body = {
         "filter": condition,
-        "sort": [{"field": dataset.change_time, "direction": "asc"}, {"field": "id", "direction": "asc"}],
+        "sort": [{"field": field, "direction": "asc"}, {"field": "id", "direction": "asc"}],
         "page": {"offset": offset, "length": PAGE_LENGTH},
     }
     return ApiRequest("POST", dataset.path.format(queue_id=queue_id), body)
@@ -146,33 +169,41 @@ def history_request(
 class HistoryCursor:
     """
     Where the listing of a window stands: the change time of the last record read
-    (``since``), the ids read at exactly that time, and whether the window is exhausted
-    (``done``).
+    (``since``), its id, and whether the window is exhausted (``done``).
+
+    :param max_pages: pages read at most before the listing fails as endless.
     """
 
-    def __init__(self, dataset: Dataset, window: HistoryWindow, queue_id: str | None = None) -> None:
+    def __init__(
+        self, dataset: Dataset, window: HistoryWindow, queue_id: str | None = None, max_pages: int = MAX_PAGES
+    ) -> None:
         self.dataset, self.window, self.queue_id = dataset, window, queue_id
         self.since: Any = None
+        self.last_id: Any = None
         self.offset = 0
         self.done = False
+        self.pages = 0
+        self._max_pages = max_pages
         self._read_at_since: set[str] = set()
         self._listed: list[str] = []
+        # The bounds as sent (milliseconds): what the Control Room's records are checked against.
+        self._window_nanoseconds = (_window_bound(window.start), _window_bound(window.end))
 
     def request(self) -> ApiRequest:
-        return history_request(self.dataset, self.window, self.queue_id, self.since, self.offset)
+        after_id = self.last_id if self.dataset.numeric_ids else None
+        return history_request(self.dataset, self.window, self.queue_id, self.since, after_id, self.offset)
 
     def read(self, answer: Any, request: ApiRequest) -> list[dict[str, Any]]:
-        """The page's records not read before, as the Control Room sent them; moves the cursor past them."""
+        """
+        The page's records not read before, as the Control Room sent them; moves the cursor past them.
+
+        :raises AutomationAnywhereError: the answer does not honour the request (see the
+            module), or the listing goes on past ``max_pages``.
+        """
         ids = [item["id"] for item in list_of_items(answer, request)]  # checks the shape
         listed: list[dict[str, Any]] = answer["list"]
-        if self.offset and ids == self._listed:
-            raise AutomationAnywhereError(
-                f"The Control Room answered the page at offset {self.offset} from {self.since} with the same "
-                "records as the page before: it ignores the page offset. Stopped instead of reading the same "
-                "page forever.",
-                method=request.method,
-                path=request.path,
-            )
+        self._check(listed, ids, request)
+        self.pages += 1
         self._listed = ids
         since_before = self.since
         records = []
@@ -183,20 +214,86 @@ class HistoryCursor:
             if changed != self.since:
                 self.since, self._read_at_since = changed, set()
             self._read_at_since.add(record_id)
+            self.last_id = record_id
             records.append(record)
-        total = total_filter(answer)  # the records changed at or after ``since`` (before this page)
+        total = total_filter(answer)  # the records this page's filter matched
         asked = int(request.json["page"]["length"])
         # A short page ends the window only without a total: pages may be capped below what was asked.
         self.done = not listed or (
             request.json["page"]["offset"] + len(listed) >= total if total is not None else len(listed) < asked
         )
-        if self.since != since_before or self.done:
+        if self.dataset.numeric_ids or self.since != since_before or self.done:
             self.offset = 0
         else:
-            # Every record listed changed at ``since`` (read now or before): the next page goes
-            # on past them, within that instant.
+            # Ids no filter compares: every record listed changed at ``since`` (read now or
+            # before), and the next page goes on past them by offset, within that instant.
             self.offset += len(listed)
+        if not self.done and self.pages >= self._max_pages:
+            raise AutomationAnywhereError(
+                f"The history listing did not end after {self.pages} pages: stopped (a Control Room that "
+                "changes records faster than they are read, or answers that never end).",
+                method=request.method,
+                path=request.path,
+            )
         return records
+
+    def _check(self, listed: list[dict[str, Any]], ids: list[str], request: ApiRequest) -> None:
+        """:raises AutomationAnywhereError: unless the page holds what was asked, in the order asked."""
+        start, end = self._window_nanoseconds
+        since = _nanoseconds(self.since) if self.since is not None else start
+        after = (since, _id_key(self.last_id)) if self.dataset.numeric_ids and self.last_id is not None else None
+        previous: tuple[int, tuple[int, int | str]] | None = None
+        for record, record_id in zip(listed, ids):
+            changed = record.get(self.dataset.change_time)
+            nanoseconds = _nanoseconds(changed)
+            if nanoseconds is None or not start <= nanoseconds < end:
+                problem = f"{self.dataset.change_time} {changed!r} is outside the window asked for"
+            elif since is not None and nanoseconds < since:
+                problem = f"{self.dataset.change_time} {changed!r} is before {self.since!r}, asked for as the least"
+            elif after is not None and since is not None and (nanoseconds, _id_key(record_id)) <= after:
+                problem = f"it is not after record {self.last_id!r}, the last one read, in the order asked for"
+            elif previous is not None and (nanoseconds, _id_key(record_id)) <= previous:
+                problem = "it is not after the record before it in the order asked for (change time, then id)"
+            elif self.offset and ids == self._listed:
+                problem = "the page is the same as the page before: the offset is ignored"
+            else:
+                previous = (nanoseconds, _id_key(record_id))
+                continue
+            raise AutomationAnywhereError(
+                f"The Control Room does not honour the history listing's filter, sort or offset: record "
+                f"{record_id!r} came back, but {problem}. Stopped instead of writing records outside the "
+                "window or reading the same records again and again.",
+                method=request.method,
+                path=request.path,
+            )
+
+
+def _window_bound(moment: datetime) -> int:
+    nanoseconds = _nanoseconds(control_room_instant(moment))
+    assert nanoseconds is not None  # the instants sent always read back
+    return nanoseconds
+
+
+def _id_key(record_id: Any) -> tuple[int, int | str]:
+    """Where an id sorts: as a number (Control Rooms compare numeric ids so), else as text."""
+    text = str(record_id)
+    return (0, int(text)) if text.isascii() and text.isdigit() else (1, text)
+
+
+_INSTANT = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})?")
+
+
+def _nanoseconds(value: Any) -> int | None:
+    """ISO 8601 text as Control Rooms write instants (UTC without a zone) in nanoseconds since the epoch."""
+    match = _INSTANT.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        return None
+    whole, fraction, zone = match.groups()
+    try:
+        moment = datetime.fromisoformat(whole + ("+00:00" if zone in (None, "Z", "z") else zone))
+    except ValueError:
+        return None
+    return int(moment.timestamp()) * 1_000_000_000 + int((fraction or "0").ljust(9, "0"))
 
 
 def read_history_page(session: ControlRoomSession, cursor: HistoryCursor) -> Operation[list[dict[str, Any]]]:

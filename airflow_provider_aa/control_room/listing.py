@@ -3,7 +3,8 @@ Reading listings page by page, the one way every list call of the provider pages
 
 Control Rooms cap pages below what was asked, report the true count in ``totalFilter``, and
 (behind some proxies) ignore the offset. :class:`PageCursor` trusts ``totalFilter``, stops on
-an empty page, and refuses to loop on a page it has already been given.
+an empty page, and refuses to loop on a page it has already been given or to go on past
+:data:`MAX_PAGES` pages.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
 from airflow_provider_aa.control_room.session import ControlRoomSession
 from airflow_provider_aa.control_room.work_items import PAGE_LENGTH, ids_filter, list_of_items, list_request
 
+#: Pages one listing reads at most (10,000,000 records of 100): past them it fails as endless.
+MAX_PAGES = 100_000
+
 
 class PageCursor:
     """
@@ -25,10 +29,13 @@ class PageCursor:
     :param first: the request for the first page; its JSON body has the Control Room's
         ``{"page": {"offset": 0, "length": n}}``, which every list API of it takes. The
         cursor asks for the next pages by changing only the offset.
+    :param max_pages: pages read at most before the listing fails as endless.
     """
 
-    def __init__(self, first: ApiRequest) -> None:
+    def __init__(self, first: ApiRequest, max_pages: int = MAX_PAGES) -> None:
         self._first = first
+        self._max_pages = max_pages
+        self.pages = 0
         self.offset = 0
         self.done = False
         self._previous: list[str] = []
@@ -56,6 +63,14 @@ class PageCursor:
         # A short page ends the listing only when the Control Room gives no total: pages may
         # be capped below what was asked.
         self.done = not items or (self.offset >= total if total is not None else len(items) < asked)
+        self.pages += 1
+        if not self.done and self.pages >= self._max_pages:
+            raise AutomationAnywhereError(
+                f"The listing did not end after {self.pages} pages ({self.offset} items): stopped (a list "
+                "that grows faster than it is read, or answers that never end).",
+                method=request.method,
+                path=request.path,
+            )
         return items
 
 

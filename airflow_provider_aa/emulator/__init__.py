@@ -120,6 +120,7 @@ Settings (``configure``, ``POST /_emulator/config``, command line) and a fault:
 - ``page_cap`` (``--page-cap N``): list pages hold at most N records whatever was asked;
   ``totalFilter`` stays truthful.
 - ``ignore_offset`` (``--ignore-offset``): lists answer as if ``page.offset`` were 0.
+- ``ignore_filter`` (``--ignore-filter``): lists answer as if the request had no ``filter``.
 - ``add_answer_shape`` (``configure``/``POST /_emulator/config`` only): an add is answered
   ``{"list": [...]}`` (default), ``{"workItems": [...]}`` (``"workItems"``) or, for one
   item, with the item itself (``"item"``), the shapes Control Rooms are seen to use.

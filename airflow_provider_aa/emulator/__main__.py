@@ -103,6 +103,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="list requests are answered as if page.offset were 0 (a broken proxy)",
     )
+    parser.add_argument(
+        "--ignore-filter",
+        action="store_true",
+        help="list requests are answered as if they had no filter (a Control Room that does not filter)",
+    )
     return parser
 
 
@@ -123,6 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             busy_queues=dict(args.busy_queue),
             page_cap=args.page_cap,
             ignore_offset=args.ignore_offset,
+            ignore_filter=args.ignore_filter,
             history_runs=args.history_runs,
         )
         emulator = ControlRoomEmulator(config, args.host, args.port, seed=args.seed, tls=args.tls).start()

@@ -21,6 +21,7 @@ _BOOL_FIELDS = (
     "deploy_v4_enabled",
     "wlm_v4_enabled",
     "ignore_offset",
+    "ignore_filter",
     "roles_v2_enabled",
     "roles_v1_enabled",
 )
@@ -75,6 +76,9 @@ class EmulatorConfig:
       cap beyond the grammar's own (see :mod:`.filters`).
     - ``ignore_offset``: list endpoints answer as if ``page.offset`` were 0 (a broken server
       or proxy), so every page is the first one.
+    - ``ignore_filter``: list endpoints answer as if there were no ``filter`` (a Control Room
+      that does not filter on a field, e.g. on an activity record's time fields): every record,
+      sorted and paged as asked.
 
     ``history_runs``: bot runs the activity history holds from before the setting took
     effect, over the two days before, all finished, each with an audit log entry (see
@@ -111,6 +115,7 @@ class EmulatorConfig:
     busy_queues: dict[str, float] = field(default_factory=dict)
     page_cap: int | None = None
     ignore_offset: bool = False
+    ignore_filter: bool = False
     add_answer_shape: str = "list"
     roles_v2_enabled: bool = True
     roles_v1_enabled: bool = True

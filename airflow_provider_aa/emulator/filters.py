@@ -16,7 +16,8 @@ The list grammar shared by work items and queues: ``{"filter", "sort", "page"}``
 - ``page``: ``{"offset", "length"}``, whole numbers from 0 to 10**9. ``length`` above 100
   is clamped to 100; without ``page`` at most 200 records come back. A server with
   ``page_cap`` returns at most that many whatever was asked; one with ``ignore_offset``
-  answers as if ``offset`` were 0 (settings of :class:`.config.EmulatorConfig`).
+  answers as if ``offset`` were 0, one with ``ignore_filter`` as if there were no ``filter``
+  (settings of :class:`.config.EmulatorConfig`).
 
 The answer is ``{"page": {"offset", "total", "totalFilter"}, "list": [...]}`` with
 ``total`` all records and ``totalFilter`` the matching ones. Malformed input → 400.
@@ -79,8 +80,10 @@ class ListQuery:
         return {"page": {"offset": self.offset, "total": total, "totalFilter": total_filter}, "list": page}
 
 
-def parse(body: Any, *, page_cap: int | None = None, ignore_offset: bool = False) -> ListQuery:
-    """Check a list ``body`` (400 when malformed); ``page_cap``, ``ignore_offset``: the server's quirks."""
+def parse(
+    body: Any, *, page_cap: int | None = None, ignore_offset: bool = False, ignore_filter: bool = False
+) -> ListQuery:
+    """Check a list ``body`` (400 when malformed); ``page_cap``, ``ignore_offset``, ``ignore_filter``: the server's quirks."""
     if body is None:
         body = {}
     if not isinstance(body, dict):
@@ -94,14 +97,21 @@ def parse(body: Any, *, page_cap: int | None = None, ignore_offset: bool = False
     offset, length = _page(body.get("page"))
     if page_cap is not None:
         length = min(length, page_cap)
-    return ListQuery(condition, sort, 0 if ignore_offset else offset, length)
+    return ListQuery(None if ignore_filter else condition, sort, 0 if ignore_offset else offset, length)
 
 
 def query(
-    records: Sequence[Record], body: Any, *, page_cap: int | None = None, ignore_offset: bool = False
+    records: Sequence[Record],
+    body: Any,
+    *,
+    page_cap: int | None = None,
+    ignore_offset: bool = False,
+    ignore_filter: bool = False,
 ) -> dict[str, Any]:
     """Filter, sort and page ``records`` as the list ``body`` asks."""
-    return query_parsed(records, parse(body, page_cap=page_cap, ignore_offset=ignore_offset))
+    return query_parsed(
+        records, parse(body, page_cap=page_cap, ignore_offset=ignore_offset, ignore_filter=ignore_filter)
+    )
 
 
 def query_parsed(records: Sequence[Record], request: ListQuery) -> dict[str, Any]:

@@ -541,7 +541,13 @@ class ControlRoomState:
     @_transaction
     def list_queues(self, body: Any) -> dict[str, Any]:
         queues = [queue.public(self._config.numeric_ids) for queue in sorted(self._queues.values(), key=lambda q: q.id)]
-        return filters.query(queues, body, page_cap=self._config.page_cap, ignore_offset=self._config.ignore_offset)
+        return filters.query(
+            queues,
+            body,
+            page_cap=self._config.page_cap,
+            ignore_offset=self._config.ignore_offset,
+            ignore_filter=self._config.ignore_filter,
+        )
 
     @_transaction
     def get_queue(self, queue_id: str) -> dict[str, Any]:
@@ -573,7 +579,9 @@ class ControlRoomState:
     def list_work_items(self, queue_id: str, body: Any) -> dict[str, Any]:
         queue = self._queue(queue_id)
         config = self._config
-        request = filters.parse(body, page_cap=config.page_cap, ignore_offset=config.ignore_offset)
+        request = filters.parse(
+            body, page_cap=config.page_cap, ignore_offset=config.ignore_offset, ignore_filter=config.ignore_filter
+        )
         return item_lists.list_items(self._items[queue.id], request, config.numeric_ids)
 
     @_transaction
@@ -683,13 +691,23 @@ class ControlRoomState:
     def list_activities(self, body: Any) -> dict[str, Any]:
         now, numeric_ids = self._clock.base(), self._config.numeric_ids
         records = [run.record(now, numeric_ids, self._clock) for run in self._runs.values() if now >= run.visible_at]
-        request = filters.parse(body, page_cap=self._config.page_cap, ignore_offset=self._config.ignore_offset)
+        request = filters.parse(
+            body,
+            page_cap=self._config.page_cap,
+            ignore_offset=self._config.ignore_offset,
+            ignore_filter=self._config.ignore_filter,
+        )
         return self._history.activity.answer(request, records, numeric_ids)
 
     @_transaction
     def list_audit_messages(self, body: Any) -> dict[str, Any]:
         """``/v1/audit/messages/list``: the history's audit log (see history)."""
-        request = filters.parse(body, page_cap=self._config.page_cap, ignore_offset=self._config.ignore_offset)
+        request = filters.parse(
+            body,
+            page_cap=self._config.page_cap,
+            ignore_offset=self._config.ignore_offset,
+            ignore_filter=self._config.ignore_filter,
+        )
         return self._history.audit.answer(request, [], self._config.numeric_ids)
 
     def _past(self, runs: int) -> History:
@@ -756,7 +774,13 @@ class ControlRoomState:
         return self._list(records, body)
 
     def _list(self, records: list[dict[str, Any]], body: Any) -> dict[str, Any]:
-        return filters.query(records, body, page_cap=self._config.page_cap, ignore_offset=self._config.ignore_offset)
+        return filters.query(
+            records,
+            body,
+            page_cap=self._config.page_cap,
+            ignore_offset=self._config.ignore_offset,
+            ignore_filter=self._config.ignore_filter,
+        )
 
     # -- roles (see roles) -----------------------------------------------------------------
 

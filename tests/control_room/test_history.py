@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -23,7 +24,7 @@ END = datetime(2026, 11, 30, 0, 0, tzinfo=timezone.utc)
 WINDOW = HistoryWindow.validate(START, END)
 
 
-def window_body(field, since=None, offset=0):
+def window_body(field, since=None, offset=0, last_id=None):
     window = {
         "operator": "and",
         "operands": [
@@ -32,7 +33,14 @@ def window_body(field, since=None, offset=0):
         ],
     }
     if since is not None:
-        window = {"operator": "and", "operands": [window, {"operator": "ge", "field": field, "value": since}]}
+        operands = [window, {"operator": "ge", "field": field, "value": since}]
+        if last_id is not None:
+            later = [
+                {"operator": "gt", "field": field, "value": since},
+                {"operator": "gt", "field": "id", "value": last_id},
+            ]
+            operands.append({"operator": "or", "operands": later})
+        window = {"operator": "and", "operands": operands}
     return {
         "filter": window,
         "sort": [{"field": field, "direction": "asc"}, {"field": "id", "direction": "asc"}],
@@ -143,7 +151,7 @@ def test_a_control_room_that_ignores_the_offset_is_not_read_forever(session, tok
     script = Script([login(token)])
     for _ in range(3):  # the page, itself again from its change time (offset 1 asked next), then again
         script.add((expect("POST", "/v3/activity/list"), answer(200, {"page": {"totalFilter": 5}, "list": page})))
-    with pytest.raises(AutomationAnywhereError, match="ignores the page offset"):
+    with pytest.raises(AutomationAnywhereError, match="the offset is ignored"):
         run(every_page(session, HistoryCursor(DATASETS["bot_runs"], WINDOW)), script, session=session)
 
 
@@ -216,3 +224,84 @@ def test_an_instant_shared_by_more_records_than_a_page_is_read_by_offset_within_
         )
     read = run(every_page(session, HistoryCursor(DATASETS["bot_runs"], WINDOW)), script, session=session)
     assert [page for page in read if page] == [records[:2], records[2:4], records[4:]]
+
+
+ITEMS = "/v3/wlm/queues/20/workitems/list"
+
+
+def test_work_items_sharing_an_instant_beyond_a_page_go_on_by_id_and_none_is_lost_when_some_change(session, token):
+    tied = "2026-11-29T21:00:00.500Z"
+    records = [{"id": str(n), "updatedOn": tied} for n in range(1, 6)]
+    changed = {"id": "1", "updatedOn": "2026-11-29T23:00:00Z"}  # record 1, changed after it was read
+    script = Script(
+        [
+            login(token),
+            (expect("POST", ITEMS), answer(200, {"page": {"totalFilter": 5}, "list": records[:2]})),
+            (
+                # Pages capped at two records; record 1 left the instant: an offset of 2 would skip record 3.
+                expect("POST", ITEMS, json=window_body("updatedOn", since=tied, last_id="2")),
+                answer(200, {"page": {"totalFilter": 4}, "list": records[2:4]}),
+            ),
+            (
+                expect("POST", ITEMS, json=window_body("updatedOn", since=tied, last_id="4")),
+                answer(200, {"page": {"totalFilter": 2}, "list": [records[4], changed]}),
+            ),
+        ]
+    )
+    read = run(every_page(session, HistoryCursor(DATASETS["work_items"], WINDOW, "20")), script, session=session)
+    assert read == [records[:2], records[2:4], [records[4], changed]]
+
+
+IN_WINDOW = [{"id": str(n), "updatedOn": f"2026-11-29T2{n}:00:00Z"} for n in (1, 2)]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "problem"),
+    [
+        # A Control Room that ignores the filter: the same records again, from the first on.
+        (IN_WINDOW, IN_WINDOW, "'1' came back, but updatedOn .* is before '2026-11-29T22:00:00Z'"),
+        (
+            [IN_WINDOW[1], {"id": "1", "updatedOn": IN_WINDOW[1]["updatedOn"]}],
+            None,
+            "'1' came back, but it is not after the record before",
+        ),
+        ([{"id": "9", "updatedOn": "2026-11-28T10:00:00Z"}], None, "'9' came back, but updatedOn .* is outside"),
+        ([{"id": "9", "updatedOn": "2026-11-30T00:00:00Z"}], None, "outside the window"),
+        ([{"id": "9"}], None, "updatedOn None is outside the window"),
+        (IN_WINDOW[::-1], None, "'1' came back, but it is not after"),  # not sorted as asked
+    ],
+)
+def test_answers_that_do_not_honour_the_filter_or_sort_stop_with_a_clear_error(session, token, first, second, problem):
+    script = Script([login(token)])
+    for page in (first, second):
+        if page is not None:
+            script.add((expect("POST", ITEMS), answer(200, {"page": {"totalFilter": 9}, "list": page})))
+    with pytest.raises(AutomationAnywhereError, match="does not honour the history listing's filter") as caught:
+        run(every_page(session, HistoryCursor(DATASETS["work_items"], WINDOW, "20")), script, session=session)
+    assert re.search(problem, str(caught.value))
+
+
+def test_a_record_read_again_at_the_instant_after_the_last_one_is_refused(session, token):
+    tied = "2026-11-29T21:00:00.500Z"
+    one, two = {"id": "1", "updatedOn": tied}, {"id": "2", "updatedOn": tied}
+    script = Script(
+        [
+            login(token),
+            (expect("POST", ITEMS), answer(200, {"page": {"totalFilter": 3}, "list": [one, two]})),
+            (expect("POST", ITEMS), answer(200, {"page": {"totalFilter": 2}, "list": [two]})),  # "id gt 2" ignored
+        ]
+    )
+    with pytest.raises(
+        AutomationAnywhereError, match="'2' came back, but it is not after record '2', the last one read"
+    ):
+        run(every_page(session, HistoryCursor(DATASETS["work_items"], WINDOW, "20")), script, session=session)
+
+
+def test_a_listing_that_never_ends_stops_after_its_most_pages(session, token):
+    script = Script([login(token)])
+    for n in range(3):
+        page = [{"id": str(n), "modifiedOn": f"2026-11-29T21:00:0{n}Z"}]
+        script.add((expect("POST", "/v3/activity/list"), answer(200, {"page": {"totalFilter": 9}, "list": page})))
+    cursor = HistoryCursor(DATASETS["bot_runs"], WINDOW, max_pages=3)
+    with pytest.raises(AutomationAnywhereError, match="did not end after 3 pages"):
+        run(every_page(session, cursor), script, session=session)

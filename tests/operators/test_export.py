@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from airflow_provider_aa.control_room.errors import InvalidInputError
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.export import latest_records
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.operators.export import AutomationAnywhereExportOperator
@@ -217,3 +217,29 @@ def test_an_overlap_shorter_than_the_interval_is_warned_of(history, tmp_path, ca
     assert "is shorter than the data interval" not in capfd.readouterr().out
     exporter(tmp_path.as_uri(), overlap=timedelta(hours=1)).execute(context(start, end))
     assert "overlap (1:00:00) is shorter than the data interval (8:00:00)" in capfd.readouterr().out
+
+
+@pytest.mark.parametrize("hours", [24, 72])  # records outside the window; all in it (the first page comes again)
+def test_a_control_room_that_ignores_the_filter_fails_the_export_at_once(history, tmp_path, hours):
+    history.configure(ignore_filter=True)
+    requests_before = history.counters.requests(ACTIVITY)
+    with pytest.raises(AutomationAnywhereError, match="does not honour the history listing's filter"):
+        exporter(tmp_path.as_uri(), overlap=timedelta(0)).execute(context(hours_ago(hours), hours_ago(-1)))
+    assert history.counters.requests(ACTIVITY) - requests_before <= 2
+    assert list((tmp_path / "bot_runs").iterdir()) == []  # no file, no temporary file
+
+
+def test_items_sharing_one_instant_beyond_a_page_are_all_read_while_read_ones_change(history):
+    # 1,500 items at two instants (adds of 1,000 and 500); after each page a record read
+    # changes (a later updatedOn): within an instant, offsets would then skip one record each.
+    history.configure(pause_bot=True)
+    added = history.add_work_items(20, [{"n": n} for n in range(1000)])
+    added += history.add_work_items(20, [{"n": n} for n in range(1000, 1500)])
+    assert len({item["updatedOn"] for item in added}) == 2
+    hook = AutomationAnywhereHook()
+    seen: list[str] = []
+    for page in hook.iter_history("work_items", hours_ago(1), hours_ago(-1), queue_ids=20):
+        seen += [item["id"] for item in page]
+        history.update_work_item(20, page[0]["id"], username="bot_runner", result=f"changed {len(seen)}")
+    hook.close()
+    assert {item["id"] for item in added} <= set(seen)
