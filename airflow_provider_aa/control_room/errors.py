@@ -8,6 +8,7 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_aa.airflow_compat import AirflowFailException
+from airflow_provider_aa.control_room.decoding import decode_json
 
 #: Longest piece of an unexpected body quoted in an error message.
 _BODY_EXCERPT = 200
@@ -127,7 +128,7 @@ def looks_like_html(body: bytes, content_type: str) -> bool:
 
 def _error_fields(body: bytes) -> dict[str, str | None]:
     try:
-        data: Any = json.loads(body) if body else None
+        data: Any = decode_json(body) if body else None
     except ValueError:
         data = None
     if isinstance(data, dict) and any(key in data for key in ("code", "message", "details")):

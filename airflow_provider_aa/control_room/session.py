@@ -9,7 +9,6 @@ run by a transport's driver.
 from __future__ import annotations
 
 import email.utils
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_aa.control_room.auth import AUTH_VERSIONS, TokenTimes, login_request, refresh_request, token_times
+from airflow_provider_aa.control_room.decoding import UndecodableAnswer, decode_json
 from airflow_provider_aa.control_room.errors import (
     AutomationAnywhereError,
     LoginRefusedError,
@@ -341,11 +341,10 @@ def _decode(request: ApiRequest, answer: ApiResponse) -> Any:
     if not answer.body.strip():
         return None
     try:
-        return json.loads(answer.body)
-    except ValueError:
+        return decode_json(answer.body)
+    except UndecodableAnswer as problem:
         raise AutomationAnywhereError(
-            "The Control Room answered with malformed JSON (a truncated answer or a proxy rewriting it).",
-            **_answer_fields(request, answer),
+            f"The Control Room answered with {problem}.", **_answer_fields(request, answer)
         ) from None
 
 
@@ -400,8 +399,8 @@ def _read_token(request: ApiRequest, answer: ApiResponse) -> str:
     if answer.status >= 300 or looks_like_html(answer.body, answer.header("content-type")):
         _decode(request, answer)  # raises: a redirect, an error answer or an HTML page
     try:
-        data = json.loads(answer.body)
-    except ValueError:
+        data = decode_json(answer.body)
+    except UndecodableAnswer:
         data = None
     token = data.get("token") if isinstance(data, dict) else None
     if not isinstance(token, str) or not token:
@@ -424,7 +423,7 @@ def _retry_after(answer: ApiResponse, now: float) -> float | None:
     value = answer.header("retry-after").strip()
     if not value:
         return None
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
