@@ -24,6 +24,7 @@ newest version of each.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -35,6 +36,8 @@ from airflow.sdk import ObjectStoragePath
 from airflow_provider_aa.control_room.bots import parse_instant
 from airflow_provider_aa.control_room.errors import InvalidInputError
 from airflow_provider_aa.control_room.history import Dataset, validate_dataset
+
+log = logging.getLogger(__name__)
 
 #: How an interval's bounds appear in file names (UTC).
 NAME_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -122,7 +125,20 @@ def write_records(
 
 def _line(record: Mapping[str, Any]) -> bytes:
     # Compact and unescaped, keys in the answer's order: the same answer gives the same bytes.
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode() + b"\n"
+    except UnicodeEncodeError:
+        # A lone surrogate ("\ud800": text a Control Room accepted, not Unicode) has no UTF-8:
+        # written as its JSON escape, which reads back as the same string.
+        log.warning(
+            "Record %r holds text with a lone surrogate, which UTF-8 cannot hold: written with it escaped (\\uXXXX).",
+            record.get("id"),
+        )
+        return _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text).encode() + b"\n"
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _remove(path: ObjectStoragePath) -> None:

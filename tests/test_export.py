@@ -142,3 +142,13 @@ def test_an_empty_line_is_skipped_and_records_round_trip(tmp_path):
     assert list(latest_records(tmp_path.as_uri(), "audit")) == [
         json.loads('{"id": 1, "createdOn": "2026-11-30T01:00:00Z", "nested": {"x": [1]}}')
     ]
+
+
+def test_a_record_with_a_lone_surrogate_is_written_escaped_with_a_warning(tmp_path, caplog):
+    odd = {"id": "7", "json": {"name": "a\ud800b", "city": "Zürich"}}  # the add took it
+    target, counts = write(tmp_path, "work_items", 0, 4, {"id": "6", "json": {}}, odd)
+    assert counts == (1, 2)
+    lines = target.read_bytes().splitlines()
+    assert lines[1] == '{"id":"7","json":{"name":"a\\ud800b","city":"Zürich"}}'.encode()
+    assert json.loads(lines[1]) == odd
+    assert "Record '7' holds text with a lone surrogate" in caplog.text
