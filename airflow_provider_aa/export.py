@@ -27,7 +27,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -89,14 +89,12 @@ def write_records(
     pages: Iterable[list[dict[str, Any]]],
     *,
     attempt: int | str = 1,
-    on_page: Callable[[int, int], None] = lambda pages, records: None,
 ) -> tuple[int, int]:
     """
     Write the records of ``pages`` to ``target`` as JSON Lines, replacing it only once all
     are written; one page in memory at a time.
 
     :param attempt: tells apart the temporary files of concurrent or successive tries.
-    :param on_page: called after each page with the pages and records written so far.
     :return: ``(pages, records)`` written. No records: an empty file.
     :raises: whatever reading ``pages`` or the storage raises; the temporary file is removed.
     """
@@ -110,7 +108,6 @@ def write_records(
                 file.write(b"".join(_line(record) for record in page))
                 pages_done += 1
                 records += len(page)
-                on_page(pages_done, records)
         temporary.replace(target)
     except BaseException:
         _remove(temporary)

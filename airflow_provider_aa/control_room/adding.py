@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import Operation, Sleep
 from airflow_provider_aa.control_room.listing import read_all
+from airflow_provider_aa.control_room.progress import ProgressLog, duration, id_range
 from airflow_provider_aa.control_room.session import AmbiguousOutcomeError, ControlRoomSession
 from airflow_provider_aa.control_room.work_items import (
     PAGE_LENGTH,
@@ -275,6 +276,7 @@ def add_items(
     keep_items: bool = True,
     save: Callable[[AddProgress], None] = lambda _: None,
     warn: Callable[[str], None] = lambda _: None,
+    note: Callable[[str], None] = lambda _: None,
 ) -> Operation[list[dict[str, Any]]]:
     """
     Add ``items`` (validated) ``batch_size`` per request, each exactly once, continuing
@@ -284,11 +286,16 @@ def add_items(
     :param save: persists the progress before each batch is sent and after its answer.
     :param warn: receives what the user should see in the task log (items found after a lost
         answer; duplicates skipped).
+    :param note: receives the progress (items added, id range, rate, time left; at most one
+        line per ``PROGRESS_EVERY`` seconds on ``clock``) and, at the end, one summary line:
+        the count and the lowest and highest id, not every id.
     :param fail_on_duplicate: items the queue refuses as duplicates raise
         :class:`DuplicateWorkItemsError` (after the others were added), else a warning each.
     :return: the created items in request order (empty unless ``keep_items``).
     """
     created: list[dict[str, Any]] = []
+    earlier = len(progress.ids)
+    log = ProgressLog(clock, note, done=earlier)
     for start in range(len(progress.ids), len(items), batch_size):
         if progress.mark_id is None:
             progress.mark_id = yield from newest_id(session, queue_id)
@@ -316,6 +323,10 @@ def add_items(
         progress.mark_id = max([progress.mark_id, *(int(item_id) for item_id in ids if item_id)])
         progress.in_flight_since = None
         save(progress)
+        if log.due():
+            sent = start + len(ids)
+            text = f"Sent {sent} of {len(items)} work item(s) to queue {queue_id} ({id_range(progress.ids)})"
+            log.step(sent, len(items) - sent, text)
     refused = [
         f"work_items[{index}] {_describe(items[index], dedupe_key)}"
         for index, item_id in enumerate(progress.ids)
@@ -328,6 +339,14 @@ def add_items(
         )
     for line in refused:
         warn(f"Skipped as a duplicate the queue already holds: {line}")
+    added = len(progress.ids) - len(refused)
+    by_earlier = sum(item_id is not None for item_id in progress.ids[:earlier])
+    by_earlier_text = f", {by_earlier} of them by an earlier try" if by_earlier else ""
+    skipped = f"; {len(refused)} skipped as duplicates" if refused else ""
+    note(
+        f"Added {added} work item(s) to queue {queue_id} in {duration(log.elapsed())}{by_earlier_text}: "
+        f"{id_range(progress.ids)}{skipped}."
+    )
     return created
 
 

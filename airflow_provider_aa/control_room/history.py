@@ -183,6 +183,8 @@ class HistoryCursor:
         self.offset = 0
         self.done = False
         self.pages = 0
+        #: Records still to read, as the last answer's total told (``None``: not told).
+        self.left: int | None = None
         self._max_pages = max_pages
         self._read_at_since: set[str] = set()
         self._listed: list[str] = []
@@ -217,6 +219,7 @@ class HistoryCursor:
             self.last_id = record_id
             records.append(record)
         total = total_filter(answer)  # the records this page's filter matched
+        self.left = None if total is None else max(0, total - request.json["page"]["offset"] - len(listed))
         asked = int(request.json["page"]["length"])
         # A short page ends the window only without a total: pages may be capped below what was asked.
         self.done = not listed or (

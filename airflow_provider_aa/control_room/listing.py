@@ -38,6 +38,8 @@ class PageCursor:
         self.pages = 0
         self.offset = 0
         self.done = False
+        #: The last answer's ``totalFilter``: how many items the listing holds (``None``: not told).
+        self.total: int | None = None
         self._previous: list[str] = []
 
     def request(self) -> ApiRequest:
@@ -58,7 +60,7 @@ class PageCursor:
             )
         self._previous = ids
         self.offset += len(items)
-        total = total_filter(answer)
+        total = self.total = total_filter(answer)
         asked = int(request.json["page"]["length"])
         # A short page ends the listing only when the Control Room gives no total: pages may
         # be capped below what was asked.

@@ -43,6 +43,7 @@ from typing import Any, ClassVar
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError, WorkItemChangedError
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation, Sleep
 from airflow_provider_aa.control_room.listing import PageCursor, lookup, read_page
+from airflow_provider_aa.control_room.progress import ProgressLog, duration, id_range
 from airflow_provider_aa.control_room.session import AmbiguousOutcomeError, ControlRoomSession
 from airflow_provider_aa.control_room.statuses import (
     WORK_ITEM_FAILURE_STATUSES,
@@ -464,6 +465,8 @@ def requeue_items(
     api: UpdateApi | None = None,
     save: Callable[[RequeueProgress], None] = lambda _: None,
     warn: Callable[[str], None] = lambda _: None,
+    note: Callable[[str], None] = lambda _: None,
+    clock: Callable[[], float] = lambda: 0.0,
 ) -> Operation[list[str]]:
     """
     Put the queue's items in ``statuses`` (and matching ``filter``) back into the queue:
@@ -478,12 +481,19 @@ def requeue_items(
     since): never touched again, counted as re-queued when it is queued, being worked or
     finished, left out with a warning when someone else moved it elsewhere (``ON_HOLD``).
 
+    :param note: receives the progress after a page (at most one line per ``PROGRESS_EVERY``
+        seconds on ``clock``: items re-queued, the id range, about how many are left, the rate)
+        and one summary line at the end: the count and the lowest and highest id.
+    :param clock: seconds, for the rate and the time left (default: none shown).
     :return: the re-queued ids in ascending order, those of earlier tries included.
     :raises AutomationAnywhereError: a refusal other than the status fallback (e.g. 403).
     """
     progress = progress or RequeueProgress(requeue_fingerprint(queue_id, statuses, filter, max_items))
     api = api or UpdateApi()
+    earlier = len(progress.requeued)
+    log = ProgressLog(clock, note, done=earlier)
     while True:
+        left: int | None = None
         if progress.chosen is None:
             room = PAGE_LENGTH if max_items is None else min(PAGE_LENGTH, max_items - len(progress.requeued))
             if room <= 0:
@@ -492,6 +502,10 @@ def requeue_items(
                 list_request(queue_id, filter=requeue_filter(statuses, filter, progress.after_id), length=room)
             )
             listed = yield from read_page(session, cursor)
+            if cursor.total is not None:
+                left = max(0, cursor.total - len(listed))
+                if max_items is not None:
+                    left = min(left, max_items - len(progress.requeued) - len(listed))
             # Checked here too: a proxy that drops the filter must not re-queue finished items.
             listed = [
                 item
@@ -524,8 +538,21 @@ def requeue_items(
         progress.requeued += done
         progress.chosen = None
         save(progress)
+        if log.due():
+            left = 0 if last_page else left
+            more = "" if left is None else f", about {left} more to go"
+            text = (
+                f"Re-queued {len(progress.requeued)} work item(s) of queue {queue_id} so far "
+                f"({id_range(progress.requeued)}){more}"
+            )
+            log.step(len(progress.requeued), left, text)
         if last_page:
             break
+    by_earlier = f", {earlier} of them by an earlier try" if earlier else ""
+    note(
+        f"Re-queued {len(progress.requeued)} work item(s) of queue {queue_id} in {duration(log.elapsed())}"
+        f"{by_earlier}: {id_range(progress.requeued)}."
+    )
     return list(progress.requeued)
 
 

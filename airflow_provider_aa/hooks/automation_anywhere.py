@@ -44,6 +44,7 @@ from airflow_provider_aa.control_room.names import (
     validate_names,
     validate_workspace,
 )
+from airflow_provider_aa.control_room.progress import ProgressLog
 from airflow_provider_aa.control_room.queues import connection_check
 from airflow_provider_aa.control_room.roles import (
     EnsuredRole,
@@ -257,6 +258,10 @@ class AutomationAnywhereHook(BaseHook):
             for large adds, where holding every created item costs about 2 KiB per item.
         :return: the work items created by this call in request order, ids as strings. An
             empty list sends nothing.
+
+        Logs its progress after a batch (at most one line per 10 seconds: items sent,
+        the id range, the rate, the time left) and one line at the end: the count and the
+        lowest and highest id.
         """
         queue = validate_id(queue_id, "queue_id")
         items = validate_work_items(work_items)
@@ -284,6 +289,7 @@ class AutomationAnywhereHook(BaseHook):
                 keep_items=keep_items,
                 save=on_progress or (lambda _: None),
                 warn=self.log.warning,
+                note=self.log.info,
             )
         )
 
@@ -408,6 +414,8 @@ class AutomationAnywhereHook(BaseHook):
         :param on_progress: called with the progress before each page's first update and after
             its last: persist it to continue a later try.
         :return: the re-queued ids in ascending order (those of ``progress`` included).
+            Logs its progress after a page (at most one line per 10 seconds) and one line at
+            the end: the count and the lowest and highest id.
         :raises InvalidInputError: bad input, before any request.
         :raises AutomationAnywhereError: a failed call (e.g. 403 without queue rights).
         """
@@ -429,6 +437,8 @@ class AutomationAnywhereHook(BaseHook):
                 api=self._update_api,
                 save=on_progress or (lambda _: None),
                 warn=self.log.warning,
+                note=self.log.info,
+                clock=time.monotonic,
             )
         )
 
@@ -600,7 +610,8 @@ class AutomationAnywhereHook(BaseHook):
         ``[window_start, window_end)``, as the Control Room sent them, oldest change first (see
         ``control_room.history``: bot runs by ``modifiedOn``, work items by ``updatedOn``, the
         audit log by ``createdOn``). One request per page, retried like every read; only one
-        page is held at a time.
+        page is held at a time. Logs the pages and records read (at most one line per 10
+        seconds), with the rate and, from the Control Room's total, about how many are left.
 
         :param dataset: ``"bot_runs"``, ``"work_items"`` or ``"audit"``.
         :param window_start: a timezone-aware ``datetime``, inclusive.
@@ -621,9 +632,22 @@ class AutomationAnywhereHook(BaseHook):
         return self._history_pages([HistoryCursor(checked, window, queue) for queue in queues])
 
     def _history_pages(self, cursors: list[HistoryCursor]) -> Iterator[list[dict[str, Any]]]:
-        for cursor in cursors:
+        log = ProgressLog(time.monotonic, self.log.info, unit="records")
+        pages = records = 0
+        for number, cursor in enumerate(cursors, 1):
+            where = f" of queue {cursor.queue_id}" if cursor.queue_id else ""
             while not cursor.done:
-                yield self.run_operation(read_history_page(self.session, cursor))
+                page = self.run_operation(read_history_page(self.session, cursor))
+                pages, records = pages + 1, records + len(page)
+                if log.due():
+                    more = "" if cursor.left is None else f", about {cursor.left} more listed"
+                    log.step(
+                        records,
+                        # The time left only from the last queue's total: the others' are not known yet.
+                        cursor.left if number == len(cursors) else None,
+                        f"Read page {pages} of {cursor.dataset.name}{where}: {records} record(s) so far{more}",
+                    )
+                yield page
 
     # -- roles ---------------------------------------------------------------------------
 

@@ -168,7 +168,6 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
                     saved.clear()
                 raise
             ids = [item_id for item_id in progress.ids if item_id is not None]
-            self.log.info("Work items in queue %s: %s", queue_id, ", ".join(ids))
             if not self.wait_for_completion:
                 saved.clear()
                 return ids
@@ -598,7 +597,6 @@ class AutomationAnywhereRequeueWorkItemsOperator(BaseOperator):
         finally:
             hook.close()
         saved.clear()
-        self.log.info("Re-queued %d work item(s) of queue %s: %s", len(ids), queue_id, ", ".join(ids) or "none")
         return ids
 
 

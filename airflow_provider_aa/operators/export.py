@@ -136,12 +136,7 @@ class AutomationAnywhereExportOperator(BaseOperator):
                 target,
             )
             pages = hook.iter_history(self.dataset, window.start, window.end, queue_ids=queues)
-            pages_written, records = write_records(
-                target,
-                pages,
-                attempt=context["ti"].try_number,
-                on_page=lambda done, so_far: self.log.info("Page %d read: %d record(s) so far.", done, so_far),
-            )
+            pages_written, records = write_records(target, pages, attempt=context["ti"].try_number)
         finally:
             hook.close()
         self.log.info("Wrote %d %s record(s) in %d page(s) to %s.", records, self.dataset, pages_written, target)
