@@ -3,41 +3,49 @@ Names instead of ids: work queues by name, bots by repository path, run-as users
 username, device pools by name.
 
 Each look-up lists what the Control Room shows the connection's user (the list APIs of the
-reference's "Look-ups by name"), filtered server-side on the name where the API takes a
-filter, paged with :func:`~airflow_provider_aa.control_room.listing.read_all`, and then
-matched **exactly** on our side, since ``substring`` and even ``eq`` may match more (a
-Control Room whose ``eq`` ignores case, or one that ignores the filter altogether):
+reference's "Look-ups by name"), filtered server-side with ``substring`` on the name without
+its surrounding whitespace (so that names differing from it only in such whitespace come
+back too), paged with :func:`~airflow_provider_aa.control_room.listing.read_all`, and then
+matched on our side, since ``substring`` and even ``eq`` may match more (a Control Room
+whose filters ignore case, or one that ignores the filter altogether):
 
 ============  =====================================================  ===========================
 what          call                                                   filter (server side)
 ============  =====================================================  ===========================
-work queue    ``POST /v3/wlm/queues/list``                           ``eq`` on ``name``
+work queue    ``POST /v3/wlm/queues/list``                           ``substring`` on ``name``
 bot           ``POST /v2/repository/workspaces/public/files/list``   ``and`` of ``eq`` on
                                                                      ``type`` (task bot) and
-                                                                     ``eq`` on ``name``
-run-as user   ``POST /v1/devices/runasusers/list``                   ``or`` of ``eq`` on
+                                                                     ``substring`` on ``name``
+run-as user   ``POST /v1/devices/runasusers/list``                   ``or`` of ``substring`` on
                                                                      ``username``, 100 a request
-device pool   ``POST /v2/devices/pools/list``                        ``or`` of ``eq`` on ``name``,
-                                                                     100 a request
+device pool   ``POST /v2/devices/pools/list``                        ``or`` of ``substring`` on
+                                                                     ``name``, 100 a request
 ============  =====================================================  ===========================
 
-Matching rules:
+Matching rules — a name resolves only when exactly one object matches it, both sides
+compared the same way:
 
-- Names are compared exactly, **case-sensitively**, as the Control Room shows them; only
-  whitespace around the whole name is ignored. A name that differs only in case is not
-  taken, but is named first among the candidates of the error.
+- Names are compared **case-sensitively**, each side without its surrounding whitespace
+  (Unicode's: a non-breaking space too), as :func:`name_key` gives them. The Control Room keeps
+  names as they were typed, so ``"Invoices "`` and ``"Invoices"`` may be two queues: then
+  either spelling matches both, and the look-up fails naming both (the one spelled exactly
+  as given marked), instead of picking one. A name that differs only in case is not taken,
+  but is named first among the candidates of the error.
 - Bot paths: the folders from the workspace root down to the bot, separated by ``/`` or
-  ``\\`` (``Bots/Finance/Invoice Processor`` or ``Bots\\Finance\\Invoice Processor``), with or
-  without the root folder ``Automation Anywhere`` (case ignored for the root only). The
-  Control Room answers paths Windows-style from the root
-  (``Automation Anywhere\\Bots\\Finance\\Invoice Processor``); both sides are split into
-  folders and compared folder by folder, case-sensitively. Only task bots
-  (``application/vnd.aa.taskbot``) count; folders and other files never match.
+  ``\\`` (``Bots/Finance/Invoice Processor`` or ``Bots\\Finance\\Invoice Processor``), each
+  folder compared as a name. The Control Room answers paths Windows-style from the root
+  (``Automation Anywhere\\Bots\\Finance\\Invoice Processor``); the root is left out on its
+  side. A given path may start with the root folder ``Automation Anywhere`` (case ignored for
+  the root only) or leave it out, so one that starts with it has two readings: from the root
+  (``Automation Anywhere/Report`` as ``Report``) and below a top-level folder named like the
+  root; a bot at each is two matches. Only task bots (``application/vnd.aa.taskbot``) count;
+  folders and other files never match.
 
 A name that matches nothing, or more than one object, raises :class:`NameLookupError`
 (fatal: a retry cannot mend a wrong name) naming the field, the value and candidates: for
 nothing, up to :data:`MAX_CANDIDATES` near names from the user's listing (read only then,
 at most :data:`CANDIDATE_SCAN_LIMIT` entries); for several, each match's id and name or path.
+A look-up of several names names every one of them that did not resolve.
 """
 
 from __future__ import annotations
@@ -107,21 +115,30 @@ def check_id_or_name(id_field: str, id_value: Any, name_field: str, name_value: 
 
 def validate_name(value: Any, field: str) -> str:
     """
-    A name as given, without surrounding whitespace. A whole number is taken as its digits
+    A name as given (compared by its :func:`name_key`). A whole number is taken as its digits
     (a template rendered as a native object turns the name ``"2024"`` into ``2024``).
 
-    :raises InvalidInputError: unless a non-empty string (or a whole number).
+    :raises InvalidInputError: unless a string with more than whitespace (or a whole number).
     """
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or not name_key(value):
         raise InvalidInputError(f"{field} must be a non-empty name (a string), got {value!r}.")
-    return value.strip()
+    return value
+
+
+def name_key(name: str) -> str:
+    """
+    What a name is compared by, on both sides: the name without its surrounding whitespace
+    (a non-breaking space too). Two names with the same key match the same objects.
+    """
+    return name.strip()
 
 
 def validate_names(values: Any, field: str) -> list[str]:
     """
-    One name or a list of names → names, duplicates removed, order kept.
+    One name or a list of names → names as given, order kept, without duplicates: of names
+    with the same :func:`name_key`, the first is kept.
 
     :raises InvalidInputError: for anything else, and for a string that is a rendered list
         (``"['a', 'b']"``: a template rendered to text).
@@ -137,7 +154,11 @@ def validate_names(values: Any, field: str) -> list[str]:
         raise InvalidInputError(f"{field} must be a name or a list of names, got {type(values).__name__}.")
     if not values:
         raise InvalidInputError(f"{field} is empty: give at least one name.")
-    return list(dict.fromkeys(validate_name(value, f"{field}[{index}]") for index, value in enumerate(values)))
+    unique: dict[str, str] = {}
+    for index, value in enumerate(values):
+        name = validate_name(value, f"{field}[{index}]")
+        unique.setdefault(name_key(name), name)
+    return list(unique.values())
 
 
 def _is_rendered_list(text: str) -> bool:
@@ -153,10 +174,11 @@ def _is_rendered_list(text: str) -> bool:
 
 def path_folders(value: Any, field: str = "bot_path") -> tuple[str, ...]:
     """
-    A bot path → its folders below the repository root, the bot's name last:
-    ``"Bots/Finance/Invoice Processor"``, ``"\\\\Bots\\\\Finance\\\\Invoice Processor"`` and
-    ``"Automation Anywhere\\\\Bots\\\\Finance\\\\Invoice Processor"`` all give
-    ``("Bots", "Finance", "Invoice Processor")``.
+    A bot path → its folders as written, each by its :func:`name_key`, the bot's name last:
+    ``"Bots/Finance/Invoice Processor"``, ``"\\\\Bots\\\\Finance\\\\Invoice Processor "`` both
+    give ``("Bots", "Finance", "Invoice Processor")``. A root folder written stays: see
+    :func:`path_readings` for what the path may mean. Two paths with the same folders match
+    the same bots.
 
     :raises InvalidInputError: unless ``value`` is a string naming at least the bot.
     """
@@ -164,8 +186,8 @@ def path_folders(value: Any, field: str = "bot_path") -> tuple[str, ...]:
         raise InvalidInputError(
             f"{field} must be the bot's path in the repository, e.g. 'Bots/Finance/Invoice Processor', got {value!r}."
         )
-    folders = _split(value)
-    if not folders:
+    folders = _folder_keys(_split(value))
+    if not folders or (len(folders) == 1 and _is_root(folders[0])):
         raise InvalidInputError(
             f"{field} {_quoted(value)} names no bot: give its path from the repository root, e.g. "
             "'Bots/Finance/Invoice Processor'."
@@ -173,11 +195,34 @@ def path_folders(value: Any, field: str = "bot_path") -> tuple[str, ...]:
     return folders
 
 
+def path_readings(folders: tuple[str, ...]) -> frozenset[tuple[str, ...]]:
+    """
+    The folders below the root that a path's folders may mean: as written, and, when the
+    first is the root's name, without it (the root written, or a top-level folder named like
+    the root: the repository may hold both).
+    """
+    if len(folders) > 1 and _is_root(folders[0]):
+        return frozenset({folders, folders[1:]})
+    return frozenset({folders})
+
+
 def _split(path: str) -> tuple[str, ...]:
-    folders = tuple(part for part in _SEPARATORS.split(path.strip()) if part)
-    if folders and folders[0].casefold() == REPOSITORY_ROOT.casefold():
-        folders = folders[1:]
-    return folders
+    """A path's folders as written: split on ``/`` and ``\\``, empty parts dropped."""
+    return tuple(part for part in _SEPARATORS.split(path) if part)
+
+
+def _folder_keys(folders: tuple[str, ...]) -> tuple[str, ...]:
+    """Folders by their :func:`name_key`; a folder of whitespace only is dropped."""
+    return tuple(key for key in map(name_key, folders) if key)
+
+
+def _is_root(folder: str) -> bool:
+    return name_key(folder).casefold() == REPOSITORY_ROOT.casefold()
+
+
+def _below_root(folders: tuple[str, ...]) -> tuple[str, ...]:
+    """A Control Room path's folders without its first, the root (when it is there)."""
+    return folders[1:] if folders and _is_root(folders[0]) else folders
 
 
 def validate_workspace(value: Any) -> Workspace:
@@ -199,33 +244,39 @@ def _list_request(path: str, filter: dict[str, Any] | None, sort_field: str) -> 
     return ApiRequest("POST", path, body)
 
 
-def _any_of(field: str, values: Sequence[str]) -> dict[str, Any]:
-    """An ``eq`` on ``field``, or an ``or`` of them for several values."""
-    operands = [{"operator": "eq", "field": field, "value": value} for value in values]
+def _any_of(field: str, names: Sequence[str]) -> dict[str, Any]:
+    """
+    A ``substring`` on ``field`` with a name's :func:`name_key` (names that differ from it
+    only in surrounding whitespace contain it), or an ``or`` of them for several names.
+    """
+    operands = [{"operator": "substring", "field": field, "value": name_key(name)} for name in names]
     return operands[0] if len(operands) == 1 else {"operator": "or", "operands": operands}
 
 
 def queues_request(names: Sequence[str] | None = None) -> ApiRequest:
-    """The first page of the work queues named ``names`` (all queues for ``None``)."""
+    """The first page of the work queues whose names contain ``names`` (all queues for ``None``)."""
     return _list_request("/v3/wlm/queues/list", _any_of("name", names) if names else None, "name")
 
 
 def bot_files_request(name: str | None = None, workspace: Workspace = "public") -> ApiRequest:
-    """The first page of the task bots named ``name`` (the path's last part; all task bots for ``None``)."""
+    """
+    The first page of the task bots whose names contain ``name`` (the path's last part; all
+    task bots for ``None``).
+    """
     is_bot = {"operator": "eq", "field": "type", "value": TASK_BOT_TYPE}
     filter = is_bot if name is None else {"operator": "and", "operands": [is_bot, _any_of("name", [name])]}
     return _list_request(f"/v2/repository/workspaces/{workspace}/files/list", filter, "name")
 
 
 def run_as_users_request(usernames: Sequence[str] | None = None) -> ApiRequest:
-    """The first page of the run-as users with these usernames (all for ``None``)."""
+    """The first page of the run-as users whose usernames contain ``usernames`` (all for ``None``)."""
     return _list_request(
         "/v1/devices/runasusers/list", _any_of("username", usernames) if usernames else None, "username"
     )
 
 
 def pools_request(names: Sequence[str] | None = None) -> ApiRequest:
-    """The first page of the device pools named ``names`` (all for ``None``)."""
+    """The first page of the device pools whose names contain ``names`` (all for ``None``)."""
     return _list_request("/v2/devices/pools/list", _any_of("name", names) if names else None, "name")
 
 
@@ -238,7 +289,11 @@ class _Kind:
 
     noun: str  # "work queue"
     id_field: str  # the parameter to give instead: "queue_id"
-    key: Callable[[dict[str, Any]], Any]  # compared with what is wanted; None: the entry never matches
+    written: Callable[[dict[str, Any]], Any]  # an entry's name (path) as written; None: the entry never matches
+    key: Callable[[Any], Any]  # an entry's name (path) as written → what is compared
+    keys: Callable[[str], frozenset[Any]]  # a given value → what it is compared as (each of its readings)
+    readings: Callable[[str], frozenset[Any]]  # a given value → the names (paths) as written it may mean
+    rule: str  # how names are compared, for an error naming matches written differently
     label: Callable[[dict[str, Any]], str]  # how an entry is shown
     texts: Callable[[str], list[str]]  # a label or a given value → the texts compared for near names
     listing: Callable[[], ApiRequest]  # the first page of everything of the kind, for near names
@@ -251,7 +306,16 @@ def _text(entry: dict[str, Any], name: str) -> str | None:
 
 def _named_kind(noun: str, id_field: str, name: str, listing: Callable[[], ApiRequest]) -> _Kind:
     return _Kind(
-        noun, id_field, lambda entry: _text(entry, name), lambda entry: _text(entry, name) or "", lambda t: [t], listing
+        noun,
+        id_field,
+        lambda entry: _text(entry, name),
+        name_key,
+        lambda value: frozenset({name_key(value)}),
+        lambda value: frozenset({value}),
+        "Names are compared without their surrounding whitespace.",
+        lambda entry: _text(entry, name) or "",
+        lambda text: [name_key(text)],
+        listing,
     )
 
 
@@ -261,18 +325,21 @@ _POOL = _named_kind("device pool", "pool_ids", "name", pools_request)
 
 
 def _bot_folders(entry: dict[str, Any]) -> tuple[str, ...] | None:
-    """A listed file's folders below the root, the file's name last; ``None`` unless it is a task bot."""
+    """
+    A listed file's folders below the root as written, the file's name last; ``None`` unless
+    it is a task bot.
+    """
     kind, name, path = _text(entry, "type"), _text(entry, "name"), _text(entry, "path")
     if (kind is not None and kind != TASK_BOT_TYPE) or path is None:
         return None
     folders = _split(path)
     # Tolerate a Control Room that gives the parent folder as the path.
-    return folders if not name or (folders and folders[-1] == name) else (*folders, name)
+    return _below_root(folders if not name or (folders and folders[-1] == name) else (*folders, name))
 
 
 def _path_texts(path: str) -> list[str]:
-    """A path as compared for near names: all its folders, and the bot's name alone."""
-    folders = _split(path)
+    """A path as compared for near names: all its folders below the root, and the bot's name alone."""
+    folders = _below_root(_folder_keys(_split(path)))
     return ["/".join(folders), folders[-1]] if folders else [path]
 
 
@@ -281,6 +348,11 @@ def _bot_kind(workspace: Workspace) -> _Kind:
         "bot",
         "bot_id",
         _bot_folders,
+        _folder_keys,
+        lambda path: path_readings(path_folders(path)),
+        lambda path: path_readings(_split(path)),
+        "Paths are compared folder by folder, each without its surrounding whitespace, and may start with the "
+        f"root folder {REPOSITORY_ROOT!r} or leave it out.",
         lambda entry: _text(entry, "path") or _text(entry, "name") or "",
         _path_texts,
         lambda: bot_files_request(None, workspace),
@@ -289,13 +361,14 @@ def _bot_kind(workspace: Workspace) -> _Kind:
 
 def queue_id_of(session: ControlRoomSession, name: str, field: str = "queue_name") -> Operation[str]:
     """
-    The id of the work queue named ``name`` (one list request, ``eq``-filtered on ``name``).
+    The id of the work queue named ``name`` (one list request, ``substring``-filtered on
+    ``name``).
 
     :raises NameLookupError: no queue or several have this name.
     """
     name = validate_name(name, field)
     entries = yield from read_all(session, queues_request([name]))
-    found = yield from _resolve(session, _QUEUE, field, {name: name}, entries)
+    found = yield from _resolve(session, _QUEUE, field, [name], entries)
     return found[name]
 
 
@@ -311,9 +384,8 @@ def bot_id_of(
     folders = path_folders(path, field)
     kind = _bot_kind(validate_workspace(workspace))
     entries = yield from read_all(session, bot_files_request(folders[-1], workspace))
-    given = path.strip()
-    found = yield from _resolve(session, kind, field, {given: folders}, entries)
-    return found[given]
+    found = yield from _resolve(session, kind, field, [path], entries)
+    return found[path]
 
 
 def run_as_user_ids_of(
@@ -321,7 +393,7 @@ def run_as_user_ids_of(
 ) -> Operation[list[str]]:
     """
     The ids of the run-as users with these usernames, in the order given: one request per
-    100 names (an ``or`` of ``eq`` filters).
+    100 names (an ``or`` of ``substring`` filters).
 
     :raises NameLookupError: naming every username that matched no run-as user or several.
     """
@@ -349,7 +421,7 @@ def _ids_of(
     entries: list[dict[str, Any]] = []
     for start in range(0, len(wanted), PAGE_LENGTH):
         entries += yield from read_all(session, request(wanted[start : start + PAGE_LENGTH]))
-    found = yield from _resolve(session, kind, field, {name: name for name in wanted}, entries)
+    found = yield from _resolve(session, kind, field, wanted, entries)
     return [found[name] for name in wanted]
 
 
@@ -357,18 +429,23 @@ def _resolve(
     session: ControlRoomSession,
     kind: _Kind,
     field: str,
-    wanted: dict[str, Any],
+    wanted: Sequence[str],
     entries: Sequence[dict[str, Any]],
 ) -> Operation[dict[str, str]]:
     """
-    ``{value: id}`` when each value of ``wanted`` (value → the key it must match) is matched
-    by exactly one entry; else :class:`NameLookupError` naming all others.
+    ``{value: id}`` when each value of ``wanted`` is matched by exactly one entry, compared
+    by the kind's key on both sides, every reading of the value counted; else
+    :class:`NameLookupError` naming all others.
     """
+    keys = {value: kind.keys(value) for value in wanted}
     matches: dict[str, dict[str, dict[str, Any]]] = {value: {} for value in wanted}
     for entry in entries:
-        key = kind.key(entry)
-        for value, wanted_key in wanted.items():
-            if key is not None and key == wanted_key:
+        written = kind.written(entry)
+        if written is None:
+            continue
+        key = kind.key(written)
+        for value in wanted:
+            if key in keys[value]:
                 matches[value][str(entry["id"])] = entry  # by id: an entry listed twice is one object
     if all(len(found) == 1 for found in matches.values()):
         return {value: _checked_id(next(iter(found)), kind, value) for value, found in matches.items()}
@@ -376,7 +453,8 @@ def _resolve(
     complete = True
     if any(not found for found in matches.values()):
         listing, complete = yield from _scan(session, kind.listing())
-    raise _lookup_error(kind, field, matches, [entry for entry in listing if kind.key(entry) is not None], complete)
+    listed = [entry for entry in listing if kind.written(entry) is not None]
+    raise _lookup_error(kind, field, matches, listed, complete)
 
 
 def _quoted(text: str) -> str:
@@ -416,8 +494,7 @@ def _lookup_error(
             continue
         if found:
             candidates[value] = [(entry_id, kind.label(entry)) for entry_id, entry in found.items()]
-            shown = ", ".join(f"id {entry_id} ({_quoted(label)})" for entry_id, label in candidates[value])
-            lines.append(f"{_quoted(value)}: {len(found)} {kind.noun}s match: {shown}. Give {kind.id_field} instead.")
+            lines.append(f"{_quoted(value)}: {len(found)} {kind.noun}s match: {_matches(value, found, kind)}")
         else:
             near = _near(value, listed, kind)
             candidates[value] = [(str(entry["id"]), kind.label(entry)) for entry in near]
@@ -429,6 +506,21 @@ def _lookup_error(
             f"  {line}" for line in lines
         )
     return NameLookupError(summary, field=field, values=list(candidates), candidates=candidates)
+
+
+def _matches(value: str, found: dict[str, dict[str, Any]], kind: _Kind) -> str:
+    """
+    The entries a value matched, the one written exactly as given marked; how names are
+    compared when they are written differently.
+    """
+    readings = kind.readings(value)
+    exact = [entry_id for entry_id, entry in found.items() if kind.written(entry) in readings]
+    shown = ", ".join(
+        f"id {entry_id} ({_quoted(kind.label(entry))}{', as given' if exact == [entry_id] else ''})"
+        for entry_id, entry in found.items()
+    )
+    differ = len({kind.written(entry) for entry in found.values()}) > 1
+    return f"{shown}.{' ' + kind.rule if differ else ''} Give {kind.id_field} instead."
 
 
 def _offer(near: list[dict[str, Any]], listed: list[dict[str, Any]], complete: bool, kind: _Kind) -> str:

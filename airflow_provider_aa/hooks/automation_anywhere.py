@@ -36,6 +36,7 @@ from airflow_provider_aa.control_room.listing import PageCursor, lookup, read_pa
 from airflow_provider_aa.control_room.names import (
     Workspace,
     bot_id_of,
+    name_key,
     path_folders,
     pool_ids_of,
     queue_id_of,
@@ -524,15 +525,17 @@ class AutomationAnywhereHook(BaseHook):
 
     def get_queue_id(self, name: str) -> str:
         """
-        The id of the work queue named ``name`` (exact and case-sensitive; surrounding
-        whitespace ignored), looked up once per hook (``POST /v3/wlm/queues/list``).
+        The id of the work queue named ``name``, looked up once per hook (``POST
+        /v3/wlm/queues/list``). Case-sensitive; both the name and the Control Room's names are
+        compared without their surrounding whitespace, and exactly one queue must match.
 
         :raises InvalidInputError: ``name`` is not a non-empty string, before any request.
-        :raises NameLookupError: no queue, or several, has this name; the message lists near
+        :raises NameLookupError: no queue, or several, has this name (``"Invoices "`` when
+            the Control Room holds ``"Invoices"`` and ``"Invoices "``); the message lists near
             names, or the matches.
         """
         name = validate_name(name, "queue_name")
-        key = ("queue", name)
+        key = ("queue", name_key(name))
         if key not in self._ids_by_name:
             self._ids_by_name[key] = self.run_operation(queue_id_of(self.session, name))
             self.log.info("Work queue %r has the id %s.", name, self._ids_by_name[key])
@@ -545,7 +548,10 @@ class AutomationAnywhereHook(BaseHook):
 
         :param path: the folders from the repository root down to the bot, e.g.
             ``"Bots/Finance/Invoice Processor"``; ``/`` or ``\\``, with or without the root
-            folder ``Automation Anywhere``. Compared folder by folder, case-sensitively.
+            folder ``Automation Anywhere``. Compared folder by folder, case-sensitively, each
+            folder without its surrounding whitespace; a path starting with
+            ``Automation Anywhere`` may also mean a top-level folder of that name, and
+            exactly one task bot must match.
         :param workspace: ``"public"`` (what unattended deploys run) or ``"private"`` (the
             connection user's own).
         :raises InvalidInputError: ``path`` names no bot, before any request.
@@ -565,7 +571,8 @@ class AutomationAnywhereHook(BaseHook):
         /v1/devices/runasusers/list``).
 
         :raises InvalidInputError: not a username or a list of them, before any request.
-        :raises NameLookupError: naming each username matching no run-as user, or several.
+        :raises NameLookupError: naming each username matching no run-as user, or several
+            (compared as :meth:`get_queue_id` compares names).
         """
         return self._ids_of("run_as_user", validate_names(names, "run_as_user_names"), run_as_user_ids_of)
 
@@ -576,7 +583,8 @@ class AutomationAnywhereHook(BaseHook):
         /v2/devices/pools/list``).
 
         :raises InvalidInputError: not a name or a list of them, before any request.
-        :raises NameLookupError: naming each name matching no pool, or several.
+        :raises NameLookupError: naming each name matching no pool, or several (compared as
+            :meth:`get_queue_id` compares names).
         """
         return self._ids_of("pool", validate_names(names, "pool_names"), pool_ids_of)
 
@@ -586,14 +594,14 @@ class AutomationAnywhereHook(BaseHook):
         names: list[str],
         look_up: Callable[[ControlRoomSession, list[str]], Operation[list[str]]],
     ) -> list[str]:
-        unknown = [name for name in names if (kind, name) not in self._ids_by_name]
+        unknown = [name for name in names if (kind, name_key(name)) not in self._ids_by_name]
         if unknown:
             found = self.run_operation(look_up(self.session, unknown))
-            self._ids_by_name.update(((kind, name), found_id) for name, found_id in zip(unknown, found))
+            self._ids_by_name.update(((kind, name_key(name)), found_id) for name, found_id in zip(unknown, found))
             self.log.info(
                 "Ids of %s(s): %s.", kind.replace("_", "-"), ", ".join(f"{n!r}={i}" for n, i in zip(unknown, found))
             )
-        return [self._ids_by_name[(kind, name)] for name in names]
+        return [self._ids_by_name[(kind, name_key(name))] for name in names]
 
     # -- history (exports) ---------------------------------------------------------------
 
@@ -687,8 +695,18 @@ class AutomationAnywhereHook(BaseHook):
     # -- connection test ----------------------------------------------------------------
 
     def test_connection(self) -> tuple[bool, str]:
-        """Log in and list one queue: what the UI's Test button and ``airflow connections test`` run."""
+        """
+        Log in and list one queue: what the UI's Test button and ``airflow connections test`` run.
+
+        On success the message says what was checked (login mode, queue or activity rights) and
+        carries the connection's warnings (unknown extras; mode password without
+        ``multiple_login``). It is also printed: ``airflow connections test`` silences logging
+        and shows only "Connection success!" of a passing test, so the summary and its warnings
+        would never reach the user there (the UI shows the returned message).
+        """
         try:
-            return True, self.run_operation(connection_check(self.session))
+            summary = self.run_operation(connection_check(self.session))
         except AutomationAnywhereError as problem:
             return False, str(problem)
+        print(summary)
+        return True, summary

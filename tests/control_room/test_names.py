@@ -17,6 +17,7 @@ from airflow_provider_aa.control_room.names import (
     bot_id_of,
     check_id_or_name,
     path_folders,
+    path_readings,
     pool_ids_of,
     queue_id_of,
     run_as_user_ids_of,
@@ -53,6 +54,10 @@ def eq(field, value):
     return {"operator": "eq", "field": field, "value": value}
 
 
+def sub(field, value):
+    return {"operator": "substring", "field": field, "value": value}
+
+
 def listing(*entries, total=None):
     return answer(
         200, {"page": {"offset": 0, "totalFilter": len(entries) if total is None else total}, "list": list(entries)}
@@ -64,7 +69,7 @@ def bot(bot_id, path, kind=TASK_BOT_TYPE, name=None):
 
 
 def bot_filter(name):
-    return {"operator": "and", "operands": [eq("type", TASK_BOT_TYPE), eq("name", name)]}
+    return {"operator": "and", "operands": [eq("type", TASK_BOT_TYPE), sub("name", name)]}
 
 
 FINANCE = "Automation Anywhere\\Bots\\Finance\\Invoice Processor"
@@ -84,10 +89,17 @@ def test_a_whole_number_is_a_name_rendered_as_a_native_object():
     assert validate_name(2024, "queue_name") == "2024"
 
 
-def test_names_are_stripped_and_deduplicated_in_order():
-    assert validate_names(" b ", "pool_names") == ["b"]
-    assert validate_names(["b", "a", "b ", "a"], "pool_names") == ["b", "a"]
+def test_names_are_kept_as_given_and_deduplicated_by_their_key_in_order():
+    assert validate_name(" Invoices\xa0", "queue_name") == " Invoices\xa0"
+    assert validate_names(" b ", "pool_names") == [" b "]
+    assert validate_names(["b", "a", "b ", "a\xa0", "a"], "pool_names") == ["b", "a"]
     assert validate_names(("x",), "pool_names") == ["x"]
+
+
+@pytest.mark.parametrize("value", ["\xa0", " \u2007\t"])
+def test_a_name_of_whitespace_only_is_refused(value):
+    with pytest.raises(InvalidInputError, match="pool_names\\[0\\] must be a non-empty name"):
+        validate_names([value], "pool_names")
 
 
 @pytest.mark.parametrize(
@@ -115,16 +127,26 @@ def test_a_name_in_brackets_that_is_no_list_is_a_name():
         "Bots\\Finance\\Invoice Processor",
         "/Bots/Finance/Invoice Processor/",
         "  Bots//Finance\\/Invoice Processor ",
-        "Automation Anywhere/Bots/Finance/Invoice Processor",
-        "automation anywhere\\Bots\\Finance\\Invoice Processor",
-        FINANCE,
+        "Bots/ Finance\xa0/Invoice Processor",
     ],
 )
-def test_a_bot_path_is_its_folders_below_the_root(path):
+def test_a_bot_path_is_its_folders_each_by_its_key(path):
     assert path_folders(path) == ("Bots", "Finance", "Invoice Processor")
+    assert path_readings(path_folders(path)) == {("Bots", "Finance", "Invoice Processor")}
+
+
+@pytest.mark.parametrize("path", [FINANCE, "Automation Anywhere/Bots/Finance/Invoice Processor"])
+def test_a_path_from_the_root_may_also_mean_a_top_level_folder_named_like_it(path):
+    folders = path_folders(path)
+    assert folders == ("Automation Anywhere", "Bots", "Finance", "Invoice Processor")
+    assert path_readings(folders) == {folders, ("Bots", "Finance", "Invoice Processor")}
 
 
 def test_only_the_root_folder_ignores_case():
+    assert path_readings(path_folders("automation anywhere\\Bots\\Report")) == {
+        ("automation anywhere", "Bots", "Report"),
+        ("Bots", "Report"),
+    }
     assert path_folders("bots/finance/Invoice Processor") == ("bots", "finance", "Invoice Processor")
 
 
@@ -153,7 +175,7 @@ def test_a_queue_is_found_by_its_exact_name(session, token):
         [
             login(token),
             (
-                expect("POST", QUEUES, json=body(eq("name", "Invoices")), token=token),
+                expect("POST", QUEUES, json=body(sub("name", "Invoices")), token=token),
                 listing({"id": 23, "name": "INVOICES"}, {"id": "20", "name": "Invoices"}),
             ),
         ]
@@ -166,7 +188,7 @@ def test_a_queue_name_matching_several_queues_names_each_without_listing_more(se
         [
             login(token),
             (
-                expect("POST", QUEUES, json=body(eq("name", "Invoices"))),
+                expect("POST", QUEUES, json=body(sub("name", "Invoices"))),
                 listing({"id": 20, "name": "Invoices"}, {"id": 23, "name": "Invoices"}),
             ),
         ]
@@ -207,7 +229,7 @@ def test_a_queue_name_matching_nothing_lists_near_names(session, token):
     script = Script(
         [
             login(token),
-            (expect("POST", QUEUES, json=body(eq("name", "invoices"))), listing()),
+            (expect("POST", QUEUES, json=body(sub("name", "invoices"))), listing()),
             (expect("POST", QUEUES, json=body()), listing(*everything)),
         ]
     )
@@ -263,9 +285,9 @@ def test_a_long_answer_is_paged(session, token):
     script = Script(
         [
             login(token),
-            (expect("POST", QUEUES, json=body(eq("name", "Invoices"))), listing(*first, total=101)),
+            (expect("POST", QUEUES, json=body(sub("name", "Invoices"))), listing(*first, total=101)),
             (
-                expect("POST", QUEUES, json=body(eq("name", "Invoices"), offset=100)),
+                expect("POST", QUEUES, json=body(sub("name", "Invoices"), offset=100)),
                 listing({"id": 20, "name": "Invoices"}, total=101),
             ),
         ]
@@ -379,7 +401,7 @@ def test_two_bots_at_one_path_are_named_with_their_paths(session, token):
 
 
 def test_run_as_users_are_found_with_one_request_in_the_order_given(session, token):
-    wanted = {"operator": "or", "operands": [eq("username", "runner_reports"), eq("username", "runner_finance")]}
+    wanted = {"operator": "or", "operands": [sub("username", "runner_reports"), sub("username", "runner_finance")]}
     script = Script(
         [
             login(token),
@@ -395,12 +417,12 @@ def test_run_as_users_are_found_with_one_request_in_the_order_given(session, tok
     assert found == ["30", "29"]
 
 
-def test_one_run_as_user_is_an_eq_filter(session, token):
+def test_one_run_as_user_is_a_substring_filter(session, token):
     script = Script(
         [
             login(token),
             (
-                expect("POST", RUN_AS_USERS, json=body(eq("username", "runner_finance"), sort_field="username")),
+                expect("POST", RUN_AS_USERS, json=body(sub("username", "runner_finance"), sort_field="username")),
                 listing({"id": 29, "username": "runner_finance"}, {"id": 31, "username": "runner_finance_eu"}),
             ),
         ]
@@ -449,7 +471,7 @@ def test_every_name_that_fails_is_named_in_one_error(session, token):
 
 
 def test_pools_by_name(session, token):
-    wanted = {"operator": "or", "operands": [eq("name", "Finance Runners"), eq("name", "Empty Pool")]}
+    wanted = {"operator": "or", "operands": [sub("name", "Finance Runners"), sub("name", "Empty Pool")]}
     script = Script(
         [
             login(token),
@@ -472,3 +494,151 @@ def test_an_unknown_pool(session, token):
     )
     with pytest.raises(NameLookupError, match=r"^pool_names 'Finance Runner': no device pool matches\. Near names"):
         run(pool_ids_of(session, "Finance Runner"), script, session=session)
+
+
+# -- names as the Control Room keeps them (whitespace and all) ------------------------------------
+
+NAMED_ALIKE = [{"id": 20, "name": "Invoices"}, {"id": 24, "name": "Invoices "}, {"id": 25, "name": "Invoices EU"}]
+
+
+def test_a_name_with_a_trailing_space_names_both_queues_it_may_mean(session, token):
+    script = Script([login(token), (expect("POST", QUEUES, json=body(sub("name", "Invoices"))), listing(*NAMED_ALIKE))])
+    with pytest.raises(NameLookupError) as failed:
+        run(queue_id_of(session, "Invoices "), script, session=session)
+    assert str(failed.value) == (
+        "queue_name 'Invoices ': 2 work queues match: id 20 ('Invoices'), id 24 ('Invoices ', as given). "
+        "Names are compared without their surrounding whitespace. Give queue_id instead."
+    )
+    assert failed.value.candidates == {"Invoices ": [("20", "Invoices"), ("24", "Invoices ")]}
+
+
+@pytest.mark.parametrize("given", ["Invoices", " Invoices", "Invoices\xa0"])
+def test_any_spelling_of_a_name_written_twice_names_both_queues(session, token, given):
+    script = Script([login(token), (expect("POST", QUEUES, json=body(sub("name", "Invoices"))), listing(*NAMED_ALIKE))])
+    with pytest.raises(NameLookupError, match="2 work queues match") as failed:
+        run(queue_id_of(session, given), script, session=session)
+    assert failed.value.candidates == {given: [("20", "Invoices"), ("24", "Invoices ")]}
+
+
+def test_a_name_matches_the_one_queue_written_with_other_whitespace(session, token):
+    script = Script(
+        [
+            login(token),
+            (
+                expect("POST", QUEUES, json=body(sub("name", "Invoices"))),
+                listing({"id": 24, "name": "Invoices\xa0"}, {"id": 25, "name": "Invoices EU"}),
+            ),
+        ]
+    )
+    assert run(queue_id_of(session, "Invoices"), script, session=session) == "24"
+
+
+ROOT_REPORT = "Automation Anywhere\\Report"
+TOP_REPORT = "Automation Anywhere\\Automation Anywhere\\Report"
+
+
+@pytest.mark.parametrize("path", ["Automation Anywhere/Report", "Automation Anywhere\\ Report\xa0"])
+def test_a_path_starting_with_the_roots_name_names_both_bots_it_may_mean(session, token, path):
+    script = Script(
+        [
+            login(token),
+            (
+                expect("POST", PUBLIC_FILES, json=body(bot_filter("Report"))),
+                listing(bot(510, ROOT_REPORT), bot(511, TOP_REPORT), bot(512, "Automation Anywhere\\Bots\\Report")),
+            ),
+        ]
+    )
+    with pytest.raises(NameLookupError) as failed:
+        run(bot_id_of(session, path), script, session=session)
+    assert str(failed.value) == (
+        f"bot_path {path!r}: 2 bots match: id 510 ('{ROOT_REPORT}'), id 511 ('{TOP_REPORT}'). Paths are compared "
+        "folder by folder, each without its surrounding whitespace, and may start with the root folder "
+        "'Automation Anywhere' or leave it out. Give bot_id instead."
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "found"),
+    [
+        ("Report", "510"),
+        ("/Report", "510"),
+        ("automation anywhere/Report", "510"),  # the top-level folder's name compares case-sensitively
+        ("Automation Anywhere/Automation Anywhere/Report", "511"),
+        (TOP_REPORT, "511"),
+    ],
+)
+def test_a_path_that_means_one_of_them_finds_it(session, token, path, found):
+    script = Script(
+        [
+            login(token),
+            (
+                expect("POST", PUBLIC_FILES, json=body(bot_filter("Report"))),
+                listing(bot(510, ROOT_REPORT), bot(511, TOP_REPORT)),
+            ),
+        ]
+    )
+    assert run(bot_id_of(session, path), script, session=session) == found
+
+
+def test_a_bot_path_with_a_trailing_space_names_both_bots(session, token):
+    builder = "Automation Anywhere\\Bots\\Finance\\Report Builder"
+    script = Script(
+        [
+            login(token),
+            (
+                expect("POST", PUBLIC_FILES, json=body(bot_filter("Report Builder"))),
+                listing(bot(502, builder), bot(512, builder + " ")),
+            ),
+        ]
+    )
+    with pytest.raises(NameLookupError) as failed:
+        run(bot_id_of(session, "Bots/Finance/Report Builder "), script, session=session)
+    assert str(failed.value).startswith(
+        f"bot_path 'Bots/Finance/Report Builder ': 2 bots match: id 502 ('{builder}'), id 512 ('{builder} ', as given). "
+    )
+
+
+def test_every_name_that_does_not_resolve_is_named_whatever_the_reason(session, token):
+    users = [
+        {"id": 29, "username": "runner_finance"},
+        {"id": 30, "username": "runner_reports"},
+        {"id": 32, "username": "runner_finance "},
+    ]
+    wanted = {
+        "operator": "or",
+        "operands": [sub("username", name) for name in ("runner_finance", "runner_reports", "nobody")],
+    }
+    script = Script(
+        [
+            login(token),
+            (expect("POST", RUN_AS_USERS, json=body(wanted, sort_field="username")), listing(*users)),
+            (expect("POST", RUN_AS_USERS, json=body(sort_field="username")), listing(*users)),
+        ]
+    )
+    with pytest.raises(NameLookupError) as failed:
+        run(run_as_user_ids_of(session, ["runner_finance ", "runner_reports", "nobody"]), script, session=session)
+    assert str(failed.value) == (
+        "run_as_user_names: 2 of 3 could not be resolved:\n"
+        "  'runner_finance ': 2 run-as users match: id 29 ('runner_finance'), id 32 ('runner_finance ', as given). "
+        "Names are compared without their surrounding whitespace. Give run_as_user_ids instead.\n"
+        "  'nobody': no run-as user matches. Nothing similar among the 3 run-as user(s) the connection's user sees: "
+        "'runner_finance' (id 29), 'runner_finance ' (id 32), 'runner_reports' (id 30)."
+    )
+    assert failed.value.values == ["runner_finance ", "nobody"]
+
+
+def test_a_pool_name_ending_in_a_no_break_space_names_both_pools(session, token):
+    wanted = {"operator": "or", "operands": [sub("name", "Finance Runners"), sub("name", "Empty Pool")]}
+    pools = [
+        {"id": 61, "name": "Finance Runners"},
+        {"id": 62, "name": "Empty Pool"},
+        {"id": 63, "name": "Finance Runners\xa0"},
+    ]
+    script = Script([login(token), (expect("POST", POOLS, json=body(wanted)), listing(*pools))])
+    with pytest.raises(NameLookupError) as failed:
+        run(pool_ids_of(session, ["Finance Runners\xa0", "Empty Pool"]), script, session=session)
+    assert str(failed.value) == (
+        "pool_names: 1 of 2 could not be resolved:\n"
+        "  'Finance Runners\\xa0': 2 device pools match: id 61 ('Finance Runners'), id 63 ('Finance Runners\\xa0', "
+        "as given). Names are compared without their surrounding whitespace. Give pool_ids instead."
+    )

@@ -48,8 +48,10 @@ def test_a_bot_by_path_among_bots_of_similar_and_equal_names(hook, aa_emulator, 
     assert hook.get_bot_id(path) == "501"
     assert hook.get_bot_id("Bots/Archive/Invoice Processor") == "503"
     assert hook.get_bot_id("Bots/Finance/Invoice Processor v2") == "504"
-    assert hook.get_bot_id("Bots/Finance/Invoice Processor") == "501"  # cached, whatever the spelling
-    assert aa_emulator.counters.requests(FILES) == 3
+    assert hook.get_bot_id("Bots/Finance/Invoice Processor") == "501"
+    # Cached when the folders are the same; a path from the root may also mean a top-level
+    # folder named "Automation Anywhere", so it is another look-up.
+    assert aa_emulator.counters.requests(FILES) == (4 if "Automation Anywhere" in path else 3)
 
 
 def test_a_bot_in_the_private_workspace(hook, aa_emulator, monkeypatch):

@@ -221,3 +221,93 @@ def test_a_deployment_saved_by_an_id_task_is_taken_by_a_retry_by_name(emulator):
     assert task.execute({"task_state_store": store}) == "earlier-deployment"
     assert emulator.counters.requests(DEPLOY) == 0
     assert emulator.counters.requests(FILES) == 1
+
+
+# -- names as the Control Room keeps them ------------------------------------------------------------
+
+
+@pytest.fixture
+def named_alike(monkeypatch):
+    """An emulator that also holds objects named like the seed's but for whitespace, and bots at
+    ``Report`` and in a top-level folder named like the root."""
+    from airflow_provider_aa.emulator import ControlRoomEmulator
+    from airflow_provider_aa.emulator.config import load_seed
+
+    seed = load_seed()
+    seed["queues"].append({**seed["queues"][0], "id": 24, "name": "Invoices "})
+    seed["runAsUsers"].append({"id": 32, "username": "runner_finance "})
+    seed["pools"] += [
+        {"id": 63, "name": "Finance Runners\xa0", "deviceIds": [111]},
+        {"id": 64, "name": "Night Shift ", "deviceIds": [112]},
+    ]
+    seed["bots"] += [
+        {"id": 510, "name": "Report", "path": "Automation Anywhere/Report"},
+        {"id": 511, "name": "Report", "path": "Automation Anywhere/Automation Anywhere/Report"},
+        {"id": 512, "name": "Report Builder ", "path": "Automation Anywhere/Bots/Finance/Report Builder "},
+    ]
+    with ControlRoomEmulator(seed=seed) as twin:
+        twin.use_connection(monkeypatch)
+        yield twin
+
+
+def test_a_queue_name_with_a_trailing_space_adds_nothing_and_names_both_queues(named_alike):
+    task = AutomationAnywhereAddWorkItemsOperator(task_id="t", queue_name="Invoices ", work_items=[{"n": 1}])
+    with pytest.raises(NameLookupError) as failed:
+        task.execute({})
+    assert failed.value.candidates == {"Invoices ": [("20", "Invoices"), ("24", "Invoices ")]}
+    assert "id 24 ('Invoices ', as given)" in str(failed.value)
+    assert named_alike.work_items(20) == named_alike.work_items(24) == []
+
+
+@pytest.mark.parametrize(
+    ("bot_path", "matches"),
+    [
+        (
+            "Automation Anywhere/Report",
+            [("510", "Automation Anywhere\\Report"), ("511", "Automation Anywhere\\Automation Anywhere\\Report")],
+        ),
+        (
+            "Bots/Finance/Report Builder ",
+            [
+                ("502", "Automation Anywhere\\Bots\\Finance\\Report Builder"),
+                ("512", "Automation Anywhere\\Bots\\Finance\\Report Builder "),
+            ],
+        ),
+    ],
+)
+def test_a_bot_path_that_may_mean_two_bots_deploys_neither(named_alike, bot_path, matches):
+    task = AutomationAnywhereDeployBotOperator(task_id="t", bot_path=bot_path, run_as_user_names="runner_reports")
+    with pytest.raises(NameLookupError) as failed:
+        task.execute({})
+    assert failed.value.candidates == {bot_path: matches}
+    assert named_alike.counters.requests(DEPLOY) == 0
+
+
+def test_names_meaning_one_object_each_deploy_it(named_alike):
+    task = AutomationAnywhereDeployBotOperator(
+        task_id="t",
+        bot_path="Automation Anywhere/Automation Anywhere/Report",  # in a top-level folder named like the root
+        run_as_user_names="runner_reports",
+        pool_names="Night Shift",  # the Control Room's is "Night Shift "
+    )
+    deployment_id = task.execute({})
+    runs = [run for run in named_alike.bot_runs() if run["deploymentId"] == deployment_id]
+    assert [(run["fileId"], run["userId"], run["deviceId"]) for run in runs] == [("511", "30", "112")]
+
+
+def test_every_run_as_user_and_pool_name_that_does_not_resolve_is_named(named_alike):
+    users = AutomationAnywhereDeployBotOperator(
+        task_id="t", bot_path="Report", run_as_user_names=["runner_finance ", "runner_reports", "nobody"]
+    )
+    with pytest.raises(NameLookupError) as failed:
+        users.execute({})
+    assert failed.value.values == ["runner_finance ", "nobody"]
+    assert failed.value.candidates["runner_finance "] == [("29", "runner_finance"), ("32", "runner_finance ")]
+    pools = AutomationAnywhereDeployBotOperator(
+        task_id="t", bot_path="Report", run_as_user_ids=[30], pool_names=["Finance Runners\xa0", "Empty Pools"]
+    )
+    with pytest.raises(NameLookupError) as failed:
+        pools.execute({})
+    assert failed.value.values == ["Finance Runners\xa0", "Empty Pools"]
+    assert failed.value.candidates["Finance Runners\xa0"] == [("61", "Finance Runners"), ("63", "Finance Runners\xa0")]
+    assert named_alike.counters.requests(DEPLOY) == 0
