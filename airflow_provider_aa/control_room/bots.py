@@ -383,7 +383,8 @@ def execution_request(execution_id: str) -> ApiRequest:
 def read_runs(answer: Any, request: ApiRequest, deployment_id: str) -> list[BotRun]:
     """
     The deployment's runs from an activity list answer. Records of other deployments are
-    dropped, in case a Control Room ignores the filter.
+    dropped, in case a Control Room ignores the filter; records without a ``deploymentId``
+    are kept (the filter chose them). Stopping trusts only records that show the id.
     """
     records = answer.get("list") if isinstance(answer, dict) else None
     if not isinstance(records, list) or not all(isinstance(record, dict) and "id" in record for record in records):
@@ -400,7 +401,7 @@ def read_runs(answer: Any, request: ApiRequest, deployment_id: str) -> list[BotR
             outputs=_output_values(record) if "botOutVariables" in record else None,
         )
         for record in records
-        if str(record.get("deploymentId", deployment_id)) == deployment_id
+        if str(record.get("deploymentId") or deployment_id) == deployment_id
     ]
 
 

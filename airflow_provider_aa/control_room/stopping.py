@@ -30,7 +30,10 @@ FINISHED_BOT_RUN_STATUSES = frozenset(BOT_RUN_SUCCESS_STATUSES + BOT_RUN_FAILURE
 
 
 class StopRefusedError(AutomationAnywhereError):
-    """The Control Room answered the stop but refused to stop some of the runs."""
+    """
+    Some runs were not stopped: the Control Room answered the stop but refused them, or
+    their activity records do not show the deployment's id, so they were not asked to stop.
+    """
 
 
 def stop_request(execution_ids: Sequence[str]) -> ApiRequest:
@@ -46,29 +49,46 @@ def stop_runs(session: ControlRoomSession, deployment_id: str) -> Operation[list
     Stop the runs of a deployment that have not finished; return their execution ids (empty,
     without a stop request, when every run has finished or there is no run yet).
 
-    One activity list request, then at most one stop request for all the runs.
+    One activity list request, then at most one stop request for all the runs. The
+    Control Room's ``deploymentId`` filter is not trusted for this destructive call: only
+    runs whose own record shows ``deployment_id`` are stopped (one that ignores the filter
+    lists everyone's runs), and an unfinished record without a ``deploymentId`` is left
+    running and reported.
 
-    :raises StopRefusedError: the Control Room refused to stop some runs (e.g. one finished
-        in between); the message names each with the Control Room's reason.
+    :raises StopRefusedError: some runs were not stopped: the Control Room refused them
+        (e.g. one finished in between; the message names each with its reason), or their
+        records carry no ``deploymentId`` (named too). The others were stopped.
     :raises AutomationAnywhereError: a failed call.
     """
     listing = activity_request(deployment_id)
-    runs = read_runs((yield from session.request_json(listing)), listing, deployment_id)
+    answer = yield from session.request_json(listing)
+    runs = read_runs(answer, listing, deployment_id)
+    shown = {str(record["id"]) for record in answer["list"] if str(record.get("deploymentId")) == deployment_id}
     unfinished = [run.execution_id for run in runs if run.status not in FINISHED_BOT_RUN_STATUSES]
-    if not unfinished:
-        return []
-    request = stop_request(unfinished)
-    refusals = _refusals((yield from session.request_json(request)))
-    if refusals:
-        reasons = "; ".join(f"run {execution_id}: {reason}" for execution_id, reason in refusals)
-        raise StopRefusedError(
-            f"The Control Room did not stop {len(refusals)} of {len(unfinished)} run(s) of deployment "
-            f"{deployment_id}: {reasons}",
-            method=request.method,
-            path=request.path,
-            status=200,
+    ours = [execution_id for execution_id in unfinished if execution_id in shown]
+    unshown = [execution_id for execution_id in unfinished if execution_id not in shown]
+    problems = []
+    if unshown:
+        problems.append(
+            f"{len(unshown)} unfinished run(s) listed for deployment {deployment_id} were not asked to stop, as "
+            f"their activity records show no deploymentId (they may be other deployments' runs): "
+            f"{', '.join(unshown)}; check them in the Control Room"
         )
-    return unfinished
+    request = stop_request(ours)
+    if ours:
+        refusals = _refusals((yield from session.request_json(request)))
+        if refusals:
+            reasons = "; ".join(f"run {execution_id}: {reason}" for execution_id, reason in refusals)
+            problems.insert(
+                0,
+                f"The Control Room did not stop {len(refusals)} of {len(ours)} run(s) of deployment "
+                f"{deployment_id}: {reasons}",
+            )
+    if problems:
+        stopped = f" Asked to stop: {', '.join(ours)}." if ours and unshown else ""
+        last = request if ours else listing
+        raise StopRefusedError(". ".join(problems) + "." + stopped, method=last.method, path=last.path, status=200)
+    return ours
 
 
 def _refusals(answer: Any) -> list[tuple[str, str]]:

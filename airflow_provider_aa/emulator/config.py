@@ -22,6 +22,7 @@ _BOOL_FIELDS = (
     "wlm_v4_enabled",
     "ignore_offset",
     "ignore_filter",
+    "activity_deployment_ids",
     "roles_v2_enabled",
     "roles_v1_enabled",
 )
@@ -79,6 +80,8 @@ class EmulatorConfig:
     - ``ignore_filter``: list endpoints answer as if there were no ``filter`` (a Control Room
       that does not filter on a field, e.g. on an activity record's time fields): every record,
       sorted and paged as asked.
+    - ``activity_deployment_ids``: off, deployed runs' activity records carry no
+      ``deploymentId`` (a Control Room whose records lack it); filtering on it still works.
 
     ``history_runs``: bot runs the activity history holds from before the setting took
     effect, over the two days before, all finished, each with an audit log entry (see
@@ -116,6 +119,7 @@ class EmulatorConfig:
     page_cap: int | None = None
     ignore_offset: bool = False
     ignore_filter: bool = False
+    activity_deployment_ids: bool = True
     add_answer_shape: str = "list"
     roles_v2_enabled: bool = True
     roles_v1_enabled: bool = True

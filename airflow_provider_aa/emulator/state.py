@@ -697,7 +697,12 @@ class ControlRoomState:
             ignore_offset=self._config.ignore_offset,
             ignore_filter=self._config.ignore_filter,
         )
-        return self._history.activity.answer(request, records, numeric_ids)
+        answer = self._history.activity.answer(request, records, numeric_ids)
+        if not self._config.activity_deployment_ids:  # filtered on it, not shown
+            for record in answer["list"]:
+                if record["id"] in self._runs:
+                    record.pop("deploymentId", None)
+        return answer
 
     @_transaction
     def list_audit_messages(self, body: Any) -> dict[str, Any]:

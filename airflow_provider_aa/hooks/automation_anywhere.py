@@ -511,7 +511,10 @@ class AutomationAnywhereHook(BaseHook):
         :param deployment_id: the ``deploymentId`` of a deploy.
         :return: the execution ids the Control Room was asked to stop (``[]``: none ran).
         :raises InvalidInputError: ``deployment_id`` is not a deployment id, before any request.
-        :raises StopRefusedError: the Control Room refused to stop some runs, with its reasons.
+        :raises StopRefusedError: the Control Room refused to stop some runs, with its reasons;
+            or some unfinished runs listed were not asked to stop, as their activity records
+            do not show ``deployment_id`` (only runs whose record shows it are ever stopped:
+            the Control Room's filter is not trusted for this).
         """
         checked = validate_deployment_id(deployment_id)
         stopped = self.run_operation(stop_runs(self.session, checked))

@@ -91,3 +91,38 @@ def test_a_refused_stop_request_surfaces_the_control_rooms_error(session, clock,
     assert refused.value.status == 403
     assert refused.value.code == "FORBIDDEN"
     assert refused.value.message == "No permission to manage activity"
+
+
+def test_unfinished_runs_whose_records_show_no_deployment_id_are_not_stopped_but_named(session, clock, token):
+    listed = [
+        {"id": "e1", "deploymentId": "dep-1", "status": "RUNNING"},
+        {"id": "x1", "status": "RUNNING"},
+        {"id": "x2", "deploymentId": "", "status": "DEPLOYED"},
+        {"id": "x3", "status": "COMPLETED"},  # finished: nothing to stop either way
+    ]
+    script = Script(
+        [
+            login(token),
+            (expect("POST", "/v3/activity/list", json=ACTIVITY_BODY, token=token), answer(200, {"list": listed})),
+            stop(token, ["e1"], answer(200, {})),
+        ]
+    )
+    with pytest.raises(StopRefusedError) as unshown:
+        run(stop_runs(session, "dep-1"), script, session=session, clock=clock)
+    text = str(unshown.value)
+    assert "2 unfinished run(s) listed for deployment dep-1 were not asked to stop" in text
+    assert "show no deploymentId (they may be other deployments' runs): x1, x2" in text
+    assert "Asked to stop: e1." in text
+
+
+def test_only_records_without_a_deployment_id_send_no_stop_request(session, clock, token):
+    listed = [{"id": "x1", "status": "RUNNING"}]
+    script = Script(
+        [
+            login(token),
+            (expect("POST", "/v3/activity/list", json=ACTIVITY_BODY, token=token), answer(200, {"list": listed})),
+        ]
+    )
+    with pytest.raises(StopRefusedError, match=r"were not asked to stop.*: x1; check them") as unshown:
+        run(stop_runs(session, "dep-1"), script, session=session, clock=clock)
+    assert unshown.value.path == "/v3/activity/list"

@@ -51,6 +51,16 @@ def test_the_activity_records_show_the_deploys_automation_name(bots, clock):
     assert [record["automationName"] for record in activities(bots, unnamed["deploymentId"])] == ["Invoice Processor"]
 
 
+def test_activity_records_without_deployment_ids_are_still_filtered_on_them(bots, clock, clocked_emulator):
+    clocked_emulator.configure(activity_deployment_ids=False)
+    ours = deploy_v4(bots).json()["deploymentId"]
+    deploy_v4(bots)
+    clock.advance(1.5)
+
+    (record,) = activities(bots, ours)
+    assert "deploymentId" not in record and record["status"] == "RUNNING"
+
+
 def test_a_run_goes_deployed_running_completed_and_is_listed_late(bots, clock):
     answer = deploy_v4(bots, bot_input=TYPED)
     assert answer.status_code == 200 and answer.json()["automationName"] == "Invoice Processor"

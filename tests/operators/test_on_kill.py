@@ -81,6 +81,25 @@ def test_stop_on_kill_false_leaves_the_bot_running_and_the_deployment_saved(emul
     assert store.values[SAVED_DEPLOYMENT]["deployment_id"]
 
 
+def test_runs_whose_records_do_not_show_the_deployment_are_never_stopped(emulator, monkeypatch, capsys):
+    """A Control Room that ignores the activity filter and shows no deploymentId: stop nobody's runs."""
+    others = AutomationAnywhereHook()
+    for _ in range(5):
+        others.deploy_bot(501, [29])  # other tasks' runs of the same bot
+    others.close()
+    emulator.configure(ignore_filter=True, activity_deployment_ids=False)
+    task, store = deploy_and_wait(), StateStore()
+    kill_while_waiting(monkeypatch, task)
+
+    with pytest.raises(Killed):
+        task.execute({"task_state_store": store})
+
+    assert emulator.counters.requests(MANAGE) == 0
+    assert statuses(emulator) == ["RUNNING"] * 7
+    assert "7 unfinished run(s) listed for deployment" in capsys.readouterr().out
+    assert store.values[SAVED_DEPLOYMENT]["deployment_id"]  # not stopped: a retry waits for the run
+
+
 def test_a_deploy_operator_killed_before_it_deployed_sends_nothing(emulator):
     deploy_and_wait().on_kill()
     assert emulator.counters.requests() == 0
