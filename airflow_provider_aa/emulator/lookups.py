@@ -18,6 +18,12 @@ All three lists take the list grammar of :mod:`.filters` (``filter`` on any fiel
   seed's ``bots`` (the ones that deploy); the private one of the caller holds the seed's
   ``privateBots`` whose ``owner`` is the caller's username (they do not deploy). Folder ids
   count up from :data:`FOLDER_IDS`, in path order.
+
+Names are kept exactly as seeded, as the Control Room keeps what was typed: ``"Invoices "``
+next to ``"Invoices"``, a pool name ending in a non-breaking space. A seed path starts at the
+root, which is added when it does not (``Bots/Report`` is ``Automation Anywhere\\Bots\\Report``);
+a top-level folder named like the root follows it: ``Automation Anywhere/Automation
+Anywhere/Report``.
 """
 
 from __future__ import annotations
