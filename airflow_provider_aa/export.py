@@ -5,9 +5,9 @@ Layout: ``<destination>/<dataset>/<start>_<end>.jsonl``, the interval's bounds i
 ISO 8601 (``20261130T000000Z_20261130T040000Z.jsonl``), so that names sort by time. Work
 items go one folder deeper, one per set of queues (``work_items/queues-20-22/...``), so
 that exports of other queues to the same destination never replace each other's files. Each
-line is one record exactly as the Control Room sent it. ``destination`` is an
-``ObjectStoragePath`` or a URL string: ``file://`` works as is, ``s3://``, ``gs://`` and
-others with the matching Airflow provider installed.
+line is one record exactly as the Control Room sent it. ``destination`` is a local path, an
+``ObjectStoragePath`` or a URL string: local paths and ``file://`` work as they are,
+``s3://``, ``gs://`` and others with the matching Airflow provider installed.
 
 A file is written whole or not at all: records stream into a temporary file beside it
 (``.<name>.tmp-<attempt>-<random>``, its own for each writer), which then replaces the file.
@@ -29,6 +29,7 @@ import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from airflow.sdk import ObjectStoragePath
@@ -51,18 +52,23 @@ class ExportFileError(ValueError):
 
 def storage_path(destination: Any, field: str = "destination") -> ObjectStoragePath:
     """
-    ``destination`` as an ``ObjectStoragePath``.
+    ``destination`` as an ``ObjectStoragePath``: a URL with a scheme (``file:///data/aa``,
+    ``s3://bucket/aa``) as it is; a local path (``/data/aa``, ``~/aa``, ``exports/aa``) as
+    a ``file://`` URL, a relative one from the current directory (the worker's, in a task).
 
-    :raises InvalidInputError: for anything but an ``ObjectStoragePath`` or a non-empty
-        URL string with a scheme (``file:///data/aa``, ``s3://bucket/aa``).
+    :raises InvalidInputError: for anything but an ``ObjectStoragePath``, a URL or a path.
     """
     if isinstance(destination, ObjectStoragePath):
         return destination
-    if isinstance(destination, str) and re.match(r"[A-Za-z][A-Za-z0-9+.-]*://\S", destination.strip()):
-        return ObjectStoragePath(destination.strip())
+    text = destination.strip() if isinstance(destination, str) else ""
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://\S", text):
+        return ObjectStoragePath(text)
+    # A scheme without "//" ("s3:/bucket") is a mistyped URL, not a folder named "s3:".
+    if text and "://" not in text and not re.match(r"[A-Za-z][A-Za-z0-9+.-]+:", text):
+        return ObjectStoragePath("file://" + str(Path(text).expanduser().absolute()))
     raise InvalidInputError(
-        f"{field} must be an ObjectStoragePath or a URL such as 'file:///data/aa' or 's3://bucket/aa', "
-        f"got {destination!r}."
+        f"{field} must be a local path such as '/data/aa', a URL such as 'file:///data/aa' or "
+        f"'s3://bucket/aa', or an ObjectStoragePath, got {destination!r}."
     )
 
 
@@ -156,7 +162,8 @@ def latest_records(destination: Any, dataset: str) -> Iterator[dict[str, Any]]:
     ``pandas.DataFrame(...)`` or insert it into a database as it comes. Files written
     while this reads may be missed or half seen: read when no export of the dataset runs.
 
-    :param destination: what the export operator was given (``ObjectStoragePath`` or URL).
+    :param destination: what the export operator was given (a local path, an
+        ``ObjectStoragePath`` or a URL).
     :param dataset: ``"bot_runs"``, ``"work_items"`` or ``"audit"``.
     :return: records in file order (oldest interval first); nothing when none was exported.
     :raises InvalidInputError: for a bad ``destination`` or ``dataset``.

@@ -127,10 +127,18 @@ def test_latest_records_of_nothing_exported_is_empty(tmp_path):
     assert list(latest_records(tmp_path.as_uri(), "audit")) == []
 
 
-@pytest.mark.parametrize("destination", ["/data/aa", "", 42, None])
-def test_destinations_must_be_urls_or_storage_paths(destination):
-    with pytest.raises(InvalidInputError, match="destination must be an ObjectStoragePath or a URL"):
+@pytest.mark.parametrize("destination", ["", " ", "s3:/bucket/aa", "file:/data/aa", 42, None])
+def test_destinations_must_be_paths_urls_or_storage_paths(destination):
+    with pytest.raises(InvalidInputError, match="destination must be a local path such as '/data/aa', a URL"):
         storage_path(destination)
+
+
+def test_a_plain_local_path_is_a_file_url_a_relative_one_from_the_current_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert str(storage_path(" /data/aa exports ")) == "file:///data/aa exports"
+    assert str(storage_path("exports/cr")) == f"file://{tmp_path}/exports/cr"
+    write(tmp_path, "audit", 0, 4, {"id": 1, "createdOn": "2026-11-30T01:00:00Z"})
+    assert list(latest_records(str(tmp_path), "audit")) == [{"id": 1, "createdOn": "2026-11-30T01:00:00Z"}]
 
 
 def test_an_empty_line_is_skipped_and_records_round_trip(tmp_path):

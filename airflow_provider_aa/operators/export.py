@@ -49,8 +49,9 @@ class AutomationAnywhereExportOperator(BaseOperator):
         device; needs "View everyone's activity"), ``"work_items"`` (items of the queues
         created or changed in the window; needs rights on the queues) or ``"audit"`` (the
         audit log; needs the audit log permission).
-    :param destination: an ``ObjectStoragePath`` or a URL string (templated):
-        ``file:///data/aa`` works as is, ``s3://…``, ``gs://…`` and others with the matching
+    :param destination: a local path, a URL string or an ``ObjectStoragePath`` (templated):
+        ``/data/aa`` and ``file:///data/aa`` work as they are (a relative path is taken from
+        the worker's current directory), ``s3://…``, ``gs://…`` and others with the matching
         Airflow provider installed.
     :param overlap: how far before the data interval the window begins (default one day,
         as the CoE Manager does); ``timedelta(0)`` reads the data interval only (records

@@ -146,7 +146,7 @@ def test_audit_and_work_items_by_queue_name(history, tmp_path):
         ({"dataset": "audit", "queue_names": "Invoices"}, "queue_names applies only"),
         ({"dataset": "audit", "overlap": timedelta(hours=-1)}, "overlap must be a timedelta of 0 or more"),
         ({"dataset": "audit", "overlap": 3600}, "overlap must be a timedelta"),
-        ({"dataset": "audit", "destination": 42}, "destination must be an ObjectStoragePath or a URL"),
+        ({"dataset": "audit", "destination": 42}, "destination must be a local path such as '/data/aa', a URL"),
     ],
 )
 def test_bad_parameters_fail_when_the_task_is_made(kwargs, message):
@@ -157,7 +157,7 @@ def test_bad_parameters_fail_when_the_task_is_made(kwargs, message):
 def test_bad_templated_values_and_a_run_without_data_interval_fail_before_any_request(aa_emulator, monkeypatch):
     aa_emulator.use_connection(monkeypatch)
     with pytest.raises(InvalidInputError, match="destination must be"):
-        exporter("/not/a/url").execute(context(hours_ago(4), hours_ago(0)))
+        exporter("s3:/not/a/url").execute(context(hours_ago(4), hours_ago(0)))
     with pytest.raises(InvalidInputError, match=r"queue_ids\[0\] must be a positive integer"):
         exporter("file:///tmp/aa", "work_items", queue_ids=["x"]).execute(context(hours_ago(4), hours_ago(0)))
     with pytest.raises(InvalidInputError, match="neither a data interval nor a DAG run's run_after"):
