@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from airflow.sdk.exceptions import AirflowException
 
@@ -12,6 +14,10 @@ from airflow_provider_aa.control_room.decoding import decode_json
 
 #: Longest piece of an unexpected body quoted in an error message.
 _BODY_EXCERPT = 200
+#: What a secret is replaced with in an error.
+MASKED = "***"
+#: Shortest start of a secret masked at the end of a text (an excerpt cut inside the secret).
+_CUT_SECRET = 4
 
 
 class AutomationAnywhereError(AirflowException):
@@ -55,6 +61,29 @@ class AutomationAnywhereError(AirflowException):
             "details": self.details,
         }
 
+    def mask_secrets(self, secrets: Iterable[str]) -> None:
+        """
+        Replace every secret in this error's texts (and in the errors it was raised from) with
+        ``***``: as written, JSON-escaped and URL-encoded, and a start of one where a text ends
+        (an excerpt cut inside it). For what a Control Room or a gateway echoes of a request.
+        """
+        forms = _secret_forms(secrets)
+        if not forms:
+            return
+        error: BaseException | None = self
+        seen: set[int] = set()
+        while error is not None and id(error) not in seen:
+            seen.add(id(error))
+            if isinstance(error, AutomationAnywhereError):
+                for name in ("summary", "path", "code", "message", "details"):
+                    value = getattr(error, name)
+                    if isinstance(value, str):
+                        setattr(error, name, _masked(value, forms))
+                error.args = (error._render(),)
+            elif any(isinstance(arg, str) and _masked(arg, forms) != arg for arg in error.args):
+                error.args = tuple(_masked(arg, forms) if isinstance(arg, str) else arg for arg in error.args)
+            error = error.__cause__ or error.__context__
+
     def _render(self) -> str:
         text = self.summary
         if self.method and self.path:
@@ -68,6 +97,33 @@ class AutomationAnywhereError(AirflowException):
         if control_room:
             text += f" Control Room said: {control_room}"
         return text
+
+
+def _secret_forms(secrets: Iterable[str]) -> list[str]:
+    """Each secret as a text may hold it, longest first (so that no longer form is half masked)."""
+    forms: set[str] = set()
+    for secret in secrets:
+        if secret:
+            forms.update(
+                (
+                    secret,
+                    json.dumps(secret)[1:-1],
+                    json.dumps(secret, ensure_ascii=False)[1:-1],
+                    quote(secret, safe=""),
+                    quote_plus(secret, safe=""),
+                )
+            )
+    return sorted(forms, key=len, reverse=True)
+
+
+def _masked(text: str, forms: list[str]) -> str:
+    for form in forms:
+        text = text.replace(form, MASKED)
+    for form in forms:
+        for length in range(len(form) - 1, _CUT_SECRET - 1, -1):
+            if text.endswith(form[:length]):
+                return text[:-length] + MASKED
+    return text
 
 
 class FatalError(AutomationAnywhereError, AirflowFailException):

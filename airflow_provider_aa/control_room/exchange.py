@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
+
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 
 T = TypeVar("T")
 
@@ -114,9 +116,13 @@ Operation = Generator[Action, Outcome, T]
 
 
 class Authenticator(Protocol):
-    """What a driver needs from a session to serve :class:`Authenticate` actions."""
+    """What a driver needs from a session: to serve :class:`Authenticate` actions, and its secrets."""
 
     def authenticate(self, rejected: str | None) -> Operation[None]: ...
+
+    def secrets(self) -> Iterable[str]:
+        """Every secret the session knows (its credentials, the tokens it was given): masked in errors."""
+        ...
 
 
 def drive(
@@ -128,13 +134,19 @@ def drive(
     authenticator: Authenticator,
     lock: threading.Lock,
 ) -> T:
-    """Run an operation with blocking I/O and return its result (or raise its error)."""
+    """
+    Run an operation with blocking I/O and return its result (or raise its error, every
+    secret of ``authenticator`` masked in it: what a server echoes never reaches a message).
+    """
     outcome: Outcome = None
     while True:
         try:
             action = operation.send(outcome)
         except StopIteration as finished:
             return finished.value
+        except AutomationAnywhereError as error:
+            error.mask_secrets(authenticator.secrets())
+            raise
         if isinstance(action, Send):
             outcome = send(action.request)
         elif isinstance(action, Sleep):
@@ -172,6 +184,9 @@ async def adrive(
             action = operation.send(outcome)
         except StopIteration as finished:
             return finished.value
+        except AutomationAnywhereError as error:
+            error.mask_secrets(authenticator.secrets())
+            raise
         if isinstance(action, Send):
             outcome = await send(action.request)
         elif isinstance(action, Sleep):

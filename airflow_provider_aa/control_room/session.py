@@ -117,8 +117,14 @@ class ControlRoomSession:
         self._evictions: list[float] = []
         self._last_evicted: str | None = None
         self._clock_offset: float | None = None
+        #: Every token this session was given: an error may quote one the server echoes.
+        self._tokens: set[str] = set()
 
     # -- authentication ---------------------------------------------------------------
+
+    def secrets(self) -> list[str]:
+        """The connection's password, API key or token, and every token issued to this session."""
+        return [*self.settings.secrets, *self._tokens]
 
     def authenticate(self, rejected: str | None) -> Operation[None]:
         """
@@ -200,6 +206,7 @@ class ControlRoomSession:
 
     def _accept_token(self, token: str, *, issued_now: bool = True) -> Operation[None]:
         yield Mask(token)
+        self._tokens.add(token)
         self._token = token
         self._times = token_times(token, self._clock(), issued_now=issued_now)
 
