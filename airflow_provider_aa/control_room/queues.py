@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
 from airflow_provider_aa.control_room.session import ControlRoomSession
+from airflow_provider_aa.control_room.settings import ConnectionSettings
 from airflow_provider_aa.control_room.work_items import PAGE_LENGTH
 
 
@@ -29,10 +30,12 @@ def connection_check(session: ControlRoomSession) -> Operation[str]:
     Log in and list one work queue: what the UI's Test button and ``airflow connections
     test`` run. Returns the success message; a failure raises the call's error.
 
-    A user that may deploy bots but has no queue rights gets 403 for the queue list: then
-    one activity record is listed instead, the call that follows a deployed bot's runs, and
-    the message says which capabilities were checked (``work queues: no permission (HTTP
-    403); activity: visible``).
+    The message says what was checked: the login (URL, user, auth_type) and the rights, e.g.
+    ``work queues: visible (3 queue(s))``. A user that may deploy bots but has no queue rights
+    gets 403 for the queue list: then one activity record is listed instead, the call that
+    follows a deployed bot's runs (``work queues: no permission (HTTP 403); activity:
+    visible``). The connection's warnings follow, each as ``Warning: ...``: unknown extras,
+    plain http, and mode password without ``multiple_login``.
     """
     settings = session.settings
     who = f" as {settings.username!r}" if settings.username else ""
@@ -56,10 +59,17 @@ def connection_check(session: ControlRoomSession) -> Operation[str]:
             ) from None
         records = _total(activity)
         shown = f"visible ({records} record(s))" if records is not None else "visible"
-        return f"{connected}; work queues: no permission (HTTP 403); activity: {shown}."
+        return _with_warnings(f"{connected}; work queues: no permission (HTTP 403); activity: {shown}.", settings)
     total = _total(answer)
-    queues = f"; {total} work queue(s) visible" if total is not None else ""
-    return f"{connected}{queues}."
+    queues = f"visible ({total} queue(s))" if total is not None else "visible"
+    return _with_warnings(f"{connected}; work queues: {queues}.", settings)
+
+
+def _with_warnings(summary: str, settings: ConnectionSettings) -> str:
+    """The summary, then each of the connection's warnings (a passing test must show them too)."""
+    found = (settings.plain_http_warning, *settings.warnings, settings.single_session_warning)
+    warnings = [warning if warning.endswith((".", "?")) else f"{warning}." for warning in found if warning]
+    return " ".join([summary, *(f"Warning: {warning}" for warning in warnings)])
 
 
 def _total(answer: object) -> object:

@@ -698,8 +698,18 @@ class AutomationAnywhereHook(BaseHook):
     # -- connection test ----------------------------------------------------------------
 
     def test_connection(self) -> tuple[bool, str]:
-        """Log in and list one queue: what the UI's Test button and ``airflow connections test`` run."""
+        """
+        Log in and list one queue: what the UI's Test button and ``airflow connections test`` run.
+
+        On success the message says what was checked (login mode, queue or activity rights) and
+        carries the connection's warnings (unknown extras; mode password without
+        ``multiple_login``). It is also printed: ``airflow connections test`` silences logging
+        and shows only "Connection success!" of a passing test, so the summary and its warnings
+        would never reach the user there (the UI shows the returned message).
+        """
         try:
-            return True, self.run_operation(connection_check(self.session))
+            summary = self.run_operation(connection_check(self.session))
         except AutomationAnywhereError as problem:
             return False, str(problem)
+        print(summary)
+        return True, summary

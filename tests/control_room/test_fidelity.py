@@ -213,7 +213,7 @@ def test_a_user_without_queue_rights_is_checked_on_the_activity_instead(session,
     message = run(connection_check(session), script, session=session, clock=clock)
     assert message == (
         f"Connected to {BASE_URL} as 'jdoe' (auth_type='password'); work queues: no permission (HTTP 403); "
-        "activity: visible (12 record(s))."
+        f"activity: visible (12 record(s)). Warning: {session.settings.single_session_warning}"
     )
 
 

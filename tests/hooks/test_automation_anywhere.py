@@ -695,9 +695,11 @@ def test_connection_test_reports_success_and_failure(requests_mock, password_con
     )
     requests_mock.post(f"{BASE_URL}/v3/wlm/queues/list", json={"page": {"total": 3}, "list": []})
 
-    assert AutomationAnywhereHook().test_connection() == (
+    hook = AutomationAnywhereHook()
+    assert hook.test_connection() == (
         True,
-        f"Connected to {BASE_URL} as 'jdoe' (auth_type='password'); 3 work queue(s) visible.",
+        f"Connected to {BASE_URL} as 'jdoe' (auth_type='password'); work queues: visible (3 queue(s)). "
+        f"Warning: {hook.settings.single_session_warning}",
     )
     ok, message = AutomationAnywhereHook().test_connection()
     assert not ok and "Login refused" in message and "UM1101" in message

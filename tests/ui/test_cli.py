@@ -84,9 +84,24 @@ def test_connections_test_succeeds_in_each_auth_mode(aa_emulator, auth_type):
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Connection success!" in done.stdout
-    # The CLI prints no message on success: the emulator shows the test really ran.
+    # The CLI prints no message on success; the hook prints what it checked.
+    assert f"Connected to {aa_emulator.url}" in done.stdout
+    assert f"(auth_type={auth_type!r}); work queues: visible (3 queue(s))." in one_line(done.stdout)
     expected = [(LIST_QUEUES, 200)] if auth_type == "token" else [(LOGIN, 200), (LIST_QUEUES, 200)]
     assert calls(aa_emulator) == expected
+
+
+def test_connections_test_prints_the_connections_warnings_on_success(aa_emulator):
+    done = connections_test(aa_emulator.connection_env_value("password", timout=5))
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = one_line(done.stdout)
+    assert "Connection success!" in out
+    assert (
+        "Warning: Connection extra 'timout' is not a setting of this provider and is ignored: did you mean 'timeout'?"
+    ) in out
+    assert "Warning: User 'bot_runner' logs in without multipleLogin (extra 'multiple_login' is false)" in out
+    assert "('Allow multiple sessions')" in out
 
 
 def test_connections_test_fails_for_a_wrong_password(aa_emulator):
