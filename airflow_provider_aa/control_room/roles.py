@@ -43,7 +43,7 @@ from airflow_provider_aa.control_room.errors import AutomationAnywhereError, Inv
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
 from airflow_provider_aa.control_room.listing import read_all
 from airflow_provider_aa.control_room.session import AmbiguousOutcomeError, ControlRoomSession
-from airflow_provider_aa.control_room.work_items import PAGE_LENGTH
+from airflow_provider_aa.control_room.work_items import PAGE_LENGTH, path_id
 
 #: The User Management API versions, newest first.
 ROLE_API_VERSIONS = ("v2", "v1")
@@ -255,7 +255,7 @@ def role_list_request(version: str, name: str) -> ApiRequest:
 
 def role_request(version: str, role_id: str) -> ApiRequest:
     """One role, members included (``GET /{version}/usermanagement/roles/{id}``)."""
-    return ApiRequest("GET", f"/{version}/usermanagement/roles/{role_id}")
+    return ApiRequest("GET", f"/{version}/usermanagement/roles/{path_id(role_id, 'role id')}")
 
 
 def create_role_request(
@@ -284,7 +284,8 @@ def update_role_request(
     change as its own (a resend would only get a 409 on the ``version``).
     """
     body = {**role, "description": description, "permissions": [_sendable(entry) for entry in permissions]}
-    return ApiRequest("PUT", f"/{version}/usermanagement/roles/{role['id']}", body, replay_safe=False)
+    path = f"/{version}/usermanagement/roles/{path_id(role['id'], 'role id')}"
+    return ApiRequest("PUT", path, body, replay_safe=False)
 
 
 def _sendable(permission: Permission) -> dict[str, Any]:
@@ -305,11 +306,13 @@ def ensure_role(
     api: RoleApi,
 ) -> Operation[EnsuredRole]:
     """
-    Make the role ``name`` exist with exactly ``permissions`` (checked with
+    Make the role ``name`` exist with ``permissions`` (checked with
     :func:`validate_permissions`): create it when missing, else add and remove permissions
-    and keep everything else, its members above all. Permissions on one resource (with a
-    ``resourceId``: bot folders, run-as users, pools an admin added in the UI) are kept unless
-    ``permissions`` itself lists such permissions of that ``resourceType``. Safe to run again:
+    and keep everything else, its members above all. Only permissions the caller manages are
+    removed: those of a ``resourceType`` that ``permissions`` lists, on one resource (with a
+    ``resourceId``) if it lists such ones of that type, without one if it lists such ones.
+    Others an admin added in the UI stay (bot folders, run-as users, pools; the audit log
+    permission). Safe to run again:
     an unchanged role costs two reads and no write. What changed is reported against the
     role as first read, also when an update's answer was lost and its resend refused (409).
 
@@ -357,13 +360,13 @@ def _reconcile(
     description: str | None,
 ) -> Operation[EnsuredRole]:
     wanted = {permission_key(entry): entry for entry in permissions}
-    # Permissions on one resource (a folder, run-as user or pool an admin added in the UI) stay,
-    # unless ``permissions`` lists such permissions of that resource type itself.
-    managed_types = {entry.get("resourceType") for entry in permissions if entry.get("resourceId") not in (None, "")}
+    # Only what the caller manages may go: permissions of a resource type ``permissions`` lists,
+    # on one resource (with a resourceId) or not, as it lists them. The rest stays: a folder,
+    # run-as user or pool an admin added in the UI, an unscoped one such as the audit log's.
+    managed = {_scope(entry) for entry in permissions}
 
     def removable(entry: Mapping[str, Any]) -> bool:
-        scoped = entry.get("resourceId") not in (None, "")
-        return permission_key(entry) not in wanted and (not scoped or entry.get("resourceType") in managed_types)
+        return permission_key(entry) not in wanted and _scope(entry) in managed
 
     attempt = 0
     first_change: dict[str, Any] | None = None
@@ -409,6 +412,11 @@ def _reconcile(
         sent = {**role, "description": new_description, "permissions": kept + added}
         updated = _role_from(answer, request) if isinstance(answer, Mapping) and answer else sent
         return _outcome(updated, api, created=False, added=added, removed=removed, description=description_changed)
+
+
+def _scope(permission: Mapping[str, Any]) -> tuple[str, bool]:
+    """A permission's resource type, and whether it is on one resource (has a ``resourceId``)."""
+    return (str(permission.get("resourceType")), permission.get("resourceId") not in (None, ""))
 
 
 def _find(session: ControlRoomSession, api: RoleApi, name: str) -> Operation[dict[str, Any] | None]:

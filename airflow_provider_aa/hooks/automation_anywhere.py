@@ -666,9 +666,11 @@ class AutomationAnywhereHook(BaseHook):
         self, name: str, permissions: Sequence[Mapping[str, Any]], description: str | None = None
     ) -> EnsuredRole:
         """
-        Make the role ``name`` exist with exactly ``permissions``: create it when missing, else
-        add and remove permissions, keeping its users and every other field. Safe to repeat; the
-        change is logged. Needs a connection of a user who may manage roles (e.g. ``AAE_Admin``).
+        Make the role ``name`` exist with ``permissions``: create it when missing, else add
+        them and remove the others of the resource types they name (scoped or unscoped as they
+        are), keeping permissions of other types (added in the UI), its users and every other
+        field. Safe to repeat; the change is logged. Needs a connection of a user who may
+        manage roles (e.g. ``AAE_Admin``).
         ``/v2/usermanagement`` is used, ``/v1`` where v2 answers 404 (remembered by the hook).
 
         :param name: the role's exact name (case-sensitive).

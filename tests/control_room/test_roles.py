@@ -143,6 +143,29 @@ def test_permissions_on_one_resource_go_when_the_caller_lists_such_permissions_o
     assert outcome.removed == [{"id": 2, **VIEW, "resourceId": 44}] and outcome.added == [wanted]
 
 
+def test_unscoped_permissions_of_types_not_asked_for_stay_and_those_of_types_asked_for_go(session, clock, token):
+    audit = {"id": 8, "action": "viewauditlog", "resourceType": "auditlog", "resourceId": None}  # added in the UI
+    present = [{"id": 1, **RUN, "resourceId": None}, {"id": 2, **VIEW, "resourceId": None}, audit]
+    shown = role(present)
+    sent = {**shown, "permissions": [{"id": 1, **RUN, "resourceId": None}, audit, {**KEY, "resourceId": None}]}
+    script = Script(
+        [
+            login(token),
+            listing("v2", token, (7, "Airflow")),
+            read("v2", token, shown),
+            (expect("PUT", "/v2/usermanagement/roles/7", json=sent, token=token), answer(200, {**sent, "version": 3})),
+        ]
+    )
+    outcome = run(ensure(session, [RUN, KEY]), script, session=session)
+    assert outcome.removed == [{"id": 2, **VIEW, "resourceId": None}] and outcome.added == [KEY]
+
+
+def test_an_unscoped_permission_not_asked_for_alone_changes_nothing(session, clock, token):
+    present = [{"id": 1, **RUN, "resourceId": None}, {"id": 8, "action": "viewauditlog", "resourceType": "auditlog"}]
+    script = Script([login(token), listing("v2", token, (7, "Airflow")), read("v2", token, role(present))])
+    assert not run(ensure(session, [RUN]), script, session=session).changed
+
+
 def test_an_update_whose_answer_was_lost_reports_what_it_changed(session, clock, token):
     script = Script(
         [

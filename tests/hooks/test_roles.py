@@ -45,22 +45,33 @@ def test_the_airflow_service_role_is_created_once_then_left_alone(hook, aa_emula
     assert again.to_dict()["created"] is False and again.to_dict()["api_version"] == "v2"
 
 
-def test_an_existing_role_gets_exactly_the_permissions_and_keeps_its_users(hook, aa_emulator):
+def test_an_existing_role_gets_the_permissions_of_the_types_asked_for_and_keeps_its_users(hook, aa_emulator):
     # Seeded "Bot Deployer" (id 16): user 32, myschedule + view/run on repositorymanager.
     outcome = hook.ensure_role(
         "Bot Deployer", [*ROLE_PRESETS["api_key_user"], {"action": "run", "resourceType": "repositorymanager"}]
     )
 
     assert {(entry["action"], entry["resourceType"]) for entry in outcome.added} == {("generateapikey", "api")}
-    assert {(entry["action"], entry["resourceType"]) for entry in outcome.removed} == {
-        ("myschedule", "taskscheduling"),
-        ("view", "repositorymanager"),
-    }
+    # repositorymanager is asked for: its other permission goes; taskscheduling is not: it stays.
+    assert {(entry["action"], entry["resourceType"]) for entry in outcome.removed} == {("view", "repositorymanager")}
     role = hook.run("GET", "/v2/usermanagement/roles/16")
     assert role["principals"] == [{"id": 32}]
     assert role["description"] == "Runs bots"
-    assert sorted(entry["action"] for entry in role["permissions"]) == ["generateapikey", "run"]
+    assert sorted(entry["action"] for entry in role["permissions"]) == ["generateapikey", "myschedule", "run"]
     assert role["version"] == 1
+
+
+def test_a_permission_an_admin_added_in_the_ui_stays_when_ensure_role_runs_again(hook, aa_emulator):
+    role_id = hook.ensure_role("Airflow Service", ROLE_PRESETS["airflow_service"]).id
+    role = hook.run("GET", f"/v2/usermanagement/roles/{role_id}")
+    audit = {"action": "viewauditlog", "resourceType": "auditlog", "resourceId": None}  # no resource scope
+    hook.run("PUT", f"/v2/usermanagement/roles/{role_id}", json={**role, "permissions": [*role["permissions"], audit]})
+
+    outcome = hook.ensure_role("Airflow Service", ROLE_PRESETS["airflow_service"])
+
+    assert not outcome.changed and outcome.removed == []
+    role = hook.run("GET", f"/v2/usermanagement/roles/{role_id}")
+    assert ("viewauditlog", "auditlog") in {(entry["action"], entry["resourceType"]) for entry in role["permissions"]}
 
 
 def test_v1_is_used_and_remembered_where_v2_is_missing(hook, aa_emulator):
