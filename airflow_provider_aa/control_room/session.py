@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -77,6 +78,11 @@ EVICTION_WINDOW = 60.0
 #: Statuses that a gateway sends when the Control Room is briefly unavailable.
 _GATEWAY_STATUSES = frozenset({502, 503, 504})
 
+#: Logins one session makes within any ``LOGIN_WINDOW`` seconds at most, whatever its tokens
+#: say: a caller that needs one more waits for it (under the authentication lock).
+MAX_LOGINS = 5
+LOGIN_WINDOW = 60.0
+
 _STATUS_SUMMARIES = {
     400: "The Control Room rejected the request as invalid",
     401: "The Control Room refused the credentials",
@@ -113,6 +119,8 @@ class ControlRoomSession:
         self._token: str | None = None
         self._times: TokenTimes | None = None
         self._refused: AutomationAnywhereError | None = None
+        #: Our clock's times of the last ``MAX_LOGINS`` logins.
+        self._logins: deque[float] = deque(maxlen=MAX_LOGINS)
         #: Our clock's times of the evictions within the last ``EVICTION_WINDOW`` seconds.
         self._evictions: list[float] = []
         self._last_evicted: str | None = None
@@ -148,7 +156,8 @@ class ControlRoomSession:
             if (yield from self._refresh()):
                 return
         if self.settings.auth_type == "token":
-            reason = "was rejected by the Control Room" if rejected else "has expired"
+            judged = f" (judged by {self._times.judged_by})" if self._times else ""
+            reason = "was rejected by the Control Room" if rejected else f"has expired{judged}"
             raise LoginRefusedError(
                 f"The connection's pre-issued token {reason} and cannot be renewed: issue a new "
                 "token and update the connection's 'token' field, or use auth_type "
@@ -157,6 +166,11 @@ class ControlRoomSession:
         yield from self._login()
 
     def _login(self) -> Operation[None]:
+        if len(self._logins) == MAX_LOGINS:
+            wait = min(self._logins[0] + LOGIN_WINDOW - self._clock(), LOGIN_WINDOW)
+            if wait > 0:
+                yield Sleep(wait)
+        self._logins.append(self._clock())
         request, answer = yield from self._auth_call(lambda version: login_request(self.settings, version))
         if answer.status in (401, 403):
             self._refused = _login_refusal(self.settings, request, answer)
@@ -208,7 +222,11 @@ class ControlRoomSession:
         yield Mask(token)
         self._tokens.add(token)
         self._token = token
-        self._times = token_times(token, self._clock(), issued_now=issued_now)
+        self._times = self._times_of(token, issued_now=issued_now)
+
+    def _times_of(self, token: str, *, issued_now: bool) -> TokenTimes:
+        now = self._clock()
+        return token_times(token, now, control_room_now=self.control_room_time(now), issued_now=issued_now)
 
     # -- calls ------------------------------------------------------------------------
 
@@ -282,7 +300,11 @@ class ControlRoomSession:
             shown = email.utils.parsedate_to_datetime(value).timestamp()
         except (TypeError, ValueError, IndexError, OverflowError):
             return
-        self._clock_offset = shown - self._clock()
+        first, self._clock_offset = self._clock_offset is None, shown - self._clock()
+        if first and self._token and self._token == self.settings.token:
+            # The pre-issued token was judged by its lifetime alone: now its exp can be read
+            # on the Control Room's clock.
+            self._times = self._times_of(self._token, issued_now=False)
 
     def _usable(self) -> bool:
         return bool(self._token and self._times and self._clock() < self._times.renew_at)

@@ -94,23 +94,37 @@ def test_a_pre_issued_token_is_used_without_any_login(clock):
     assert script.kinds == ["authenticate", "mask", "send"]
 
 
-def test_a_pre_issued_token_close_to_expiry_is_refreshed_before_the_call(clock):
-    old = jwt_token(iat=START - 1150)  # 50 s left: inside the renewal margin
+def test_a_pre_issued_token_the_date_header_shows_close_to_expiry_is_refreshed_before_the_next_call(clock):
+    old = jwt_token(iat=START - 1150)  # 50 s left on the Control Room's clock: inside the renewal margin
     new = jwt_token()
     session = new_session(token_settings(old), clock)
-    script = Script([refresh(old, new), call(new)])
+    first = Script([call(old, answer(200, OK, headers={"Date": http_date(START)}))])
+    run(session.request_json(READ), first, session=session, clock=clock)
 
-    run(session.request_json(READ), script, session=session, clock=clock)
-    assert script.masks == [old, new]
+    second = Script([refresh(old, new), call(new)])
+    run(session.request_json(READ), second, session=session, clock=clock)
+    assert first.masks + second.masks == [old, new]
 
 
-def test_an_expired_pre_issued_token_fails_without_a_request(clock):
+def test_an_expired_pre_issued_token_is_told_by_the_control_rooms_401(clock):
     token = jwt_token(iat=START - 2000)
     session = new_session(token_settings(token), clock)
+    script = Script([call(token, answer(401, {"code": "UM1103", "message": "Token expired"}))])
 
-    with pytest.raises(LoginRefusedError, match="pre-issued token has expired") as refused:
-        run(session.request_json(READ), Script(), session=session, clock=clock)
+    with pytest.raises(LoginRefusedError, match="pre-issued token was rejected by the Control Room") as refused:
+        run(session.request_json(READ), script, session=session, clock=clock)
     assert_no_secrets(refused.value, token)
+
+
+def test_a_pre_issued_token_past_its_exp_on_the_control_rooms_clock_fails_naming_what_was_checked(clock):
+    token = jwt_token(iat=START - 1100)  # 100 s left
+    session = new_session(token_settings(token), clock)
+    script = Script([call(token, answer(200, OK, headers={"Date": http_date(START)}))])
+    run(session.request_json(READ), script, session=session, clock=clock)
+
+    clock.advance(200)
+    with pytest.raises(LoginRefusedError, match="has expired \\(judged by its exp against the Control Room's clock"):
+        run(session.request_json(READ), Script(), session=session, clock=clock)
 
 
 def test_a_pre_issued_token_the_control_room_rejects_is_not_replaced_by_a_login(clock):

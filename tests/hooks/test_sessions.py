@@ -129,8 +129,9 @@ def test_a_token_that_looks_expired_on_arrival_is_still_used_for_a_while():
     times = token_times(token, now=1_003_600.0)
     assert times.renew_at - times.received_at == pytest.approx(1200 - 1 - 60)
     assert times.expires_at - times.received_at == pytest.approx(1200)
-    pre_issued = token_times(token, now=1_000_600.0, issued_now=False)
-    assert pre_issued.expires_at == pytest.approx(1_001_200.0)  # a pre-issued token is as old as it is
+    # A pre-issued token is as old as it is, on the Control Room's clock (here an hour behind ours).
+    pre_issued = token_times(token, now=1_003_600.0, control_room_now=1_000_600.0, issued_now=False)
+    assert pre_issued.expires_at == pytest.approx(1_004_200.0)
 
 
 # -- masking ----------------------------------------------------------------------------
