@@ -49,6 +49,11 @@ Cases (one line each: ``PASS``/``FAIL``, name, counts)
    log of the deployment.
 7. ``deploy-kill``: a bot deployed with ``wait_for_completion``, the worker SIGKILLed after
    the Control Room accepted the deploy (its answer still on the way): the bot runs once.
+8. ``single-session``: the deferrable example with the connection's default, ``multiple_login``
+   false, as a newcomer's first connection: one run alone, four at once, then one alone again
+   once the session's eviction window has passed. The first and last must succeed (the
+   triggerer's shared session recovers without a restart); what four runs at once do (sessions
+   ending each other, UM1114) is reported as it happens, not required.
 
 Each case has users (and queues) of its own in the emulator's seed, so that cases running at
 the same time do not mix their counts. The harness's request log tells the workers' sync
@@ -114,8 +119,25 @@ EXAMPLE_IDS = (
 MODES = {"password": "automation_anywhere_default", "api_key": "aa_api_key", "token": "aa_token"}
 MODE_USERS = {"password": "bot_runner", "api_key": "api_user", "token": "token_user"}
 #: Users and queues of the test's own cases, so that each case's counts are its own.
-CASE_USERS = ("fanout_user", "kill_user", "restart_user", "rotate_user", "deploy_user", "ops_admin")
-CASE_QUEUES = {30: "Fanout A", 31: "Fanout B", 32: "Kill add", 33: "Triggerer restart", 34: "Rotation"}
+CASE_USERS = (
+    "fanout_user",
+    "kill_user",
+    "restart_user",
+    "rotate_user",
+    "deploy_user",
+    "ops_admin",
+    "single_session_user",
+)
+CASE_QUEUES = {
+    30: "Fanout A",
+    31: "Fanout B",
+    32: "Kill add",
+    33: "Triggerer restart",
+    34: "Rotation",
+    35: "Single session",
+}
+#: The deferrable example on a connection without ``multiple_login`` (dags/deployment_examples_per_mode.py).
+SINGLE_SESSION_DAG = "example_automation_anywhere_deferrable__single_session"
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -577,8 +599,8 @@ class Deployment:
     def remaining(self, cap: float) -> float:
         return max(5.0, min(cap, self.deadline - time.monotonic()))
 
-    def trigger(self, dag_id: str) -> str:
-        run_id = self.api.trigger(dag_id)
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
+        run_id = self.api.trigger(dag_id, conf)
         with self._lock:
             self.runs.append((dag_id, run_id))
         return run_id
@@ -1015,6 +1037,65 @@ def case_deploy_kill(d: Deployment) -> str:
     )
 
 
+def case_single_session(d: Deployment) -> str:
+    """
+    Sessions of one user without ``multiple_login``: each worker's login ends the triggerer's
+    session and the other way round. Alone, a run costs the triggerer one eviction; four at
+    once may fight; a minute later the shared session must work again without a restart.
+    """
+    from airflow_provider_aa.control_room.session import EVICTION_WINDOW
+
+    em, api = d.emulator, d.api
+    user = "single_session_user"
+    before = time.time()
+
+    def runs(tag: str, count: int) -> list[str]:
+        """``count`` runs at once; their items held until every wait is deferred (or ended)."""
+        held = {"hold": "STATUS:ON_HOLD"}
+        run_ids = [
+            d.trigger(
+                SINGLE_SESSION_DAG,
+                {
+                    "queue_name": CASE_QUEUES[35],
+                    "orders": [{"order_id": f"SS-{tag}-{n}-{k}", "quantity": k, **held} for k in (1, 2)],
+                },
+            )
+            for n in range(count)
+        ]
+
+        def waits_deferred_or_ended() -> bool:
+            tis = [
+                ti
+                for run_id in run_ids
+                for ti in api.task_instances(SINGLE_SESSION_DAG, run_id)
+                if ti["task_id"] == "wait_in_triggerer"
+            ]
+            return len(tis) == count and all(
+                ti["state"] in ("deferred", "success", "failed", "upstream_failed") for ti in tis
+            )
+
+        wait_for(f"{count} wait(s) deferred or ended", waits_deferred_or_ended, d.remaining(180), 1.0)
+        em.release(35, [item["id"] for item in em.items(35) if item["status"] == "ON_HOLD"])
+        return [api.wait_run(SINGLE_SESSION_DAG, run_id, d.remaining(240)) for run_id in run_ids]
+
+    alone = runs("alone", 1)
+    together = runs("together", 4)
+    time.sleep(EVICTION_WINDOW + 5)  # nobody uses the connection: the evictions age out
+    again = runs("again", 1)
+    ended = len(em.requests(user=user, status=401, since=before))
+    worker_logins = len(em.logins(user=user, agent="workers", status=200, since=before))
+    triggerer_logins = len(em.logins(user=user, agent="triggerer", status=200, since=before))
+    triggerer_requests = len(em.requests(user=user, agent="triggerer", since=before))
+    check(alone == ["success"], f"the first run alone ended {alone[0]}")
+    check(again == ["success"], f"a run alone after the busy spell ended {again[0]}: the triggerer did not recover")
+    check(triggerer_requests > 0, "the triggerer sent no request: no wait was deferred")
+    return (
+        f"multiple_login false: alone {alone[0]}; 4 at once {dict(Counter(together))}; alone again "
+        f"{EVICTION_WINDOW + 5:.0f} s later {again[0]} (same triggerer, no restart); {ended} calls met an ended "
+        f"session (401), logins w{worker_logins}/t{triggerer_logins}"
+    )
+
+
 def case_secrets(d: Deployment) -> str:
     em, api = d.emulator, d.api
     tokens = em.harness_call("GET", "tokens")["tokens"]
@@ -1190,6 +1271,10 @@ def build(args: argparse.Namespace, procs: Processes, home: Path, pgdir: Path, s
             "AIRFLOW_CONN_AA_DEPLOY": connection_env(
                 em.url, "deploy_user", "password", password=passwords["deploy_user"], timeout=20, **multi
             ),
+            # The connection's default: single-session logins.
+            "AIRFLOW_CONN_AA_SINGLE_SESSION": connection_env(
+                em.url, "single_session_user", "password", password=passwords["single_session_user"]
+            ),
         }
     )
     migrate = subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
@@ -1235,6 +1320,7 @@ def build(args: argparse.Namespace, procs: Processes, home: Path, pgdir: Path, s
         "deployment_triggerer_restart",
         "deployment_rotation",
         "deployment_deploy_kill",
+        SINGLE_SESSION_DAG,
     }
 
     def parsed() -> bool:
@@ -1270,11 +1356,12 @@ CASES: dict[str, Callable[[Deployment], str]] = {
     "5-rotation": case_rotation,
     "6-secrets": case_secrets,
     "7-deploy-kill": case_deploy_kill,
+    "8-single-session": case_single_session,
 }
 #: Cases in the same phase run at the same time (their users, queues and faults are their own).
 PHASES = (
     ("1-examples", "5-rotation"),
-    ("2-fanout",),
+    ("2-fanout", "8-single-session"),
     ("3-kill-add", "7-deploy-kill", "4-triggerer-restart"),
     ("6-secrets",),
 )

@@ -1,5 +1,6 @@
 """
-The example DAGs of ``example_dags/`` once more for each auth mode but ``password``.
+The example DAGs of ``example_dags/`` once more for each auth mode but ``password``, and the
+deferrable one on a single-session connection.
 
 The example files stay as they are (they use ``automation_anywhere_default``, password mode in
 the deployment test). Here each one's source is run again with its ``dag_id`` suffixed
@@ -27,9 +28,14 @@ def _variant(source: str, mode: str) -> str:
     return connected
 
 
-for _path in sorted(EXAMPLES.glob("example_*.py")):
-    for _mode in MODES:
-        _namespace: dict = {"__name__": f"aa_deployment_{_path.stem}__{_mode}", "__file__": __file__}
-        # Compiled as this file, so that Airflow records this file as the DAG's and the workers parse it.
-        exec(compile(_variant(_path.read_text(), _mode), __file__, "exec"), _namespace)
-        globals()[f"dag_{_path.stem}__{_mode}"] = _namespace["dag"]
+#: The deferrable example once more on ``aa_single_session``: password mode without
+#: ``multiple_login`` (the connection's default), where the triggerer's and the workers'
+#: sessions end each other.
+VARIANTS = [(path, mode) for path in sorted(EXAMPLES.glob("example_*.py")) for mode in MODES]
+VARIANTS.append((EXAMPLES / "example_automation_anywhere_deferrable.py", "single_session"))
+
+for _path, _mode in VARIANTS:
+    _namespace: dict = {"__name__": f"aa_deployment_{_path.stem}__{_mode}", "__file__": __file__}
+    # Compiled as this file, so that Airflow records this file as the DAG's and the workers parse it.
+    exec(compile(_variant(_path.read_text(), _mode), __file__, "exec"), _namespace)
+    globals()[f"dag_{_path.stem}__{_mode}"] = _namespace["dag"]
