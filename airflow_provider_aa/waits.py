@@ -20,8 +20,6 @@ from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.statuses import UnknownStatusWarnings, WorkItemWait
 
 if TYPE_CHECKING:
-    import logging
-
     from airflow.sdk import BaseSensorOperator
 
     from airflow_provider_aa.control_room.settings import ConnectionSettings
@@ -55,7 +53,7 @@ class TriggerPolling(NamedTuple):
         }
 
 
-def warn_before_deferring(settings: ConnectionSettings, log: logging.Logger) -> None:
+def warn_before_deferring(settings: ConnectionSettings, warn: Callable[[str], object]) -> None:
     """
     Before a task hands its wait to the triggerer: the triggerer's session and the workers'
     end each other when the connection asks for single-session tokens, and this is the first
@@ -63,7 +61,7 @@ def warn_before_deferring(settings: ConnectionSettings, log: logging.Logger) -> 
     """
     warning = settings.single_session_warning
     if warning:
-        log.warning("Deferring to the triggerer, which logs in by itself. %s", warning)
+        warn(f"Deferring to the triggerer, which logs in by itself. {warning}")
 
 
 class WorkItemWatch:

@@ -184,7 +184,7 @@ class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
                 return ids
         finally:
             hook.close()
-        warn_before_deferring(hook.settings, self.log)
+        warn_before_deferring(hook.settings, self.log.warning)
         self.defer(
             trigger=watch.trigger(self.automation_anywhere_conn_id, TriggerPolling(self.timeout, self.poke_interval)),
             method_name="execute_complete",
@@ -363,7 +363,7 @@ class AutomationAnywhereDeployBotOperator(BaseOperator):
                 )
         finally:
             hook.close()
-        warn_before_deferring(hook.settings, self.log)
+        warn_before_deferring(hook.settings, self.log.warning)
         self.defer(
             trigger=watch.trigger(
                 self.automation_anywhere_conn_id,

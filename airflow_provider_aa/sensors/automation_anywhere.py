@@ -74,7 +74,7 @@ class _AutomationAnywhereSensor(BaseSensorOperator):
         if self.deferrable and not reading.is_done:
             # Hand the wait to the triggerer: TaskDeferred is a BaseException, so it passes
             # BaseSensorOperator's error handling untouched.
-            warn_before_deferring(self.hook.settings, self.log)
+            warn_before_deferring(self.hook.settings, self.log.warning)
             self._close_hook()
             self.defer(
                 trigger=self._trigger(context, TriggerPolling.of(self)),
