@@ -12,6 +12,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_aa.emulator.tokens import TOKEN_CLAIMS
+
 _DURATION_FIELDS = ("token_lifetime", "pickup_delay", "work_delay", "activity_delay")
 _BOOL_FIELDS = (
     "numeric_ids",
@@ -46,7 +48,10 @@ class EmulatorConfig:
     """
     Settings that can change while the emulator runs (see ``ControlRoomEmulator.configure``).
 
-    ``token_lifetime``: seconds a new JWT stays valid. ``pickup_delay`` / ``work_delay``:
+    ``token_lifetime``: seconds a new JWT stays valid. ``token_claims``: what its claims say of
+    its times: ``"iat_exp"`` (``iat`` and ``exp``, the default), ``"exp_only"`` (no ``iat``, as
+    some gateways and older Control Rooms issue them) or ``"exp_equals_iat"`` (``exp`` equal to
+    ``iat``); the token lives ``token_lifetime`` whatever its claims say. ``pickup_delay`` / ``work_delay``:
     seconds the emulated bot waits before taking a NEW item / before finishing an ACTIVE one.
     ``numeric_ids``: numeric work item and queue fields as JSON numbers instead of strings.
     ``auth_v1_enabled`` / ``auth_v2_enabled``: whether login and refresh answer on
@@ -104,6 +109,7 @@ class EmulatorConfig:
     """
 
     token_lifetime: float = 1200.0
+    token_claims: str = "iat_exp"
     pickup_delay: float = 1.0
     work_delay: float = 1.0
     numeric_ids: bool = False
@@ -141,6 +147,8 @@ class EmulatorConfig:
         if self.page_cap is not None:
             check_number("page_cap", self.page_cap, 1, MAX_PAGE_CAP, whole=True)
         check_number("history_runs", self.history_runs, 0, MAX_HISTORY_RUNS, whole=True)
+        if self.token_claims not in TOKEN_CLAIMS:
+            raise ValueError(f"token_claims must be one of {', '.join(TOKEN_CLAIMS)}, not {self.token_claims!r}")
         if self.add_answer_shape not in ADD_ANSWER_SHAPES:
             raise ValueError(
                 f"add_answer_shape must be one of {', '.join(ADD_ANSWER_SHAPES)}, not {self.add_answer_shape!r}"

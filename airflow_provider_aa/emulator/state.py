@@ -473,7 +473,11 @@ class ControlRoomState:
 
     def _issue(self, session: Session) -> str:
         token = self._tokens.issue(
-            user_id=session.user.id, session_id=session.id, now=self._clock.now(), lifetime=self._config.token_lifetime
+            user_id=session.user.id,
+            session_id=session.id,
+            now=self._clock.now(),
+            lifetime=self._config.token_lifetime,
+            claims=self._config.token_claims,
         )
         for observe in self.token_observers:
             observe(token)
@@ -516,7 +520,7 @@ class ControlRoomState:
             )
         if session.ended == LOGGED_OUT:
             raise ApiError(401, TOKEN_INVALID, "Invalid token", "This session was logged out")
-        if self._clock.now() >= claims["exp"]:
+        if self._clock.now() >= claims["ends"]:
             raise ApiError(401, TOKEN_EXPIRED, "Token expired", "Log in again, or refresh the token before it expires")
         return session
 

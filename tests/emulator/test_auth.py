@@ -194,3 +194,26 @@ def test_restart_drops_sessions_and_keeps_data(aa_emulator_server):
     assert gone.status_code == 401 and gone.json()["code"] == "UM1103"
     client.login()
     assert client.call("GET", f"{QUEUE}/workitems/{created['id']}").json()["json"] == {"k": "v"}
+
+
+@pytest.mark.parametrize(
+    ("token_claims", "times"),
+    [("iat_exp", {"iat": 0, "exp": 60}), ("exp_only", {"exp": 60}), ("exp_equals_iat", {"iat": 0, "exp": 0})],
+)
+def test_token_claims_say_what_is_configured_and_the_token_lives_its_lifetime(
+    clocked_emulator, clock, token_claims, times
+):
+    clocked_emulator.configure(token_lifetime=60, token_claims=token_claims)
+    client = Client(clocked_emulator.url)
+    client.login()
+    claims = jwt.decode(client.token, options={"verify_signature": False})
+    assert {name: claims[name] - int(clock.now) for name in ("iat", "exp") if name in claims} == times
+    clock.advance(59)
+    assert client.call("GET", QUEUE).status_code == 200
+    clock.advance(2)
+    assert client.call("GET", QUEUE).status_code == 401
+
+
+def test_token_claims_must_be_one_of_the_known_ones(aa_emulator):
+    with pytest.raises(ValueError, match="token_claims must be one of iat_exp, exp_only, exp_equals_iat"):
+        aa_emulator.configure(token_claims="none")
