@@ -22,14 +22,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Literal
-from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, FatalError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
 from airflow_provider_aa.control_room.listing import PageCursor, read_page
 from airflow_provider_aa.control_room.session import ControlRoomSession
-from airflow_provider_aa.control_room.work_items import PAGE_LENGTH, validate_id, validate_ids
+from airflow_provider_aa.control_room.work_items import PAGE_LENGTH, path_text_id, validate_id, validate_ids
 
 #: Newest first: v4 (Automation 360 v.30+); v3 where v4 answers 404.
 DEPLOY_VERSIONS = ("v4", "v3")
@@ -377,7 +376,7 @@ def activity_request(deployment_id: str) -> ApiRequest:
 
 
 def execution_request(execution_id: str) -> ApiRequest:
-    return ApiRequest("GET", f"/v3/activity/execution/{quote(execution_id, safe='')}")
+    return ApiRequest("GET", f"/v3/activity/execution/{path_text_id(execution_id, 'execution id')}")
 
 
 def read_runs(answer: Any, request: ApiRequest, deployment_id: str) -> list[BotRun]:

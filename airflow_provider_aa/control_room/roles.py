@@ -43,7 +43,7 @@ from airflow_provider_aa.control_room.errors import AutomationAnywhereError, Inv
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
 from airflow_provider_aa.control_room.listing import read_all
 from airflow_provider_aa.control_room.session import AmbiguousOutcomeError, ControlRoomSession
-from airflow_provider_aa.control_room.work_items import PAGE_LENGTH
+from airflow_provider_aa.control_room.work_items import PAGE_LENGTH, path_id
 
 #: The User Management API versions, newest first.
 ROLE_API_VERSIONS = ("v2", "v1")
@@ -255,7 +255,7 @@ def role_list_request(version: str, name: str) -> ApiRequest:
 
 def role_request(version: str, role_id: str) -> ApiRequest:
     """One role, members included (``GET /{version}/usermanagement/roles/{id}``)."""
-    return ApiRequest("GET", f"/{version}/usermanagement/roles/{role_id}")
+    return ApiRequest("GET", f"/{version}/usermanagement/roles/{path_id(role_id, 'role id')}")
 
 
 def create_role_request(
@@ -284,7 +284,8 @@ def update_role_request(
     change as its own (a resend would only get a 409 on the ``version``).
     """
     body = {**role, "description": description, "permissions": [_sendable(entry) for entry in permissions]}
-    return ApiRequest("PUT", f"/{version}/usermanagement/roles/{role['id']}", body, replay_safe=False)
+    path = f"/{version}/usermanagement/roles/{path_id(role['id'], 'role id')}"
+    return ApiRequest("PUT", path, body, replay_safe=False)
 
 
 def _sendable(permission: Permission) -> dict[str, Any]:

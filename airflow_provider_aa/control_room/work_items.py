@@ -15,21 +15,69 @@ PAGE_LENGTH = 100
 #: The Control Room shows at most this many characters of an attribute value.
 DISPLAY_LIMIT = 1000
 _DIGITS = re.compile(r"[0-9]+")
+#: The largest id: Control Rooms keep ids as 64-bit signed integers (Java ``long``).
+MAX_ID = 2**63 - 1
+#: What a text id from an answer (an activity record's UUID) may be to go into a path.
+_TEXT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 
 
 def validate_id(value: Any, field: str) -> str:
     """
     Return a queue or work item id as a digit string.
 
-    :raises InvalidInputError: unless ``value`` is a positive integer or a string of digits,
-        so that nothing else can reach a URL path.
+    :raises InvalidInputError: unless ``value`` is a whole number from 1 to :data:`MAX_ID`
+        (an int or a string of digits), so that nothing else can reach a URL path.
     """
     if isinstance(value, int) and not isinstance(value, bool):
-        if value > 0:
+        if 0 < value <= MAX_ID:
             return str(value)
-    elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()) and int(value) > 0:
-        return str(int(value))
-    raise InvalidInputError(f"{field} must be a positive integer (an int or a string of digits), got {value!r}.")
+    elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        digits = value.strip().lstrip("0")
+        if digits and len(digits) <= len(str(MAX_ID)) and int(digits) <= MAX_ID:
+            return digits
+    raise InvalidInputError(
+        f"{field} must be a positive integer up to {MAX_ID} (an int or a string of digits), got {_shown(value)}."
+    )
+
+
+def path_id(value: Any, what: str) -> str:
+    """
+    An id to put into a request path, as :func:`validate_id` checks ids from users: ids read
+    from an answer (a role's, a listed item's) too, so that an answer cannot steer a request
+    elsewhere (``../../outside``).
+
+    :raises AutomationAnywhereError: for anything but a whole number from 1 to :data:`MAX_ID`.
+    """
+    try:
+        return validate_id(value, what)
+    except InvalidInputError:
+        raise AutomationAnywhereError(
+            f"The Control Room gave {what} {_shown(value)}, not a positive integer: not put into a request path."
+        ) from None
+
+
+def path_text_id(value: Any, what: str) -> str:
+    """
+    A text id (an activity record's UUID) to put into a request path: letters, digits, ``-``
+    and ``_``, at most 128 characters.
+
+    :raises AutomationAnywhereError: for anything else.
+    """
+    if isinstance(value, str) and _TEXT_ID.fullmatch(value):
+        return value
+    raise AutomationAnywhereError(
+        f"The Control Room gave {what} {_shown(value)}, not an id of letters, digits, '-' and '_': not put into "
+        "a request path."
+    )
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)``, cut to 60 characters (an id of 5,000 digits is not quoted whole)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int beyond the digits Python converts to text
+        return f"an integer of about {value.bit_length() * 30103 // 100000} digits"
+    return text if len(text) <= 60 else f"{text[:50]}... ({len(text)} characters)"
 
 
 def validate_ids(values: Any, field: str) -> list[str]:
@@ -160,7 +208,7 @@ def validate_batch_size(value: Any) -> int:
 def add_request(queue_id: str, batch: Iterable[Mapping[str, Any]]) -> ApiRequest:
     return ApiRequest(
         "POST",
-        f"/v3/wlm/queues/{queue_id}/workitems",
+        f"/v3/wlm/queues/{path_id(queue_id, 'queue id')}/workitems",
         {"workItems": [{"json": dict(item)} for item in batch]},
         replay_safe=False,
     )
@@ -203,7 +251,7 @@ def list_request(
         body["filter"] = dict(filter)
     # A stable order keeps pages from skipping or repeating items while the queue changes.
     body["sort"] = [dict(entry) for entry in sort] if sort else [{"field": "id", "direction": "asc"}]
-    return ApiRequest("POST", f"/v3/wlm/queues/{queue_id}/workitems/list", body)
+    return ApiRequest("POST", f"/v3/wlm/queues/{path_id(queue_id, 'queue id')}/workitems/list", body)
 
 
 def newest_id_request(queue_id: str) -> ApiRequest:

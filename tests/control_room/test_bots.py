@@ -224,7 +224,13 @@ def test_activity_and_execution_requests():
         "filter": {"operator": "eq", "field": "deploymentId", "value": "dep-1"},
         "page": {"offset": 0, "length": 100},
     }
-    assert execution_request("a/b c").path == "/v3/activity/execution/a%2Fb%20c"
+    assert execution_request("a784fb03-8f23_x").path == "/v3/activity/execution/a784fb03-8f23_x"
+
+
+@pytest.mark.parametrize("execution_id", ["a/b c", "..", "../../outside", "", "a" * 129, 7])
+def test_execution_ids_from_an_activity_listing_never_steer_the_path(execution_id):
+    with pytest.raises(AutomationAnywhereError, match="execution id .* not put into a request path"):
+        execution_request(execution_id)
 
 
 def test_runs_are_read_tolerantly():

@@ -328,6 +328,28 @@ def test_several_roles_of_the_name_are_an_error(session, clock, token):
         run(ensure(session, [RUN]), script, session=session)
 
 
+OUTSIDE = "../../../../outside/app"
+
+
+def test_a_role_id_from_the_listing_that_is_not_a_number_is_never_put_into_a_path(session, clock, token):
+    script = Script([login(token), listing("v2", token, (OUTSIDE, "Airflow"))])  # no GET follows
+    with pytest.raises(AutomationAnywhereError, match="role id '../../../../outside/app', not a positive integer"):
+        run(ensure(session, [RUN]), script, session=session)
+
+
+def test_a_role_whose_own_answer_has_a_bad_id_is_never_updated(session, clock, token):
+    shown = {**role([VIEW]), "id": OUTSIDE}
+    script = Script(
+        [
+            login(token),
+            listing("v2", token, (7, "Airflow")),
+            (expect("GET", "/v2/usermanagement/roles/7", token=token), answer(200, shown)),
+        ]
+    )
+    with pytest.raises(AutomationAnywhereError, match="not put into a request path"):  # no PUT follows
+        run(ensure(session, [RUN]), script, session=session)
+
+
 # -- input ---------------------------------------------------------------------------------------
 
 
