@@ -37,6 +37,7 @@ from airflow_provider_aa.control_room.work_items import validate_batch_size, val
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.name_parameters import deployment_of, queue_label, resolve_queue, resumed_queue
 from airflow_provider_aa.stop_on_kill import stop_deployment_runs
+from airflow_provider_aa.task_errors import NamesTaskInInputErrors
 from airflow_provider_aa.task_state import SavedProgress, TaskStateStore
 from airflow_provider_aa.waits import BotRunWatch, TriggerPolling, WorkItemWatch, warn_before_deferring
 
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class AutomationAnywhereAddWorkItemsOperator(BaseOperator):
+class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperator):
     """
     Add work items to a Control Room work queue (WLM) and return their ids.
 
@@ -221,7 +222,7 @@ class Sent:
         return {"sent_at": self.at, "automation_name": self.automation_name, "deployment_id": deployment_id}
 
 
-class AutomationAnywhereDeployBotOperator(BaseOperator):
+class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
     """
     Deploy a bot (run it unattended) and return the ``deploymentId``; optionally wait for
     the run and return its status and output variables.
@@ -503,7 +504,7 @@ class AutomationAnywhereDeployBotOperator(BaseOperator):
         return result
 
 
-class AutomationAnywhereRequeueWorkItemsOperator(BaseOperator):
+class AutomationAnywhereRequeueWorkItemsOperator(NamesTaskInInputErrors, BaseOperator):
     """
     Put a work queue's failed (or otherwise finished) work items back into the queue and
     return their ids — the day-two "re-queue" of an operations team.

@@ -14,12 +14,13 @@ from airflow_provider_aa.control_room.names import check_id_or_name, validate_na
 from airflow_provider_aa.control_room.work_items import validate_ids
 from airflow_provider_aa.export import export_path, storage_path, write_records
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+from airflow_provider_aa.task_errors import NamesTaskInInputErrors
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class AutomationAnywhereExportOperator(BaseOperator):
+class AutomationAnywhereExportOperator(NamesTaskInInputErrors, BaseOperator):
     """
     Export what changed in the Control Room during the run's data interval to a JSON Lines
     file: the pattern of Automation Anywhere's CoE Manager (a pull every few hours, each

@@ -25,6 +25,7 @@ from airflow_provider_aa.control_room.work_items import validate_ids
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.name_parameters import queue_label, resolve_queue, resumed_queue
 from airflow_provider_aa.stop_on_kill import stop_deployment_runs
+from airflow_provider_aa.task_errors import NamesTaskInInputErrors
 from airflow_provider_aa.task_state import TaskStateStore
 from airflow_provider_aa.waits import BotRunWatch, TriggerPolling, WorkItemWatch, warn_before_deferring
 
@@ -44,7 +45,7 @@ __all__ = [
 ]
 
 
-class _AutomationAnywhereSensor(BaseSensorOperator):
+class _AutomationAnywhereSensor(NamesTaskInInputErrors, BaseSensorOperator):
     """
     What the sensors share: a hook per task try (logged out when the try ends) and deferrable
     execution — one poke, then the wait continues in the subclass's trigger.
