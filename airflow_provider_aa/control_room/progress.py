@@ -2,7 +2,7 @@
 Progress lines of long work (an add of many work items, a re-queue, an export): how far it
 got, how fast, and about how long is left — at most one line per ``every`` seconds, so that
 a run of hours stays readable. Free of I/O: the caller passes the clock and where lines go
-(the hook: ``time.monotonic`` and its log).
+(the hook: ``time.monotonic``, or an add's own wall clock, and its log).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ class ProgressLog:
 
     :param clock: seconds that only go forward (compared only with themselves).
     :param note: receives each line.
-    :param unit: what is counted, for the rate (``"items/s"``).
+    :param unit: what is counted, for the rate (``"items"``: ``"12 items/s"``).
+    :param every: seconds between two lines at least.
     :param done: what an earlier try already did: counted in ``done``, not in the rate.
     """
 
