@@ -31,8 +31,11 @@ REPLAY_SAFE_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 #: ``scheme:`` at the start of a URL (RFC 3986, 3.1).
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
-#: The authentication API: its answers are tokens, so it is only called by the session.
-_AUTHENTICATION = re.compile(r"^/v\d+/authentication(/|$)")
+#: The authentication API: its answers are tokens, so it is only called by the session. Read
+#: as a lenient server may (on the path decoded, folded and in lower case): whatever follows
+#: ``authentication`` that is not a letter, digit or ``_`` (``.json``, a space, a no-break
+#: space) may be dropped, and so may what surrounds the version.
+_AUTHENTICATION = re.compile(r"^/\W*v\d+\W*/\W*authentication(?![a-z0-9_])")
 #: Percent-decoding rounds: a path encoded twice (``%252e``) is still seen for what it is.
 _DECODE_ROUNDS = 3
 
@@ -54,7 +57,8 @@ def validate_path(path: Any) -> str:
     segment (also percent-encoded), an empty segment, a backslash, a ``;`` (Java servers read
     ``..;`` as ``..`` and drop ``;…`` from a segment: no Control Room API takes one), a ``?`` or
     ``#`` (a query goes in ``params``), whitespace, control or non-ASCII characters (also
-    percent-encoded control characters), and the authentication API.
+    percent-encoded control characters), and the authentication API in any case, encoding or
+    with trailing characters (``/v2/authentication.json``, ``/v2/authentication%20``).
     """
     if not isinstance(path, str) or not path:
         raise InvalidInputError(f"path must be a non-empty string such as '/v3/wlm/queues/list', got {path!r}.")
@@ -84,7 +88,7 @@ def validate_path(path: Any) -> str:
             raise _bad_path(path, "'.' and '..' segments are not allowed (also percent-encoded)")
         if "" in segments[:-1]:
             raise _bad_path(path, "it has an empty segment ('//')")
-    if _AUTHENTICATION.match(decoded.lower()) or _AUTHENTICATION.match(folded.lower()):
+    if any(_AUTHENTICATION.match(variant.casefold()) for variant in (decoded, folded)):
         raise _bad_path(
             path,
             "the authentication API is not called through run (its answers are tokens): the hook logs in, "

@@ -75,6 +75,18 @@ def test_the_body_is_sent_as_given():
         ("v1/authentication/token", "authentication API"),
         ("/V2/Authentication/logout", "authentication API"),
         ("/v1/%61uthentication", "authentication API"),
+        # What a lenient server may read as the authentication API (suffix patterns, trimming).
+        ("/v2/authentication.json", "authentication API"),
+        ("/v2/authentication%20", "authentication API"),
+        ("/v2/authentication%c2%a0", "authentication API"),
+        ("/V2/AUTHENTICATION.JSON", "authentication API"),
+        ("/v2/authentication%2ejson", "authentication API"),
+        ("/v2/authentication%252Ejson", "authentication API"),
+        ("/v1/authentication%2Ftoken", "authentication API"),
+        ("/v2/authentication-token", "authentication API"),
+        ("/v2%20/authentication", "authentication API"),
+        ("/v2/%20authentication", "authentication API"),
+        ("/v2/authentication%EF%BC%8Ejson", "authentication API"),  # a fullwidth dot
         # Java servers read '..;' as '..' and drop ';...' from a segment (review of issue 16).
         ("/v3/..;/v1/authentication", "';'"),
         ("/v1/authentication;x", "';'"),
