@@ -51,7 +51,13 @@ from airflow_provider_aa.control_room.statuses import (
     WORK_ITEM_WAITING_STATUSES,
     normalise_statuses,
 )
-from airflow_provider_aa.control_room.work_items import PAGE_LENGTH, list_request, normalise_work_item, path_id
+from airflow_provider_aa.control_room.work_items import (
+    PAGE_LENGTH,
+    check_depth,
+    list_request,
+    normalise_work_item,
+    path_id,
+)
 
 #: Newest first: v4 (Automation 360 v.34+); v3 where v4 answers 404.
 UPDATE_VERSIONS = ("v4", "v3")
@@ -92,6 +98,7 @@ class WorkItemChange:
                     "data must be a dict of the work item's attributes (non-empty string keys), "
                     f"got {type(data).__name__}."
                 )
+            check_depth(data, "data")
             try:
                 data = json.loads(json.dumps(dict(data), allow_nan=False))
             except (TypeError, ValueError) as problem:

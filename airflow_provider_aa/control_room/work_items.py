@@ -15,6 +15,9 @@ PAGE_LENGTH = 100
 #: The Control Room shows at most this many characters of an attribute value.
 DISPLAY_LIMIT = 1000
 _DIGITS = re.compile(r"[0-9]+")
+#: Deepest nesting of dicts and lists taken in work item data (a Control Room's JSON parser
+#: refuses far less deep data than Python's recursion could write).
+MAX_DATA_DEPTH = 100
 #: The largest id: Control Rooms keep ids as 64-bit signed integers (Java ``long``).
 MAX_ID = 2**63 - 1
 #: What a text id from an answer (an activity record's UUID) may be to go into a path.
@@ -110,12 +113,34 @@ def validate_work_items(work_items: Any, field: str = "work_items") -> list[dict
             raise InvalidInputError(
                 f"{field}[{index}] has attribute names that are not non-empty strings: {bad_keys!r}."
             )
+        check_depth(item, f"{field}[{index}]")
         try:
             json.dumps(item, allow_nan=False)
         except (TypeError, ValueError) as problem:
             raise InvalidInputError(f"{field}[{index}] is not JSON-serializable: {problem}.") from None
         checked.append(dict(item))
     return checked
+
+
+def check_depth(data: Any, field: str) -> None:
+    """
+    :raises InvalidInputError: when ``data`` nests dicts and lists deeper than
+        :data:`MAX_DATA_DEPTH` levels (or holds itself), checked without recursion.
+    """
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, Mapping):
+            children: Iterable[Any] = value.values()
+        elif isinstance(value, (list, tuple)):
+            children = value
+        else:
+            continue
+        if depth > MAX_DATA_DEPTH:
+            raise InvalidInputError(
+                f"{field} nests dicts and lists deeper than {MAX_DATA_DEPTH} levels (or holds itself)."
+            )
+        stack.extend((child, depth + 1) for child in children)
 
 
 def display_limit_warnings(items: Sequence[Mapping[str, Any]], field: str = "work_items") -> list[str]:
