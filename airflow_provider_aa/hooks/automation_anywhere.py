@@ -411,7 +411,8 @@ class AutomationAnywhereHook(BaseHook):
             ``{"operator": "substring", "field": "error", "value": "timeout"}``.
         :param max_items: re-queue at most this many (default: all).
         :param progress: where an earlier try of the same re-queue stopped (from
-            ``on_progress``): its items are not touched again.
+            ``on_progress``): its items are not touched again. Its ``skipped`` lists the ids
+            not re-queued by reason (``changed``, ``refused``, ``gone``).
         :param on_progress: called with the progress before each page's first update and after
             its last: persist it to continue a later try.
         :return: the re-queued ids in ascending order (those of ``progress`` included).

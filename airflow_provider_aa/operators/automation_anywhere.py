@@ -538,7 +538,12 @@ class AutomationAnywhereRequeueWorkItemsOperator(NamesTaskInInputErrors, BaseOpe
     an earlier try included, e.g. ``["40957", "40958"]`` — ready for
     ``AutomationAnywhereWorkItemSensor(work_item_ids=..., pending_statuses=WORK_ITEM_RUNNING_STATUSES)``
     (re-queued items are already past ``NEW``'s pick-up or back in ``NEW``: wait until
-    finished, not until picked up). An empty list when nothing was to re-queue.
+    finished, not until picked up). An empty list when nothing was to re-queue. XCom
+    ``skipped``: the ids chosen but not re-queued, by reason — ``{"changed": [...],
+    "refused": [...], "gone": [...]}``: changed or moved by someone else after they were
+    listed (also an item still ``FAILED`` after a person's edit, with no bot run since),
+    refused both statuses by the Control Room, deleted meanwhile; the log's last line says
+    the same.
 
     :raises AutomationAnywhereError: invalid input (before any request) or a failed call.
     """
@@ -598,6 +603,8 @@ class AutomationAnywhereRequeueWorkItemsOperator(NamesTaskInInputErrors, BaseOpe
         finally:
             hook.close()
         saved.clear()
+        if "ti" in context:  # outside Airflow's task runner (a unit test) there is none
+            context["ti"].xcom_push(key="skipped", value=progress.skipped)
         return ids
 
 

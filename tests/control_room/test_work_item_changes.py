@@ -405,8 +405,9 @@ def test_requeue_falls_back_to_new_once_and_skips_items_changed_meanwhile(sessio
     assert "refused status READY_TO_RUN for work item 11" in warnings[0] and "trying NEW" in warnings[0]
     assert "Work item 12 changed after it was listed (version 4 is stale): not re-queued" in warnings[1]
     # Chosen with versions before the first write; cleared once the page is done.
-    assert saved[0]["chosen"] == [["11", "0"], ["12", "4"], ["13", "2"]] and saved[0]["after_id"] == 13
+    assert saved[0]["chosen"] == [["11", "0", ""], ["12", "4", ""], ["13", "2", ""]] and saved[0]["after_id"] == 13
     assert saved[-1]["chosen"] is None and saved[-1]["pages"] == 1 and saved[-1]["target"] == "NEW"
+    assert saved[-1]["skipped"] == {"changed": ["12"], "refused": [], "gone": []}
 
 
 def test_requeue_pages_by_id_and_stops_at_max_items(session, clock, token):
@@ -473,6 +474,52 @@ def test_a_lost_answer_then_a_conflict_from_someone_elses_hold_is_not_counted(se
     assert "is now ON_HOLD: someone else moved it. Not counted as re-queued" in warnings[0]
 
 
+def test_a_lost_answer_then_a_conflict_from_someone_elses_edit_of_a_still_failed_item_is_not_counted(
+    session, clock, token
+):
+    one, fine = {**item("1"), "jobExecutionId": "run-1"}, item("2")
+    script = Script(
+        [
+            login(token),
+            requeue_page(token, 0, one, fine),
+            put(token, "1", requeue_body(one, "READY_TO_RUN"), lost("timeout")),
+            put(token, "1", requeue_body(one, "READY_TO_RUN"), refusal(409, "WLM_VERSION_CONFLICT")),
+            # A person edited its data between the listing and the update: still FAILED, no new run.
+            read(token, "1", {**item("1", version="1", data={"n": "fixed"}), "jobExecutionId": "run-1"}),
+            put(token, "2", requeue_body(fine, "READY_TO_RUN"), answer(200, {**fine, "status": "READY_TO_RUN"})),
+        ]
+    )
+    warnings: list[str] = []
+    notes: list[str] = []
+    progress = RequeueProgress(requeue_fingerprint(QUEUE, ("FAILED",), None, None))
+    ids = run(
+        requeue_items(session, QUEUE, ("FAILED",), progress=progress, warn=warnings.append, note=notes.append),
+        script,
+        session=session,
+        clock=clock,
+    )
+    assert ids == ["2"] and progress.skipped == {"changed": ["1"], "refused": [], "gone": []}
+    assert "is still FAILED with no bot run since it was listed: someone else changed it" in warnings[0]
+    assert notes[-1].endswith("Not re-queued: 1 changed by someone else after they were listed (1).")
+
+
+def test_a_retry_does_not_count_an_item_still_failed_without_a_new_run(session, clock, token):
+    fingerprint = requeue_fingerprint(QUEUE, ("FAILED",), None, None)
+    saved = {"fingerprint": fingerprint, "pages": 0, "chosen": [["5", "2", "run-1"]], "after_id": 5}
+    progress = RequeueProgress.load(saved, lambda part: None, fingerprint)
+    edited = {**item("5", version="3"), "jobExecutionId": "run-1"}  # someone edited it; no bot ran it
+    script = Script([login(token), read(token, "5", edited), requeue_page(token, 5)])
+    warnings: list[str] = []
+    ids = run(
+        requeue_items(session, QUEUE, ("FAILED",), progress=progress, warn=warnings.append),
+        script,
+        session=session,
+        clock=clock,
+    )
+    assert ids == [] and progress.skipped["changed"] == ["5"]
+    assert "is still FAILED with no bot run since it was listed" in warnings[0]
+
+
 def test_an_item_refused_for_its_own_reason_is_skipped_and_the_rest_re_queued(session, clock, token):
     odd, fine = item("1"), item("2")
     script = Script(
@@ -518,7 +565,8 @@ def test_a_retry_reads_the_chosen_page_again_and_touches_no_item_twice(session, 
     }
     progress = RequeueProgress.load(saved, lambda part: ["3"] if part == 0 else None, fingerprint)
     chosen = {"operator": "or", "operands": [{"operator": "eq", "field": "id", "value": n} for n in "5678"]}
-    moved = item("5", version="4")  # the earlier try re-queued it, a bot failed it again: not touched
+    # The earlier try re-queued it, a bot (a new run) failed it again: not touched, counted.
+    moved = {**item("5", version="4"), "jobExecutionId": "run-2"}
     same = item("6", version="2")
     late = item("7", version="2")  # the earlier try's update arrives late: a conflict, counted
     script = Script(

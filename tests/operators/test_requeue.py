@@ -32,11 +32,12 @@ def test_a_retry_touches_no_item_twice_and_returns_the_earlier_tries_ids(emulato
     state = StateStore()
     operator = AutomationAnywhereRequeueWorkItemsOperator(task_id="requeue", queue_name="Invoices")
     emulator.faults.add("server_error", method="PUT", path=f"/{third['id']}$", count=3)
+    jobs = {item["id"]: current(emulator, item)["jobExecutionId"] for item in (always, flaky, third, fourth)}
 
     with pytest.raises(AutomationAnywhereError, match=f"Updating work item {third['id']} .* no clear answer 3 times"):
         operator.execute({"task_state_store": state})
     header = state.values[KEY]
-    assert header["chosen"] == [[item["id"], "2"] for item in (always, flaky, third, fourth)]
+    assert header["chosen"] == [[item["id"], "2", jobs[item["id"]]] for item in (always, flaky, third, fourth)]
     assert current(emulator, always)["status"] == "FAILED" and current(emulator, flaky)["status"] == "COMPLETED"
     touched = current(emulator, always)["version"]
 
@@ -98,3 +99,31 @@ def test_bad_rendered_values_fail_before_any_request(emulator, kwargs, message):
     with pytest.raises(InvalidInputError, match=message):
         operator.execute({})
     assert emulator.counters.requests() == 0
+
+
+class TaskInstance:
+    def __init__(self):
+        self.xcoms = {}
+
+    def xcom_push(self, key, value):
+        self.xcoms[key] = value
+
+
+def test_an_item_a_person_edits_while_the_answer_is_lost_is_reported_skipped_not_requeued(emulator, no_sleep):
+    """Listed FAILED; a person edits its data before the PUT, whose answer is lost: it is still FAILED."""
+    edited, fine = emulator.add_work_items(20, [{"n": "FAIL_ONCE 1"}, {"n": "FAIL_ONCE 2"}])
+    emulator.faults.add("drop_after_commit", method="PUT", path=f"/{edited['id']}$", count=1)
+
+    def person_edits_first(event):
+        if event.phase == "start" and event.method == "PUT" and event.path.endswith(f"/{edited['id']}"):
+            if current(emulator, edited)["json"] != {"n": "fixed by hand"}:
+                emulator.update_work_item(20, edited["id"], username="cr_admin", json={"n": "fixed by hand"})
+
+    emulator.observe(requests=person_edits_first)
+    ti = TaskInstance()
+
+    ids = AutomationAnywhereRequeueWorkItemsOperator(task_id="requeue", queue_id="20").execute({"ti": ti})
+
+    assert current(emulator, edited)["status"] == "FAILED"
+    assert ids == [fine["id"]]
+    assert ti.xcoms["skipped"] == {"changed": [edited["id"]], "refused": [], "gone": []}
