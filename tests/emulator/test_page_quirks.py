@@ -81,3 +81,17 @@ def test_both_over_http(aa_emulator):
 def test_bad_page_caps_are_refused(cap):
     with pytest.raises((TypeError, ValueError)):
         EmulatorConfig(page_cap=cap)
+
+
+def test_ignore_filter_answers_every_record_sorted_and_paged_as_asked(aa_emulator, client):
+    aa_emulator.add_work_items(20, [{"n": n} for n in range(5)])
+    aa_emulator.configure(ignore_filter=True, history_runs=30, activity_delay=0)
+    only_two = {"operator": "eq", "field": "n", "value": 2}
+    body = {"filter": only_two, "sort": [{"field": "id", "direction": "desc"}], "page": {"offset": 1, "length": 2}}
+    answer = client.list(20, body).json()
+    assert [item["json"]["n"] for item in answer["list"]] == [3, 2]
+    assert answer["page"] == {"offset": 1, "total": 5, "totalFilter": 5}
+    window = {"operator": "lt", "field": "modifiedOn", "value": "2000-01-01T00:00:00Z"}  # matches no run
+    assert client.call("POST", ACTIVITIES, json={"filter": window}).json()["page"]["totalFilter"] == 30
+    aa_emulator.configure(ignore_filter=False)
+    assert client.list(20, {"filter": only_two}).json()["page"]["totalFilter"] == 1
