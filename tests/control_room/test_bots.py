@@ -229,7 +229,7 @@ def test_activity_and_execution_requests():
 
 @pytest.mark.parametrize("execution_id", ["a/b c", "..", "../../outside", "", "a" * 129, 7])
 def test_execution_ids_from_an_activity_listing_never_steer_the_path(execution_id):
-    with pytest.raises(AutomationAnywhereError, match="execution id .* not put into a request path"):
+    with pytest.raises(AutomationAnywhereError, match=r"execution id .* not put into a request path"):
         execution_request(execution_id)
 
 
