@@ -70,8 +70,11 @@ REQUEUE_FALLBACK_STATUS = "NEW"
 _STATUS_REFUSALS = (400, 422)
 #: Where a re-queued item can be by the time a later try looks: queued again, being worked,
 #: or finished by a bot. An item held (``ON_HOLD``) or in another status was moved by someone
-#: else, and is not reported as re-queued.
+#: else, and is not reported as re-queued; one in a status the re-queue takes (still
+#: ``FAILED``) only when a bot has worked it since it was listed (see :func:`_requeued_by_us`).
 _REQUEUED_OR_WORKED = frozenset(WORK_ITEM_WAITING_STATUSES + WORK_ITEM_SUCCESS_STATUSES + WORK_ITEM_FAILURE_STATUSES)
+#: Why an item chosen was not re-queued: the keys of ``RequeueProgress.skipped``.
+SKIP_REASONS = ("changed", "refused", "gone")
 
 
 # -- input ------------------------------------------------------------------------------------
@@ -396,9 +399,11 @@ class RequeueProgress:
 
     ``requeued``: ids re-queued so far, in order. ``after_id``: the highest id chosen so far;
     the next page is listed above it from offset 0 — items re-queued leave the listing, so
-    offsets would skip some, ids never do. ``chosen``: the page being worked, ``[id, version]``
-    pairs saved before its first write. ``pages``: the re-queued ids of each finished page.
-    ``target``: ``NEW`` once the Control Room refused ``READY_TO_RUN``.
+    offsets would skip some, ids never do. ``chosen``: the page being worked, ``[id, version,
+    jobExecutionId]`` saved before its first write. ``pages``: the re-queued ids of each
+    finished page. ``target``: ``NEW`` once the Control Room refused ``READY_TO_RUN``.
+    ``skipped``: ids not re-queued by reason (:data:`SKIP_REASONS`): ``changed`` (someone
+    else changed or moved it after it was listed), ``refused`` (both statuses), ``gone``.
 
     Saved in parts: each finished page's re-queued ids once (part n), and a small header.
     """
@@ -409,6 +414,7 @@ class RequeueProgress:
     chosen: list[list[str]] | None = None
     after_id: int = 0
     target: str = REQUEUE_STATUS
+    skipped: dict[str, list[str]] = field(default_factory=lambda: {reason: [] for reason in SKIP_REASONS})
     #: Saved in parts: the header counts them under this name (see ``task_state.SavedProgress``).
     PARTS: ClassVar[str] = "pages"
 
@@ -419,6 +425,7 @@ class RequeueProgress:
             "chosen": self.chosen,
             "after_id": self.after_id,
             "target": self.target,
+            "skipped": self.skipped,
         }
 
     @classmethod
@@ -433,13 +440,18 @@ class RequeueProgress:
                 break
             pages.append([str(item_id) for item_id in ids])
         chosen = header.get("chosen")
+        skipped = header.get("skipped")
+        if not isinstance(skipped, dict):
+            skipped = {}
         return cls(
             fingerprint,
             [item_id for ids in pages for item_id in ids],
             pages,
-            [[str(item_id), str(version)] for item_id, version in chosen] if isinstance(chosen, list) else None,
+            # Saved before the job id was kept: [id, version] ("" = not known).
+            [[str(value) for value in [*entry, ""][:3]] for entry in chosen] if isinstance(chosen, list) else None,
             int(header.get("after_id") or 0),
             str(header.get("target") or REQUEUE_STATUS),
+            {reason: [str(item_id) for item_id in skipped.get(reason) or []] for reason in SKIP_REASONS},
         )
 
 
@@ -488,11 +500,14 @@ def requeue_items(
     is judged by the item as it is now, as is an item of ``progress`` from an earlier try whose
     version moved past the saved one (that try may have done it, and a bot may have worked it
     since): never touched again, counted as re-queued when it is queued, being worked or
-    finished, left out with a warning when someone else moved it elsewhere (``ON_HOLD``).
+    finished (in one of ``statuses``, e.g. still ``FAILED``, only with a bot run since it was
+    listed), left out with a warning when someone else moved it elsewhere (``ON_HOLD``) or
+    edited it. Items not re-queued are kept by reason in ``progress.skipped``.
 
     :param note: receives the progress after a page (at most one line per ``PROGRESS_EVERY``
         seconds on ``clock``: items re-queued, the id range, about how many are left, the rate)
-        and one summary line at the end: the count and the lowest and highest id.
+        and one summary line at the end: the count, the lowest and highest id, and the ids
+        not re-queued by reason.
     :param clock: seconds, for the rate and the time left (default: none shown).
     :return: the re-queued ids in ascending order, those of earlier tries included.
     :raises AutomationAnywhereError: a refusal other than the status fallback (e.g. 403).
@@ -524,26 +539,32 @@ def requeue_items(
             ][:room]
             if not listed:
                 break
-            progress.chosen = [[item["id"], str(item.get("version"))] for item in listed]
+            progress.chosen = [[item["id"], str(item.get("version")), _job(item)] for item in listed]
             progress.after_id = max(int(item["id"]) for item in listed)
             save(progress)
             items: dict[str, dict[str, Any]] = {item["id"]: item for item in listed}
             resumed, last_page = False, cursor.done
         else:
             # A page an earlier try chose and may have partly written: read it again.
-            items = yield from lookup(session, queue_id, [item_id for item_id, _ in progress.chosen])
+            items = yield from lookup(session, queue_id, [entry[0] for entry in progress.chosen])
             resumed, last_page = True, False
         done: list[str] = []
-        for item_id, version in progress.chosen:
+        for item_id, version, job in progress.chosen:
             item = items.get(item_id)
             if item is None:
                 warn(f"Work item {item_id} is no longer in queue {queue_id}: not re-queued.")
+                outcome = "gone"
             elif resumed and str(item.get("version")) != version:
                 # An earlier try's write, or someone else's: never touched twice.
-                if _requeued_by_us(item, warn):
-                    done.append(item_id)
-            elif (yield from _requeue_one(session, queue_id, item, api, progress, warn, maybe_sent=resumed)):
+                outcome = _requeued_by_us(item, statuses, job, warn)
+            else:
+                outcome = yield from _requeue_one(
+                    session, queue_id, item, statuses, api, progress, warn, maybe_sent=resumed
+                )
+            if outcome == "requeued":
                 done.append(item_id)
+            elif item_id not in progress.skipped[outcome]:
+                progress.skipped[outcome].append(item_id)
         progress.pages.append(done)
         progress.requeued += done
         progress.chosen = None
@@ -559,26 +580,43 @@ def requeue_items(
         if last_page:
             break
     by_earlier = f", {earlier} of them by an earlier try" if earlier else ""
+    skips = [f"{len(ids)} {SKIP_WORDS[reason]} ({', '.join(ids)})" for reason, ids in progress.skipped.items() if ids]
+    not_requeued = f" Not re-queued: {'; '.join(skips)}." if skips else ""
     note(
         f"Re-queued {len(progress.requeued)} work item(s) of queue {queue_id} in {duration(log.elapsed())}"
-        f"{by_earlier}: {id_range(progress.requeued)}."
+        f"{by_earlier}: {id_range(progress.requeued)}.{not_requeued}"
     )
     return list(progress.requeued)
+
+
+#: How the summary line names each skip reason.
+SKIP_WORDS = {
+    "changed": "changed by someone else after they were listed",
+    "refused": "refused by the Control Room",
+    "gone": "deleted meanwhile",
+}
+
+
+def _job(item: Mapping[str, Any]) -> str:
+    """The bot run that last worked ``item`` (``jobExecutionId``), ``""`` when none is shown."""
+    return str(item.get("jobExecutionId") or "")
 
 
 def _requeue_one(
     session: ControlRoomSession,
     queue_id: str,
     item: Mapping[str, Any],
+    statuses: Sequence[str],
     api: UpdateApi,
     progress: RequeueProgress,
     warn: Callable[[str], None],
     *,
     maybe_sent: bool,
-) -> Operation[bool]:
+) -> Operation[str]:
     """
-    Whether ``item`` (as listed) got re-queued; ``progress.target`` turns ``NEW`` on a refusal.
-    ``maybe_sent``: an earlier try may have sent this update already.
+    What became of ``item`` (as listed): ``requeued`` or a skip reason (:data:`SKIP_REASONS`);
+    ``progress.target`` turns ``NEW`` on a refusal. ``maybe_sent``: an earlier try may have
+    sent this update already.
     """
     item_id, version = str(item["id"]), str(item.get("version"))
     target = progress.target
@@ -598,37 +636,52 @@ def _requeue_one(
             if refused.status in _STATUS_REFUSALS:
                 # This item, whatever the others: skipped, so that it does not stop the rest (or every retry).
                 warn(f"The Control Room refused to re-queue work item {item_id} ({reason}): not re-queued.")
-                return False
+                return "refused"
             if refused.status == 404:
                 warn(f"Work item {item_id} is no longer in queue {queue_id}: not re-queued.")
-                return False
+                return "gone"
             raise
         # Only an accepted NEW makes it the target of the items after this one.
         progress.target = target
         if put.conflict is None:
-            return True
+            return "requeued"
         if put.maybe_ours or maybe_sent:
             # The lost send may have been applied: the item as it is now tells.
             now = (yield from lookup(session, queue_id, [item_id])).get(item_id)
-            return now is not None and _requeued_by_us(now, warn)
+            if now is None:
+                warn(f"Work item {item_id} is no longer in queue {queue_id}: not re-queued.")
+                return "gone"
+            return _requeued_by_us(now, statuses, _job(item), warn)
         warn(
             f"Work item {item_id} changed after it was listed (version {version} is stale): not re-queued. "
             f"Control Room said: {put.conflict.message or put.conflict.code or put.conflict.status}"
         )
-        return False
+        return "changed"
 
 
-def _requeued_by_us(item: Mapping[str, Any], warn: Callable[[str], None]) -> bool:
+def _requeued_by_us(
+    item: Mapping[str, Any], statuses: Sequence[str], listed_job: str, warn: Callable[[str], None]
+) -> str:
     """
-    Whether ``item``, whose version moved after an update of ours may have been applied,
-    shows a re-queue (or a bot's work after it), rather than someone else's move.
+    ``requeued`` when ``item``, whose version moved after an update of ours may have been
+    applied, shows a re-queue (or a bot's work after it), else ``changed``: someone else
+    moved it, or edited it and it is still in a status the re-queue takes (``FAILED``) with
+    no bot run since it was listed (the same ``jobExecutionId``) — our update never applied.
     """
     status = str(item.get("status") or "").upper()
-    if status in _REQUEUED_OR_WORKED:
-        return True
-    shown = status or "without a status"
-    warn(
-        f"Work item {item['id']} changed while this re-queue may have updated it, and is now {shown}: someone "
-        "else moved it. Not counted as re-queued."
-    )
-    return False
+    worked_since = _job(item) not in ("", listed_job)
+    if status in _REQUEUED_OR_WORKED and (status not in statuses or worked_since):
+        return "requeued"
+    if status in statuses:
+        warn(
+            f"Work item {item['id']} changed while this re-queue may have updated it, and is still {status} with "
+            "no bot run since it was listed: someone else changed it, and this update was never applied. Not "
+            "counted as re-queued."
+        )
+    else:
+        shown = status or "without a status"
+        warn(
+            f"Work item {item['id']} changed while this re-queue may have updated it, and is now {shown}: someone "
+            "else moved it. Not counted as re-queued."
+        )
+    return "changed"
