@@ -35,8 +35,10 @@ places — plain offsets would skip one record for each that left the window beh
 Within one instant shared by more records than a page holds, work items and audit entries
 (numeric ids) go on by id: changed later than the last record read (``gt``) or at its time
 with a greater id (``gt`` on ``id``), so that none is skipped however many share the instant
-and whichever change meanwhile. Bot runs (UUIDs, which no filter compares) drop the runs
-already read at that instant (by id) and move on by offset within it.
+and whichever change meanwhile. Bot runs (UUIDs, which no filter compares) move on by offset
+within the instant, each page from the last run read (dropped again by id): a page that does
+not start with it shows that runs before it left the instant, and the cursor backs off
+instead of skipping the runs that moved up.
 
 Every answer is checked against what was asked: a record outside the window, not after the
 last one read, or out of order means the Control Room does not honour the filter or the sort
@@ -187,6 +189,9 @@ class HistoryCursor:
         self.left: int | None = None
         self._max_pages = max_pages
         self._read_at_since: set[str] = set()
+        self._last_key: tuple[int, tuple[int, int | str]] = (-1, (0, 0))
+        #: Whether the next page starts again at the last record read (by offset within an instant).
+        self._overlapping = False
         self._listed: list[str] = []
         # The bounds as sent (milliseconds): what the Control Room's records are checked against.
         self._window_nanoseconds = (_window_bound(window.start), _window_bound(window.end))
@@ -207,6 +212,15 @@ class HistoryCursor:
         self._check(listed, ids, request)
         self.pages += 1
         self._listed = ids
+        offset = int(request.json["page"]["offset"])
+        if self._overlapping and listed and self._key(listed[0], ids[0]) > self._last_key:
+            # By offset within an instant, a page starts again at the last record read: it does
+            # not, so records before it left the instant and the rest moved up past the offset.
+            # Back off (nothing of this page is taken: what it follows may have been skipped).
+            self.offset = max(0, offset - len(listed))
+            self._overlapping = self.offset > 0
+            self._bounded(request)
+            return []
         since_before = self.since
         records = []
         for record, record_id in zip(listed, ids):
@@ -217,6 +231,7 @@ class HistoryCursor:
                 self.since, self._read_at_since = changed, set()
             self._read_at_since.add(record_id)
             self.last_id = record_id
+            self._last_key = self._key(record, record_id)
             records.append(record)
         total = total_filter(answer)  # the records this page's filter matched
         self.left = None if total is None else max(0, total - request.json["page"]["offset"] - len(listed))
@@ -225,12 +240,23 @@ class HistoryCursor:
         self.done = not listed or (
             request.json["page"]["offset"] + len(listed) >= total if total is not None else len(listed) < asked
         )
-        if self.dataset.numeric_ids or self.since != since_before or self.done:
-            self.offset = 0
+        if self.dataset.numeric_ids or self.done:
+            self.offset, self._overlapping = 0, False
         else:
-            # Ids no filter compares: every record listed changed at ``since`` (read now or
-            # before), and the next page goes on past them by offset, within that instant.
-            self.offset += len(listed)
+            # Ids no filter compares: the next page goes on by offset within the instant
+            # ``since``, from the last record read (where it stands among those changed at or
+            # after ``since``), so that the page shows whether records before it left.
+            at_since = sum(record.get(self.dataset.change_time) == self.since for record in listed)
+            last = offset + len(listed) - 1 if self.since == since_before else at_since - 1
+            if last == offset and self.since == since_before:
+                # A page of the last record alone (pages capped at one) goes on past it.
+                self.offset, self._overlapping = last + 1, False
+            else:
+                self.offset, self._overlapping = last, last > 0
+        self._bounded(request)
+        return records
+
+    def _bounded(self, request: ApiRequest) -> None:
         if not self.done and self.pages >= self._max_pages:
             raise AutomationAnywhereError(
                 f"The history listing did not end after {self.pages} pages: stopped (a Control Room that "
@@ -238,7 +264,11 @@ class HistoryCursor:
                 method=request.method,
                 path=request.path,
             )
-        return records
+
+    def _key(self, record: Mapping[str, Any], record_id: Any) -> tuple[int, tuple[int, int | str]]:
+        """Where a record sorts: its change time in nanoseconds (none: first), then its id."""
+        nanoseconds = _nanoseconds(record.get(self.dataset.change_time))
+        return (-1 if nanoseconds is None else nanoseconds), _id_key(record_id)
 
     def _check(self, listed: list[dict[str, Any]], ids: list[str], request: ApiRequest) -> None:
         """:raises AutomationAnywhereError: unless the page holds what was asked, in the order asked."""

@@ -172,8 +172,9 @@ def test_the_next_page_starts_at_the_last_change_time_and_drops_the_records_read
             ),
             (
                 # Record 1 changed meanwhile and left the window: an offset of 3 would skip record 5.
-                expect("POST", "/v3/activity/list", json=window_body("modifiedOn", since=tied)),
-                answer(200, {"page": {"totalFilter": 4}, "list": first[1:] + rest}),
+                # From the last record read on (the second at that instant): it again, then the rest.
+                expect("POST", "/v3/activity/list", json=window_body("modifiedOn", since=tied, offset=1)),
+                answer(200, {"page": {"totalFilter": 4}, "list": first[2:] + rest}),
             ),
         ]
     )
@@ -205,25 +206,49 @@ def test_a_page_of_records_all_read_already_moves_on_by_offset(session, token):
 def test_an_instant_shared_by_more_records_than_a_page_is_read_by_offset_within_it(session, token):
     tied = "2026-11-29T21:00:00.500Z"
     records = [{"id": str(n), "modifiedOn": tied} for n in range(1, 6)]
-    pages = {0: records[:2], 2: records[2:4], 4: records[4:]}  # pages capped at two records
     script = Script([login(token)])
     script.add(
         (
             expect("POST", "/v3/activity/list", json=window_body("modifiedOn")),
-            answer(200, {"page": {"totalFilter": 5}, "list": pages[0]}),
+            answer(200, {"page": {"totalFilter": 5}, "list": records[:2]}),  # pages capped at two records
         )
     )
-    # From the instant on: its first records again (a record read there may have changed and
-    # left it, so no offset yet), then by offset within the instant, never from its start again.
-    for offset in (0, 2, 4):
+    # Within the instant by offset, each page from the last record read on: it shows that no
+    # record before it left the instant meanwhile.
+    for offset in (1, 2, 3):
         script.add(
             (
                 expect("POST", "/v3/activity/list", json=window_body("modifiedOn", since=tied, offset=offset)),
-                answer(200, {"page": {"totalFilter": 5}, "list": pages[offset]}),
+                answer(200, {"page": {"totalFilter": 5}, "list": records[offset : offset + 2]}),
             )
         )
     read = run(every_page(session, HistoryCursor(DATASETS["bot_runs"], WINDOW)), script, session=session)
-    assert [page for page in read if page] == [records[:2], records[2:4], records[4:]]
+    assert [page for page in read if page] == [records[:2], records[2:3], records[3:4], records[4:]]
+
+
+def test_bot_runs_leaving_an_instant_beyond_a_page_while_read_make_none_missed(session, token):
+    tied = "2026-11-29T21:00:00.500Z"
+    runs = [{"id": f"run-{n}", "modifiedOn": tied} for n in range(1, 6)]
+    finished = {"id": "run-2", "modifiedOn": "2026-11-29T23:00:00Z"}
+    pages = [
+        (None, 0, runs[:2]),  # pages capped at two
+        (tied, 1, runs[1:3]),  # run-2 again (read), run-3
+        # run-2 finished meanwhile (a later modifiedOn): offset 2 is now run-4, and plain offsets
+        # would have skipped it. The page does not start at run-3, the last read: back off.
+        (tied, 2, [runs[3], runs[4]]),
+        (tied, 0, [runs[0], runs[2]]),
+        (tied, 1, [runs[2], runs[3]]),
+        (tied, 2, [runs[3], runs[4]]),
+        (tied, 3, [runs[4], finished]),
+    ]
+    script = Script([login(token)])
+    for since, offset, listed in pages:
+        body = window_body("modifiedOn", since=since, offset=offset)
+        script.add(
+            (expect("POST", "/v3/activity/list", json=body), answer(200, {"page": {"totalFilter": 5}, "list": listed}))
+        )
+    read = run(every_page(session, HistoryCursor(DATASETS["bot_runs"], WINDOW)), script, session=session)
+    assert [record for page in read for record in page] == [*runs, finished]
 
 
 ITEMS = "/v3/wlm/queues/20/workitems/list"
