@@ -42,7 +42,7 @@ from typing import Any, ClassVar
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError, WorkItemChangedError
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation, Sleep
-from airflow_provider_aa.control_room.listing import PageCursor, lookup, read_page
+from airflow_provider_aa.control_room.listing import MAX_PAGES, PageCursor, lookup, read_page
 from airflow_provider_aa.control_room.progress import ProgressLog, duration, id_range
 from airflow_provider_aa.control_room.session import AmbiguousOutcomeError, ControlRoomSession
 from airflow_provider_aa.control_room.statuses import (
@@ -522,6 +522,12 @@ def requeue_items(
             room = PAGE_LENGTH if max_items is None else min(PAGE_LENGTH, max_items - len(progress.requeued))
             if room <= 0:
                 break
+            if len(progress.pages) >= MAX_PAGES:
+                raise AutomationAnywhereError(
+                    f"The re-queue of queue {queue_id} did not end after {len(progress.pages)} pages "
+                    f"({len(progress.requeued)} items re-queued): stopped (items failing faster than they are "
+                    "re-queued, or answers that never end). Give max_items to re-queue part of them."
+                )
             cursor = PageCursor(
                 list_request(queue_id, filter=requeue_filter(statuses, filter, progress.after_id), length=room)
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_provider_aa.control_room import work_item_changes
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError, WorkItemChangedError
 from airflow_provider_aa.control_room.work_item_changes import (
     RequeueProgress,
@@ -433,6 +434,16 @@ def test_requeue_goes_on_above_the_last_id_while_more_are_listed(session, clock,
         ]
     )
     assert run(requeue_items(session, QUEUE, ("FAILED",)), script, session=session, clock=clock) == ["1", "2"]
+
+
+def test_a_requeue_that_never_ends_stops_after_its_most_pages(session, clock, token, monkeypatch):
+    monkeypatch.setattr(work_item_changes, "MAX_PAGES", 2)
+    script = Script([login(token)])
+    for n in (1, 2):  # a queue where items keep failing: always one more listed
+        script.add(requeue_page(token, n - 1, item(str(n)), total=2))
+        script.add(put(token, str(n), requeue_body(item(str(n)), "READY_TO_RUN"), answer(200, item(str(n)))))
+    with pytest.raises(AutomationAnywhereError, match=r"did not end after 2 pages \(2 items re-queued\)"):
+        run(requeue_items(session, QUEUE, ("FAILED",)), script, session=session, clock=clock)
 
 
 def test_requeue_never_takes_items_a_proxy_let_through_unfiltered(session, clock, token):
