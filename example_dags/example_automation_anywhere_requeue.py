@@ -44,7 +44,7 @@ with DAG(
         """Nothing had failed: skip the wait (a sensor needs at least one id)."""
         return bool(ids)
 
-    # Re-queued items are READY_TO_RUN or NEW: wait until they are finished, not merely
+    # Re-queued items are NEW (then the system's READY_TO_RUN, ACTIVE): wait until finished, not merely
     # picked up (the sensor's default). An item failing again fails this task, naming it.
     wait_until_finished = AutomationAnywhereWorkItemSensor(
         task_id="wait_until_finished",

@@ -18,12 +18,13 @@ lifecycle", 2025-09, and "Work item status and actions"): a person or the API ma
 New → On hold, Completed, Failed; On hold → New, Completed, Failed; Failed → New, Completed,
 On hold; Data error → New, Completed, On hold; Unknown → New, Completed, Failed. Ready to run
 and Active cannot be edited (the system moves New → Ready to run → Active → Completed, Failed
-or Unknown); Completed can only be deleted; Active cannot be deleted. 11.3's status migration
-table let Data error and On hold move to Ready to run. So a re-queue asks for
-``READY_TO_RUN`` first and, when the Control Room refuses that status (a 400 or 422 answer),
-``NEW`` — and keeps asking for ``NEW`` for the rest of the re-queue. The code and HTTP status
-of a refused transition are unconfirmed; the emulator answers 400
-``WLM_STATUS_TRANSITION_NOT_ALLOWED``.
+or Unknown); Completed can only be deleted; Active cannot be deleted. The lifecycle page
+names the client's move: a Failed item is "re-processed", an Unknown one "retried", by
+setting it to New. So a re-queue asks for ``NEW``, never ``READY_TO_RUN`` (11.3's status
+migration table, which let Data error and On hold move to Ready to run, is legacy). The code
+and HTTP status of a refused transition are unconfirmed; the emulator answers 400
+``WLM_STATUS_TRANSITION_NOT_ALLOWED``. A queue's own "Max auto retry attempt" setting (0–10,
+default 0) re-queues failed items without a client; its API field is undocumented.
 
 Lost answers: a PUT whose answer is lost is sent again with the *same* version. That is safe
 only because of the lock: if the first one was applied (now, or late), the second gets 409 and
@@ -63,9 +64,8 @@ from airflow_provider_aa.control_room.work_items import (
 UPDATE_VERSIONS = ("v4", "v3")
 #: Sends of one PUT or DELETE whose answers got lost, before giving up.
 MAX_CHANGE_ATTEMPTS = 3
-#: What a re-queue asks for first, and what when the Control Room refuses that.
-REQUEUE_STATUS = "READY_TO_RUN"
-REQUEUE_FALLBACK_STATUS = "NEW"
+#: What a re-queue sets: Ready to Run and Active are set by the system only (module docstring).
+REQUEUE_STATUS = "NEW"
 #: Answers that refuse the status asked for (not the version: that is 409).
 _STATUS_REFUSALS = (400, 422)
 #: Where a re-queued item can be by the time a later try looks: queued again, being worked,
@@ -401,9 +401,8 @@ class RequeueProgress:
     the next page is listed above it from offset 0 — items re-queued leave the listing, so
     offsets would skip some, ids never do. ``chosen``: the page being worked, ``[id, version,
     jobExecutionId]`` saved before its first write. ``pages``: the re-queued ids of each
-    finished page. ``target``: ``NEW`` once the Control Room refused ``READY_TO_RUN``.
-    ``skipped``: ids not re-queued by reason (:data:`SKIP_REASONS`): ``changed`` (someone
-    else changed or moved it after it was listed), ``refused`` (both statuses), ``gone``.
+    finished page. ``skipped``: ids not re-queued by reason (:data:`SKIP_REASONS`):
+    ``changed`` (someone else changed or moved it after it was listed), ``refused``, ``gone``.
 
     Saved in parts: each finished page's re-queued ids once (part n), and a small header.
     """
@@ -413,7 +412,6 @@ class RequeueProgress:
     pages: list[list[str]] = field(default_factory=list)
     chosen: list[list[str]] | None = None
     after_id: int = 0
-    target: str = REQUEUE_STATUS
     skipped: dict[str, list[str]] = field(default_factory=lambda: {reason: [] for reason in SKIP_REASONS})
     #: Saved in parts: the header counts them under this name (see ``task_state.SavedProgress``).
     PARTS: ClassVar[str] = "pages"
@@ -424,7 +422,6 @@ class RequeueProgress:
             "pages": len(self.pages),
             "chosen": self.chosen,
             "after_id": self.after_id,
-            "target": self.target,
             "skipped": self.skipped,
         }
 
@@ -450,7 +447,6 @@ class RequeueProgress:
             # Saved before the job id was kept: [id, version] ("" = not known).
             [[str(value) for value in [*entry, ""][:3]] for entry in chosen] if isinstance(chosen, list) else None,
             int(header.get("after_id") or 0),
-            str(header.get("target") or REQUEUE_STATUS),
             {reason: [str(item_id) for item_id in skipped.get(reason) or []] for reason in SKIP_REASONS},
         )
 
@@ -491,12 +487,12 @@ def requeue_items(
 ) -> Operation[list[str]]:
     """
     Put the queue's items in ``statuses`` (and matching ``filter``) back into the queue:
-    ``READY_TO_RUN``, or ``NEW`` where the Control Room refuses that. Pages of up to 100
+    status ``NEW`` (see the module docstring). Pages of up to 100
     items by ascending id, each listed, saved (``save``), then updated one PUT each with the
     listed version; at most ``max_items`` items.
 
-    An item that changed between listing and update (409), was deleted, or is refused both
-    statuses (400/422) is skipped with a warning; the others go on. After a lost answer a 409
+    An item that changed between listing and update (409), was deleted, or is refused
+    (400/422) is skipped with a warning; the others go on. After a lost answer a 409
     is judged by the item as it is now, as is an item of ``progress`` from an earlier try whose
     version moved past the saved one (that try may have done it, and a bot may have worked it
     since): never touched again, counted as re-queued when it is queued, being worked or
@@ -564,9 +560,7 @@ def requeue_items(
                 # An earlier try's write, or someone else's: never touched twice.
                 outcome = _requeued_by_us(item, statuses, job, warn)
             else:
-                outcome = yield from _requeue_one(
-                    session, queue_id, item, statuses, api, progress, warn, maybe_sent=resumed
-                )
+                outcome = yield from _requeue_one(session, queue_id, item, statuses, api, warn, maybe_sent=resumed)
             if outcome == "requeued":
                 done.append(item_id)
             elif item_id not in progress.skipped[outcome]:
@@ -614,55 +608,42 @@ def _requeue_one(
     item: Mapping[str, Any],
     statuses: Sequence[str],
     api: UpdateApi,
-    progress: RequeueProgress,
     warn: Callable[[str], None],
     *,
     maybe_sent: bool,
 ) -> Operation[str]:
     """
-    What became of ``item`` (as listed): ``requeued`` or a skip reason (:data:`SKIP_REASONS`);
-    ``progress.target`` turns ``NEW`` on a refusal. ``maybe_sent``: an earlier try may have
-    sent this update already.
+    What became of ``item`` (as listed): ``requeued`` or a skip reason (:data:`SKIP_REASONS`).
+    ``maybe_sent``: an earlier try may have sent this update already.
     """
     item_id, version = str(item["id"]), str(item.get("version"))
-    target = progress.target
-    while True:
-        change = WorkItemChange(status=target)
-        try:
-            put = yield from put_work_item(session, queue_id, item_id, change.body(item, version), api)
-        except AutomationAnywhereError as refused:
+    change = WorkItemChange(status=REQUEUE_STATUS)
+    try:
+        put = yield from put_work_item(session, queue_id, item_id, change.body(item, version), api)
+    except AutomationAnywhereError as refused:
+        if refused.status in _STATUS_REFUSALS:
+            # This item, whatever the others: skipped, so that it does not stop the rest (or every retry).
             reason = f"{refused.code or refused.status}: {refused.message or refused.details or 'no reason given'}"
-            if refused.status in _STATUS_REFUSALS and target == REQUEUE_STATUS:
-                warn(
-                    f"The Control Room refused status {REQUEUE_STATUS} for work item {item_id} ({reason}): trying "
-                    f"{REQUEUE_FALLBACK_STATUS}, as its status rules allow a person to set."
-                )
-                target = REQUEUE_FALLBACK_STATUS
-                continue
-            if refused.status in _STATUS_REFUSALS:
-                # This item, whatever the others: skipped, so that it does not stop the rest (or every retry).
-                warn(f"The Control Room refused to re-queue work item {item_id} ({reason}): not re-queued.")
-                return "refused"
-            if refused.status == 404:
-                warn(f"Work item {item_id} is no longer in queue {queue_id}: not re-queued.")
-                return "gone"
-            raise
-        # Only an accepted NEW makes it the target of the items after this one.
-        progress.target = target
-        if put.conflict is None:
-            return "requeued"
-        if put.maybe_ours or maybe_sent:
-            # The lost send may have been applied: the item as it is now tells.
-            now = (yield from lookup(session, queue_id, [item_id])).get(item_id)
-            if now is None:
-                warn(f"Work item {item_id} is no longer in queue {queue_id}: not re-queued.")
-                return "gone"
-            return _requeued_by_us(now, statuses, _job(item), warn)
-        warn(
-            f"Work item {item_id} changed after it was listed (version {version} is stale): not re-queued. "
-            f"Control Room said: {put.conflict.message or put.conflict.code or put.conflict.status}"
-        )
-        return "changed"
+            warn(f"The Control Room refused to re-queue work item {item_id} ({reason}): not re-queued.")
+            return "refused"
+        if refused.status == 404:
+            warn(f"Work item {item_id} is no longer in queue {queue_id}: not re-queued.")
+            return "gone"
+        raise
+    if put.conflict is None:
+        return "requeued"
+    if put.maybe_ours or maybe_sent:
+        # The lost send may have been applied: the item as it is now tells.
+        now = (yield from lookup(session, queue_id, [item_id])).get(item_id)
+        if now is None:
+            warn(f"Work item {item_id} is no longer in queue {queue_id}: not re-queued.")
+            return "gone"
+        return _requeued_by_us(now, statuses, _job(item), warn)
+    warn(
+        f"Work item {item_id} changed after it was listed (version {version} is stale): not re-queued. "
+        f"Control Room said: {put.conflict.message or put.conflict.code or put.conflict.status}"
+    )
+    return "changed"
 
 
 def _requeued_by_us(

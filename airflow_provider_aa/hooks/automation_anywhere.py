@@ -398,12 +398,12 @@ class AutomationAnywhereHook(BaseHook):
         on_progress: Callable[[RequeueProgress], None] | None = None,
     ) -> list[str]:
         """
-        Put a queue's items in ``statuses`` back into the queue: status ``READY_TO_RUN``, or
-        ``NEW`` where the Control Room's status rules refuse that (Automation 360 lets only the
-        system set ``READY_TO_RUN``; a refused item is sent ``NEW``, and once ``NEW`` is accepted,
-        the items after it too). Listed 100 per request by ascending id and updated one request
-        each, each with the version it was listed with: an item that changed meanwhile, was
-        deleted, or is refused both statuses is skipped with a warning, never overwritten.
+        Put a queue's items in ``statuses`` back into the queue: status ``NEW``, as Automation
+        360's work item lifecycle has a client re-process an item (only the system sets
+        ``READY_TO_RUN`` and ``ACTIVE``; see ``control_room.work_item_changes``). Listed 100 per
+        request by ascending id and updated one request each, each with the version it was
+        listed with: an item that changed meanwhile, was deleted, or is refused is skipped with
+        a warning, never overwritten.
 
         :param statuses: the statuses to re-queue (default ``FAILED``); not ``NEW``,
             ``READY_TO_RUN``, ``ACTIVE`` or another status of an item that is still queued.

@@ -510,10 +510,9 @@ class AutomationAnywhereRequeueWorkItemsOperator(NamesTaskInInputErrors, BaseOpe
     return their ids — the day-two "re-queue" of an operations team.
 
     The items are listed by status (and ``filter``) 100 per request, oldest id first, and
-    each is set to ``READY_TO_RUN`` with the version it was listed with, or to ``NEW`` where
-    the Control Room refuses ``READY_TO_RUN`` (Automation 360 lets only the system set it; see
-    ``control_room.work_item_changes``). An item that changed since it was listed is skipped
-    with a warning, never overwritten.
+    each is set to ``NEW`` with the version it was listed with (Automation 360 lets only the
+    system set ``READY_TO_RUN`` and ``ACTIVE``; see ``control_room.work_item_changes``). An
+    item that changed since it was listed is skipped with a warning, never overwritten.
 
     :param queue_id: the work queue's id (templated).
     :param queue_name: the work queue's name instead of ``queue_id`` (templated), looked up

@@ -379,14 +379,14 @@ def requeue_body(listed, status):
     return {"version": listed["version"], "json": listed["json"], "result": listed["result"], "status": status}
 
 
-def test_requeue_falls_back_to_new_once_and_skips_items_changed_meanwhile(session, clock, token):
+def test_requeue_sets_new_and_skips_items_changed_meanwhile(session, clock, token):
+    # Never READY_TO_RUN: only the system sets it (A360 "WLM work item lifecycle").
     one, two, three = item("11"), item("12", version="4"), item("13", version="2")
     extra = {"operator": "substring", "field": "error", "value": "timeout"}
     script = Script(
         [
             login(token),
             requeue_page(token, 0, one, two, three, extra=extra),
-            put(token, "11", requeue_body(one, "READY_TO_RUN"), refusal(400, "WLM_STATUS_TRANSITION_NOT_ALLOWED")),
             put(token, "11", requeue_body(one, "NEW"), answer(200, {**one, "status": "NEW", "version": "1"})),
             put(token, "12", requeue_body(two, "NEW"), refusal(409, "WLM_VERSION_CONFLICT"), version="v4"),
             put(token, "13", requeue_body(three, "NEW"), answer(200, {**three, "status": "NEW", "version": "3"})),
@@ -403,11 +403,12 @@ def test_requeue_falls_back_to_new_once_and_skips_items_changed_meanwhile(sessio
         clock=clock,
     )
     assert ids == ["11", "13"]
-    assert "refused status READY_TO_RUN for work item 11" in warnings[0] and "trying NEW" in warnings[0]
-    assert "Work item 12 changed after it was listed (version 4 is stale): not re-queued" in warnings[1]
+    assert warnings == [
+        "Work item 12 changed after it was listed (version 4 is stale): not re-queued. Control Room said: refused"
+    ]
     # Chosen with versions before the first write; cleared once the page is done.
     assert saved[0]["chosen"] == [["11", "0", ""], ["12", "4", ""], ["13", "2", ""]] and saved[0]["after_id"] == 13
-    assert saved[-1]["chosen"] is None and saved[-1]["pages"] == 1 and saved[-1]["target"] == "NEW"
+    assert saved[-1]["chosen"] is None and saved[-1]["pages"] == 1
     assert saved[-1]["skipped"] == {"changed": ["12"], "refused": [], "gone": []}
 
 
@@ -415,7 +416,7 @@ def test_requeue_pages_by_id_and_stops_at_max_items(session, clock, token):
     first = [item(str(n)) for n in range(1, 4)]
     script = Script([login(token), requeue_page(token, 0, *first, length=3, total=10)])
     for listed in first:
-        script.add(put(token, listed["id"], requeue_body(listed, "READY_TO_RUN"), answer(200, listed)))
+        script.add(put(token, listed["id"], requeue_body(listed, "NEW"), answer(200, listed)))
     assert run(requeue_items(session, QUEUE, ("FAILED",), max_items=3), script, session=session, clock=clock) == [
         "1",
         "2",
@@ -428,9 +429,9 @@ def test_requeue_goes_on_above_the_last_id_while_more_are_listed(session, clock,
         [
             login(token),
             requeue_page(token, 0, item("1"), total=2),  # a page capped at one item: more to come
-            put(token, "1", requeue_body(item("1"), "READY_TO_RUN"), answer(200, item("1"))),
+            put(token, "1", requeue_body(item("1"), "NEW"), answer(200, item("1"))),
             requeue_page(token, 1, item("2"), total=1),
-            put(token, "2", requeue_body(item("2"), "READY_TO_RUN"), answer(200, item("2"))),
+            put(token, "2", requeue_body(item("2"), "NEW"), answer(200, item("2"))),
         ]
     )
     assert run(requeue_items(session, QUEUE, ("FAILED",)), script, session=session, clock=clock) == ["1", "2"]
@@ -441,7 +442,7 @@ def test_a_requeue_that_never_ends_stops_after_its_most_pages(session, clock, to
     script = Script([login(token)])
     for n in (1, 2):  # a queue where items keep failing: always one more listed
         script.add(requeue_page(token, n - 1, item(str(n)), total=2))
-        script.add(put(token, str(n), requeue_body(item(str(n)), "READY_TO_RUN"), answer(200, item(str(n)))))
+        script.add(put(token, str(n), requeue_body(item(str(n)), "NEW"), answer(200, item(str(n)))))
     with pytest.raises(AutomationAnywhereError, match=r"did not end after 2 pages \(2 items re-queued\)"):
         run(requeue_items(session, QUEUE, ("FAILED",)), script, session=session, clock=clock)
 
@@ -457,8 +458,8 @@ def test_a_lost_answer_then_a_conflict_counts_as_requeued(session, clock, token)
         [
             login(token),
             requeue_page(token, 0, one),
-            put(token, "1", requeue_body(one, "READY_TO_RUN"), lost("timeout")),
-            put(token, "1", requeue_body(one, "READY_TO_RUN"), refusal(409, "WLM_VERSION_CONFLICT")),
+            put(token, "1", requeue_body(one, "NEW"), lost("timeout")),
+            put(token, "1", requeue_body(one, "NEW"), refusal(409, "WLM_VERSION_CONFLICT")),
             # The item as it is now tells whether the lost send was applied.
             read(token, "1", item("1", version="1", status="READY_TO_RUN")),
         ]
@@ -474,8 +475,8 @@ def test_a_lost_answer_then_a_conflict_from_someone_elses_hold_is_not_counted(se
         [
             login(token),
             requeue_page(token, 0, one),
-            put(token, "1", requeue_body(one, "READY_TO_RUN"), lost("timeout")),
-            put(token, "1", requeue_body(one, "READY_TO_RUN"), refusal(409, "WLM_VERSION_CONFLICT")),
+            put(token, "1", requeue_body(one, "NEW"), lost("timeout")),
+            put(token, "1", requeue_body(one, "NEW"), refusal(409, "WLM_VERSION_CONFLICT")),
             read(token, "1", item("1", version="1", status="ON_HOLD")),  # a person held it meanwhile
         ]
     )
@@ -493,11 +494,11 @@ def test_a_lost_answer_then_a_conflict_from_someone_elses_edit_of_a_still_failed
         [
             login(token),
             requeue_page(token, 0, one, fine),
-            put(token, "1", requeue_body(one, "READY_TO_RUN"), lost("timeout")),
-            put(token, "1", requeue_body(one, "READY_TO_RUN"), refusal(409, "WLM_VERSION_CONFLICT")),
+            put(token, "1", requeue_body(one, "NEW"), lost("timeout")),
+            put(token, "1", requeue_body(one, "NEW"), refusal(409, "WLM_VERSION_CONFLICT")),
             # A person edited its data between the listing and the update: still FAILED, no new run.
             read(token, "1", {**item("1", version="1", data={"n": "fixed"}), "jobExecutionId": "run-1"}),
-            put(token, "2", requeue_body(fine, "READY_TO_RUN"), answer(200, {**fine, "status": "READY_TO_RUN"})),
+            put(token, "2", requeue_body(fine, "NEW"), answer(200, {**fine, "status": "NEW"})),
         ]
     )
     warnings: list[str] = []
@@ -537,16 +538,14 @@ def test_an_item_refused_for_its_own_reason_is_skipped_and_the_rest_re_queued(se
         [
             login(token),
             requeue_page(token, 0, odd, fine),
-            put(token, "1", requeue_body(odd, "READY_TO_RUN"), refusal(400, "WLM_INVALID_ATTRIBUTE")),
             put(token, "1", requeue_body(odd, "NEW"), refusal(422, "WLM_INVALID_ATTRIBUTE")),
-            # NEW was not accepted: READY_TO_RUN is still what the next item is asked for.
-            put(token, "2", requeue_body(fine, "READY_TO_RUN"), answer(200, {**fine, "status": "READY_TO_RUN"})),
+            put(token, "2", requeue_body(fine, "NEW"), answer(200, {**fine, "status": "NEW"})),
         ]
     )
     warnings: list[str] = []
     ids = run(requeue_items(session, QUEUE, ("FAILED",), warn=warnings.append), script, session=session, clock=clock)
     assert ids == ["2"]
-    assert "refused to re-queue work item 1 (WLM_INVALID_ATTRIBUTE" in warnings[1]
+    assert len(warnings) == 1 and "refused to re-queue work item 1 (WLM_INVALID_ATTRIBUTE" in warnings[0]
 
 
 def test_an_item_deleted_between_listing_and_update_is_skipped(session, clock, token):
@@ -555,9 +554,9 @@ def test_an_item_deleted_between_listing_and_update_is_skipped(session, clock, t
         [
             login(token),
             requeue_page(token, 0, gone, fine),
-            put(token, "1", requeue_body(gone, "READY_TO_RUN"), refusal(404, "WLM_WORKITEM_NOT_FOUND"), version="v4"),
-            put(token, "1", requeue_body(gone, "READY_TO_RUN"), refusal(404, "WLM_WORKITEM_NOT_FOUND"), version="v3"),
-            put(token, "2", requeue_body(fine, "READY_TO_RUN"), answer(200, fine), version="v4"),
+            put(token, "1", requeue_body(gone, "NEW"), refusal(404, "WLM_WORKITEM_NOT_FOUND"), version="v4"),
+            put(token, "1", requeue_body(gone, "NEW"), refusal(404, "WLM_WORKITEM_NOT_FOUND"), version="v3"),
+            put(token, "2", requeue_body(fine, "NEW"), answer(200, fine), version="v4"),
         ]
     )
     warnings: list[str] = []
@@ -572,7 +571,6 @@ def test_a_retry_reads_the_chosen_page_again_and_touches_no_item_twice(session, 
         "pages": 1,
         "chosen": [["5", "2"], ["6", "2"], ["7", "2"], ["8", "2"]],
         "after_id": 8,
-        "target": "NEW",
     }
     progress = RequeueProgress.load(saved, lambda part: ["3"] if part == 0 else None, fingerprint)
     chosen = {"operator": "or", "operands": [{"operator": "eq", "field": "id", "value": n} for n in "5678"]}
@@ -604,7 +602,8 @@ def test_a_retry_reads_the_chosen_page_again_and_touches_no_item_twice(session, 
 def test_saved_progress_of_another_requeue_is_not_used():
     saved = {"fingerprint": "other", "pages": 3, "after_id": 90}
     fresh = RequeueProgress.load(saved, lambda part: ["1"], "mine")
-    assert (fresh.requeued, fresh.after_id, fresh.chosen, fresh.target) == ([], 0, None, "READY_TO_RUN")
+    assert (fresh.requeued, fresh.after_id, fresh.chosen) == ([], 0, None)
+    # "target" was saved by versions that asked for READY_TO_RUN first: ignored.
     header = {"fingerprint": "mine", "pages": 2, "after_id": 9, "chosen": None, "target": "NEW"}
     # A part that never got written: continue from the ones that did.
     partial = RequeueProgress.load(header, lambda part: ["4", "5"] if part == 0 else None, "mine")
@@ -617,13 +616,12 @@ def test_an_older_control_room_is_asked_on_v3_once_v3_answered_even_with_a_refus
         [
             login(token),
             requeue_page(token, 0, one, two),
-            put(token, "1", requeue_body(one, "READY_TO_RUN"), refusal(404, "NOT_FOUND")),
-            put(token, "1", requeue_body(one, "READY_TO_RUN"), refusal(400, "BAD_STATUS"), version="v3"),
-            put(token, "1", requeue_body(one, "NEW"), answer(200, one), version="v3"),
+            put(token, "1", requeue_body(one, "NEW"), refusal(404, "NOT_FOUND")),
+            put(token, "1", requeue_body(one, "NEW"), refusal(400, "BAD_STATUS"), version="v3"),
             put(token, "2", requeue_body(two, "NEW"), answer(200, two), version="v3"),
         ]
     )
-    assert run(requeue_items(session, QUEUE, ("FAILED",)), script, session=session, clock=clock) == ["1", "2"]
+    assert run(requeue_items(session, QUEUE, ("FAILED",)), script, session=session, clock=clock) == ["2"]
 
 
 def test_an_update_lost_three_times_gives_up_saying_it_may_be_changed(session, clock, token):

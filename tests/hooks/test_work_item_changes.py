@@ -41,9 +41,9 @@ def test_failed_items_are_requeued_as_new_and_worked_again(emulator, capsys):
 
     assert hook.requeue_work_items(20) == [flaky["id"], broken["id"]]
 
-    # One listing; READY_TO_RUN refused once, then NEW for both.
-    assert (emulator.counters.requests(LIST), emulator.counters.requests(PUT)) == (1, 3)
-    assert "refused status READY_TO_RUN" in capsys.readouterr().out
+    # One listing, one PUT each: NEW at once, never READY_TO_RUN (which only the system sets).
+    assert (emulator.counters.requests(LIST), emulator.counters.requests(PUT)) == (1, 2)
+    assert "refused" not in capsys.readouterr().out
     assert set(statuses(emulator).values()) == {"COMPLETED"}
     assert hook.requeue_work_items(20, ["FAILED"]) == []  # nothing failed any more
 
