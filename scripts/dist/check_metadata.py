@@ -6,7 +6,8 @@
 license, classifiers (all known to PyPI), project URLs, every dependency of
 pyproject.toml, the README as long description (rendered the way PyPI renders Markdown),
 and that the wheel ships ``py.typed``, the emulator's JSON seeds and the
-``apache_airflow_provider`` entry point, and nothing but the package. Exits 1 listing
+``apache_airflow_provider`` entry point, and nothing but the package (the sdist the same
+files and ``docs/control-room-api.md``). Exits 1 listing
 every problem found.
 """
 
@@ -131,7 +132,8 @@ def check_sdist(sdist: Path, version: str) -> list[str]:
         assert pkg_info is not None
         metadata = HeaderParser().parsestr(pkg_info.read().decode())
     problems = [f"sdist: {problem}" for problem in check_metadata(metadata, version)]
-    for needed in sorted({"pyproject.toml", "README.md"} | shipped_files()):
+    # docs/control-room-api.md: CONTRIBUTING.md (shipped too) points to it.
+    for needed in sorted({"pyproject.toml", "README.md", "docs/control-room-api.md"} | shipped_files()):
         if f"{top}/{needed}" not in names:
             problems.append(f"the sdist lacks {needed}")
     return problems
