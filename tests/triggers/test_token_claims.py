@@ -37,3 +37,26 @@ def test_tokens_without_a_usable_iat_cost_one_login_per_lifetime(
     assert virtual_emulator.counters.logins() == 1
     assert virtual_emulator.counters.refreshes() == int(wait // 1139)  # renewed a minute before each end
     assert virtual_emulator.counters.statuses().get("401", 0) == 0
+
+
+@pytest.mark.parametrize("minutes_behind", [22, 60])
+def test_a_pre_issued_token_serves_a_long_wait_when_the_control_rooms_clock_is_far_behind(
+    virtual_emulator, virtual_clients, virtual_time, monkeypatch, minutes_behind
+):
+    virtual_emulator.configure(clock_offset=-60.0 * minutes_behind, token_lifetime=1200, pause_bot=True)
+    virtual_emulator.use_connection(monkeypatch, auth_type="token")
+    ids = add({"n": 1})
+    virtual_emulator.counters.reset()
+
+    async def wait_a_while():
+        waiting = asyncio.gather(
+            *(first_event(trigger(ids, deadline_in=86400, poke_interval=60, clients=virtual_clients)) for _ in range(5))
+        )
+        await virtual_time.sleep(3000)  # past the first token's end: renewed twice
+        virtual_emulator.configure(pause_bot=False)
+        return await waiting
+
+    events = asyncio.run(wait_a_while())
+    assert all(event["status"] == "done" for event in events), events[0]
+    assert virtual_emulator.counters.refreshes() == 2
+    assert virtual_emulator.counters.statuses().get("401", 0) == 0
