@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
 from airflow_provider_aa.emulator.connections import connection_uri, env_var_name
+from airflow_provider_aa.emulator.profiles import DEFAULT_PROFILE, PROFILES, describe
 
 #: The command line's history: a run about every five minutes over two days, so that the
 #: export example has something to show. (``EmulatorConfig`` and the pytest fixture start with
@@ -46,6 +47,20 @@ def _parser() -> argparse.ArgumentParser:
     defaults = EmulatorConfig()
     parser = argparse.ArgumentParser(
         prog="python -m airflow_provider_aa.emulator", description="Automation Anywhere Control Room emulator"
+    )
+    parser.add_argument(
+        "--profile",
+        choices=list(PROFILES),
+        default=DEFAULT_PROFILE,
+        help=f"the Control Room version to behave as (default {DEFAULT_PROFILE}; --list-profiles)",
+    )
+    parser.add_argument(
+        "--list-profiles", action="store_true", help="print each profile's description and sources, and exit"
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse (400) request body fields, filter fields and headers the API reference does not document",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port (default 8765)")
@@ -113,17 +128,30 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.list_profiles:
+        print(describe())
+        return 0
+    # The profile's API versions, unless a flag switches one off as well.
+    switched_off = {
+        name: False
+        for name, flag in (
+            ("auth_v1_enabled", args.no_auth_v1),
+            ("auth_v2_enabled", args.no_auth_v2),
+            ("deploy_v4_enabled", args.no_deploy_v4),
+        )
+        if flag
+    }
     try:
-        config = EmulatorConfig(
+        config = EmulatorConfig.for_profile(
+            args.profile,
+            **switched_off,
+            strict=args.strict,
             token_lifetime=args.token_lifetime,
             pickup_delay=args.pickup_delay,
             work_delay=args.work_delay,
             bot_rate=args.bot_rate,
             numeric_ids=args.numeric_ids,
-            auth_v1_enabled=not args.no_auth_v1,
-            auth_v2_enabled=not args.no_auth_v2,
             activity_delay=args.activity_delay,
-            deploy_v4_enabled=not args.no_deploy_v4,
             clock_offset=args.clock_offset,
             busy_queues=dict(args.busy_queue),
             page_cap=args.page_cap,
@@ -143,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"TLS certificate (trust it as a CA bundle): {emulator.ca_file}", flush=True)
     try:
         _print_connections(emulator, args.token_lifetime)
+        strict = ", strict" if args.strict else ""
+        print(f"# profile {args.profile}{strict} (--list-profiles)", flush=True)
         stopping.wait()
     finally:
         emulator.stop()

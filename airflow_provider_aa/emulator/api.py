@@ -15,6 +15,7 @@ from airflow_provider_aa.emulator.models import Session
 from airflow_provider_aa.emulator.responses import ApiError, Response, json_response, no_content
 from airflow_provider_aa.emulator.roles import check_api
 from airflow_provider_aa.emulator.state import TOKEN_MISSING, Accepted, ControlRoomState, validating
+from airflow_provider_aa.emulator.strict import check_body, check_headers
 
 #: Deepest nesting of arrays and objects accepted in a request body: the emulator copies and
 #: checks bodies recursively, and Python's recursion limit is about 1000 frames.
@@ -123,8 +124,12 @@ class ControlRoomApi:
                 raise _not_found(
                     request.path, f"Authentication API v{route.auth_version} is not available on this Control Room"
                 )
+            self._check_available(request.path)
             if session is None and route.authenticated:
                 session = self._authenticate(request)
+            if self._state.config.strict:
+                check_headers(request.headers)
+                check_body(route.method, route.template, request.json())
             return route.action(self, request, resolution.params, session)
         except ApiError as error:
             return error.response()
@@ -145,6 +150,18 @@ class ControlRoomApi:
         """The session ``request`` was sent in (``None`` for calls without one); it must be live."""
         route = resolution.route
         return self._authenticate(request) if route is not None and route.authenticated else None
+
+    def _check_available(self, path: str) -> None:
+        """404 for an API version this Control Room does not have (see ``EmulatorConfig``)."""
+        config = self._state.config
+        for prefix, enabled, api in (
+            ("/v2/wlm/", config.wlm_v2_enabled, "The v2 work queue API (11.x)"),
+            ("/v3/wlm/", config.wlm_v3_enabled, "The v3 work queue API (Automation 360)"),
+            ("/v3/automations/", config.deploy_v3_enabled, "The v3 deploy API (Automation 360)"),
+            ("/v3/activity/", config.activity_v3_enabled, "The v3 activity API (Automation 360)"),
+        ):
+            if path.startswith(prefix) and not enabled:
+                raise _not_found(path, f"{api} is not available on this Control Room")
 
     def _version_enabled(self, version: int) -> bool:
         config = self._state.config
@@ -208,7 +225,9 @@ class ControlRoomApi:
     def update_work_item(self, request: Request, params: dict[str, str], session: Session | None) -> Response:
         assert session is not None
         self._require_wlm_version(request)
-        return json_response(self._state.update_work_item(session, params["queueId"], params["id"], request.json()))
+        answer = self._state.update_work_item(session, params["queueId"], params["id"], request.json())
+        deprecated = request.path.startswith("/v3/") and self._state.config.wlm_v3_update_deprecated
+        return json_response(answer, headers=(("Deprecation", "true"),) if deprecated else ())
 
     def _require_wlm_version(self, request: Request) -> None:
         if request.path.startswith("/v4/") and not self._state.config.wlm_v4_enabled:
@@ -297,6 +316,14 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT", "/v3" + _ITEM, ControlRoomApi.update_work_item),
     Route("PUT", "/v4" + _ITEM, ControlRoomApi.update_work_item),
     Route("DELETE", "/v3" + _ITEM, ControlRoomApi.delete_work_item),
+    # 11.x: the same calls on /v2 (wlm_v2_enabled)
+    Route("POST", "/v2/wlm/queues/list", ControlRoomApi.list_queues),
+    Route("GET", "/v2" + _QUEUE, ControlRoomApi.get_queue),
+    Route("POST", "/v2" + _QUEUE + "/workitems", ControlRoomApi.add_work_items),
+    Route("POST", "/v2" + _QUEUE + "/workitems/list", ControlRoomApi.list_work_items),
+    Route("GET", "/v2" + _ITEM, ControlRoomApi.get_work_item),
+    Route("PUT", "/v2" + _ITEM, ControlRoomApi.update_work_item),
+    Route("DELETE", "/v2" + _ITEM, ControlRoomApi.delete_work_item),
     Route("POST", "/v3/automations/deploy", ControlRoomApi.deploy_v3),
     Route("POST", "/v4/automations/deploy", ControlRoomApi.deploy_v4),
     Route("POST", "/v3/activity/list", ControlRoomApi.list_activities),

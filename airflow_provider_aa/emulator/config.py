@@ -27,6 +27,12 @@ _BOOL_FIELDS = (
     "activity_deployment_ids",
     "roles_v2_enabled",
     "roles_v1_enabled",
+    "wlm_v3_enabled",
+    "wlm_v2_enabled",
+    "deploy_v3_enabled",
+    "activity_v3_enabled",
+    "wlm_v3_update_deprecated",
+    "strict",
 )
 
 #: Largest duration and clock offset (seconds): ten years.
@@ -101,6 +107,22 @@ class EmulatorConfig:
     API answer on ``/v2/usermanagement/...`` / ``/v1/usermanagement/...`` (off: 404, as on an old
     Control Room without v2, or on v.33 and later, where v1 is discontinued; see :mod:`.roles`).
 
+    ``wlm_v3_enabled`` / ``wlm_v2_enabled``: whether the work queue calls (queue list, get queue,
+    add, list, get, update and delete work items) answer on ``/v3/wlm/...`` (Automation 360) /
+    ``/v2/wlm/...`` (11.x; off by default); off: 404. ``deploy_v3_enabled``: whether
+    ``/v3/automations/deploy`` answers; ``activity_v3_enabled``: whether ``/v3/activity/...``
+    (list, execution, manage) answers (both off: 404, as on 11.x, which has neither).
+    ``wlm_v3_update_deprecated``: the work item update on ``/v3/wlm`` still answers, with a
+    ``Deprecation: true`` header (AA deprecates it from v.34; the header is the emulator's
+    mark, so that a client's use of it shows).
+
+    ``strict``: refuse with 400 ``BAD_REQUEST`` every request body field, filter field and
+    header that the project's Control Room API reference does not document (see
+    :mod:`.strict`).
+
+    A Control Room version's values come from :meth:`for_profile` (see :mod:`.profiles`);
+    ``EmulatorConfig()`` itself serves every version of every API.
+
     Durations are seconds from 0 to ten years (``token_lifetime`` above 0), ``clock_offset``
     at most ten years either way, ``bot_rate`` above 0 and at most 1e9, ``busy_queues``
     rates from 0 to 100000 (keys whole numbers, as text or int; an unknown queue raises
@@ -130,6 +152,22 @@ class EmulatorConfig:
     roles_v2_enabled: bool = True
     roles_v1_enabled: bool = True
     history_runs: int = 0
+    wlm_v3_enabled: bool = True
+    wlm_v2_enabled: bool = False
+    deploy_v3_enabled: bool = True
+    activity_v3_enabled: bool = True
+    wlm_v3_update_deprecated: bool = True
+    strict: bool = False
+
+    @classmethod
+    def for_profile(cls, name: str, **changes: Any) -> EmulatorConfig:
+        """
+        The settings of the Control Room version ``name`` (see :mod:`.profiles`), then
+        ``changes``; an unknown profile raises ``ValueError``, an unknown setting ``TypeError``.
+        """
+        from airflow_provider_aa.emulator.profiles import profile
+
+        return cls().replace(**profile(name).settings).replace(**changes)
 
     def __post_init__(self) -> None:
         for name in _DURATION_FIELDS:

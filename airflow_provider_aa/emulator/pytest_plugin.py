@@ -16,6 +16,10 @@ pytest fixtures for testing against the Control Room emulator, registered on ins
   (``url`` is ``https://...``), reset alike; trust ``aa_emulator_tls.ca_file``, e.g.
   ``requests.get(aa_emulator_tls.url + ..., verify=aa_emulator_tls.ca_file)``.
 
+Both behave as the default, lenient emulator (every API version); ``pytest
+--aa-emulator-profile NAME`` makes them a Control Room version (see :mod:`.profiles`), and
+``--aa-emulator-strict`` refuses what the API reference does not document (see :mod:`.strict`).
+
 Importing this module is cheap: the emulator is imported when a fixture is first used.
 """
 
@@ -27,15 +31,38 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from airflow_provider_aa.emulator import ControlRoomEmulator
+    from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("aa_emulator", "Automation Anywhere Control Room emulator")
+    group.addoption(
+        "--aa-emulator-profile",
+        metavar="NAME",
+        help="the aa_emulator fixtures behave as this Control Room version (python -m "
+        "airflow_provider_aa.emulator --list-profiles)",
+    )
+    group.addoption(
+        "--aa-emulator-strict",
+        action="store_true",
+        help="the aa_emulator fixtures refuse body fields, filter fields and headers the API reference does not document",
+    )
+
+
+def _config(config: pytest.Config) -> EmulatorConfig:
+    from airflow_provider_aa.emulator import EmulatorConfig
+
+    profile = config.getoption("aa_emulator_profile")
+    strict = bool(config.getoption("aa_emulator_strict"))
+    return EmulatorConfig.for_profile(profile, strict=strict) if profile else EmulatorConfig(strict=strict)
 
 
 @pytest.fixture(scope="session")
-def aa_emulator_server() -> Iterator[ControlRoomEmulator]:
+def aa_emulator_server(pytestconfig: pytest.Config) -> Iterator[ControlRoomEmulator]:
     """One Control Room emulator on a free port for the whole test session."""
     from airflow_provider_aa.emulator import ControlRoomEmulator
 
-    with ControlRoomEmulator() as emulator:
+    with ControlRoomEmulator(_config(pytestconfig)) as emulator:
         yield emulator
 
 
@@ -47,11 +74,11 @@ def aa_emulator(aa_emulator_server: ControlRoomEmulator) -> ControlRoomEmulator:
 
 
 @pytest.fixture(scope="session")
-def aa_emulator_tls_server() -> Iterator[ControlRoomEmulator]:
+def aa_emulator_tls_server(pytestconfig: pytest.Config) -> Iterator[ControlRoomEmulator]:
     """One Control Room emulator serving HTTPS (self-signed certificate) for the whole test session."""
     from airflow_provider_aa.emulator import ControlRoomEmulator
 
-    with ControlRoomEmulator(tls=True) as emulator:
+    with ControlRoomEmulator(_config(pytestconfig), tls=True) as emulator:
         yield emulator
 
 

@@ -107,7 +107,7 @@ def check_emulator() -> None:
         uri = urlsplit(exports["AIRFLOW_CONN_AUTOMATION_ANYWHERE_DEFAULT"])
         body = json.dumps({"username": unquote(uri.username or ""), "password": unquote(uri.password or "")})
         login = urllib.request.Request(
-            f"{url}/v1/authentication", body.encode(), {"Content-Type": "application/json"}, method="POST"
+            f"{url}/v2/authentication", body.encode(), {"Content-Type": "application/json"}, method="POST"
         )
         with urllib.request.urlopen(login, timeout=TIMEOUT) as answer:
             assert answer.status == 200 and json.load(answer)["token"], "login refused"

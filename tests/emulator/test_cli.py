@@ -118,7 +118,7 @@ def test_cli_has_two_days_of_history_to_export_unless_told_otherwise():
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             assert url in process.stdout.readline()
-            token = requests.post(f"{url}/v1/authentication", json=PASSWORD_USER, timeout=TIMEOUT).json()["token"]
+            token = requests.post(f"{url}/v2/authentication", json=PASSWORD_USER, timeout=TIMEOUT).json()["token"]
             answer = requests.post(
                 f"{url}/v3/activity/list",
                 json={"page": {"offset": 0, "length": 1}},

@@ -103,6 +103,24 @@ def test_users_can_use_the_fixture_in_their_own_tests(pytester):
     pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
+def test_the_fixture_takes_a_profile_and_strict_mode_from_the_command_line(pytester):
+    pytester.makepyfile(
+        """
+        import requests
+
+        def test_mine(aa_emulator):
+            user = {"username": "bot_runner", "password": "Emulator-Passw0rd!"}
+            assert requests.post(aa_emulator.url + "/v2/authentication", json=user, timeout=5).status_code == 404
+            token = requests.post(aa_emulator.url + "/v1/authentication", json=user, timeout=5).json()["token"]
+            answer = requests.post(aa_emulator.url + "/v2/wlm/queues/list", json={"extra": 1},
+                                   headers={"X-Authorization": token}, timeout=5)
+            assert answer.status_code == 400 and answer.json()["code"] == "BAD_REQUEST"
+        """
+    )
+    options = ["--aa-emulator-profile", "on-prem-11.3", "--aa-emulator-strict"]
+    pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", *options).assert_outcomes(passed=1)
+
+
 def test_the_tls_fixture_is_reset_too(aa_emulator_tls, aa_emulator_tls_server):
     assert aa_emulator_tls is aa_emulator_tls_server and aa_emulator_tls.url.startswith("https://")
     aa_emulator_tls.configure(clock_offset=-61)
