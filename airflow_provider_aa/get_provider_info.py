@@ -75,7 +75,11 @@ _CONN_FIELDS: dict[str, Any] = {
     },
     "api_key": {
         "label": "API key",
-        "description": "Needed for auth type api_key (with Username). The user's role must allow API keys.",
+        "description": (
+            "Needed for auth type api_key (with Username). The user's role must allow API keys. For "
+            "deferrable tasks or tasks running at the same time the user also needs the Control Room "
+            "setting 'Allow multiple sessions': without it, an API key's sessions end each other too (UM1114)."
+        ),
         "schema": {"type": ["string", "null"], "format": "password"},
     },
     "token": {

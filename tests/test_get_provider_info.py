@@ -68,6 +68,8 @@ def test_connection_form_declares_every_extra_and_masks_the_secret_ones():
         words in fields["multiple_login"]["description"]
         for words in ("deferrable", "UM1114", "Allow multiple sessions")
     )
+    # An API key does not bypass that setting (AA's 2024-08 "multi-login user" page).
+    assert all(words in fields["api_key"]["description"] for words in ("UM1114", "Allow multiple sessions"))
     assert conn_type["ui-field-behaviour"]["relabeling"] == {
         "host": "Control Room URL",
         "login": "Username",

@@ -401,13 +401,15 @@ def eviction_advice(settings: ConnectionSettings) -> str:
         return (
             f"sessions of one user without multipleLogin end each other, and {held_by}. Set the "
             "connection's extra 'multiple_login' to true (the user needs the Control Room setting "
-            "'Allow multiple sessions') or use auth_type 'api_key'."
+            "'Allow multiple sessions'; an API key does not bypass it)."
         )
     if settings.auth_type == "token":
         return (
             f"{held_by}; a pre-issued token is ended by any later login of its user. Give the "
             "connection a user of its own, or use auth_type 'api_key' with a user allowed multiple sessions."
         )
+    # API-key mode: an API key does not bypass the user's multiple-login permission (AA,
+    # 2024-08 "multi-login user" page; its 2022 API-key page said it always gives several).
     return (
         f"{held_by}, and the Control Room ends the older one: the user needs the Control Room "
         "setting 'Allow multiple sessions'."
@@ -421,7 +423,7 @@ def _login_refusal(settings: ConnectionSettings, request: ApiRequest, answer: Ap
             f"User {settings.username!r} is not allowed to hold multiple sessions, but the connection "
             "asks for one (extra 'multiple_login': true). Set 'multiple_login' to false — then only one "
             "process may use the connection at a time — or allow multiple logins for the user in the "
-            "Control Room, or use auth_type 'api_key'. Not retried.",
+            "Control Room ('Allow multiple sessions'; an API key does not bypass it). Not retried.",
             **fields,
         )
     secret = "API key" if settings.auth_type == "api_key" else "password"

@@ -74,6 +74,12 @@ class ConnectionSettings:
         ``multiple_login``): the triggerer and the workers each log in, and a Control Room
         ends a user's older session at each new login (code UM1114), so deferrable tasks, or
         tasks of the connection running at the same time, end each other's sessions.
+
+        None in API-key mode: its sessions coexist when the user has the Control Room setting
+        "Allow multiple sessions" and end each other when not (an API key does not bypass it:
+        AA's 2024-08 "multi-login user" page), and which one holds cannot be read from the
+        connection. A warning at every deferral of a well-set-up connection would be noise;
+        the error after repeated evictions names the setting (``session.eviction_advice``).
         """
         if self.auth_type != "password" or self.multiple_login:
             return None
@@ -82,7 +88,7 @@ class ConnectionSettings:
             "the triggerer and the workers, and tasks running at the same time, each hold a session, "
             "and each new login ends the user's other sessions (UM1114). For deferrable tasks or "
             "parallel tasks, set the extra 'multiple_login' to true and allow the user multiple "
-            "sessions in the Control Room ('Allow multiple sessions'), or use auth_type 'api_key'."
+            "sessions in the Control Room ('Allow multiple sessions'), which an API key needs too."
         )
 
 

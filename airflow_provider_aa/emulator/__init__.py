@@ -22,7 +22,7 @@ Seed (``default_seed.json``; replace it with ``seed=`` or ``--seed FILE``)
 mode      user             credentials
 ========  ===============  ==========================================================
 password  ``bot_runner``   password ``Emulator-Passw0rd!`` (multiple logins allowed)
-api_key   ``api_user``     API key ``EMUAPIKEY0Qx7Rt2Lm9Vb4Nc8Hs3Kd6Wp1Zf5Gj8``
+api_key   ``api_user``     API key ``EMUAPIKEY0Qx7Rt2Lm9Vb4Nc8Hs3Kd6Wp1Zf5Gj8`` (multiple logins allowed)
 token     ``token_user``   password ``Token-Passw0rd!``; tokens from ``issue_token``
 —         ``single_user``  password ``Single-Passw0rd!``; multiple logins not allowed
 ========  ===============  ==========================================================

@@ -13,10 +13,13 @@ accepted stops with :class:`Accepted` just before it would change anything; refu
 raised as usual.
 
 Sessions: a password login without ``multipleLogin: true`` is a single session and ends the
-user's earlier *single* sessions (their next call → 401 UM1114). Multi sessions (API-key
-logins, ``multipleLogin: true`` logins, tokens from :meth:`issue_token`) neither end others
-nor are ended by logins. A user seeded with ``allowMultipleLogin: false`` asking for
-``multipleLogin`` gets 403.
+user's earlier *single* sessions (their next call → 401 UM1114). Multi sessions
+(``multipleLogin: true`` logins, tokens from :meth:`issue_token`) neither end others nor are
+ended by logins. A user seeded with ``allowMultipleLogin: false`` asking for
+``multipleLogin`` gets 403. An API-key login is a multi session only for a user allowed
+multiple logins; for one without, it is a single session, ending the user's others and
+ended by the next (AA's 2024-08 "multi-login user" page: an API key "does not bypass the
+permission requirement"; its 2022 API-key page's "always multi-session" is outdated).
 
 Time: timelines run on the base clock, what the Control Room shows or judges (timestamps,
 token ``iat``/``exp`` and expiry) on its own clock, ``clock_offset`` apart (:mod:`.clock`).
@@ -412,7 +415,9 @@ class ControlRoomState:
             raise bad_request("The login body must be a JSON object with username and password, or username and apiKey")
         user = self._users.get(body["username"])
         if "apiKey" in body:
-            secret, given, multiple = user.api_key if user else None, body["apiKey"], True
+            # Multi-session only where the user may hold several (module docstring).
+            secret, given = (user.api_key if user else None), body["apiKey"]
+            multiple = user is not None and user.allow_multiple_login
         elif "password" in body:
             multiple = body.get("multipleLogin", False)
             if not isinstance(multiple, bool):

@@ -297,7 +297,7 @@ def test_sessions_evicted_max_evictions_times_stop_with_a_session_conflict(clock
         run(session.request_json(READ), Script([call(token, EVICTED)]), session=session, clock=clock)  # no login
 
     message = str(conflict.value)
-    assert f"{MAX_EVICTIONS} times" in message and "multiple_login" in message and "api_key" in message
+    assert f"{MAX_EVICTIONS} times" in message and "multiple_login" in message and "Allow multiple sessions" in message
     assert (conflict.value.status, conflict.value.code) == (401, "UM1114")
 
 
@@ -353,7 +353,8 @@ def test_one_eviction_per_task_run_of_a_single_session_connection_never_stops_th
 @pytest.mark.parametrize(
     ("settings", "named", "not_named"),
     [
-        (password_settings(), ["multiple_login", "Allow multiple sessions", "api_key"], []),
+        # An API key does not bypass "Allow multiple sessions": never offered as a way out.
+        (password_settings(), ["multiple_login", "Allow multiple sessions"], ["auth_type 'api_key'"]),
         (api_key_settings(), ["Allow multiple sessions"], ["multiple_login", "auth_type 'api_key'"]),
         (password_settings(multiple_login=True), ["Allow multiple sessions"], ["auth_type 'api_key'"]),
     ],

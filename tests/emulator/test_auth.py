@@ -5,6 +5,8 @@ from __future__ import annotations
 import jwt
 import pytest
 
+from airflow_provider_aa.emulator import ControlRoomEmulator
+from airflow_provider_aa.emulator.config import load_seed
 from tests.emulator.conftest import API_KEY_USER, PASSWORD_USER, SINGLE_USER, Client
 
 QUEUE = "/v3/wlm/queues/20"
@@ -97,6 +99,28 @@ def test_multiple_login_sessions_survive_other_logins(aa_emulator):
     single.login()  # a single login ends single sessions only
     for client in (multi, other_multi, api_key, single):
         assert client.call("GET", QUEUE).status_code == 200
+
+
+def test_api_key_sessions_of_a_user_without_multiple_logins_end_each_other():
+    # AA's 2024-08 "multi-login user" page: an API key does not bypass allowMultipleLogin.
+    seed = load_seed()
+    api_user = next(user for user in seed["users"] if user["username"] == API_KEY_USER["username"])
+    api_user["allowMultipleLogin"] = False
+    with ControlRoomEmulator(seed=seed) as emulator:
+        first, second = Client(emulator.url), Client(emulator.url)
+        assert first.login(API_KEY_USER).status_code == 200
+        assert second.login(API_KEY_USER).status_code == 200
+        evicted = first.call("GET", QUEUE)
+        assert evicted.status_code == 401 and evicted.json()["code"] == "UM1114"
+        assert second.call("GET", QUEUE).status_code == 200
+
+
+def test_api_key_sessions_of_a_user_allowed_multiple_logins_coexist(aa_emulator):
+    assert aa_emulator.users[API_KEY_USER["username"]]["allowMultipleLogin"] is True
+    first, second = Client(aa_emulator.url), Client(aa_emulator.url)
+    first.login(API_KEY_USER)
+    second.login(API_KEY_USER)
+    assert first.call("GET", QUEUE).status_code == 200 and second.call("GET", QUEUE).status_code == 200
 
 
 def test_multiple_login_refused_for_a_single_session_user(aa_emulator):

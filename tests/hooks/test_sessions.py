@@ -16,6 +16,8 @@ from airflow_provider_aa.control_room.errors import (
     SessionConflictError,
 )
 from airflow_provider_aa.control_room.session import EVICTION_WINDOW, MAX_EVICTIONS, ControlRoomSession
+from airflow_provider_aa.emulator import ControlRoomEmulator
+from airflow_provider_aa.emulator.config import load_seed
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from tests.conftest import BASE_URL, PASSWORD, make_token
 from tests.hooks.test_automation_anywhere import QUEUE, hook_with_clock, item
@@ -80,7 +82,8 @@ def test_sessions_that_keep_ending_each_other_stop_with_advice(requests_mock, us
     with pytest.raises(SessionConflictError) as conflict:
         hook.get_work_items(7, 1)
     message = str(conflict.value)
-    assert "multiple_login" in message and "api_key" in message and "UM1114" in message
+    assert "multiple_login" in message and "Allow multiple sessions" in message and "UM1114" in message
+    assert "auth_type 'api_key'" not in message  # an API key does not bypass the setting
     assert logins(requests_mock) == 3
 
 
@@ -101,6 +104,28 @@ def test_a_hook_that_met_a_busy_spell_of_evictions_works_again_once_it_is_over(a
     aa_emulator.evict("bot_runner")  # one more, after a quiet spell: mended by one login
     assert hook.get_work_items(20, added[0]["id"])
     assert aa_emulator.counters.logins("bot_runner") == 2
+
+
+def test_api_key_sessions_of_a_user_without_multiple_sessions_end_each_other_and_the_advice_names_the_setting(
+    monkeypatch, clock
+):
+    """An API key does not bypass "Allow multiple sessions" (AA's 2024-08 multi-login user page)."""
+    seed = load_seed()
+    next(user for user in seed["users"] if user["username"] == "api_user")["allowMultipleLogin"] = False
+    with ControlRoomEmulator(seed=seed) as emulator:
+        emulator.use_connection(monkeypatch, auth_type="api_key")
+        worker, triggerer = AutomationAnywhereHook(), AutomationAnywhereHook()
+        for hook in (worker, triggerer):
+            hook.__dict__["session"] = ControlRoomSession(hook.settings, clock=clock)
+        (added,) = worker.add_work_items(20, [{"n": 1}])
+        with pytest.raises(SessionConflictError) as conflict:
+            for _ in range(MAX_EVICTIONS + 1):  # each one's login ends the other's session
+                clock.now += 1
+                triggerer.get_work_items(20, added["id"])
+                worker.get_work_items(20, added["id"])
+    message = str(conflict.value)
+    assert "UM1114" in message and "'Allow multiple sessions'" in message
+    assert "api_key" not in message and "multiple_login" not in message, message
 
 
 # -- renewal timing on our clock --------------------------------------------------------
