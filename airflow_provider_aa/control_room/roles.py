@@ -7,24 +7,27 @@ The User Management API (AA docs: "Create role", "Update role", "Retrieve role b
 ==========================================  ====================================================
 call                                        use here
 ==========================================  ====================================================
-``POST /v2/usermanagement/roles/list``      find the role by name (``eq`` on ``name``, then an
+``POST /v1/usermanagement/roles/list``      find the role by name (``eq`` on ``name``, then an
                                             exact, case-sensitive match here)
-``GET /v2/usermanagement/roles/{id}``       the whole role, its members (``principals``) too
-``POST /v2/usermanagement/roles``           create: ``{"name", "description", "permissions",
+``GET /v1/usermanagement/roles/{id}``       the whole role, its members (``principals``) and
+                                            ``existingRepositoryPermissions`` too
+``POST /v1/usermanagement/roles``           create: ``{"name", "description", "permissions",
                                             "principals": []}``
-``PUT /v2/usermanagement/roles/{id}``       update: the role as read with other permissions,
-                                            its ``version`` and ``principals`` kept
+``PUT /v1/usermanagement/roles/{id}``       update: the role as read with other permissions,
+                                            its ``version``, ``principals`` and
+                                            ``existingRepositoryPermissions`` sent back as read
 ==========================================  ====================================================
 
-The same calls exist under ``/v1/usermanagement`` (11.3 and Automation 360 up to v.32; v1 is
-discontinued from v.33). ``v2`` is tried first; a 404 to its *list* call (which names no
-role, so a 404 there can only mean the API is missing) switches to ``v1``, and the
-:class:`RoleApi` given remembers it. Confirmed in AA's docs: the v1 create and update paths
-and bodies (permissions of ``id``, ``action``, ``resourceType``, ``resourceId``; update with
-``principals`` and ``version``). Not confirmed: the v2 paths beyond the reference's "same
-role body", the answer of the list call (whether it carries members — hence the ``GET``
-before any update), and whether a permission without its numeric ``id`` is accepted (AA's
-examples always send it; give ``id`` where known).
+v1 is the documented role API (no AA page says it is discontinued). The same paths under
+``/v2/usermanagement`` appear only in a public PowerShell script: a 404 to v1's *list* call
+(which names no role, so a 404 there can only mean the API is missing) switches to ``v2``,
+and the :class:`RoleApi` given remembers it. Confirmed in AA's docs: the v1 paths and bodies
+(permissions of ``id``, ``action``, ``resourceType``, ``resourceId``; update with
+``principals``, ``version`` and ``existingRepositoryPermissions``); AA's advice to read a
+role's permission names with ``GET /v1/usermanagement/roles/{id}`` (what ``copy_from`` does).
+Not confirmed: the v2 paths, the answer of the list call (whether it carries members — hence
+the ``GET`` before any update), and whether a permission without its numeric ``id`` is
+accepted (AA's examples always send it; give ``id`` where known, or copy a role).
 
 A permission is compared as ``(action, resourceType, resourceId)``; ``id`` is the Control
 Room's number for it and is kept as the role has it. Role names are unique in a Control Room
@@ -35,55 +38,138 @@ looked up by name again, and a create that lands twice is refused (409) the seco
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
 from airflow_provider_aa.control_room.listing import read_all
+from airflow_provider_aa.control_room.names import NameLookupError
 from airflow_provider_aa.control_room.session import AmbiguousOutcomeError, ControlRoomSession
 from airflow_provider_aa.control_room.work_items import PAGE_LENGTH, path_id
 
-#: The User Management API versions, newest first.
-ROLE_API_VERSIONS = ("v2", "v1")
+#: The User Management API versions, in the order tried: the documented one first.
+ROLE_API_VERSIONS = ("v1", "v2")
 #: Longest role name and description the Control Room takes (AA 11.3 "Create a new role": 255).
 MAX_TEXT = 255
 #: Updates tried when the role keeps changing under us (409 on its ``version``).
 MAX_UPDATE_ATTEMPTS = 3
 
-_PERMISSION_KEYS = frozenset({"id", "action", "resourceType", "resourceId"})
+_PERMISSION_KEYS = ("id", "action", "resourceType", "resourceId")
 
 Permission = Mapping[str, Any]
 PermissionKey = tuple[str, str, str | None]
 
 
-def _preset(*pairs: tuple[str, str]) -> tuple[Permission, ...]:
-    return tuple(MappingProxyType({"action": action, "resourceType": kind}) for action, kind in pairs)
+@dataclass(frozen=True)
+class PresetPermission:
+    """
+    One permission of :data:`ROLE_PRESETS`: its API names (``action``, ``resource_type``), the
+    UI's name for it (``ui_name``), whether AA publishes these API names (``confirmed``) and
+    where they come from (``source``).
+    """
+
+    action: str
+    resource_type: str
+    ui_name: str
+    confirmed: bool
+    source: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.action, self.resource_type)
+
+    def permission(self) -> Permission:
+        """The permission as :func:`ensure_role` takes it (read-only)."""
+        return MappingProxyType({"action": self.action, "resourceType": self.resource_type})
 
 
-#: AA's docs, "Dashboard and activity permissions": every role has it by default; a user sees
-#: their own activity (the runs it deployed).
+_API_TO_UI_MAP = 'AA docs, Automation 360 API, "Roles and permissions" (cloud-features-api-id-to-ui-map.html), {area}'
+_NOT_PUBLISHED = (
+    "not published by AA (only the UI name is); read it from a role that has it: "
+    "ensure_role(..., copy_from=...) or GET /v1/usermanagement/roles/{{id}}{why}"
+)
+
+#: Every permission the presets name, with its source.
+PRESET_PERMISSIONS: Mapping[tuple[str, str], PresetPermission] = MappingProxyType(
+    {
+        entry.key: entry
+        for entry in (
+            PresetPermission(
+                "myschedule",
+                "taskscheduling",
+                "own activity (every role has it)",
+                True,
+                _API_TO_UI_MAP.format(area="Dashboard and activity"),
+            ),
+            PresetPermission(
+                "managemyschedule",
+                "taskscheduling",
+                "Manage my in-progress activity",
+                True,
+                _API_TO_UI_MAP.format(area="Dashboard and activity"),
+            ),
+            PresetPermission(
+                "everyoneschedule",
+                "taskscheduling",
+                "in-progress activity of the bots the role may run or schedule (folder-scoped: "
+                "not every user's activity)",
+                True,
+                _API_TO_UI_MAP.format(area="Dashboard and activity"),
+            ),
+            PresetPermission(
+                "view", "repositorymanager", "View my bots", True, _API_TO_UI_MAP.format(area="Bot permissions")
+            ),
+            PresetPermission(
+                "run", "repositorymanager", "Run my bots", True, _API_TO_UI_MAP.format(area="Bot permissions")
+            ),
+            PresetPermission(
+                "managemyqueues",
+                "wlm",
+                "View and manage my queues",
+                False,
+                _NOT_PUBLISHED.format(why=""),
+            ),
+            PresetPermission(
+                "generateapikey",
+                "api",
+                "Generate API-Key",
+                False,
+                _NOT_PUBLISHED.format(why=" (the system role of that name has it)"),
+            ),
+        )
+    }
+)
+
+
+def _preset(*keys: tuple[str, str]) -> tuple[Permission, ...]:
+    return tuple(PRESET_PERMISSIONS[key].permission() for key in keys)
+
+
+#: Every role has it by default; a user sees their own activity (the runs it deployed).
 _OWN_ACTIVITY = ("myschedule", "taskscheduling")
 
 #: Permissions that the provider's features need, by feature, as plain data: pass one to
-#: ``ensure_role``, combine them, or copy and change them. Sources (AA docs, Automation 360,
-#: "Roles and permissions" pages):
+#: ``ensure_role``, combine them, or copy and change them. Each permission's source, and
+#: whether AA publishes its API name, is in :data:`PRESET_PERMISSIONS`.
 #:
-#: - ``bot_deployer`` — "Bot and bot credential permissions": ``view`` and ``run`` on
-#:   ``repositorymanager`` (View my bots, Run my bots); "Dashboard and activity permissions":
-#:   ``myschedule`` (follow the runs) and ``managemyschedule`` (stop them: ``stop_bot_runs``,
-#:   ``on_kill``). Also needed, and not a role permission: *Run* on the bot's folder and the
-#:   run-as users (both chosen on the role's other tabs), and consumer rights on device pools.
-#: - ``activity_reader`` — ``everyoneschedule`` on ``taskscheduling`` (AA: "monitor ongoing
-#:   automations where they have run or schedule access"). **Unconfirmed** that it is the
-#:   UI's "View everyone's activity" the CoE recipe names.
-#: - ``api_key_user`` — "API permissions": ``generateapikey`` on ``api`` (Generate API-Key).
-#: - ``work_queue_producer`` — **unconfirmed** action name for "View and manage my queues"
-#:   (``managemyqueues`` on ``wlm``: AA's docs list the permission, not its API name). Adding
-#:   work items needs the user to be an owner or participant *of each queue* as well (set on
-#:   the queue, not the role).
+#: - ``bot_deployer`` — View my bots, Run my bots (``view``, ``run`` on
+#:   ``repositorymanager``); ``myschedule`` (follow the runs) and ``managemyschedule`` (stop
+#:   them: ``stop_bot_runs``, ``on_kill``). Also needed, and not a role permission: *Run* on the
+#:   bot's folder and the run-as users (both chosen on the role's other tabs), and consumer
+#:   rights on device pools.
+#: - ``activity_reader`` — ``everyoneschedule`` on ``taskscheduling``: the in-progress activity
+#:   of the bots in folders the role may run or schedule (AA: "monitor ongoing automations
+#:   where they have run or schedule access"). It is folder-scoped, not every user's activity.
+#: - ``api_key_user`` — Generate API-Key (``generateapikey`` on ``api``: **unconfirmed**).
+#: - ``work_queue_producer`` — View and manage my queues (``managemyqueues`` on ``wlm``:
+#:   **unconfirmed**). Adding work items needs the user to be an owner or participant *of each
+#:   queue* as well (set on the queue, not the role).
 #: - ``airflow_service`` — all of the above: one role for the Airflow service user.
+#:
+#: Where a name is unconfirmed, a role built in the UI can supply the permissions instead:
+#: ``hook.ensure_role(name, copy_from="<that role>")``.
 ROLE_PRESETS: Mapping[str, tuple[Permission, ...]] = MappingProxyType(
     {
         "work_queue_producer": _preset(_OWN_ACTIVITY, ("managemyqueues", "wlm")),
@@ -106,9 +192,9 @@ ROLE_PRESETS: Mapping[str, tuple[Permission, ...]] = MappingProxyType(
         ),
     }
 )
-#: Preset permissions whose API names are not confirmed by AA's documentation.
+#: Preset permissions whose API names AA does not publish.
 UNCONFIRMED_PERMISSIONS: frozenset[tuple[str, str]] = frozenset(
-    {("managemyqueues", "wlm"), ("everyoneschedule", "taskscheduling")}
+    key for key, entry in PRESET_PERMISSIONS.items() if not entry.confirmed
 )
 
 
@@ -125,7 +211,8 @@ class EnsuredRole:
     What :func:`ensure_role` found or made: the role's ``id``, ``name``, ``description`` and
     ``permissions`` now; ``created`` when it was missing; the permissions ``added`` and
     ``removed`` (empty when nothing changed); ``description_changed``; ``api_version``
-    (``"v2"``/``"v1"``). :meth:`to_dict` is its XCom shape.
+    (``"v1"``/``"v2"``); ``copied_from``, the role whose permissions were copied (``None``
+    when none was). :meth:`to_dict` is its XCom shape.
     """
 
     id: str
@@ -137,6 +224,7 @@ class EnsuredRole:
     removed: list[dict[str, Any]] = field(default_factory=list)
     description_changed: bool = False
     api_version: str = ROLE_API_VERSIONS[0]
+    copied_from: str | None = None
 
     @property
     def changed(self) -> bool:
@@ -144,14 +232,15 @@ class EnsuredRole:
 
     def summary(self) -> str:
         """One line for the log: what was done to the role."""
+        copied = f" (permissions of role {self.copied_from!r})" if self.copied_from is not None else ""
         if self.created:
-            return f"Created role {self.name!r} (id {self.id}) with {len(self.permissions)} permission(s)."
+            return f"Created role {self.name!r} (id {self.id}) with {len(self.permissions)} permission(s){copied}."
         if not self.changed:
-            return f"Role {self.name!r} (id {self.id}) already has the permissions asked for: unchanged."
+            return f"Role {self.name!r} (id {self.id}) already has the permissions asked for{copied}: unchanged."
         parts = [f"added {_names(self.added) or 'nothing'}", f"removed {_names(self.removed) or 'nothing'}"]
         if self.description_changed:
             parts.append("new description")
-        return f"Updated role {self.name!r} (id {self.id}): {'; '.join(parts)}."
+        return f"Updated role {self.name!r} (id {self.id}){copied}: {'; '.join(parts)}."
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -164,6 +253,7 @@ class EnsuredRole:
             "removed": [dict(entry) for entry in self.removed],
             "description_changed": self.description_changed,
             "api_version": self.api_version,
+            "copied_from": self.copied_from,
         }
 
 
@@ -179,6 +269,19 @@ def validate_role_name(name: Any) -> str:
             f"name must have no surrounding whitespace and at most {MAX_TEXT} characters, got {name!r}."
         )
     return name
+
+
+def validate_copy_from(copy_from: Any, name: str) -> str | None:
+    """``None``, or the exact name of another role whose permissions to copy."""
+    if copy_from is None:
+        return None
+    if not isinstance(copy_from, str) or not copy_from.strip():
+        raise InvalidInputError(
+            f"copy_from must be a non-empty string (the name of the role to copy permissions from), got {copy_from!r}."
+        )
+    if copy_from == name:
+        raise InvalidInputError(f"copy_from must name another role than name ({name!r}).")
+    return copy_from
 
 
 def validate_description(description: Any) -> str | None:
@@ -304,10 +407,14 @@ def ensure_role(
     *,
     description: str | None = None,
     api: RoleApi,
+    copy_from: str | None = None,
 ) -> Operation[EnsuredRole]:
     """
     Make the role ``name`` exist with ``permissions`` (checked with
-    :func:`validate_permissions`): create it when missing, else add and remove permissions
+    :func:`validate_permissions`), and with those of the role named ``copy_from`` if given
+    (checked with :func:`validate_copy_from`; found by name and read with ``GET``, as AA
+    advises for learning permission names; its ``existingRepositoryPermissions`` are not
+    copied): create it when missing, else add and remove permissions
     and keep everything else, its members above all. Only permissions the caller manages are
     removed: those of a ``resourceType`` that ``permissions`` lists, on one resource (with a
     ``resourceId``) if it lists such ones of that type, without one if it lists such ones.
@@ -321,10 +428,28 @@ def ensure_role(
     role can appear: names are unique). An update refused because the role changed
     meanwhile (409) is worked out again from the role as it is now, up to three times.
 
+    :raises NameLookupError: no role is named ``copy_from``.
     :raises AutomationAnywhereError: neither User Management API answers (404), the user may
         not manage roles (403), or the Control Room refused the role (400: e.g. a permission
         it does not know), with its ``code``/``message``/``details``.
     """
+    if copy_from is None:
+        return (yield from _ensure(session, name, permissions, description, api))
+    copied = yield from _copied_permissions(session, api, copy_from)
+    merged: dict[PermissionKey, Permission] = {permission_key(entry): entry for entry in copied}
+    for entry in permissions:  # the Control Room's entry (with its id) wins over an equal one given
+        merged.setdefault(permission_key(entry), entry)
+    outcome = yield from _ensure(session, name, list(merged.values()), description, api)
+    return replace(outcome, copied_from=copy_from)
+
+
+def _ensure(
+    session: ControlRoomSession,
+    name: str,
+    permissions: Sequence[Permission],
+    description: str | None,
+    api: RoleApi,
+) -> Operation[EnsuredRole]:
     match = yield from _find(session, api, name)
     if match is None:
         request = create_role_request(api.version, name, description, permissions)
@@ -430,7 +555,7 @@ def _find(session: ControlRoomSession, api: RoleApi, name: str) -> Operation[dic
             older = ROLE_API_VERSIONS.index(api.version) + 1
             if older == len(ROLE_API_VERSIONS):
                 raise AutomationAnywhereError(
-                    "The Control Room answers neither the v2 nor the v1 User Management API for roles (404).",
+                    "The Control Room answers neither the v1 nor the v2 User Management API for roles (404).",
                     **missing.call_fields(),
                 ) from None
             api.version = ROLE_API_VERSIONS[older]
@@ -440,6 +565,41 @@ def _find(session: ControlRoomSession, api: RoleApi, name: str) -> Operation[dic
             ids = ", ".join(str(role["id"]) for role in matches)
             raise AutomationAnywhereError(f"Several roles are named {name!r} (ids {ids}): cannot tell which to change.")
         return matches[0] if matches else None
+
+
+def _copied_permissions(session: ControlRoomSession, api: RoleApi, copy_from: str) -> Operation[list[dict[str, Any]]]:
+    """The permissions of the role named ``copy_from``, as its ``GET`` shows them."""
+    match = yield from _find(session, api, copy_from)
+    if match is None:
+        raise NameLookupError(
+            f"copy_from: no role is named {copy_from!r} (exact, case-sensitive name): no permissions to copy.",
+            field="copy_from",
+            values=[copy_from],
+            candidates={copy_from: []},
+        )
+    role = yield from _read(session, api, match)
+    shown = role.get("permissions")
+    path = role_request(api.version, str(match["id"])).path
+    if not isinstance(shown, list):
+        raise AutomationAnywhereError(
+            f"The Control Room's answer for role {copy_from!r} (id {role['id']}) shows no 'permissions' list: "
+            "nothing to copy.",
+            method="GET",
+            path=path,
+        )
+    copied = []
+    for index, entry in enumerate(shown):
+        if not isinstance(entry, Mapping) or not all(
+            isinstance(entry.get(key), str) and entry[key] for key in ("action", "resourceType")
+        ):
+            raise AutomationAnywhereError(
+                f"Role {copy_from!r} (id {role['id']}) shows permissions[{index}] without 'action' and "
+                f"'resourceType': {entry!r}; it cannot be copied.",
+                method="GET",
+                path=path,
+            )
+        copied.append({key: entry[key] for key in _PERMISSION_KEYS if entry.get(key) not in (None, "")})
+    return copied
 
 
 def _read(session: ControlRoomSession, api: RoleApi, match: Mapping[str, Any]) -> Operation[dict[str, Any]]:

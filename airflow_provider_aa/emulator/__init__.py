@@ -79,8 +79,9 @@ API served
 - Work item changes follow AA's status rules (:mod:`.status_rules`: 400 for a move a person
   may not make, for editing a READY_TO_RUN or ACTIVE item, for deleting an ACTIVE one); the
   bot fails an item with ``FAIL_ONCE`` in its data once, then completes it.
-- Roles (:mod:`.roles`): ``/v2|v1/usermanagement/roles`` (``/list``, ``GET``/``PUT``
-  ``/{id}`` with an optimistic lock on ``version``, ``POST``), 403 but for role managers;
+- Roles (:mod:`.roles`): ``/v1|v2/usermanagement/roles`` (``/list``, ``GET``/``PUT``
+  ``/{id}`` with an optimistic lock on ``version``, ``POST``; ``existingRepositoryPermissions``
+  kept as sent), 403 but for role managers;
   ``roles_v2_enabled`` / ``roles_v1_enabled`` switch a version off (404).
 - History (:mod:`.history`): ``history_runs`` finished runs over the two days before it is
   set (0 by default, 600 from the command line), listed with deployed runs by ``POST
@@ -121,8 +122,6 @@ Settings (``configure``, ``POST /_emulator/config``, command line) and a fault:
   ``totalFilter`` stays truthful.
 - ``ignore_offset`` (``--ignore-offset``): lists answer as if ``page.offset`` were 0.
 - ``ignore_filter`` (``--ignore-filter``): lists answer as if the request had no ``filter``.
-- ``refuse_time_filters`` (``configure``/``POST /_emulator/config`` only): lists answer a
-  filter on a time field (``modifiedOn``, ``updatedOn``, ...) with a 400; sorting on it works.
 - ``add_answer_shape`` (``configure``/``POST /_emulator/config`` only): an add is answered
   ``{"list": [...]}`` (default), ``{"workItems": [...]}`` (``"workItems"``) or, for one
   item, with the item itself (``"item"``), the shapes Control Rooms are seen to use.

@@ -24,7 +24,6 @@ _BOOL_FIELDS = (
     "wlm_v4_enabled",
     "ignore_offset",
     "ignore_filter",
-    "refuse_time_filters",
     "activity_deployment_ids",
     "roles_v2_enabled",
     "roles_v1_enabled",
@@ -92,10 +91,6 @@ class EmulatorConfig:
     - ``ignore_filter``: list endpoints answer as if there were no ``filter`` (a Control Room
       that does not filter on a field, e.g. on an activity record's time fields): every record,
       sorted and paged as asked.
-    - ``refuse_time_filters``: list endpoints answer a filter on a time field (``modifiedOn``,
-      ``updatedOn``, ``createdOn``, ...; :data:`.filters.TIME_FIELDS`) with 400 ``BAD_REQUEST``,
-      as a Control Room may (no AA page documents a filter on an activity record's time
-      fields); sorting on them still works.
     - ``activity_deployment_ids``: off, deployed runs' activity records carry no
       ``deploymentId`` (a Control Room whose records lack it); filtering on it still works.
 
@@ -109,8 +104,9 @@ class EmulatorConfig:
     or ``"item"`` (the created item itself when one was added; a list otherwise).
 
     ``roles_v2_enabled`` / ``roles_v1_enabled``: whether the role calls of the User Management
-    API answer on ``/v2/usermanagement/...`` / ``/v1/usermanagement/...`` (off: 404, as on an old
-    Control Room without v2, or on v.33 and later, where v1 is discontinued; see :mod:`.roles`).
+    API answer on ``/v2/usermanagement/...`` / ``/v1/usermanagement/...`` (off: 404, as on a
+    Control Room without the v2 paths, which only a public script uses, or without v1, the
+    documented one; see :mod:`.roles`).
 
     ``wlm_v3_enabled`` / ``wlm_v2_enabled``: whether the work queue calls (queue list, get queue,
     add, list, get, update and delete work items) answer on ``/v3/wlm/...`` (Automation 360) /
@@ -152,7 +148,6 @@ class EmulatorConfig:
     page_cap: int | None = None
     ignore_offset: bool = False
     ignore_filter: bool = False
-    refuse_time_filters: bool = False
     activity_deployment_ids: bool = True
     add_answer_shape: str = "list"
     roles_v2_enabled: bool = True

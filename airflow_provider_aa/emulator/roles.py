@@ -1,27 +1,32 @@
 """
-Roles of the emulated Control Room: the User Management API's role calls, v2 and v1.
+Roles of the emulated Control Room: the User Management API's role calls, v1 and v2.
 
 ======================================  ==========================================================
 call                                    behaviour
 ======================================  ==========================================================
-``POST /v2|v1/usermanagement/roles/list``  the list grammar of :mod:`.filters` over the roles
-``GET /v2|v1/usermanagement/roles/{id}``   one role; 404 ``UM_ROLE_NOT_FOUND``
-``POST /v2|v1/usermanagement/roles``       create: ``name`` (unique: 409 ``UM_ROLE_ALREADY_EXISTS``),
-                                           ``description``, ``permissions``, ``principals``
-``PUT /v2|v1/usermanagement/roles/{id}``   replace the role: what the body leaves out is gone
-                                           (``principals`` too: the role's users lose it); a
-                                           ``version`` other than the role's → 409
+``POST /v1|v2/usermanagement/roles/list``  the list grammar of :mod:`.filters` over the roles
+``GET /v1|v2/usermanagement/roles/{id}``   one role; 404 ``UM_ROLE_NOT_FOUND``
+``POST /v1|v2/usermanagement/roles``       create: ``name`` (unique: 409 ``UM_ROLE_ALREADY_EXISTS``),
+                                           ``description``, ``permissions``, ``principals``,
+                                           ``existingRepositoryPermissions``
+``PUT /v1|v2/usermanagement/roles/{id}``   replace the role: what the body leaves out is gone
+                                           (``principals`` too: the role's users lose it;
+                                           ``existingRepositoryPermissions``: its folder
+                                           rights); a ``version`` other than the role's → 409
                                            ``UM_ROLE_VERSION_CONFLICT``
 ======================================  ==========================================================
 
 A role is ``{"id", "name", "description", "permissions": [{"id", "action", "resourceType",
-"resourceId"}], "principals": [{"id"}], "version", "createdBy", "createdOn", "updatedBy",
-"updatedOn"}`` with numeric ids, as AA's examples show. A permission sent without ``id`` gets
-the number this Control Room knows it by (one per action and resource type).
+"resourceId"}], "principals": [{"id"}], "existingRepositoryPermissions": [...], "version",
+"createdBy", "createdOn", "updatedBy", "updatedOn"}`` with numeric ids, as AA's examples show.
+A permission sent without ``id`` gets the number this Control Room knows it by (one per action
+and resource type). ``existingRepositoryPermissions`` (AA's update-role page: the update body
+carries it) is a list of objects whose fields AA does not document: the emulator keeps them as
+sent, and an update that leaves them out removes them.
 
-``roles_v2_enabled`` / ``roles_v1_enabled`` (:class:`.config.EmulatorConfig`) switch a version
-off (404, as for any missing API): an old Control Room without v2, or one from v.33 on, where
-v1 is discontinued.
+``roles_v1_enabled`` / ``roles_v2_enabled`` (:class:`.config.EmulatorConfig`) switch a version
+off (404, as for any missing API): a Control Room without the v2 paths (only a public script
+uses them), or one without v1.
 
 Who may: a user seeded without ``roles``, one with the ``AAE_Admin`` role, or a principal of a
 role with the ``rolesmanagement`` permission; anyone else gets 403 ``UM_ACCESS_DENIED`` (for
@@ -71,6 +76,7 @@ class Role:
     description: str
     permissions: list[dict[str, Any]]
     principals: list[int]
+    repository_permissions: list[dict[str, Any]]
     version: int
     created_by: int
     created_on: float
@@ -84,6 +90,7 @@ class Role:
             "description": self.description,
             "permissions": copy.deepcopy(self.permissions),
             "principals": [{"id": user_id} for user_id in self.principals],
+            "existingRepositoryPermissions": copy.deepcopy(self.repository_permissions),
             "version": self.version,
             "createdBy": self.created_by,
             "createdOn": instant(self.created_on),
@@ -121,6 +128,7 @@ class RoleStore:
                 description=str(entry.get("description", "")),
                 permissions=permissions,
                 principals=members.get(role_id, []),
+                repository_permissions=copy.deepcopy(list(entry.get("existingRepositoryPermissions", []))),
                 version=0,
                 created_by=created_by,
                 created_on=now,
@@ -208,8 +216,11 @@ class RoleStore:
             raise bad_request(f"description must be text of at most {MAX_TEXT} characters")
         permissions = body.get("permissions") or []
         principals = body.get("principals") or []
-        if not isinstance(permissions, list) or not isinstance(principals, list):
-            raise bad_request("permissions and principals must be lists")
+        repository = body.get("existingRepositoryPermissions") or []
+        if not isinstance(permissions, list) or not isinstance(principals, list) or not isinstance(repository, list):
+            raise bad_request("permissions, principals and existingRepositoryPermissions must be lists")
+        if not all(isinstance(entry, dict) for entry in repository):
+            raise bad_request("existingRepositoryPermissions must be a list of objects")
         checked = [self._permission(entry, f"permissions[{index}]") for index, entry in enumerate(permissions)]
         members = []
         for index, entry in enumerate(principals):
@@ -222,6 +233,7 @@ class RoleStore:
             "description": description,
             "permissions": checked,
             "principals": list(dict.fromkeys(members)),
+            "repository_permissions": copy.deepcopy(repository),
         }
 
     def _permission(self, entry: Any, where: str) -> dict[str, Any]:

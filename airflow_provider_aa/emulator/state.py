@@ -556,7 +556,6 @@ class ControlRoomState:
             page_cap=self._config.page_cap,
             ignore_offset=self._config.ignore_offset,
             ignore_filter=self._config.ignore_filter,
-            refuse_time_filters=self._config.refuse_time_filters,
         )
 
     @_transaction
@@ -590,11 +589,7 @@ class ControlRoomState:
         queue = self._queue(queue_id)
         config = self._config
         request = filters.parse(
-            body,
-            page_cap=config.page_cap,
-            ignore_offset=config.ignore_offset,
-            ignore_filter=config.ignore_filter,
-            refuse_time_filters=config.refuse_time_filters,
+            body, page_cap=config.page_cap, ignore_offset=config.ignore_offset, ignore_filter=config.ignore_filter
         )
         return item_lists.list_items(self._items[queue.id], request, config.numeric_ids)
 
@@ -710,7 +705,6 @@ class ControlRoomState:
             page_cap=self._config.page_cap,
             ignore_offset=self._config.ignore_offset,
             ignore_filter=self._config.ignore_filter,
-            refuse_time_filters=self._config.refuse_time_filters,
         )
         answer = self._history.activity.answer(request, records, numeric_ids)
         if not self._config.activity_deployment_ids:  # filtered on it, not shown
@@ -727,7 +721,6 @@ class ControlRoomState:
             page_cap=self._config.page_cap,
             ignore_offset=self._config.ignore_offset,
             ignore_filter=self._config.ignore_filter,
-            refuse_time_filters=self._config.refuse_time_filters,
         )
         return self._history.audit.answer(request, [], self._config.numeric_ids)
 
@@ -801,7 +794,6 @@ class ControlRoomState:
             page_cap=self._config.page_cap,
             ignore_offset=self._config.ignore_offset,
             ignore_filter=self._config.ignore_filter,
-            refuse_time_filters=self._config.refuse_time_filters,
         )
 
     # -- roles (see roles) -----------------------------------------------------------------

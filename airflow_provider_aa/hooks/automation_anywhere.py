@@ -51,6 +51,7 @@ from airflow_provider_aa.control_room.roles import (
     EnsuredRole,
     RoleApi,
     ensure_role,
+    validate_copy_from,
     validate_description,
     validate_permissions,
     validate_role_name,
@@ -120,8 +121,6 @@ class AutomationAnywhereHook(BaseHook):
         self._auth_lock = threading.Lock()
         #: Ids found by name: (kind, name) → id, so that each name costs one look-up per hook.
         self._ids_by_name: dict[tuple[str, ...], str] = {}
-        #: History datasets whose time filter the Control Room refused: dataset name → its answer.
-        self._time_filter_refused: dict[str, str] = {}
 
     # -- session and transport ----------------------------------------------------------
 
@@ -627,12 +626,6 @@ class AutomationAnywhereHook(BaseHook):
         page is held at a time. Logs the pages and records read (at most one line per 10
         seconds), with the rate and, from the Control Room's total, about how many are left.
 
-        The window is asked for with a filter on the change time, which no AA page documents
-        for bot runs (nor work items). When the Control Room refuses it (400 to the first
-        page), the records are read newest-first without a filter, stopping at the first one
-        changed before the window (newest first within a page, one page at a time as well),
-        and this hook remembers that for the dataset; the log says which way was read.
-
         :param dataset: ``"bot_runs"``, ``"work_items"`` or ``"audit"``.
         :param window_start: a timezone-aware ``datetime``, inclusive.
         :param window_end: a timezone-aware ``datetime``, exclusive.
@@ -656,27 +649,8 @@ class AutomationAnywhereHook(BaseHook):
         pages = records = 0
         for number, cursor in enumerate(cursors, 1):
             where = f" of queue {cursor.queue_id}" if cursor.queue_id else ""
-            name = cursor.dataset.name
-            if name in self._time_filter_refused:
-                cursor.read_newest_first()
-                self.log.info(
-                    "Reading %s%s newest-first without a time filter: the Control Room refused it earlier (%s).",
-                    name,
-                    where,
-                    self._time_filter_refused[name],
-                )
             while not cursor.done:
                 page = self.run_operation(read_history_page(self.session, cursor))
-                if cursor.refusal is not None and name not in self._time_filter_refused:
-                    self._time_filter_refused[name] = str(cursor.refusal)
-                    self.log.info(
-                        "Read %s%s newest-first without a time filter: the Control Room refused the filter on %s "
-                        "(%s). Records changed after the window are read and skipped.",
-                        name,
-                        where,
-                        cursor.dataset.change_time,
-                        cursor.refusal,
-                    )
                 pages, records = pages + 1, records + len(page)
                 if log.due():
                     more = "" if cursor.left is None else f", about {cursor.left} more listed"
@@ -691,32 +665,52 @@ class AutomationAnywhereHook(BaseHook):
     # -- roles ---------------------------------------------------------------------------
 
     def ensure_role(
-        self, name: str, permissions: Sequence[Mapping[str, Any]], description: str | None = None
+        self,
+        name: str,
+        permissions: Sequence[Mapping[str, Any]] | None = None,
+        description: str | None = None,
+        copy_from: str | None = None,
     ) -> EnsuredRole:
         """
         Make the role ``name`` exist with ``permissions``: create it when missing, else add
         them and remove the others of the resource types they name (scoped or unscoped as they
-        are), keeping permissions of other types (added in the UI), its users and every other
-        field. Safe to repeat; the change is logged. Needs a connection of a user who may
-        manage roles (e.g. ``AAE_Admin``).
-        ``/v2/usermanagement`` is used, ``/v1`` where v2 answers 404 (remembered by the hook).
+        are), keeping permissions of other types (added in the UI), its users, its
+        ``existingRepositoryPermissions`` and every other field. Safe to repeat; the change is
+        logged. Needs a connection of a user who may manage roles (e.g. ``AAE_Admin``).
+        ``/v1/usermanagement`` (the documented role API) is used, ``/v2`` where v1 answers 404
+        (remembered by the hook).
 
         :param name: the role's exact name (case-sensitive).
         :param permissions: dicts with ``action`` and ``resourceType`` (optionally ``id`` and
-            ``resourceId``), e.g. ``ROLE_PRESETS["bot_deployer"]`` from ``control_room.roles``.
+            ``resourceId``), e.g. ``ROLE_PRESETS["bot_deployer"]`` from ``control_room.roles``;
+            may be left out when ``copy_from`` is given.
         :param description: the role's description; ``None`` keeps an existing one.
+        :param copy_from: the exact name of a role (built in the UI, or a system role) whose
+            permissions the role gets, read from the Control Room (``GET`` of that role), with
+            ``permissions`` added to them. Its ``existingRepositoryPermissions`` are not copied.
         :return: the role now and what changed (``EnsuredRole.to_dict()`` for XCom).
         :raises InvalidInputError: bad input, before any request.
+        :raises NameLookupError: no role is named ``copy_from``.
         :raises AmbiguousOutcomeError: a create got no clear answer and the role is not there:
             run it again (it cannot create a second role).
         :raises AutomationAnywhereError: the Control Room refused (403: not allowed to manage
             roles; 400: e.g. a permission it does not know).
         """
         checked_name = validate_role_name(name)
-        checked = validate_permissions(permissions)
+        checked_copy_from = validate_copy_from(copy_from, checked_name)
+        if permissions is None and checked_copy_from is None:
+            raise InvalidInputError("permissions must be given (a list of permissions), or copy_from (a role's name).")
+        checked = validate_permissions(() if permissions is None else permissions)
         checked_description = validate_description(description)
         outcome = self.run_operation(
-            ensure_role(self.session, checked_name, checked, description=checked_description, api=self._role_api)
+            ensure_role(
+                self.session,
+                checked_name,
+                checked,
+                description=checked_description,
+                api=self._role_api,
+                copy_from=checked_copy_from,
+            )
         )
         self.log.info("%s", outcome.summary())
         return outcome

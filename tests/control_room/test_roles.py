@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
+from airflow_provider_aa.control_room.names import NameLookupError
 from airflow_provider_aa.control_room.roles import (
+    PRESET_PERMISSIONS,
     ROLE_PRESETS,
     UNCONFIRMED_PERMISSIONS,
     RoleApi,
     ensure_role,
+    validate_copy_from,
     validate_description,
     validate_permissions,
     validate_role_name,
@@ -23,10 +27,12 @@ RUN = {"action": "run", "resourceType": "repositorymanager"}
 VIEW = {"action": "view", "resourceType": "repositorymanager"}
 KEY = {"action": "generateapikey", "resourceType": "api"}
 MEMBERS = [{"id": 3}, {"id": 4}]
+#: A role's folder rights as the Control Room shows them (fields not documented by AA).
+REPOSITORY = [{"id": 9, "repositoryId": 44, "permissions": ["run", "view"], "inherited": None}]
 
 
-def listing(version, token, *roles):
-    body = {"filter": {"operator": "eq", "field": "name", "value": "Airflow"}, "page": {"offset": 0, "length": 100}}
+def listing(version, token, *roles, name="Airflow"):
+    body = {"filter": {"operator": "eq", "field": "name", "value": name}, "page": {"offset": 0, "length": 100}}
     listed = [{"id": role_id, "name": name} for role_id, name in roles]
     return (
         expect("POST", f"/{version}/usermanagement/roles/list", json=body, token=token),
@@ -48,7 +54,7 @@ def role(permissions, *, role_id=7, version=2, principals=MEMBERS, description="
     }
     if principals is not None:
         shown["principals"] = principals
-    shown["existingRepositoryPermissions"] = [{"id": 9}]
+    shown["existingRepositoryPermissions"] = REPOSITORY
     return shown
 
 
@@ -56,9 +62,14 @@ def read(version, token, shown):
     return (expect("GET", f"/{version}/usermanagement/roles/{shown['id']}", token=token), answer(200, shown))
 
 
-def ensure(session, permissions, *, description=None, api=None):
+def ensure(session, permissions, *, description=None, api=None, copy_from=None):
     return ensure_role(
-        session, "Airflow", validate_permissions(permissions), description=description, api=api or RoleApi()
+        session,
+        "Airflow",
+        validate_permissions(permissions),
+        description=description,
+        api=api or RoleApi(),
+        copy_from=copy_from,
     )
 
 
@@ -73,9 +84,9 @@ def test_a_missing_role_is_created_without_members_in_one_unsafe_request(session
     script = Script(
         [
             login(token),
-            listing("v2", token, (5, "airflow"), (6, "Airflow Ops")),  # near names are not it
+            listing("v1", token, (5, "airflow"), (6, "Airflow Ops")),  # near names are not it
             (
-                expect("POST", "/v2/usermanagement/roles", json=create_body, token=token, replay_safe=False),
+                expect("POST", "/v1/usermanagement/roles", json=create_body, token=token, replay_safe=False),
                 answer(201, created),
             ),
         ]
@@ -84,13 +95,13 @@ def test_a_missing_role_is_created_without_members_in_one_unsafe_request(session
     outcome = run(ensure(session, [RUN, {**KEY, "id": "58"}], description="svc"), script, session=session)
 
     assert outcome.created and outcome.changed
-    assert (outcome.id, outcome.name, outcome.api_version) == ("17", "Airflow", "v2")
+    assert (outcome.id, outcome.name, outcome.api_version) == ("17", "Airflow", "v1")
     assert outcome.added == created["permissions"] and outcome.removed == []
 
 
 def test_an_unchanged_role_costs_two_reads_and_no_write(session, clock, token):
     present = [{"id": 1, **RUN, "resourceId": None}, {"id": 2, **VIEW, "resourceId": ""}]
-    script = Script([login(token), listing("v2", token, (7, "Airflow")), read("v2", token, role(present))])
+    script = Script([login(token), listing("v1", token, (7, "Airflow")), read("v1", token, role(present))])
 
     outcome = run(ensure(session, [VIEW, RUN]), script, session=session)
 
@@ -114,9 +125,9 @@ def test_an_update_changes_only_permissions_and_keeps_members_ids_and_other_fiel
     script = Script(
         [
             login(token),
-            listing("v2", token, (7, "Airflow")),
-            read("v2", token, shown),
-            (expect("PUT", "/v2/usermanagement/roles/7", json=sent, token=token), answer(200, {**sent, "version": 3})),
+            listing("v1", token, (7, "Airflow")),
+            read("v1", token, shown),
+            (expect("PUT", "/v1/usermanagement/roles/7", json=sent, token=token), answer(200, {**sent, "version": 3})),
         ]
     )
 
@@ -124,6 +135,7 @@ def test_an_update_changes_only_permissions_and_keeps_members_ids_and_other_fiel
 
     assert not outcome.created
     assert outcome.added == [VIEW] and outcome.removed == []
+    assert script.sent[-1].json["existingRepositoryPermissions"] == REPOSITORY  # sent back as read
     assert outcome.summary() == "Updated role 'Airflow' (id 7): added view/repositorymanager; removed nothing."
 
 
@@ -135,9 +147,9 @@ def test_permissions_on_one_resource_go_when_the_caller_lists_such_permissions_o
     script = Script(
         [
             login(token),
-            listing("v2", token, (7, "Airflow")),
-            read("v2", token, shown),
-            (expect("PUT", "/v2/usermanagement/roles/7", json=sent, token=token), answer(200, {**sent, "version": 3})),
+            listing("v1", token, (7, "Airflow")),
+            read("v1", token, shown),
+            (expect("PUT", "/v1/usermanagement/roles/7", json=sent, token=token), answer(200, {**sent, "version": 3})),
         ]
     )
     outcome = run(ensure(session, [wanted]), script, session=session)
@@ -153,9 +165,9 @@ def test_unscoped_permissions_of_types_not_asked_for_stay_and_those_of_types_ask
     script = Script(
         [
             login(token),
-            listing("v2", token, (7, "Airflow")),
-            read("v2", token, shown),
-            (expect("PUT", "/v2/usermanagement/roles/7", json=sent, token=token), answer(200, {**sent, "version": 3})),
+            listing("v1", token, (7, "Airflow")),
+            read("v1", token, shown),
+            (expect("PUT", "/v1/usermanagement/roles/7", json=sent, token=token), answer(200, {**sent, "version": 3})),
         ]
     )
     outcome = run(ensure(session, [RUN, KEY]), script, session=session)
@@ -164,7 +176,7 @@ def test_unscoped_permissions_of_types_not_asked_for_stay_and_those_of_types_ask
 
 def test_an_unscoped_permission_not_asked_for_alone_changes_nothing(session, clock, token):
     present = [{"id": 1, **RUN, "resourceId": None}, {"id": 8, "action": "viewauditlog", "resourceType": "auditlog"}]
-    script = Script([login(token), listing("v2", token, (7, "Airflow")), read("v2", token, role(present))])
+    script = Script([login(token), listing("v1", token, (7, "Airflow")), read("v1", token, role(present))])
     assert not run(ensure(session, [RUN]), script, session=session).changed
 
 
@@ -172,10 +184,10 @@ def test_an_update_whose_answer_was_lost_reports_what_it_changed(session, clock,
     script = Script(
         [
             login(token),
-            listing("v2", token, (7, "Airflow")),
-            read("v2", token, role([{"id": 1, **RUN}], version=2)),
-            (expect("PUT", "/v2/usermanagement/roles/7", body={"version": 2}, replay_safe=False), lost("timeout")),
-            read("v2", token, role([{"id": 1, **RUN}, {"id": 9, **KEY}], version=3)),  # it was applied
+            listing("v1", token, (7, "Airflow")),
+            read("v1", token, role([{"id": 1, **RUN}], version=2)),
+            (expect("PUT", "/v1/usermanagement/roles/7", body={"version": 2}, replay_safe=False), lost("timeout")),
+            read("v1", token, role([{"id": 1, **RUN}, {"id": 9, **KEY}], version=3)),  # it was applied
         ]
     )
     outcome = run(ensure(session, [RUN, KEY]), script, session=session)
@@ -187,10 +199,10 @@ def test_a_new_description_is_an_update_and_none_keeps_the_old_one(session, cloc
     script = Script(
         [
             login(token),
-            listing("v2", token, (7, "Airflow")),
-            read("v2", token, shown),
+            listing("v1", token, (7, "Airflow")),
+            read("v1", token, shown),
             (
-                expect("PUT", "/v2/usermanagement/roles/7", body={"description": "new", "principals": MEMBERS}),
+                expect("PUT", "/v1/usermanagement/roles/7", body={"description": "new", "principals": MEMBERS}),
                 answer(204),
             ),
         ]
@@ -199,16 +211,16 @@ def test_a_new_description_is_an_update_and_none_keeps_the_old_one(session, cloc
     assert outcome.description_changed and outcome.description == "new" and outcome.added == []
 
 
-def test_v1_is_used_where_v2_is_missing_and_remembered(session, clock, token):
+def test_v2_is_used_where_v1_is_missing_and_remembered(session, clock, token):
     api = RoleApi()
     script = Script(
         [
             login(token),
-            missing("POST", "/v2/usermanagement/roles/list"),
-            listing("v1", token, (7, "Airflow")),
-            read("v1", token, role([{"id": 1, **RUN}])),
-            listing("v1", token, (7, "Airflow")),  # the second call goes to v1 at once
-            read("v1", token, role([{"id": 1, **RUN}])),
+            missing("POST", "/v1/usermanagement/roles/list"),
+            listing("v2", token, (7, "Airflow")),
+            read("v2", token, role([{"id": 1, **RUN}])),
+            listing("v2", token, (7, "Airflow")),  # the second call goes to v2 at once
+            read("v2", token, role([{"id": 1, **RUN}])),
         ]
     )
 
@@ -218,18 +230,18 @@ def test_v1_is_used_where_v2_is_missing_and_remembered(session, clock, token):
         return first, second
 
     first, second = run(twice(), script, session=session)
-    assert api.version == "v1" and first.api_version == second.api_version == "v1"
+    assert api.version == "v2" and first.api_version == second.api_version == "v2"
 
 
 def test_neither_version_answering_is_an_error(session, clock, token):
     script = Script(
         [
             login(token),
-            missing("POST", "/v2/usermanagement/roles/list"),
             missing("POST", "/v1/usermanagement/roles/list"),
+            missing("POST", "/v2/usermanagement/roles/list"),
         ]
     )
-    with pytest.raises(AutomationAnywhereError, match="neither the v2 nor the v1") as failed:
+    with pytest.raises(AutomationAnywhereError, match="neither the v1 nor the v2") as failed:
         run(ensure(session, [RUN]), script, session=session)
     assert failed.value.status == 404
 
@@ -238,9 +250,9 @@ def test_a_role_not_found_on_an_existing_api_is_not_taken_for_a_missing_api(sess
     script = Script(
         [
             login(token),
-            listing("v2", token, (7, "Airflow")),
+            listing("v1", token, (7, "Airflow")),
             (
-                expect("GET", "/v2/usermanagement/roles/7"),
+                expect("GET", "/v1/usermanagement/roles/7"),
                 answer(404, {"code": "UM_ROLE_NOT_FOUND", "message": "gone"}),
             ),
         ]
@@ -254,10 +266,10 @@ def test_a_lost_create_that_landed_is_found_by_name_and_not_sent_again(session, 
     script = Script(
         [
             login(token),
-            listing("v2", token),
-            (expect("POST", "/v2/usermanagement/roles", replay_safe=False), lost("timeout")),
-            listing("v2", token, (17, "Airflow")),
-            read("v2", token, role([{"id": 1, **RUN}], role_id=17, principals=[])),
+            listing("v1", token),
+            (expect("POST", "/v1/usermanagement/roles", replay_safe=False), lost("timeout")),
+            listing("v1", token, (17, "Airflow")),
+            read("v1", token, role([{"id": 1, **RUN}], role_id=17, principals=[])),
         ]
     )
     outcome = run(ensure(session, [RUN]), script, session=session)
@@ -268,9 +280,9 @@ def test_a_lost_create_that_did_not_land_says_to_run_again(session, clock, token
     script = Script(
         [
             login(token),
-            listing("v2", token),
-            (expect("POST", "/v2/usermanagement/roles"), answer(500, {"code": "E500", "message": "boom"})),
-            listing("v2", token),
+            listing("v1", token),
+            (expect("POST", "/v1/usermanagement/roles"), answer(500, {"code": "E500", "message": "boom"})),
+            listing("v1", token),
         ]
     )
     with pytest.raises(AmbiguousOutcomeError, match="run ensure_role again") as failed:
@@ -282,11 +294,11 @@ def test_a_role_made_meanwhile_by_someone_else_is_updated_instead(session, clock
     script = Script(
         [
             login(token),
-            listing("v2", token),
-            (expect("POST", "/v2/usermanagement/roles"), answer(409, {"code": "UM_ROLE_ALREADY_EXISTS"})),
-            listing("v2", token, (8, "Airflow")),
-            read("v2", token, role([{"id": 1, **RUN}], role_id=8)),
-            (expect("PUT", "/v2/usermanagement/roles/8", body={"principals": MEMBERS}), answer(204)),
+            listing("v1", token),
+            (expect("POST", "/v1/usermanagement/roles"), answer(409, {"code": "UM_ROLE_ALREADY_EXISTS"})),
+            listing("v1", token, (8, "Airflow")),
+            read("v1", token, role([{"id": 1, **RUN}], role_id=8)),
+            (expect("PUT", "/v1/usermanagement/roles/8", body={"principals": MEMBERS}), answer(204)),
         ]
     )
     outcome = run(ensure(session, [RUN, KEY]), script, session=session)
@@ -298,10 +310,10 @@ def test_a_role_changed_during_the_update_is_read_again(session, clock, token):
     script = Script(
         [
             login(token),
-            listing("v2", token, (7, "Airflow")),
-            read("v2", token, role([{"id": 1, **RUN}], version=2)),
-            (expect("PUT", "/v2/usermanagement/roles/7", body={"version": 2}), conflict),
-            read("v2", token, role([{"id": 1, **RUN}, {"id": 9, **KEY}], version=3)),  # someone added it meanwhile
+            listing("v1", token, (7, "Airflow")),
+            read("v1", token, role([{"id": 1, **RUN}], version=2)),
+            (expect("PUT", "/v1/usermanagement/roles/7", body={"version": 2}), conflict),
+            read("v1", token, role([{"id": 1, **RUN}, {"id": 9, **KEY}], version=3)),  # someone added it meanwhile
         ]
     )
     outcome = run(ensure(session, [RUN, KEY]), script, session=session)
@@ -310,22 +322,22 @@ def test_a_role_changed_during_the_update_is_read_again(session, clock, token):
 
 def test_a_role_that_keeps_changing_fails_after_three_updates(session, clock, token):
     conflict = answer(409, {"code": "UM_ROLE_VERSION_CONFLICT"})
-    steps = [login(token), listing("v2", token, (7, "Airflow"))]
+    steps = [login(token), listing("v1", token, (7, "Airflow"))]
     for version in (1, 2, 3):
-        steps += [read("v2", token, role([], version=version)), (expect("PUT", "/v2/usermanagement/roles/7"), conflict)]
+        steps += [read("v1", token, role([], version=version)), (expect("PUT", "/v1/usermanagement/roles/7"), conflict)]
     with pytest.raises(AutomationAnywhereError) as failed:
         run(ensure(session, [RUN]), Script(steps), session=session)
     assert failed.value.status == 409
 
 
 def test_a_role_shown_without_members_is_not_updated(session, clock, token):
-    script = Script([login(token), listing("v2", token, (7, "Airflow")), read("v2", token, role([], principals=None))])
+    script = Script([login(token), listing("v1", token, (7, "Airflow")), read("v1", token, role([], principals=None))])
     with pytest.raises(AutomationAnywhereError, match="could remove the role from its users"):
         run(ensure(session, [RUN]), script, session=session)
 
 
 def test_several_roles_of_the_name_are_an_error(session, clock, token):
-    script = Script([login(token), listing("v2", token, (7, "Airflow"), (8, "Airflow"))])
+    script = Script([login(token), listing("v1", token, (7, "Airflow"), (8, "Airflow"))])
     with pytest.raises(AutomationAnywhereError, match="ids 7, 8"):
         run(ensure(session, [RUN]), script, session=session)
 
@@ -334,7 +346,7 @@ OUTSIDE = "../../../../outside/app"
 
 
 def test_a_role_id_from_the_listing_that_is_not_a_number_is_never_put_into_a_path(session, clock, token):
-    script = Script([login(token), listing("v2", token, (OUTSIDE, "Airflow"))])  # no GET follows
+    script = Script([login(token), listing("v1", token, (OUTSIDE, "Airflow"))])  # no GET follows
     with pytest.raises(AutomationAnywhereError, match=re.escape(f"role id '{OUTSIDE}', not a positive integer")):
         run(ensure(session, [RUN]), script, session=session)
 
@@ -344,8 +356,8 @@ def test_a_role_whose_own_answer_has_a_bad_id_is_never_updated(session, clock, t
     script = Script(
         [
             login(token),
-            listing("v2", token, (7, "Airflow")),
-            (expect("GET", "/v2/usermanagement/roles/7", token=token), answer(200, shown)),
+            listing("v1", token, (7, "Airflow")),
+            (expect("GET", "/v1/usermanagement/roles/7", token=token), answer(200, shown)),
         ]
     )
     with pytest.raises(AutomationAnywhereError, match="not put into a request path"):  # no PUT follows
@@ -399,3 +411,116 @@ def test_the_presets_name_only_known_unconfirmed_permissions():
         (e["action"], e["resourceType"]) for name, p in ROLE_PRESETS.items() if name != "airflow_service" for e in p
     }
     assert {(e["action"], e["resourceType"]) for e in ROLE_PRESETS["airflow_service"]} == union
+
+
+# -- copy_from ---------------------------------------------------------------------------------
+
+
+def test_copy_from_reads_the_role_by_id_and_creates_the_new_one_with_its_permissions(session, clock, token):
+    # "Bots Team" was built in the UI: its permission names are the Control Room's own.
+    queues = {"id": 31, "action": "managequeues", "resourceType": "workloadmanagement", "resourceId": None}
+    folder = {"id": 1, **RUN, "resourceId": 44, "label": "Finance"}
+    source = {
+        **role([queues, folder], role_id=12),
+        "name": "Bots Team",
+        "existingRepositoryPermissions": [{"id": 3}],
+    }
+    create_body = {
+        "name": "Airflow",
+        "description": "",
+        "permissions": [queues, {"id": 1, **RUN, "resourceId": 44}, {**KEY, "resourceId": None}],
+        "principals": [],  # neither its members nor its repository permissions are copied
+    }
+    script = Script(
+        [
+            login(token),
+            listing("v1", token, (12, "Bots Team"), name="Bots Team"),
+            read("v1", token, source),
+            listing("v1", token),
+            (
+                expect("POST", "/v1/usermanagement/roles", json=create_body, replay_safe=False),
+                answer(201, {**create_body, "id": 18}),
+            ),
+        ]
+    )
+
+    outcome = run(ensure(session, [KEY, {**RUN, "resourceId": 44}], copy_from="Bots Team"), script, session=session)
+
+    assert outcome.created and outcome.copied_from == "Bots Team" and outcome.to_dict()["copied_from"] == "Bots Team"
+    assert outcome.summary() == "Created role 'Airflow' (id 18) with 3 permission(s) (permissions of role 'Bots Team')."
+
+
+def test_copy_from_an_existing_role_updates_it_to_the_copied_permissions(session, clock, token):
+    source = {**role([{"id": 1, **RUN, "resourceId": None}], role_id=12), "name": "AAE_Basic"}
+    shown = role([{"id": 5, **KEY, "resourceId": None}])
+    sent = {**shown, "permissions": [{"id": 5, **KEY, "resourceId": None}, {"id": 1, **RUN, "resourceId": None}]}
+    script = Script(
+        [
+            login(token),
+            listing("v1", token, (12, "AAE_Basic"), name="AAE_Basic"),
+            read("v1", token, source),
+            listing("v1", token, (7, "Airflow")),
+            read("v1", token, shown),
+            (expect("PUT", "/v1/usermanagement/roles/7", json=sent), answer(200, {**sent, "version": 3})),
+        ]
+    )
+    outcome = run(ensure(session, [], copy_from="AAE_Basic"), script, session=session)
+    assert outcome.added == [{"id": 1, **RUN}] and outcome.removed == []
+    assert outcome.summary().startswith("Updated role 'Airflow' (id 7) (permissions of role 'AAE_Basic'): added run/")
+
+
+def test_copy_from_a_role_that_does_not_exist_fails_before_any_change(session, clock, token):
+    script = Script([login(token), listing("v1", token, (13, "bots team"), name="Bots Team")])  # no create follows
+    with pytest.raises(NameLookupError, match="copy_from: no role is named 'Bots Team'") as failed:
+        run(ensure(session, [RUN], copy_from="Bots Team"), script, session=session)
+    assert failed.value.field == "copy_from" and failed.value.values == ["Bots Team"]
+
+
+@pytest.mark.parametrize(
+    ("permissions", "message"),
+    [(None, "shows no 'permissions' list"), ([{"id": 1, "action": "run"}], r"shows permissions\[0\] without")],
+)
+def test_a_role_to_copy_shown_without_readable_permissions_is_not_copied(session, clock, token, permissions, message):
+    source = {"id": 12, "name": "Bots Team", "permissions": permissions}
+    script = Script(
+        [login(token), listing("v1", token, (12, "Bots Team"), name="Bots Team"), read("v1", token, source)]
+    )
+    with pytest.raises(AutomationAnywhereError, match=message) as failed:
+        run(ensure(session, [RUN], copy_from="Bots Team"), script, session=session)
+    assert failed.value.path == "/v1/usermanagement/roles/12"
+
+
+@pytest.mark.parametrize(
+    ("copy_from", "message"),
+    [
+        ("", "copy_from must be a non-empty string"),
+        (5, "copy_from must be"),
+        ("Airflow", "copy_from must name another"),
+    ],
+)
+def test_bad_copy_from_is_refused_naming_the_field(copy_from, message):
+    with pytest.raises(InvalidInputError, match=message):
+        validate_copy_from(copy_from, "Airflow")
+    assert validate_copy_from(None, "Airflow") is None and validate_copy_from("AAE_Basic", "Airflow") == "AAE_Basic"
+
+
+# -- what the presets rest on ----------------------------------------------------------------------
+
+
+def test_every_preset_permission_says_whether_aa_publishes_its_name_and_where_it_comes_from():
+    listed = {(entry["action"], entry["resourceType"]) for preset in ROLE_PRESETS.values() for entry in preset}
+    assert listed == set(PRESET_PERMISSIONS)
+    assert UNCONFIRMED_PERMISSIONS == {("managemyqueues", "wlm"), ("generateapikey", "api")}
+    assert PRESET_PERMISSIONS[("everyoneschedule", "taskscheduling")].confirmed
+    assert "everyone's activity" not in PRESET_PERMISSIONS[("everyoneschedule", "taskscheduling")].ui_name
+    assert all(entry.source for entry in PRESET_PERMISSIONS.values())
+
+
+def test_the_readme_table_shows_each_preset_permission_as_the_code_has_it():
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    for entry in PRESET_PERMISSIONS.values():
+        row = (
+            f"| `{entry.action}` / `{entry.resource_type}` | {entry.ui_name} | "
+            f"{'yes' if entry.confirmed else '**no**'} | {entry.source} |"
+        )
+        assert row in readme, row

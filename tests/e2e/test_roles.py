@@ -24,9 +24,13 @@ def test_an_admin_dag_brings_the_service_role_up_to_date(aa_emulator, monkeypatc
 
     run = load_test_dag("service_role").test()
 
-    assert task_states(run) == {"service_role": "success", "pools": "success"}
+    assert task_states(run) == {"service_role": "success", "copied_role": "success", "pools": "success"}
     outcome = xcoms(run)["service_role"]
     assert not outcome["created"] and outcome["removed"] == []
     assert len(outcome["added"]) == len(ROLE_PRESETS["airflow_service"]) - len(ROLE_PRESETS["bot_deployer"])
     assert xcoms(run)["pools"] == ["Finance Runners", "Empty Pool"]
-    assert aa_emulator.counters.requests("POST /v2/usermanagement/roles") == 1
+    copied = xcoms(run)["copied_role"]
+    assert copied["created"] and copied["copied_from"] == "Generate API-Key"
+    assert [(entry["action"], entry["resourceType"]) for entry in copied["permissions"]] == [("generateapikey", "api")]
+    assert aa_emulator.counters.requests("POST /v1/usermanagement/roles") == 2  # v1, the documented role API
+    assert aa_emulator.counters.requests("POST /v2/usermanagement/roles/list") == 0

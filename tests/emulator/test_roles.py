@@ -86,9 +86,26 @@ def test_an_update_replaces_the_role_so_leaving_out_principals_removes_its_users
     assert changed.json()["principals"] == []
 
 
+def test_a_roles_repository_permissions_are_read_by_id_and_kept_as_an_update_sends_them(admin):
+    repository = [{"id": 3, "repositoryId": 44, "permissions": ["run"]}]
+    role = admin.call(
+        "POST", "/v1/usermanagement/roles", json={"name": "Airflow", "existingRepositoryPermissions": repository}
+    ).json()
+    path = f"/v1/usermanagement/roles/{role['id']}"
+    assert admin.call("GET", path).json()["existingRepositoryPermissions"] == repository
+    kept = admin.call("PUT", path, json={**role, "description": "new"}).json()
+    assert kept["existingRepositoryPermissions"] == repository
+    dropped = admin.call(
+        "PUT", path, json={key: value for key, value in kept.items() if key != "existingRepositoryPermissions"}
+    )
+    assert dropped.json()["existingRepositoryPermissions"] == []  # a PUT replaces the role
+
+
 @pytest.mark.parametrize(
     "body",
     [
+        {"name": "A", "existingRepositoryPermissions": {"id": 3}},
+        {"name": "A", "existingRepositoryPermissions": [3]},
         [],
         {"description": "no name"},
         {"name": "x" * 256},

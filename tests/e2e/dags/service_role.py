@@ -1,4 +1,4 @@
-"""tests/e2e/test_roles.py's DAG: the README's one-off admin DAG (the service role), and hook.run."""
+"""tests/e2e/test_roles.py's DAG: the README's one-off admin DAG (the service role, a copied role), and hook.run."""
 
 from __future__ import annotations
 
@@ -20,6 +20,16 @@ def service_role() -> dict:
 
 
 @task
+def copied_role() -> dict:
+    """A role whose permissions come from one built in the UI (the seeded "Generate API-Key")."""
+    hook = AutomationAnywhereHook("aa_admin")
+    try:
+        return hook.ensure_role("Airflow Keys", copy_from="Generate API-Key").to_dict()
+    finally:
+        hook.close()
+
+
+@task
 def pools() -> list:
     hook = AutomationAnywhereHook("aa_admin")
     try:
@@ -30,4 +40,4 @@ def pools() -> list:
 
 
 with DAG(dag_id="aa_service_role", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
-    service_role() >> pools()
+    service_role() >> copied_role() >> pools()
