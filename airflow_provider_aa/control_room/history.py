@@ -45,6 +45,18 @@ last one read, or out of order means the Control Room does not honour the filter
 (some ignore filters on time fields), and the listing stops with an error instead of writing
 wrong records or reading forever; so does a listing still going after
 :data:`~airflow_provider_aa.control_room.listing.MAX_PAGES` pages.
+
+No AA page documents a filter on a time field of the activity list (its documented filter
+fields are ``automationId``, ``deviceId``, ``status`` and ``deploymentId``; its documented
+sort is by id or ``endDateTime``, descending), nor on ``updatedOn`` of work items; a Control
+Room may refuse them. The filtered way is tried first because it reads the window alone;
+when the Control Room answers its first page with a 400, the listing reads the window
+newest-first without a filter instead (:class:`NewestFirstCursor`: sorted on the change
+time, descending, stopping at the first record changed before the window), and the hook
+remembers that for the dataset, so that later listings go that way at once. That way reads
+every record changed after the window too (skipped), so it costs more pages the older the
+window; it still needs the sort on the change time, which is no more documented than the
+filter (a Control Room that refuses it too fails with its 400).
 """
 
 from __future__ import annotations
@@ -168,18 +180,39 @@ def history_request(
     return ApiRequest("POST", dataset.path.format(queue_id=queue_id), body)
 
 
+def newest_first_request(dataset: Dataset, queue_id: str | None = None, offset: int = 0) -> ApiRequest:
+    """
+    A page of all of ``dataset``'s records (work items: of queue ``queue_id``), without a
+    filter, the latest change first, then by id descending; from ``offset`` on.
+    """
+    body = {
+        "sort": [{"field": dataset.change_time, "direction": "desc"}, {"field": "id", "direction": "desc"}],
+        "page": {"offset": offset, "length": PAGE_LENGTH},
+    }
+    return ApiRequest("POST", dataset.path.format(queue_id=queue_id), body)
+
+
 class HistoryCursor:
     """
     Where the listing of a window stands: the change time of the last record read
     (``since``), its id, and whether the window is exhausted (``done``).
 
     :param max_pages: pages read at most before the listing fails as endless.
+
+    :meth:`read_newest_first` makes it read the window newest-first without a filter
+    (:class:`NewestFirstCursor`), for a Control Room known to refuse the filter;
+    :func:`read_history_page` goes that way (:meth:`fall_back`) when the Control Room answers
+    the first filtered page with a 400, and ``refusal`` is then that answer.
     """
 
     def __init__(
         self, dataset: Dataset, window: HistoryWindow, queue_id: str | None = None, max_pages: int = MAX_PAGES
     ) -> None:
         self.dataset, self.window, self.queue_id = dataset, window, queue_id
+        #: The newest-first listing this cursor reads through, once the filtered way is not taken.
+        self.newest_first: NewestFirstCursor | None = None
+        #: The Control Room's refusal of the filter that made this cursor fall back.
+        self.refusal: AutomationAnywhereError | None = None
         self.since: Any = None
         self.last_id: Any = None
         self.offset = 0
@@ -196,7 +229,22 @@ class HistoryCursor:
         # The bounds as sent (milliseconds): what the Control Room's records are checked against.
         self._window_nanoseconds = (_window_bound(window.start), _window_bound(window.end))
 
+    def may_fall_back(self, error: AutomationAnywhereError) -> bool:
+        """Whether ``error`` to this cursor's next request is the refusal of its first filtered page."""
+        return self.newest_first is None and self.pages == 0 and error.status == 400
+
+    def read_newest_first(self) -> None:
+        """Read the window newest-first without a filter (before its first page)."""
+        self.newest_first = NewestFirstCursor(self.dataset, self.window, self.queue_id, self._max_pages)
+
+    def fall_back(self, refusal: AutomationAnywhereError) -> None:
+        """Read the window newest-first without a filter from now on, as ``refusal`` made necessary."""
+        self.read_newest_first()
+        self.refusal = refusal
+
     def request(self) -> ApiRequest:
+        if self.newest_first is not None:
+            return self.newest_first.request()
         after_id = self.last_id if self.dataset.numeric_ids else None
         return history_request(self.dataset, self.window, self.queue_id, self.since, after_id, self.offset)
 
@@ -207,6 +255,10 @@ class HistoryCursor:
         :raises AutomationAnywhereError: the answer does not honour the request (see the
             module), or the listing goes on past ``max_pages``.
         """
+        if self.newest_first is not None:
+            records = self.newest_first.read(answer, request)
+            self.done, self.pages, self.left = self.newest_first.done, self.newest_first.pages, None
+            return records
         ids = [item["id"] for item in list_of_items(answer, request)]  # checks the shape
         listed: list[dict[str, Any]] = answer["list"]
         self._check(listed, ids, request)
@@ -301,6 +353,146 @@ class HistoryCursor:
             )
 
 
+class NewestFirstCursor:
+    """
+    A window read without a filter, for a Control Room that refuses filters on time fields:
+    every record sorted on the change time, descending (then id), page by page, from the
+    newest; records changed after the window are skipped, and the listing ends at the first
+    record changed before it (or at the end of the list).
+
+    A record that changes while the listing is read moves to its head, before the pages read
+    so far: the records after it move one place down, none moves up, so a page by offset
+    only shows again records already passed (sorting at or before the last record passed:
+    skipped). Each page starts at the last record passed: when that record sorts before
+    the page's first one, records before it were removed (a work item deleted) and the rest
+    moved up: the cursor backs off a page instead of skipping them.
+
+    When the newest record at the start changed before the window's end (a window reaching
+    the present), records changed while the listing was read may be in the window: a second
+    pass from the head reads those changed since then (from the first record's change time
+    on, dropping those read there). What changes during the second pass, a short one, is
+    left to the next export (its overlap reads it again).
+
+    Pages are checked as in :class:`HistoryCursor`: every record with a readable change
+    time, each page in the order asked, not the page before again; at most ``max_pages``.
+    """
+
+    def __init__(
+        self, dataset: Dataset, window: HistoryWindow, queue_id: str | None = None, max_pages: int = MAX_PAGES
+    ) -> None:
+        self.dataset, self.window, self.queue_id = dataset, window, queue_id
+        self.offset = 0
+        self.done = False
+        self.pages = 0
+        self._max_pages = max_pages
+        self._start, self._end = _window_bound(window.start), _window_bound(window.end)
+        #: This pass ends at the first record changed before this (the window's start, then the first pass's head).
+        self._floor = self._start
+        #: Ids the first pass took at the instant ``_floor`` (second pass only).
+        self._read_at_floor: set[str] = set()
+        #: The change time of this pass's first record, and the ids taken at it.
+        self._head: int | None = None
+        self._read_at_head: set[str] = set()
+        self._second_pass = False
+        #: Where the last record passed sorts; records sorting at or before it are passed.
+        self._last: tuple[int, tuple[int, int | str]] | None = None
+        self._overlapping = False
+        self._listed: list[str] = []
+
+    def request(self) -> ApiRequest:
+        return newest_first_request(self.dataset, self.queue_id, self.offset)
+
+    def read(self, answer: Any, request: ApiRequest) -> list[dict[str, Any]]:
+        """The page's records changed in the window and not read before; moves the cursor past them."""
+        ids = [item["id"] for item in list_of_items(answer, request)]  # checks the shape
+        listed: list[dict[str, Any]] = answer["list"]
+        keys = self._check(listed, ids, request)
+        self.pages += 1
+        self._listed = ids
+        offset = int(request.json["page"]["offset"])
+        if self._overlapping and listed and self._last is not None and keys[0] < self._last:
+            # The page starts after the last record passed: records before it were removed and
+            # the rest moved up past the offset. Back off (nothing of this page is taken).
+            self.offset = max(0, offset - len(listed))
+            self._overlapping = self.offset > 0
+            self._bounded(request)
+            return []
+        records: list[dict[str, Any]] = []
+        past_floor = False
+        for record, record_id, key in zip(listed, ids, keys):
+            if self._last is not None and key >= self._last:
+                continue  # passed already: read, or moved down by records changed since
+            self._last = key
+            changed = key[0]
+            if self._head is None:
+                self._head = changed
+            if changed < self._floor:
+                past_floor = True
+                break
+            if changed >= self._end or (changed == self._floor and record_id in self._read_at_floor):
+                continue  # changed after the window, or read by the pass before
+            if changed == self._head:
+                self._read_at_head.add(record_id)
+            records.append(record)
+        total = total_filter(answer)
+        asked = int(request.json["page"]["length"])
+        exhausted = not listed or (offset + len(listed) >= total if total is not None else len(listed) < asked)
+        if past_floor or exhausted:
+            self._next_pass()
+        elif len(listed) == 1:
+            # A page of one record (pages capped at one) goes on past it.
+            self.offset, self._overlapping = offset + 1, False
+        else:
+            self.offset, self._overlapping = offset + len(listed) - 1, True
+        self._bounded(request)
+        return records
+
+    def _next_pass(self) -> None:
+        """Done, unless records changed while the first pass was read may be in the window (see the class)."""
+        head = self._head
+        if head is None or head >= self._end or self._second_pass:
+            self.done = True
+            return
+        self._floor, self._read_at_floor = head, self._read_at_head
+        self._head, self._read_at_head, self._last = None, set(), None
+        self.offset, self._overlapping, self._second_pass = 0, False, True
+
+    def _bounded(self, request: ApiRequest) -> None:
+        if not self.done and self.pages >= self._max_pages:
+            raise AutomationAnywhereError(
+                f"The history listing did not end after {self.pages} pages: stopped (a Control Room that "
+                "changes records faster than they are read, or answers that never end).",
+                method=request.method,
+                path=request.path,
+            )
+
+    def _check(
+        self, listed: list[dict[str, Any]], ids: list[str], request: ApiRequest
+    ) -> list[tuple[int, tuple[int, int | str]]]:
+        """Where each record sorts; :raises AutomationAnywhereError: unless the page is in the order asked."""
+        keys: list[tuple[int, tuple[int, int | str]]] = []
+        for record, record_id in zip(listed, ids):
+            changed = record.get(self.dataset.change_time)
+            nanoseconds = _nanoseconds(changed)
+            if nanoseconds is None:
+                problem = f"its {self.dataset.change_time} {changed!r} is not an instant"
+            elif keys and (nanoseconds, _id_key(record_id)) >= keys[-1]:
+                problem = "it is not before the record before it in the order asked (change time, then id, descending)"
+            elif self.offset and ids == self._listed:
+                problem = "the page is the same as the page before: the offset is ignored"
+            else:
+                keys.append((nanoseconds, _id_key(record_id)))
+                continue
+            raise AutomationAnywhereError(
+                f"The Control Room does not honour the history listing's sort or offset: record {record_id!r} "
+                f"came back, but {problem}. Stopped instead of writing records outside the window or reading "
+                "the same records again and again.",
+                method=request.method,
+                path=request.path,
+            )
+        return keys
+
+
 def _window_bound(moment: datetime) -> int:
     nanoseconds = _nanoseconds(control_room_instant(moment))
     assert nanoseconds is not None  # the instants sent always read back
@@ -330,6 +522,18 @@ def _nanoseconds(value: Any) -> int | None:
 
 
 def read_history_page(session: ControlRoomSession, cursor: HistoryCursor) -> Operation[list[dict[str, Any]]]:
-    """The next page of a history listing, its records as the Control Room sent them (an export keeps them so)."""
+    """
+    The next page of a history listing, its records as the Control Room sent them (an export
+    keeps them so). A 400 to the first filtered page makes the cursor read newest-first
+    without a filter (:meth:`HistoryCursor.fall_back`).
+    """
     request = cursor.request()
-    return cursor.read((yield from session.request_json(request)), request)
+    try:
+        answer = yield from session.request_json(request)
+    except AutomationAnywhereError as refusal:
+        if not cursor.may_fall_back(refusal):
+            raise
+        cursor.fall_back(refusal)
+        request = cursor.request()
+        answer = yield from session.request_json(request)
+    return cursor.read(answer, request)

@@ -122,6 +122,8 @@ Settings (``configure``, ``POST /_emulator/config``, command line) and a fault:
   ``totalFilter`` stays truthful.
 - ``ignore_offset`` (``--ignore-offset``): lists answer as if ``page.offset`` were 0.
 - ``ignore_filter`` (``--ignore-filter``): lists answer as if the request had no ``filter``.
+- ``refuse_time_filters`` (``configure``/``POST /_emulator/config`` only): lists answer a
+  filter on a time field (``modifiedOn``, ``updatedOn``, ...) with a 400; sorting on it works.
 - ``add_answer_shape`` (``configure``/``POST /_emulator/config`` only): an add is answered
   ``{"list": [...]}`` (default), ``{"workItems": [...]}`` (``"workItems"``) or, for one
   item, with the item itself (``"item"``), the shapes Control Rooms are seen to use.

@@ -24,6 +24,7 @@ _BOOL_FIELDS = (
     "wlm_v4_enabled",
     "ignore_offset",
     "ignore_filter",
+    "refuse_time_filters",
     "activity_deployment_ids",
     "roles_v2_enabled",
     "roles_v1_enabled",
@@ -91,6 +92,10 @@ class EmulatorConfig:
     - ``ignore_filter``: list endpoints answer as if there were no ``filter`` (a Control Room
       that does not filter on a field, e.g. on an activity record's time fields): every record,
       sorted and paged as asked.
+    - ``refuse_time_filters``: list endpoints answer a filter on a time field (``modifiedOn``,
+      ``updatedOn``, ``createdOn``, ...; :data:`.filters.TIME_FIELDS`) with 400 ``BAD_REQUEST``,
+      as a Control Room may (no AA page documents a filter on an activity record's time
+      fields); sorting on them still works.
     - ``activity_deployment_ids``: off, deployed runs' activity records carry no
       ``deploymentId`` (a Control Room whose records lack it); filtering on it still works.
 
@@ -148,6 +153,7 @@ class EmulatorConfig:
     page_cap: int | None = None
     ignore_offset: bool = False
     ignore_filter: bool = False
+    refuse_time_filters: bool = False
     activity_deployment_ids: bool = True
     add_answer_shape: str = "list"
     roles_v2_enabled: bool = True

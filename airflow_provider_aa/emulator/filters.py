@@ -16,8 +16,9 @@ The list grammar shared by work items and queues: ``{"filter", "sort", "page"}``
 - ``page``: ``{"offset", "length"}``, whole numbers from 0 to 10**9. ``length`` above 100
   is clamped to 100; without ``page`` at most 200 records come back. A server with
   ``page_cap`` returns at most that many whatever was asked; one with ``ignore_offset``
-  answers as if ``offset`` were 0, one with ``ignore_filter`` as if there were no ``filter``
-  (settings of :class:`.config.EmulatorConfig`).
+  answers as if ``offset`` were 0, one with ``ignore_filter`` as if there were no ``filter``,
+  one with ``refuse_time_filters`` answers a filter on a field of :data:`TIME_FIELDS` with a
+  400 (settings of :class:`.config.EmulatorConfig`).
 
 The answer is ``{"page": {"offset", "total", "totalFilter"}, "list": [...]}`` with
 ``total`` all records and ``totalFilter`` the matching ones. Malformed input → 400.
@@ -50,6 +51,10 @@ MAX_FILTER_DEPTH = 64
 MAX_INDEXED_IDS = 100
 #: Ids from here on are not all distinct as floats, which is how the grammar compares them.
 EXACT_FLOAT_IDS = 2**53
+#: The records' time fields, which a server with ``refuse_time_filters`` does not filter on.
+TIME_FIELDS = frozenset(
+    {"createdOn", "updatedOn", "modifiedOn", "startDateTime", "endDateTime", "startTime", "endTime", "deferredUntil"}
+)
 
 _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "eq": operator.eq,
@@ -81,9 +86,17 @@ class ListQuery:
 
 
 def parse(
-    body: Any, *, page_cap: int | None = None, ignore_offset: bool = False, ignore_filter: bool = False
+    body: Any,
+    *,
+    page_cap: int | None = None,
+    ignore_offset: bool = False,
+    ignore_filter: bool = False,
+    refuse_time_filters: bool = False,
 ) -> ListQuery:
-    """Check a list ``body`` (400 when malformed); ``page_cap``, ``ignore_offset``, ``ignore_filter``: the server's quirks."""
+    """
+    Check a list ``body`` (400 when malformed); ``page_cap``, ``ignore_offset``,
+    ``ignore_filter``, ``refuse_time_filters``: the server's quirks.
+    """
     if body is None:
         body = {}
     if not isinstance(body, dict):
@@ -93,6 +106,8 @@ def parse(
         condition = None
     else:
         _validate(condition, "filter", 0)
+        if refuse_time_filters:
+            _refuse_time_fields(condition)
     sort = _sort_keys(body.get("sort"))
     offset, length = _page(body.get("page"))
     if page_cap is not None:
@@ -107,11 +122,17 @@ def query(
     page_cap: int | None = None,
     ignore_offset: bool = False,
     ignore_filter: bool = False,
+    refuse_time_filters: bool = False,
 ) -> dict[str, Any]:
     """Filter, sort and page ``records`` as the list ``body`` asks."""
-    return query_parsed(
-        records, parse(body, page_cap=page_cap, ignore_offset=ignore_offset, ignore_filter=ignore_filter)
+    request = parse(
+        body,
+        page_cap=page_cap,
+        ignore_offset=ignore_offset,
+        ignore_filter=ignore_filter,
+        refuse_time_filters=refuse_time_filters,
     )
+    return query_parsed(records, request)
 
 
 def query_parsed(records: Sequence[Record], request: ListQuery) -> dict[str, Any]:
@@ -175,6 +196,20 @@ def _validate(node: Any, where: str, depth: int) -> None:
         raise bad_request(f"{where}: the value for {field!r} is out of range")
     if field == "id" and op != "substring" and _as_number(node["value"]) is None:
         raise bad_request(f"{where}: id values must be numbers, not {node['value']!r}")
+
+
+def _refuse_time_fields(node: dict[str, Any]) -> None:
+    """400 naming a field of :data:`TIME_FIELDS` that the checked filter ``node`` compares, if any."""
+    pending = [node]
+    while pending:
+        leaf = pending.pop()
+        if leaf["operator"] in ("and", "or", "not"):
+            pending.extend(leaf["operands"])
+        elif leaf["field"] in TIME_FIELDS:
+            raise bad_request(
+                f"filter: the field {leaf['field']!r} cannot be filtered on",
+                "This Control Room does not filter on time fields; sort on them instead",
+            )
 
 
 def matches(node: dict[str, Any], record: Record) -> bool:

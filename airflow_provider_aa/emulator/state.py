@@ -556,6 +556,7 @@ class ControlRoomState:
             page_cap=self._config.page_cap,
             ignore_offset=self._config.ignore_offset,
             ignore_filter=self._config.ignore_filter,
+            refuse_time_filters=self._config.refuse_time_filters,
         )
 
     @_transaction
@@ -589,7 +590,11 @@ class ControlRoomState:
         queue = self._queue(queue_id)
         config = self._config
         request = filters.parse(
-            body, page_cap=config.page_cap, ignore_offset=config.ignore_offset, ignore_filter=config.ignore_filter
+            body,
+            page_cap=config.page_cap,
+            ignore_offset=config.ignore_offset,
+            ignore_filter=config.ignore_filter,
+            refuse_time_filters=config.refuse_time_filters,
         )
         return item_lists.list_items(self._items[queue.id], request, config.numeric_ids)
 
@@ -705,6 +710,7 @@ class ControlRoomState:
             page_cap=self._config.page_cap,
             ignore_offset=self._config.ignore_offset,
             ignore_filter=self._config.ignore_filter,
+            refuse_time_filters=self._config.refuse_time_filters,
         )
         answer = self._history.activity.answer(request, records, numeric_ids)
         if not self._config.activity_deployment_ids:  # filtered on it, not shown
@@ -721,6 +727,7 @@ class ControlRoomState:
             page_cap=self._config.page_cap,
             ignore_offset=self._config.ignore_offset,
             ignore_filter=self._config.ignore_filter,
+            refuse_time_filters=self._config.refuse_time_filters,
         )
         return self._history.audit.answer(request, [], self._config.numeric_ids)
 
@@ -794,6 +801,7 @@ class ControlRoomState:
             page_cap=self._config.page_cap,
             ignore_offset=self._config.ignore_offset,
             ignore_filter=self._config.ignore_filter,
+            refuse_time_filters=self._config.refuse_time_filters,
         )
 
     # -- roles (see roles) -----------------------------------------------------------------

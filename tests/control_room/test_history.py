@@ -330,3 +330,114 @@ def test_a_listing_that_never_ends_stops_after_its_most_pages(session, token):
     cursor = HistoryCursor(DATASETS["bot_runs"], WINDOW, max_pages=3)
     with pytest.raises(AutomationAnywhereError, match="did not end after 3 pages"):
         run(every_page(session, cursor), script, session=session)
+
+
+def newest_first_body(offset=0):
+    return {
+        "sort": [{"field": "modifiedOn", "direction": "desc"}, {"field": "id", "direction": "desc"}],
+        "page": {"offset": offset, "length": 100},
+    }
+
+
+def run_at(name, hour, minute=0):
+    return {"id": name, "modifiedOn": f"2026-11-{29 if hour < 24 else 30}T{hour % 24:02d}:{minute:02d}:00Z"}
+
+
+REFUSED = answer(400, {"code": "BAD_REQUEST", "message": "filter: the field 'modifiedOn' cannot be filtered on"})
+
+
+def test_a_refused_time_filter_reads_newest_first_skipping_later_runs_and_stops_before_the_window(session, token):
+    after, d, c, b, a = run_at("e", 25), run_at("d", 23), run_at("c", 22), run_at("b", 20), run_at("a", 19)
+    script = Script(
+        [
+            login(token),
+            (expect("POST", "/v3/activity/list", json=window_body("modifiedOn")), REFUSED),
+            (
+                expect("POST", "/v3/activity/list", json=newest_first_body()),
+                answer(200, {"page": {"totalFilter": 9}, "list": [after, d, c]}),  # pages capped at three
+            ),
+            (
+                # From the last run passed on (c, at 2): another run changed meanwhile and moved to
+                # the head, so the rest moved down one place: d and c again (passed: dropped).
+                expect("POST", "/v3/activity/list", json=newest_first_body(offset=2)),
+                answer(200, {"page": {"totalFilter": 9}, "list": [d, c, b]}),
+            ),
+            (
+                # b, then a: changed before the window, the end.
+                expect("POST", "/v3/activity/list", json=newest_first_body(offset=4)),
+                answer(200, {"page": {"totalFilter": 9}, "list": [b, a, run_at("z", 18)]}),
+            ),
+        ]
+    )
+    cursor = HistoryCursor(DATASETS["bot_runs"], WINDOW)
+    pages = run(every_page(session, cursor), script, session=session)
+    assert [page for page in pages if page] == [[d, c], [b]]  # each once; none after or before the window
+    assert cursor.done and cursor.refusal is not None and cursor.refusal.status == 400
+
+
+def test_newest_first_backs_off_when_records_before_the_offset_were_removed(session, token):
+    items = [{"id": str(n), "updatedOn": f"2026-11-29T2{3 - n}:00:00Z"} for n in range(4)]  # newest first
+    pages = [
+        (0, items[:2]),  # pages capped at two
+        # Item 0 was deleted: item 1, the last passed, moved up to offset 0, and the page from
+        # offset 1 starts after it: back off instead of taking item 3 and skipping item 2.
+        (1, items[2:4]),
+        (0, items[1:3]),
+        (1, items[2:4]),
+        # The window reaches past the first record read: the second pass ends at once.
+        (0, items[1:3]),
+    ]
+    script = Script([login(token)])
+    for offset, listed in pages:
+        body = {
+            "sort": [{"field": "updatedOn", "direction": "desc"}, {"field": "id", "direction": "desc"}],
+            "page": {"offset": offset, "length": 100},
+        }
+        script.add((expect("POST", ITEMS, json=body), answer(200, {"page": {"totalFilter": 3}, "list": listed})))
+    cursor = HistoryCursor(DATASETS["work_items"], WINDOW, "20")
+    cursor.read_newest_first()
+    read = run(every_page(session, cursor), script, session=session)
+    assert [item for page in read for item in page] == items
+
+
+@pytest.mark.parametrize(
+    ("pages", "problem"),
+    [
+        ([[run_at("a", 21), run_at("b", 22)]], "'b' came back, but it is not before the record before it"),
+        ([[run_at("b", 23), run_at("a", 22)]] * 2, "the page is the same as the page before: the offset is ignored"),
+        ([[run_at("b", 23), {"id": "a"}]], "'a' came back, but its modifiedOn None is not an instant"),
+    ],
+)
+def test_newest_first_answers_out_of_order_or_the_same_page_again_stop_with_a_clear_error(
+    session, token, pages, problem
+):
+    script = Script([login(token)])
+    for listed in pages:
+        script.add((expect("POST", "/v3/activity/list"), answer(200, {"page": {"totalFilter": 9}, "list": listed})))
+    cursor = HistoryCursor(DATASETS["bot_runs"], WINDOW)
+    cursor.read_newest_first()
+    with pytest.raises(AutomationAnywhereError, match=problem):
+        run(every_page(session, cursor), script, session=session)
+
+
+def test_a_window_reaching_the_present_is_read_again_from_the_head_for_runs_changed_meanwhile(session, token):
+    window = HistoryWindow.validate(START, END + timedelta(days=1))
+    head, older, changed = run_at("b", 23), run_at("a", 21), run_at("a", 25)
+    script = Script(
+        [
+            login(token),
+            (
+                expect("POST", "/v3/activity/list", json=newest_first_body()),
+                answer(200, {"page": {"totalFilter": 2}, "list": [head, older]}),
+            ),
+            (
+                # a changed while the first pass was read: the second pass reads from the head down
+                # to the first pass's head (b, read there: dropped).
+                expect("POST", "/v3/activity/list", json=newest_first_body()),
+                answer(200, {"page": {"totalFilter": 2}, "list": [changed, head]}),
+            ),
+        ]
+    )
+    cursor = HistoryCursor(DATASETS["bot_runs"], window)
+    cursor.read_newest_first()
+    assert run(every_page(session, cursor), script, session=session) == [[head, older], [changed]]

@@ -95,3 +95,29 @@ def test_ignore_filter_answers_every_record_sorted_and_paged_as_asked(aa_emulato
     assert client.call("POST", ACTIVITIES, json={"filter": window}).json()["page"]["totalFilter"] == 30
     aa_emulator.configure(ignore_filter=False)
     assert client.list(20, {"filter": only_two}).json()["page"]["totalFilter"] == 1
+
+
+def test_refuse_time_filters_answers_a_filter_on_a_time_field_with_a_400_and_still_sorts_on_it(aa_emulator, client):
+    aa_emulator.add_work_items(20, [{"n": n} for n in range(3)])
+    aa_emulator.configure(refuse_time_filters=True, history_runs=5, activity_delay=0)
+    window = {"operator": "ge", "field": "modifiedOn", "value": "2000-01-01T00:00:00Z"}
+    nested = {"operator": "and", "operands": [{"operator": "eq", "field": "status", "value": "NEW"}, window]}
+    for path, condition in ((ACTIVITIES, window), ("/v3/wlm/queues/20/workitems/list", nested)):
+        refused = client.call("POST", path, json={"filter": condition})
+        assert refused.status_code == 400
+        assert refused.json() == {
+            "code": "BAD_REQUEST",
+            "message": "filter: the field 'modifiedOn' cannot be filtered on",
+            "details": "This Control Room does not filter on time fields; sort on them instead",
+        }
+    newest = {"sort": [{"field": "modifiedOn", "direction": "desc"}], "page": {"offset": 0, "length": 100}}
+    runs = client.call("POST", ACTIVITIES, json=newest).json()["list"]
+    assert len(runs) == 5 and [run["modifiedOn"] for run in runs] == sorted(
+        (r["modifiedOn"] for r in runs), reverse=True
+    )
+    status = {"filter": {"operator": "eq", "field": "status", "value": "NEW"}}
+    assert client.list(20, status).json()["page"]["totalFilter"] == 3  # other fields filter as before
+    aa_emulator.configure(refuse_time_filters=False)
+    assert client.call("POST", ACTIVITIES, json={"filter": window}).json()["page"]["totalFilter"] == 5
+    with pytest.raises(TypeError, match="refuse_time_filters must be true or false"):
+        EmulatorConfig(refuse_time_filters="yes")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
+from airflow_provider_aa.control_room.history import control_room_instant
 from airflow_provider_aa.export import latest_records
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.operators.export import AutomationAnywhereExportOperator
@@ -243,3 +245,39 @@ def test_items_sharing_one_instant_beyond_a_page_are_all_read_while_read_ones_ch
         history.update_work_item(20, page[0]["id"], username="bot_runner", result=f"changed {len(seen)}")
     hook.close()
     assert {item["id"] for item in added} <= set(seen)
+
+
+def test_a_control_room_refusing_time_filters_exports_every_run_of_the_window_once_read_newest_first(
+    history, tmp_path, capfd
+):
+    start, end = hours_ago(30), hours_ago(6)  # runs after the window too: read and skipped
+    filtered = exporter((tmp_path / "a").as_uri(), overlap=timedelta(0)).execute(context(start, end))
+    history.configure(refuse_time_filters=True)
+    task = exporter((tmp_path / "b").as_uri(), overlap=timedelta(0))
+    requests_before = history.counters.requests(ACTIVITY)
+    refused = task.execute(context(start, end))
+
+    written = [json.loads(line) for line in lines(tmp_path / "b" / "bot_runs" / refused["path"].rsplit("/", 1)[1])]
+    ids = [run["id"] for run in written]
+    assert refused["records"] == filtered["records"] == len(ids) == len(set(ids)) > 100  # every run, none twice
+    in_window = [control_room_instant(start) <= run["modifiedOn"] < control_room_instant(end) for run in written]
+    assert all(in_window)  # none outside
+    assert sorted(ids) == sorted(run["id"] for run in latest_records((tmp_path / "a").as_uri(), "bot_runs"))
+    # The refused first page, then the pages down to the first run before the window.
+    assert history.counters.requests(ACTIVITY) - requests_before == refused["pages"] + 1
+    out = capfd.readouterr().out
+    assert "Read bot_runs newest-first without a time filter: the Control Room refused the filter on modifiedOn" in out
+
+
+def test_the_hook_remembers_the_refusal_and_reads_other_queues_newest_first_at_once(history, tmp_path, capfd):
+    history.configure(pause_bot=True, refuse_time_filters=True)
+    history.add_work_items(20, [{"n": 1}, {"n": 2}])
+    history.add_work_items(22, [{"n": 3}])
+    hook = AutomationAnywhereHook()
+    pages = list(hook.iter_history("work_items", hours_ago(1), hours_ago(-1), queue_ids=[20, 22]))
+    hook.close()
+    assert sorted(item["json"]["n"] for page in pages for item in page) == [1, 2, 3]
+    # Queue 20: the refused filtered page, a page, and the second pass of a window reaching
+    # the present (items changed meanwhile); queue 22: a page and the second pass.
+    assert history.counters.requests("POST /v3/wlm/queues/{queueId}/workitems/list") == 5
+    assert "Reading work_items of queue 22 newest-first without a time filter" in capfd.readouterr().out
