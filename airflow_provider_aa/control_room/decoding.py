@@ -24,7 +24,9 @@ MAX_VALUES = 200_000
 MAX_DEPTH = 64
 
 #: A JSON string (escapes included); what is left when they are removed is the structure.
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+#: One left open runs to the end, so that no match fails after its start: a failed one would
+#: be tried again from each quote after it (quadratic in a body of escaped quotes).
+_STRING = re.compile(rb'"[^"\\]*(?:\\(?:.|\Z)[^"\\]*)*(?:"|\Z)', re.DOTALL)
 #: Every byte but brackets: deleted to leave the nesting alone.
 _NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
 _OPENING = frozenset(b"[{")
