@@ -109,3 +109,9 @@ def test_a_string_left_open_over_many_escaped_quotes_is_scanned_once(end):
     body = b"[" * 100 + b'"' + b'\\"' * 200_000 + end  # a quote after each escape: each could start a string
     with pytest.raises(UndecodableAnswer):
         decode_json(body)
+
+
+def test_unbalanced_brackets_are_malformed_without_walking_them():
+    body = b"[" * (MAX_DEPTH + 1) + b"]" * 5_000_000
+    with pytest.raises(UndecodableAnswer, match="malformed JSON"):
+        decode_json(body)
