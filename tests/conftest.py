@@ -55,6 +55,14 @@ def use_connection(monkeypatch):
     return use
 
 
+@pytest.fixture(autouse=True)
+def _fresh_capabilities():
+    """Each test starts with a process that has learned nothing of Control Rooms (see hook.capabilities)."""
+    from airflow_provider_aa.hooks.automation_anywhere import forget_capabilities
+
+    forget_capabilities()
+
+
 @pytest.fixture
 def no_sleep(monkeypatch):
     """Record backoff sleeps instead of sleeping."""

@@ -283,30 +283,48 @@ class DeployRefusedError(FatalError):
         )
 
 
+@dataclass
+class DeployApi:
+    """Which deploy API version the Control Room answers: unknown until one answered; v4 first."""
+
+    known: str | None = None
+
+    def versions(self) -> tuple[str, ...]:
+        return (self.known,) if self.known else DEPLOY_VERSIONS
+
+
 def deploy(
-    session: ControlRoomSession, deployment: BotDeployment, automation_name: str | None = None
+    session: ControlRoomSession,
+    deployment: BotDeployment,
+    automation_name: str | None = None,
+    api: DeployApi | None = None,
 ) -> Operation[str]:
     """
     Deploy through the newest API the Control Room has; return the ``deploymentId``.
 
-    A 404 from v4 (an older Control Room) leads to the v3 call. A deploy whose answer is
+    A 404 from v4 (an older Control Room) leads to the v3 call, and ``api`` remembers the
+    version that answered, so later deploys go straight to it. A deploy whose answer is
     lost is not re-sent (``AmbiguousOutcomeError``): the bot might run twice. A unique
     ``automation_name`` (see :func:`find_deployment`) lets its deployment be found then.
 
     :raises DeployRefusedError: on 412, no device or run-as user can take the deploy.
     """
-    attempt = 0
+    api = api or DeployApi()
+    versions, attempt = api.versions(), 0
     while True:
-        request = deployment.request(DEPLOY_VERSIONS[attempt], automation_name)
+        request = deployment.request(versions[attempt], automation_name)
         try:
             answer = yield from session.request_json(request)
         except AutomationAnywhereError as refused:
+            if refused.status is not None and 400 <= refused.status < 500 and refused.status != 404:
+                api.known = versions[attempt]  # the call exists here, it refused this deploy
             if refused.status == 412:
                 raise DeployRefusedError.of(deployment, refused) from None
             attempt += 1
-            if refused.status != 404 or attempt == len(DEPLOY_VERSIONS):
+            if refused.status != 404 or attempt == len(versions):
                 raise
             continue
+        api.known = versions[attempt]
         deployment_id = answer.get("deploymentId") if isinstance(answer, dict) else None
         if (
             isinstance(deployment_id, bool)

@@ -127,6 +127,8 @@ class ControlRoomSession:
         self._clock_offset: float | None = None
         #: Every token this session was given: an error may quote one the server echoes.
         self._tokens: set[str] = set()
+        #: Logins this session made (a fresh login after a call shows the session was ended).
+        self.logins_made = 0
 
     # -- authentication ---------------------------------------------------------------
 
@@ -171,6 +173,7 @@ class ControlRoomSession:
             if wait > 0:
                 yield Sleep(wait)
         self._logins.append(self._clock())
+        self.logins_made += 1
         request, answer = yield from self._auth_call(lambda version: login_request(self.settings, version))
         if answer.status in (401, 403):
             self._refused = _login_refusal(self.settings, request, answer)
@@ -195,6 +198,17 @@ class ControlRoomSession:
             if answer.status != 404 or older == len(AUTH_VERSIONS):
                 return request, answer
             self._auth_version = AUTH_VERSIONS[older]
+
+    @property
+    def auth_version(self) -> str:
+        """The authentication API version in use (``v2``, or ``v1`` after v2 answered 404)."""
+        return self._auth_version
+
+    def token_lifetime(self) -> float | None:
+        """Seconds the current token lives from when it was received (``None`` before the first login)."""
+        if not self._token or not self._times:
+            return None
+        return self._times.expires_at - self._times.received_at
 
     def seconds_until_renewal(self) -> float | None:
         """How long the current token stays fresh (``None`` before the first login)."""

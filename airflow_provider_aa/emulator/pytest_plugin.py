@@ -68,8 +68,14 @@ def aa_emulator_server(pytestconfig: pytest.Config) -> Iterator[ControlRoomEmula
 
 @pytest.fixture
 def aa_emulator(aa_emulator_server: ControlRoomEmulator) -> ControlRoomEmulator:
-    """The session's emulator, freshly reset to its seed and default settings."""
+    """
+    The session's emulator, freshly reset to its seed and default settings; the provider's
+    hooks forget the API versions they learned of it (a test may switch them off).
+    """
+    from airflow_provider_aa.hooks.automation_anywhere import forget_capabilities
+
     aa_emulator_server.reset()
+    forget_capabilities()
     return aa_emulator_server
 
 

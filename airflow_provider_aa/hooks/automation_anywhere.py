@@ -29,6 +29,13 @@ from airflow_provider_aa.control_room.bots import (
     validate_automation_name,
     validate_deployment_id,
 )
+from airflow_provider_aa.control_room.capabilities import (
+    Capabilities,
+    CompatibilityReport,
+    Finding,
+    check,
+    login_failed,
+)
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, Operation, TransportFailure, drive
 from airflow_provider_aa.control_room.history import HistoryCursor, HistoryWindow, read_history_page, validate_dataset
@@ -85,6 +92,17 @@ from airflow_provider_aa.control_room.work_items import (
 from airflow_provider_aa.transport.requests_transport import RequestsTransport
 
 T = TypeVar("T")
+
+#: What each Control Room answers each user, learned once per process and shared by its hooks:
+#: (base URL, username) → :class:`Capabilities`. A tenant without ``/v4`` costs one 404 per process.
+_CAPABILITIES: dict[tuple[str, str], Capabilities] = {}
+_CAPABILITIES_LOCK = threading.Lock()
+
+
+def forget_capabilities() -> None:
+    """Forget what this process learned of Control Rooms (for tests that change an emulator's API versions)."""
+    with _CAPABILITIES_LOCK:
+        _CAPABILITIES.clear()
 
 
 class AutomationAnywhereHook(BaseHook):
@@ -146,6 +164,17 @@ class AutomationAnywhereHook(BaseHook):
     def get_conn(self) -> requests.Session:
         """The ``requests.Session`` that carries this hook's calls (pooled connections)."""
         return self._http.session
+
+    @cached_property
+    def capabilities(self) -> Capabilities:
+        """
+        The API versions the connection's Control Room answers (deploy, work item update,
+        user management), learned at first need or by :meth:`check_compatibility`, shared by
+        every hook of this process with the same URL and user.
+        """
+        key = (self.settings.base_url, self.settings.username or "")
+        with _CAPABILITIES_LOCK:
+            return _CAPABILITIES.setdefault(key, Capabilities())
 
     @cached_property
     def _http(self) -> RequestsTransport:
@@ -447,10 +476,10 @@ class AutomationAnywhereHook(BaseHook):
             )
         )
 
-    @cached_property
+    @property
     def _update_api(self) -> UpdateApi:
-        """Which API version takes work item updates, learned once per hook."""
-        return UpdateApi()
+        """Which API version takes work item updates, learned once per process (see :attr:`capabilities`)."""
+        return self.capabilities.update
 
     # -- bots -----------------------------------------------------------------------------
 
@@ -464,7 +493,8 @@ class AutomationAnywhereHook(BaseHook):
         automation_name: str | None = None,
     ) -> str:
         """
-        Deploy a bot (``POST /v4/automations/deploy``; ``/v3`` where v4 answers 404) and
+        Deploy a bot (``POST /v4/automations/deploy``; ``/v3`` where v4 answers 404, remembered
+        for the process, see :attr:`capabilities`) and
         return its ``deploymentId``. Each run-as user gets a run.
 
         :param bot_id: the bot's file id in the public repository.
@@ -482,7 +512,7 @@ class AutomationAnywhereHook(BaseHook):
         """
         deployment = BotDeployment.validate(bot_id, run_as_user_ids, pool_ids, bot_input)
         name = validate_automation_name(automation_name)
-        return self.run_operation(deploy(self.session, deployment, name))
+        return self.run_operation(deploy(self.session, deployment, name, api=self.capabilities.deploy))
 
     def find_bot_deployment(self, deployment: BotDeployment, sent_at: float, automation_name: str | None) -> str | None:
         """
@@ -515,13 +545,10 @@ class AutomationAnywhereHook(BaseHook):
         :param deployment_id: the ``deploymentId`` of a deploy.
         :return: the execution ids the Control Room was asked to stop (``[]``: none ran).
         :raises InvalidInputError: ``deployment_id`` is not a deployment id, before any request.
-        :raises StopRefusedError: the Control Room refused to stop some runs (in its answer's
-            ``manage_action_errors``, or the request with a 400), with its reasons and the ids
-            sent (the runs' activity record ids; which id a Control Room takes is unconfirmed,
-            see ``control_room.stopping``); or some unfinished runs listed were not asked to
-            stop, as their activity records do not show ``deployment_id`` (only runs whose
-            record shows it are ever stopped: the Control Room's filter is not trusted for
-            this). Its ``not_stopped``: the execution ids of the runs not stopped.
+        :raises StopRefusedError: the Control Room refused to stop some runs, with its reasons;
+            or some unfinished runs listed were not asked to stop, as their activity records
+            do not show ``deployment_id`` (only runs whose record shows it are ever stopped:
+            the Control Room's filter is not trusted for this).
         """
         checked = validate_deployment_id(deployment_id)
         stopped = self.run_operation(stop_runs(self.session, checked))
@@ -708,7 +735,7 @@ class AutomationAnywhereHook(BaseHook):
         ``existingRepositoryPermissions`` and every other field. Safe to repeat; the change is
         logged. Needs a connection of a user who may manage roles (e.g. ``AAE_Admin``).
         ``/v1/usermanagement`` (the documented role API) is used, ``/v2`` where v1 answers 404
-        (remembered by the hook).
+        (remembered for the process, see :attr:`capabilities`).
 
         :param name: the role's exact name (case-sensitive).
         :param permissions: dicts with ``action`` and ``resourceType`` (optionally ``id`` and
@@ -745,9 +772,9 @@ class AutomationAnywhereHook(BaseHook):
         self.log.info("%s", outcome.summary())
         return outcome
 
-    @cached_property
+    @property
     def _role_api(self) -> RoleApi:
-        return RoleApi()
+        return self.capabilities.roles
 
     # -- connection test ----------------------------------------------------------------
 
@@ -755,15 +782,74 @@ class AutomationAnywhereHook(BaseHook):
         """
         Log in and list one queue: what the UI's Test button and ``airflow connections test`` run.
 
-        On success the message says what was checked (login mode, queue or activity rights) and
+        On success the message says what was checked (login mode, queue or activity rights),
         carries the connection's warnings (unknown extras; mode password without
-        ``multiple_login``). It is also printed: ``airflow connections test`` silences logging
-        and shows only "Connection success!" of a passing test, so the summary and its warnings
-        would never reach the user there (the UI shows the returned message).
+        ``multiple_login``) and ends with the command of the full check
+        (:meth:`check_compatibility`). It is also printed: ``airflow connections test`` silences
+        logging and shows only "Connection success!" of a passing test, so the summary and its
+        warnings would never reach the user there (the UI shows the returned message).
         """
         try:
             summary = self.run_operation(connection_check(self.session))
         except AutomationAnywhereError as problem:
             return False, str(problem)
+        summary += (
+            f" Run `python -m airflow_provider_aa.check --conn-id {self.automation_anywhere_conn_id}` "
+            "for a full compatibility report."
+        )
         print(summary)
         return True, summary
+
+    def check_compatibility(
+        self, *, write_queue: str | None = None, write_item: Mapping[str, Any] | None = None
+    ) -> CompatibilityReport:
+        """
+        What the connection's Control Room offers its user (``python -m
+        airflow_provider_aa.check``): login, parallel sessions, API versions, rights, activity
+        filters (see ``control_room.capabilities``). Read-only probes; the API versions found
+        are what this process's hooks then use.
+
+        :param write_queue: the name of a work queue to add one work item to, update and
+            delete (confirming the update API and queue rights); ``None``: nothing is written.
+        :param write_item: that item's data (the queue's attributes); default ``{}``.
+        :return: the report; ``report.ok`` when the user can log in and list work queues.
+        """
+        try:
+            report = self.run_operation(check(self.session, self.capabilities, clock=time.time))
+        except AutomationAnywhereError as refused:
+            return login_failed(self.session, refused)
+        if write_queue is None or not report.ok:
+            return report
+        return report.with_write(self._write_check(write_queue, dict(write_item or {})))
+
+    def _write_check(self, queue_name: str, data: dict[str, Any]) -> Finding:
+        try:
+            queue = self.get_queue_id(queue_name)
+            item = self.add_work_items(queue, [data])[0]["id"]
+        except AutomationAnywhereError as failed:
+            return Finding(
+                "failed",
+                f"adding a work item to queue {queue_name!r} failed: {failed}",
+                advice=f"Make the user an owner or participant of queue {queue_name!r}, and give the item the "
+                "queue's attributes (--item).",
+            )
+        done = [f"added work item {item} to queue {queue_name!r} (id {queue})"]
+        problem = None
+        try:
+            self.update_work_item(queue, item, result="airflow_provider_aa compatibility check")
+            done.append(f"updated it on /{self.capabilities.update.known}")
+        except AutomationAnywhereError as failed:
+            problem = f"updating it failed: {failed}"
+        try:
+            self.delete_work_items(queue, [item])
+            done.append("deleted it")
+        except AutomationAnywhereError as failed:
+            problem = f"{problem}; " if problem else ""
+            problem += f"deleting it failed (delete work item {item} by hand): {failed}"
+        if problem:
+            return Finding(
+                "failed",
+                "; ".join([*done, problem]),
+                advice="Use a queue no bot works on (an item taken by a bot cannot be changed).",
+            )
+        return Finding("ok", "; ".join(done))

@@ -699,7 +699,8 @@ def test_connection_test_reports_success_and_failure(requests_mock, password_con
     assert hook.test_connection() == (
         True,
         f"Connected to {BASE_URL} as 'jdoe' (auth_type='password'); work queues: visible (3 queue(s)). "
-        f"Warning: {hook.settings.single_session_warning}",
+        f"Warning: {hook.settings.single_session_warning} Run `python -m airflow_provider_aa.check --conn-id "
+        "automation_anywhere_default` for a full compatibility report.",
     )
     ok, message = AutomationAnywhereHook().test_connection()
     assert not ok and "Login refused" in message and "UM1101" in message

@@ -6,6 +6,10 @@ import pytest
 
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 
+POINTER = (
+    "Run `python -m airflow_provider_aa.check --conn-id automation_anywhere_default` for a full compatibility report."
+)
+
 
 def test_a_passing_test_names_what_it_checked_and_the_connections_warnings(aa_emulator, monkeypatch, capsys):
     aa_emulator.use_connection(monkeypatch, "password", timout=5)
@@ -17,7 +21,7 @@ def test_a_passing_test_names_what_it_checked_and_the_connections_warnings(aa_em
     assert message == (
         f"Connected to {aa_emulator.url} as 'bot_runner' (auth_type='password'); work queues: visible (3 queue(s)). "
         "Warning: Connection extra 'timout' is not a setting of this provider and is ignored: did you mean "
-        f"'timeout'? Warning: {hook.settings.single_session_warning}"
+        f"'timeout'? Warning: {hook.settings.single_session_warning} {POINTER}"
     )
     assert "'multiple_login'" in message and "Allow multiple sessions" in message and "UM1114" in message
     # `airflow connections test` silences logging and shows no message of a passing test: printed.
@@ -31,7 +35,7 @@ def test_a_connection_that_keeps_its_sessions_apart_gets_no_warning(aa_emulator,
     ok, message = AutomationAnywhereHook().test_connection()
 
     assert ok
-    assert message.endswith("; work queues: visible (3 queue(s)).")
+    assert message.endswith(f"; work queues: visible (3 queue(s)). {POINTER}")
     assert "Warning" not in message
 
 

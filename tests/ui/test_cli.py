@@ -87,6 +87,9 @@ def test_connections_test_succeeds_in_each_auth_mode(aa_emulator, auth_type):
     # The CLI prints no message on success; the hook prints what it checked.
     assert f"Connected to {aa_emulator.url}" in done.stdout
     assert f"(auth_type={auth_type!r}); work queues: visible (3 queue(s))." in one_line(done.stdout)
+    assert "Run `python -m airflow_provider_aa.check --conn-id aa_cli` for a full compatibility report." in one_line(
+        done.stdout
+    )
     expected = [(LIST_QUEUES, 200)] if auth_type == "token" else [(LOGIN, 200), (LIST_QUEUES, 200)]
     assert calls(aa_emulator) == expected
 
