@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from airflow_provider_aa.control_room.stopping import StopRefusedError
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 
 
@@ -22,11 +23,20 @@ def stop_deployment_runs(conn_id: str, deployment_id: Any, log: logging.Logger |
     :param deployment_id: the deployment whose runs to stop (validated here).
     :param log: the task's logger.
     :return: ``True`` when the Control Room took the stop (or nothing ran), ``False`` when
-        stopping failed — a warning says why and that the bot may still be running.
+        stopping failed — a warning says why and that the bot may still be running; one the
+        Control Room refused (or runs not asked to stop) names the runs not stopped.
     """
     hook = AutomationAnywhereHook(conn_id)
     try:
         stopped = hook.stop_bot_runs(deployment_id)
+    except StopRefusedError as refused:
+        log.warning(
+            "Task killed: run(s) %s of bot deployment %s not stopped; they may still be running: %s",
+            ", ".join(refused.not_stopped),
+            deployment_id,
+            refused,
+        )
+        return False
     except Exception as problem:  # on_kill must never raise: the task is ending either way
         log.warning(
             "Could not stop the runs of bot deployment %s; they may still be running: %s", deployment_id, problem

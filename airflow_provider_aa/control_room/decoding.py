@@ -24,10 +24,13 @@ MAX_VALUES = 200_000
 MAX_DEPTH = 64
 
 #: A JSON string (escapes included); what is left when they are removed is the structure.
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+#: One left open runs to the end, so that no match fails after its start: a failed one would
+#: be tried again from each quote after it (quadratic in a body of escaped quotes).
+_STRING = re.compile(rb'"[^"\\]*(?:\\(?:.|\Z)[^"\\]*)*(?:"|\Z)', re.DOTALL)
 #: Every byte but brackets: deleted to leave the nesting alone.
 _NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
 _OPENING = frozenset(b"[{")
+_MALFORMED = "malformed JSON (a truncated answer or a proxy rewriting it)"
 
 
 class UndecodableAnswer(ValueError):
@@ -46,7 +49,7 @@ def decode_json(body: bytes) -> Any:
     except UndecodableAnswer:
         raise
     except (ValueError, RecursionError):
-        raise UndecodableAnswer("malformed JSON (a truncated answer or a proxy rewriting it)") from None
+        raise UndecodableAnswer(_MALFORMED) from None
 
 
 def _check_structure(body: bytes) -> None:
@@ -69,8 +72,11 @@ def _check_structure(body: bytes) -> None:
     values = 1 + containers + structure.count(b",") + structure.count(b":")
     if containers > MAX_CONTAINERS or values > MAX_VALUES:
         _too_large(values=values, containers=containers)
+    brackets = structure.translate(None, _NOT_BRACKETS)
+    if len(brackets) != 2 * containers:
+        raise UndecodableAnswer(_MALFORMED)  # unbalanced: and the walk below stays short
     depth = deepest = 0
-    for byte in structure.translate(None, _NOT_BRACKETS):
+    for byte in brackets:
         depth += 1 if byte in _OPENING else -1
         deepest = max(deepest, depth)
     if deepest > MAX_DEPTH:

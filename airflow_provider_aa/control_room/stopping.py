@@ -1,13 +1,19 @@
 """
 Stopping a deployment's runs: what ``on_kill`` and a deferred wait the user ended send.
 
-``POST /v3/activity/manage`` with ``{"stop_executions": {"execution_ids": [...]}}`` takes
-execution ids, the ``id`` of the runs' activity records (``POST /v3/activity/list``). Seen in
+``POST /v3/activity/manage`` with ``{"stop_executions": {"execution_ids": [...]}}``. Seen in
 public clients of the Control Room: n8n's Automation Anywhere node ("ExecutionOrchestrator":
 manage, action ``stop_executions``) and a Python A360 client that reads refusals from the
 answer's ``manage_action_errors`` (each with an ``error_response``) and treats 400 as
 "not stopped". Whether a Control Room answers anything more than that is unconfirmed; the
 answer is read leniently.
+
+Which id goes in ``execution_ids`` is unconfirmed: the provider sends the ``id`` of each
+unfinished run's activity record (``POST /v3/activity/list``), the name "execution id"
+suggests, and only the runs it has checked belong to the deployment; one production client
+(leoporfi/sam) sends the deployment id instead. So a refusal — ``manage_action_errors``, or
+a 400 — is never taken for a stop: :class:`StopRefusedError` names the runs not stopped and
+the ids sent.
 """
 
 from __future__ import annotations
@@ -31,9 +37,14 @@ FINISHED_BOT_RUN_STATUSES = frozenset(BOT_RUN_SUCCESS_STATUSES + BOT_RUN_FAILURE
 
 class StopRefusedError(AutomationAnywhereError):
     """
-    Some runs were not stopped: the Control Room answered the stop but refused them, or
-    their activity records do not show the deployment's id, so they were not asked to stop.
+    Some runs were not stopped: the Control Room refused them (in ``manage_action_errors``, or
+    the whole request with a 400), or their activity records do not show the deployment's
+    id, so they were not asked to stop. ``not_stopped``: their execution ids.
     """
+
+    def __init__(self, summary: str, *, not_stopped: Sequence[str] = (), **call: Any) -> None:
+        self.not_stopped = list(not_stopped)
+        super().__init__(summary, **call)
 
 
 def stop_request(execution_ids: Sequence[str]) -> ApiRequest:
@@ -55,10 +66,11 @@ def stop_runs(session: ControlRoomSession, deployment_id: str) -> Operation[list
     lists everyone's runs), and an unfinished record without a ``deploymentId`` is left
     running and reported.
 
-    :raises StopRefusedError: some runs were not stopped: the Control Room refused them
-        (e.g. one finished in between; the message names each with its reason), or their
+    :raises StopRefusedError: some runs were not stopped (``not_stopped``): the Control Room
+        refused them (e.g. one finished in between; the message names each with its
+        reason), or the whole stop request with a 400 (named, with the ids sent), or their
         records carry no ``deploymentId`` (named too). The others were stopped.
-    :raises AutomationAnywhereError: a failed call.
+    :raises AutomationAnywhereError: a failed call (e.g. 403: no permission).
     """
     listing = activity_request(deployment_id)
     answer = yield from session.request_json(listing)
@@ -67,27 +79,40 @@ def stop_runs(session: ControlRoomSession, deployment_id: str) -> Operation[list
     unfinished = [run.execution_id for run in runs if run.status not in FINISHED_BOT_RUN_STATUSES]
     ours = [execution_id for execution_id in unfinished if execution_id in shown]
     unshown = [execution_id for execution_id in unfinished if execution_id not in shown]
-    problems = []
+    problems, not_stopped = [], list(unshown)
     if unshown:
         problems.append(
             f"{len(unshown)} unfinished run(s) listed for deployment {deployment_id} were not asked to stop, as "
             f"their activity records show no deploymentId (they may be other deployments' runs): "
             f"{', '.join(unshown)}; check them in the Control Room"
         )
-    request = stop_request(ours)
+    call: dict[str, Any] = {"method": listing.method, "path": listing.path, "status": 200}
     if ours:
-        refusals = _refusals((yield from session.request_json(request)))
-        if refusals:
+        request = stop_request(ours)
+        call = {"method": request.method, "path": request.path, "status": 200}
+        try:
+            refusals = _refusals((yield from session.request_json(request)))
+        except AutomationAnywhereError as error:
+            if error.status != 400:
+                raise
+            call = error.call_fields()
+            refusals = [(execution_id, "the stop request was refused (HTTP 400)") for execution_id in ours]
+        named = {execution_id for execution_id, _ in refusals}
+        # An entry naming no id that was sent: any run may be the one refused.
+        refused = [execution_id for execution_id in ours if execution_id in named or not named <= set(ours)]
+        if refused:
             reasons = "; ".join(f"run {execution_id}: {reason}" for execution_id, reason in refusals)
             problems.insert(
                 0,
-                f"The Control Room did not stop {len(refusals)} of {len(ours)} run(s) of deployment "
-                f"{deployment_id}: {reasons}",
+                f"The Control Room did not stop {len(refused)} of {len(ours)} run(s) of deployment "
+                f"{deployment_id}: {reasons}. Not stopped: {', '.join(refused)} (execution_ids sent: the runs' "
+                "activity record ids, not the deployment id; which one a Control Room takes is unconfirmed)",
             )
+            not_stopped = [*refused, *not_stopped]
+            ours = [execution_id for execution_id in ours if execution_id not in refused]
     if problems:
-        stopped = f" Asked to stop: {', '.join(ours)}." if ours and unshown else ""
-        last = request if ours else listing
-        raise StopRefusedError(". ".join(problems) + "." + stopped, method=last.method, path=last.path, status=200)
+        stopped = f" Asked to stop: {', '.join(ours)}." if ours else ""
+        raise StopRefusedError(". ".join(problems) + "." + stopped, not_stopped=not_stopped, **call)
     return ours
 
 

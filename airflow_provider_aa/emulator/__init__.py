@@ -71,7 +71,8 @@ API served
   /v3/activity/list`` (list grammar; filter on ``deploymentId``) lists runs from
   ``activity_delay`` seconds after the deployment; ``GET /v3/activity/execution/{id}`` adds
   ``botOutVariables.values``; ``POST /v3/activity/manage`` (``stop_executions``) ends
-  unfinished runs ``RUN_ABORTED`` and lists the others in ``manage_action_errors``.
+  unfinished runs ``RUN_ABORTED`` and lists the others in ``manage_action_errors``; with
+  ``stop_takes_deployment_ids`` its ids are deployment ids (activity record ids: not found).
 - Look-ups by name (:mod:`.lookups`): ``POST /v2/repository/workspaces/public|private/files/list``
   (task bots and the folders above them, paths ``Automation Anywhere\\Bots\\...``), ``POST
   /v1/devices/runasusers/list``, ``POST /v2/devices/pools/list``; with ``/v3/wlm/queues/list``

@@ -26,6 +26,7 @@ _BOOL_FIELDS = (
     "ignore_filter",
     "refuse_time_filters",
     "activity_deployment_ids",
+    "stop_takes_deployment_ids",
     "roles_v2_enabled",
     "roles_v1_enabled",
     "wlm_v3_enabled",
@@ -98,6 +99,11 @@ class EmulatorConfig:
       fields); sorting on them still works.
     - ``activity_deployment_ids``: off, deployed runs' activity records carry no
       ``deploymentId`` (a Control Room whose records lack it); filtering on it still works.
+    - ``stop_takes_deployment_ids``: ``/v3/activity/manage``'s ``stop_executions.execution_ids``
+      takes deployment ids (each stops that deployment's unfinished runs), as one production
+      client (leoporfi/sam) sends them, and an activity record id is refused in
+      ``manage_action_errors``; off (the default): activity record ids, which the provider
+      sends. Which a Control Room takes is unconfirmed.
 
     ``history_runs``: bot runs the activity history holds from before the setting took
     effect, over the two days before, all finished, each with an audit log entry (see
@@ -155,6 +161,7 @@ class EmulatorConfig:
     ignore_filter: bool = False
     refuse_time_filters: bool = False
     activity_deployment_ids: bool = True
+    stop_takes_deployment_ids: bool = False
     add_answer_shape: str = "list"
     roles_v2_enabled: bool = True
     roles_v1_enabled: bool = True

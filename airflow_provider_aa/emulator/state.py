@@ -93,6 +93,7 @@ NO_QUEUE_PERMISSION = "WLM_ACCESS_DENIED"
 QUEUE_ROLES = frozenset({"AAE_Queue Admin"})
 ACTIVITY_NOT_FOUND = "ACTIVITY_NOT_FOUND"
 EXECUTION_FINISHED = "EXECUTION_ALREADY_FINISHED"
+DEPLOYMENT_NOT_FOUND = "DEPLOYMENT_NOT_FOUND"
 
 #: Shortest wait of the late-commit timer: a clock that a test holds just short of a commit's
 #: moment must not make it spin.
@@ -759,6 +760,7 @@ class ControlRoomState:
         ``RUN_ABORTED`` now. An execution that is unknown (or not listed yet) or already
         finished is not a 4xx but an entry of ``manage_action_errors`` in the 200 answer,
         as public clients read it (the entries' fields and codes are the emulator's choice).
+        With ``stop_takes_deployment_ids`` the ids are deployment ids (see ``EmulatorConfig``).
         """
         action = body.get("stop_executions") if isinstance(body, dict) else None
         ids = action.get("execution_ids") if isinstance(action, dict) else None
@@ -767,6 +769,16 @@ class ControlRoomState:
         _changing()
         now, refused = self._clock.base(), []
         for execution_id in ids:
+            if self._config.stop_takes_deployment_ids:
+                runs = [run for run in self._runs.values() if run.deployment_id == execution_id]
+                if not runs:
+                    refused.append(
+                        _manage_error(execution_id, DEPLOYMENT_NOT_FOUND, f"No deployment with id {execution_id}")
+                    )
+                elif not any([run.stop(now) for run in runs]):  # a list: every run is stopped
+                    message = f"The runs of deployment {execution_id} have already finished"
+                    refused.append(_manage_error(execution_id, EXECUTION_FINISHED, message))
+                continue
             run = self._runs.get(execution_id)
             if run is None or now < run.visible_at:
                 refused.append(_manage_error(execution_id, ACTIVITY_NOT_FOUND, f"No activity with id {execution_id}"))

@@ -545,10 +545,13 @@ class AutomationAnywhereHook(BaseHook):
         :param deployment_id: the ``deploymentId`` of a deploy.
         :return: the execution ids the Control Room was asked to stop (``[]``: none ran).
         :raises InvalidInputError: ``deployment_id`` is not a deployment id, before any request.
-        :raises StopRefusedError: the Control Room refused to stop some runs, with its reasons;
-            or some unfinished runs listed were not asked to stop, as their activity records
-            do not show ``deployment_id`` (only runs whose record shows it are ever stopped:
-            the Control Room's filter is not trusted for this).
+        :raises StopRefusedError: the Control Room refused to stop some runs (in its answer's
+            ``manage_action_errors``, or the request with a 400), with its reasons and the ids
+            sent (the runs' activity record ids; which id a Control Room takes is unconfirmed,
+            see ``control_room.stopping``); or some unfinished runs listed were not asked to
+            stop, as their activity records do not show ``deployment_id`` (only runs whose
+            record shows it are ever stopped: the Control Room's filter is not trusted for
+            this). Its ``not_stopped``: the execution ids of the runs not stopped.
         """
         checked = validate_deployment_id(deployment_id)
         stopped = self.run_operation(stop_runs(self.session, checked))

@@ -18,7 +18,7 @@ from typing import Any
 from airflow.sdk.log import redact
 from airflow.triggers.base import BaseTrigger
 
-from airflow_provider_aa.control_room.stopping import stop_runs
+from airflow_provider_aa.control_room.stopping import StopRefusedError, stop_runs
 from airflow_provider_aa.triggers.clients import TriggerClients
 
 #: Whether the triggerer calls ``on_kill()`` on a user's action (Airflow 3.3+); otherwise a
@@ -74,11 +74,20 @@ async def stop_deployment_runs(
     Stop the deployment's unfinished runs through the connection's shared client, logging
     which; never raises.
 
-    :return: the execution ids asked to stop, or ``None`` when stopping failed (logged).
+    :return: the execution ids asked to stop, or ``None`` when stopping failed (logged; one
+        the Control Room refused names the runs not stopped).
     """
     try:
         client = await clients.client(conn_id)
         stopped: list[str] = await client.run_operation(stop_runs(client.session, deployment_id))
+    except StopRefusedError as refused:
+        log.warning(
+            "The user ended the wait: run(s) %s of bot deployment %s not stopped; they may still be running: %s",
+            ", ".join(refused.not_stopped),
+            deployment_id,
+            redact(str(refused)),
+        )
+        return None
     except Exception as problem:  # also a connection that cannot be read: the wait is over either way
         log.warning(
             "Could not stop the runs of bot deployment %s; they may still be running: %s",

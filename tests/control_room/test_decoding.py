@@ -10,7 +10,13 @@ import tracemalloc
 
 import pytest
 
-from airflow_provider_aa.control_room.decoding import MAX_CONTAINERS, MAX_DEPTH, MAX_VALUES, decode_json
+from airflow_provider_aa.control_room.decoding import (
+    MAX_CONTAINERS,
+    MAX_DEPTH,
+    MAX_VALUES,
+    UndecodableAnswer,
+    decode_json,
+)
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.exchange import ApiRequest
 from airflow_provider_aa.control_room.listing import read_all
@@ -96,3 +102,16 @@ def test_a_retry_after_of_digits_that_are_not_ascii_is_ignored():
     )
     assert run(session.request_json(READ), script, session=session) == {"list": []}
     assert script.sleeps == [1.0]  # the backoff, as without a Retry-After
+
+
+@pytest.mark.parametrize("end", [b"", b"\\"], ids=["open-string", "open-string-and-escape"])
+def test_a_string_left_open_over_many_escaped_quotes_is_scanned_once(end):
+    body = b"[" * 100 + b'"' + b'\\"' * 200_000 + end  # a quote after each escape: each could start a string
+    with pytest.raises(UndecodableAnswer):
+        decode_json(body)
+
+
+def test_unbalanced_brackets_are_malformed_without_walking_them():
+    body = b"[" * (MAX_DEPTH + 1) + b"]" * 5_000_000
+    with pytest.raises(UndecodableAnswer, match="malformed JSON"):
+        decode_json(body)

@@ -75,7 +75,27 @@ def test_refused_runs_are_named_with_the_control_rooms_reason(session, clock, to
     text = str(refused.value)
     assert "did not stop 1 of 2 run(s) of deployment dep-1" in text
     assert "run e2: code='ALREADY_FINISHED', message='Run has ended'" in text
+    assert "Not stopped: e2 (execution_ids sent: the runs' activity record ids, not the deployment id" in text
+    assert "Asked to stop: e1." in text and refused.value.not_stopped == ["e2"]
     assert "POST /v3/activity/manage -> HTTP 200" in text
+
+
+def test_a_stop_request_refused_with_400_is_not_stopped_and_names_the_ids_sent(session, clock, token):
+    # A Control Room that wants the deployment id (as leoporfi/sam sends) may refuse activity ids.
+    refusal = {"code": "BAD_REQUEST", "message": "Invalid execution id"}
+    script = Script(
+        [
+            login(token),
+            runs_page(token, ("e1", "RUNNING"), ("e2", "DEPLOYED")),
+            stop(token, ["e1", "e2"], answer(400, refusal)),
+        ]
+    )
+    with pytest.raises(StopRefusedError) as refused:
+        run(stop_runs(session, "dep-1"), script, session=session, clock=clock)
+    text = str(refused.value)
+    assert "did not stop 2 of 2 run(s) of deployment dep-1" in text and "Not stopped: e1, e2" in text
+    assert "the runs' activity record ids, not the deployment id" in text
+    assert (refused.value.status, refused.value.code, refused.value.not_stopped) == (400, "BAD_REQUEST", ["e1", "e2"])
 
 
 def test_a_refused_stop_request_surfaces_the_control_rooms_error(session, clock, token):
@@ -112,7 +132,7 @@ def test_unfinished_runs_whose_records_show_no_deployment_id_are_not_stopped_but
     text = str(unshown.value)
     assert "2 unfinished run(s) listed for deployment dep-1 were not asked to stop" in text
     assert "show no deploymentId (they may be other deployments' runs): x1, x2" in text
-    assert "Asked to stop: e1." in text
+    assert "Asked to stop: e1." in text and unshown.value.not_stopped == ["x1", "x2"]
 
 
 def test_only_records_without_a_deployment_id_send_no_stop_request(session, clock, token):

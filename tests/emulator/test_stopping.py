@@ -98,3 +98,26 @@ def test_a_body_without_execution_ids_is_a_400(bots, body):
 def test_stopping_needs_a_token(bots):
     bots.token = None
     assert stop(bots, "any").status_code == 401
+
+
+def test_stop_takes_deployment_ids_refuses_activity_ids_and_stops_a_deployments_runs(bots, clock, clocked_emulator):
+    # As one production client (leoporfi/sam) sends it; which id a Control Room takes is unconfirmed.
+    clocked_emulator.configure(stop_takes_deployment_ids=True)
+    deployment_id = deploy_v4(bots, users=(29, 30)).json()["deploymentId"]
+    clock.advance(1.25)
+    first, _ = activities(bots, deployment_id)
+
+    refused = stop(bots, first["id"])
+    assert refused.status_code == 200
+    assert refused.json()["manage_action_errors"] == [
+        {
+            "execution_id": first["id"],
+            "error_response": {"code": "DEPLOYMENT_NOT_FOUND", "message": f"No deployment with id {first['id']}"},
+        }
+    ]
+    assert [record["status"] for record in activities(bots, deployment_id)] == ["RUNNING", "RUNNING"]
+
+    assert stop(bots, deployment_id).json() == {"manage_action_errors": []}
+    assert [record["status"] for record in activities(bots, deployment_id)] == ["RUN_ABORTED", "RUN_ABORTED"]
+    finished = stop(bots, deployment_id).json()["manage_action_errors"]
+    assert [entry["error_response"]["code"] for entry in finished] == ["EXECUTION_ALREADY_FINISHED"]

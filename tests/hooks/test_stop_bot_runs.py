@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_aa.control_room.errors import InvalidInputError
+from airflow_provider_aa.control_room.stopping import StopRefusedError
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 
 MANAGE = "POST /v3/activity/manage"
@@ -37,3 +38,18 @@ def test_a_bad_deployment_id_fails_before_any_request(emulator, deployment_id):
     with pytest.raises(InvalidInputError, match="deployment_id must be the deploymentId returned by a deploy"):
         AutomationAnywhereHook().stop_bot_runs(deployment_id)
     assert emulator.counters.requests() == 0
+
+
+def test_runs_the_control_room_refuses_to_stop_are_named_as_not_stopped(emulator):
+    emulator.configure(stop_takes_deployment_ids=True)  # refuses the activity record ids sent
+    hook = AutomationAnywhereHook()
+    deployment_id = hook.deploy_bot(501, [29, 30])
+    execution_ids = [run.execution_id for run in hook.get_bot_runs(deployment_id)]
+
+    with pytest.raises(StopRefusedError) as refused:
+        hook.stop_bot_runs(deployment_id)
+    assert refused.value.not_stopped == execution_ids
+    assert f"Not stopped: {', '.join(execution_ids)} (execution_ids sent: the runs' activity record ids" in str(
+        refused.value
+    )
+    assert [run.status for run in hook.get_bot_runs(deployment_id)] == ["RUNNING", "RUNNING"]

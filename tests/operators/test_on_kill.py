@@ -100,6 +100,24 @@ def test_runs_whose_records_do_not_show_the_deployment_are_never_stopped(emulato
     assert store.values[SAVED_DEPLOYMENT]["deployment_id"]  # not stopped: a retry waits for the run
 
 
+def test_runs_the_control_room_refuses_to_stop_are_a_not_stopped_warning_naming_them(emulator, monkeypatch, capsys):
+    emulator.configure(stop_takes_deployment_ids=True)  # refuses the activity record ids sent
+    task, store = deploy_and_wait(), StateStore()
+    kill_while_waiting(monkeypatch, task)
+
+    with pytest.raises(Killed):
+        task.execute({"task_state_store": store})
+
+    assert emulator.counters.requests(MANAGE) == 1
+    assert statuses(emulator) == ["RUNNING", "RUNNING"]
+    (deployment_id,) = {run["deploymentId"] for run in emulator.bot_runs()}
+    execution_ids = ", ".join(run["id"] for run in emulator.bot_runs())
+    out = capsys.readouterr().out
+    assert f"Task killed: run(s) {execution_ids} of bot deployment {deployment_id} not stopped" in out
+    assert "[warning  ]" in out.split("not stopped")[0].splitlines()[-1]
+    assert store.values[SAVED_DEPLOYMENT]["deployment_id"] == deployment_id  # a retry waits for the runs
+
+
 def test_a_deploy_operator_killed_before_it_deployed_sends_nothing(emulator):
     deploy_and_wait().on_kill()
     assert emulator.counters.requests() == 0

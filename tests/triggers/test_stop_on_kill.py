@@ -190,3 +190,15 @@ def test_the_state_is_read_under_the_execution_apis_key(monkeypatch, map_index, 
         ["manual__1"],
         map_index,
     )
+
+
+def test_runs_the_control_room_refuses_to_stop_are_logged_as_not_stopped(
+    virtual_emulator, virtual_clients, deployment_id, capsys
+):
+    virtual_emulator.configure(stop_takes_deployment_ids=True)  # refuses the activity record ids sent
+    (execution_id,) = [run["id"] for run in virtual_emulator.bot_runs() if run["deploymentId"] == deployment_id]
+    asyncio.run(trigger(deployment_id, virtual_clients).on_kill())
+    assert virtual_emulator.counters.requests(MANAGE) == 1
+    assert status_of(virtual_emulator, deployment_id) == "RUNNING"
+    out = capsys.readouterr().out
+    assert f"run(s) {execution_id} of bot deployment {deployment_id} not stopped; they may still be running" in out
