@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
 from airflow_provider_aa.emulator.connections import connection_uri, env_var_name
 from airflow_provider_aa.emulator.profiles import DEFAULT_PROFILE, PROFILES, describe
+from airflow_provider_aa.emulator.tokens import TOKEN_CLAIMS
 
 #: The command line's history: a run about every five minutes over two days, so that the
 #: export example has something to show. (``EmulatorConfig`` and the pytest fixture start with
@@ -66,6 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port (default 8765)")
     parser.add_argument("--seed", help="JSON file replacing the default seed (users, queues)")
     parser.add_argument("--token-lifetime", type=float, default=defaults.token_lifetime, metavar="S")
+    parser.add_argument(
+        "--token-claims",
+        choices=TOKEN_CLAIMS,
+        default=defaults.token_claims,
+        help="what a token's claims say of its times: iat and exp, exp only (some gateways and older "
+        f"Control Rooms), or exp equal to iat (default {defaults.token_claims})",
+    )
     parser.add_argument("--pickup-delay", type=float, default=defaults.pickup_delay, metavar="S")
     parser.add_argument("--work-delay", type=float, default=defaults.work_delay, metavar="S")
     parser.add_argument("--bot-rate", type=float, default=defaults.bot_rate, metavar="N", help="items per second")
@@ -147,6 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             **switched_off,
             strict=args.strict,
             token_lifetime=args.token_lifetime,
+            token_claims=args.token_claims,
             pickup_delay=args.pickup_delay,
             work_delay=args.work_delay,
             bot_rate=args.bot_rate,

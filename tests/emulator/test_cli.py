@@ -100,6 +100,20 @@ def test_cli_sets_busy_queues_and_page_quirks():
     assert process.stderr.read() == ""
 
 
+def test_cli_issues_tokens_with_the_claims_asked_for():
+    port = free_port()
+    command = [sys.executable, "-m", "airflow_provider_aa.emulator", "--port", str(port), "--token-claims", "exp_only"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert f"http://127.0.0.1:{port}" in process.stdout.readline()
+        config = requests.get(f"http://127.0.0.1:{port}/_emulator/config", timeout=TIMEOUT).json()
+        assert config["token_claims"] == "exp_only"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    assert process.stderr.read() == ""
+
+
 def test_cli_refuses_a_bad_busy_queue():
     for value in ("20", "20=fast", "99=1", "20=-1"):
         result = subprocess.run(
