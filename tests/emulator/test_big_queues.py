@@ -6,7 +6,6 @@ and lists that answer exactly as filtering every record would.
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 
@@ -79,19 +78,15 @@ def test_add_work_items_refuses_with_value_error_and_adds_nothing(aa_emulator, q
 
 def test_id_look_ups_on_a_big_queue_come_from_the_index(aa_emulator, client, counted_matches):
     aa_emulator.configure(pause_bot=True)
-    started = time.monotonic()
     created = aa_emulator.add_work_items(20, [{"n": n} for n in range(BIG)])
-    assert time.monotonic() - started < 6  # about 1.5 s
     assert created[-1]["id"] == str(40000 + BIG)
     wanted = [str(40001 + 997 * k) for k in range(100)]
     body = {"filter": any_of(reversed(wanted)), "page": {"offset": 0, "length": 100}}
-    started = time.monotonic()
     answer = client.list(20, body).json()
-    seconds = time.monotonic() - started
     assert [item["id"] for item in answer["list"]] == wanted
     assert answer["page"] == {"offset": 0, "total": BIG, "totalFilter": 100}
-    assert counted_matches == []  # no item was matched against the filter: the index answered
-    assert seconds < 0.5  # a few milliseconds; it was 20 s with a scan
+    # No item was matched against the filter: the index answered (the times are make bench's).
+    assert counted_matches == []
 
     newest = client.list(20, {"sort": [{"field": "id", "direction": "desc"}], "page": {"offset": 100, "length": 3}})
     assert [item["json"]["n"] for item in newest.json()["list"]] == [BIG - 101, BIG - 102, BIG - 103]
