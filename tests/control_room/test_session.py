@@ -301,12 +301,18 @@ def test_sessions_evicted_max_evictions_times_stop_with_a_session_conflict(clock
     assert (conflict.value.status, conflict.value.code) == (401, "UM1114")
 
 
+def evicted_and_logged_in_again(session, clock, token):
+    """A call meets an eviction of ``token``, logs in and is answered; returns the new token."""
+    evicted, token = token, jwt_token(iat=clock.now)
+    script = Script([call(evicted, EVICTED), login(token), call(token)])
+    assert run(session.request_json(READ), script, session=session, clock=clock) == OK
+    return token
+
+
 def evicted_until_conflict(session, clock, token):
     """Evictions one after another until the session gives up; returns the conflict."""
     for _ in range(MAX_EVICTIONS - 1):
-        evicted, token = token, jwt_token(iat=clock.now)
-        script = Script([call(evicted, EVICTED), login(token), call(token)])
-        run(session.request_json(READ), script, session=session, clock=clock)
+        token = evicted_and_logged_in_again(session, clock, token)
         clock.advance(10)
     with pytest.raises(SessionConflictError) as conflict:
         run(session.request_json(READ), Script([call(token, EVICTED)]), session=session, clock=clock)
@@ -333,9 +339,7 @@ def test_evictions_older_than_the_window_are_forgotten_so_a_shared_session_recov
 
     clock.advance(EVICTION_WINDOW)  # quiet: nobody else logs in as the user meanwhile
     for _ in range(MAX_EVICTIONS - 1):  # each eviction alone is mended by one login
-        evicted, token = token, jwt_token(iat=clock.now)
-        script = Script([call(evicted, EVICTED), login(token), call(token)])
-        assert run(session.request_json(READ), script, session=session, clock=clock) == OK
+        token = evicted_and_logged_in_again(session, clock, token)
 
 
 def test_one_eviction_per_task_run_of_a_single_session_connection_never_stops_the_session(clock):
@@ -345,9 +349,7 @@ def test_one_eviction_per_task_run_of_a_single_session_connection_never_stops_th
     run(session.request_json(READ), Script([login(token), call(token)]), session=session, clock=clock)
     for _ in range(10):
         clock.advance(EVICTION_WINDOW / (MAX_EVICTIONS - 1) + 1)
-        evicted, token = token, jwt_token(iat=clock.now)
-        script = Script([call(evicted, EVICTED), login(token), call(token)])
-        assert run(session.request_json(READ), script, session=session, clock=clock) == OK
+        token = evicted_and_logged_in_again(session, clock, token)
 
 
 @pytest.mark.parametrize(
