@@ -150,6 +150,7 @@ def test_token_mode_renews_while_valid_and_fails_clearly_when_it_cannot(requests
     requests_mock.post(f"{BASE_URL}/v2/authentication/token", [{"json": {"token": renewed}}, {"status_code": 401}])
     requests_mock.post(f"{QUEUE}/workitems/list", json={"list": [item(1)]})
     hook = hook_with_clock(clock)
+    hook.get_work_items(7, 1)  # the given token, received now
 
     clock.now += 1170
     hook.get_work_items(7, 1)
@@ -160,11 +161,12 @@ def test_token_mode_renews_while_valid_and_fails_clearly_when_it_cannot(requests
     assert not any(r.path == "/v2/authentication" for r in requests_mock.request_history)
 
 
-def test_expired_pre_issued_token_fails_without_any_request(requests_mock, use_connection):
+def test_an_expired_pre_issued_token_fails_on_the_control_rooms_401_without_a_login(requests_mock, use_connection):
     use_connection(extra={"token": make_token(lifetime=-5)})
-    with pytest.raises(AutomationAnywhereError, match="has expired and cannot be renewed"):
+    requests_mock.post(f"{QUEUE}/workitems/list", status_code=401, json={"code": "UM1110", "message": "Token expired"})
+    with pytest.raises(AutomationAnywhereError, match="was rejected by the Control Room and cannot be renewed"):
         AutomationAnywhereHook().get_work_items(7, 1)
-    assert requests_mock.call_count == 0
+    assert requests_mock.call_count == 1
 
 
 # -- 401 ------------------------------------------------------------------------------------
