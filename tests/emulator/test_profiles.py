@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+
 import pytest
+import requests
 
 from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
 from airflow_provider_aa.emulator.__main__ import main
 from airflow_provider_aa.emulator.profiles import DEFAULT_PROFILE, PROFILES
-from tests.emulator.conftest import PASSWORD_USER, Client
+from tests.emulator.conftest import PASSWORD_USER, TIMEOUT, Client
+from tests.emulator.test_cli import free_port
 
 ITEM = {"workItems": [{"json": {"invoice_id": "INV-1"}}]}
 
@@ -95,3 +101,26 @@ def test_list_profiles_prints_each_name_description_and_sources(capsys):
         assert f"{name}{' (default)' if name == DEFAULT_PROFILE else ''}: {profile.description}\n" in printed
         assert all(f"    source: {source}\n" in printed for source in profile.sources)
     assert set(PROFILES) >= {"automation-360-latest", "automation-360-v30", "on-prem-11.3"}
+
+
+def test_the_command_line_serves_a_profile_strict_and_says_so():
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "airflow_provider_aa.emulator", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--profile", "on-prem-11.3", "--strict", "--no-auth-v1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert url in process.stdout.readline()
+        printed = [process.stdout.readline() for _ in range(5)]
+        assert printed[-1] == "# profile on-prem-11.3, strict (--list-profiles)\n"
+        config = requests.get(f"{url}/_emulator/config", timeout=TIMEOUT).json()
+        assert config["strict"] and config["wlm_v2_enabled"] and not config["wlm_v3_enabled"]
+        assert not config["auth_v1_enabled"] and not config["auth_v2_enabled"]  # --no-auth-v1 on top of the profile
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    assert process.stderr.read() == ""
