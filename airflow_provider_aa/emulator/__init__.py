@@ -10,6 +10,9 @@ Start it
 - Python: ``with ControlRoomEmulator() as emulator: ... emulator.url ...``
 - Command line: ``python -m airflow_provider_aa.emulator --port 8765`` (``--help``).
 - pytest: the ``aa_emulator`` fixture (see :mod:`.pytest_plugin`), registered on install.
+- A Control Room version: ``EmulatorConfig.for_profile(name)``, ``--profile NAME``, ``pytest
+  --aa-emulator-profile NAME`` (:mod:`.profiles`); ``strict`` refuses what the API reference
+  does not document (:mod:`.strict`).
 - HTTPS: ``ControlRoomEmulator(tls=True)``, ``--tls``, or the ``aa_emulator_tls`` fixture:
   a self-signed certificate (EC P-256, SAN ``localhost`` and ``127.0.0.1``, 30 days) made at
   start, kept across ``restart``, deleted on stop; trust ``emulator.ca_file``

@@ -4,7 +4,9 @@ Control Room versions as profiles: named bundles of :class:`.config.EmulatorConf
 ``EmulatorConfig.for_profile(name, **changes)``, ``--profile NAME`` (``--list-profiles``
 prints them). A profile sets only which API versions answer (and how); every other setting
 keeps its default. What each is built from is in its ``sources``: sections of the project's
-Control Room API reference (``control-room-api.md``) and the AA pages they cite.
+Control Room API reference (``control-room-api.md``) and the AA pages they cite. Every
+profile keeps the emulator's documented rules: the work item lifecycle (:mod:`.status_rules`)
+and API-key sessions that need the user's multiple-session permission (:mod:`.state`).
 
 =========================  ====================================================================
 profile                    what answers
