@@ -66,6 +66,9 @@ class Capabilities:
     deploy: DeployApi = field(default_factory=DeployApi)
     update: UpdateApi = field(default_factory=UpdateApi)
     roles: RoleApi = field(default_factory=RoleApi)
+    #: History datasets whose time filter the Control Room refused: dataset name → its answer
+    #: (the export then reads them newest-first without a filter, see ``history``).
+    time_filter_refused: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -195,6 +198,8 @@ def check(
         "list work queues, add and follow work items",
         "Give the user queue rights: AAE_Queue Admin (11.3) or owner/participant of the work "
         "queues it uses (Automation 360, Workload > Queues > the queue's members).",
+        missing="The provider needs the /v3 work queue API of Automation 360; this Control Room "
+        "(11.x: /v2/wlm) does not offer it.",
     )
     findings["parallel_sessions"] = yield from _parallel_sessions(session, clock)
     findings["deploy_api"] = yield from _deploy_api(session, capabilities.deploy)
@@ -208,6 +213,7 @@ def check(
         "follow deployed bots' runs, stop them, export bot_runs",
         "Give the user a role with 'View everyone's in-progress activity' (or AAE_Admin) to follow "
         "bot runs and export bot_runs; 'View my in-progress activity' shows only its own runs.",
+        missing="Without /v3/activity/list the provider cannot follow bot runs or export bot_runs.",
     )
     audit = yield from _ask(
         session, ApiRequest("POST", "/v1/audit/messages/list", {"page": {"offset": 0, "length": 1}})
@@ -218,7 +224,7 @@ def check(
         "export the audit dataset",
         "Give the user 'View everyone audit log actions' (or AAE_Admin) to export the audit dataset.",
     )
-    findings["activity_time_filter"] = yield from _time_filter(session, activity)
+    findings["activity_time_filter"] = yield from _time_filter(session, activity, capabilities)
     return CompatibilityReport(findings)
 
 
@@ -251,20 +257,16 @@ def _login_finding(session: ControlRoomSession, first: _Answer) -> Finding:
     else:
         multiple = " with multipleLogin" if settings.multiple_login and settings.auth_type == "password" else ""
         endpoint = f"POST /{session.auth_version}/authentication{multiple}"
-    advice = None
-    if session.auth_version != "v2":
-        advice = "The Control Room answers only the v1 authentication API: fine on 11.x; on Automation 360 upgrade."
     return Finding(
         "ok",
         f"{endpoint} as {settings.username or 'the token user'!r} (auth_type {settings.auth_type!r}); "
         f"token lives {lifetime:.0f} s",
         uses=endpoint,
-        advice=advice,
         facts={"endpoint": endpoint, "mode": settings.auth_type, "token_lifetime_seconds": round(lifetime)},
     )
 
 
-def _access(what: str, answer: _Answer, needed_for: str, advice: str) -> Finding:
+def _access(what: str, answer: _Answer, needed_for: str, advice: str, missing: str | None = None) -> Finding:
     if answer.status == 200:
         total = _page_total(answer.body)
         shown = f" ({total} listed)" if total is not None else ""
@@ -272,7 +274,7 @@ def _access(what: str, answer: _Answer, needed_for: str, advice: str) -> Finding
     if answer.status == 403:
         return Finding("no permission", f"HTTP 403 to the list of {what}: cannot {needed_for}", advice=advice)
     if answer.status == 404:
-        return Finding("not available", f"HTTP 404: this Control Room has no such list of {what}")
+        return Finding("not available", f"HTTP 404: this Control Room has no such list of {what}", advice=missing)
     return Finding("unknown", f"the list of {what} failed: {_failure(answer)}")
 
 
@@ -407,9 +409,9 @@ def _user_management_api(session: ControlRoomSession, api: RoleApi) -> Operation
     )
 
 
-def _time_filter(session: ControlRoomSession, activity: _Answer) -> Operation[Finding]:
+def _time_filter(session: ControlRoomSession, activity: _Answer, capabilities: Capabilities) -> Operation[Finding]:
     if activity.status != 200:
-        return Finding("unknown", "not probed: the user may not list activity")
+        return Finding("unknown", "not probed: the activity list did not answer")
     body = {
         "filter": window_filter("modifiedOn", _EMPTY_WINDOW),
         "sort": [{"field": "modifiedOn", "direction": "asc"}],
@@ -418,12 +420,13 @@ def _time_filter(session: ControlRoomSession, activity: _Answer) -> Operation[Fi
     answer = yield from _ask(session, ApiRequest("POST", "/v3/activity/list", body, replay_safe=True))
     export = "the bot_runs export filters and sorts on modifiedOn"
     if answer.status in (400, 422):
+        capabilities.time_filter_refused.setdefault("bot_runs", str(answer.error))
         return Finding(
             "refused",
             f"a filter on modifiedOn is refused ({_failure(answer)})",
-            uses=export,
-            advice="This Control Room refuses filters on activity time fields: the bot_runs export fails here; "
-            "export work_items and audit, or use Bot Insight.",
+            uses="the bot_runs export reads newest-first without a filter, stopping before the window",
+            advice="This Control Room refuses filters on activity time fields: the bot_runs export reads every "
+            "run changed since the window began, so export recent windows (e.g. daily).",
         )
     if answer.status != 200:
         return Finding("unknown", f"the filtered activity list failed: {_failure(answer)}")

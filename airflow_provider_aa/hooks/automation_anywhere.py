@@ -139,8 +139,6 @@ class AutomationAnywhereHook(BaseHook):
         self._auth_lock = threading.Lock()
         #: Ids found by name: (kind, name) → id, so that each name costs one look-up per hook.
         self._ids_by_name: dict[tuple[str, ...], str] = {}
-        #: History datasets whose time filter the Control Room refused: dataset name → its answer.
-        self._time_filter_refused: dict[str, str] = {}
 
     # -- session and transport ----------------------------------------------------------
 
@@ -665,7 +663,8 @@ class AutomationAnywhereHook(BaseHook):
         for bot runs (nor work items). When the Control Room refuses it (400 to the first
         page), the records are read newest-first without a filter, stopping at the first one
         changed before the window (newest first within a page, one page at a time as well),
-        and this hook remembers that for the dataset; the log says which way was read.
+        and the process remembers that for the dataset (see :attr:`capabilities`; the
+        compatibility check finds it for bot runs too); the log says which way was read.
 
         :param dataset: ``"bot_runs"``, ``"work_items"`` or ``"audit"``.
         :param window_start: a timezone-aware ``datetime``, inclusive.
@@ -691,18 +690,19 @@ class AutomationAnywhereHook(BaseHook):
         for number, cursor in enumerate(cursors, 1):
             where = f" of queue {cursor.queue_id}" if cursor.queue_id else ""
             name = cursor.dataset.name
-            if name in self._time_filter_refused:
+            refused = self.capabilities.time_filter_refused
+            if name in refused:
                 cursor.read_newest_first()
                 self.log.info(
                     "Reading %s%s newest-first without a time filter: the Control Room refused it earlier (%s).",
                     name,
                     where,
-                    self._time_filter_refused[name],
+                    refused[name],
                 )
             while not cursor.done:
                 page = self.run_operation(read_history_page(self.session, cursor))
-                if cursor.refusal is not None and name not in self._time_filter_refused:
-                    self._time_filter_refused[name] = str(cursor.refusal)
+                if cursor.refusal is not None and name not in refused:
+                    refused[name] = str(cursor.refusal)
                     self.log.info(
                         "Read %s%s newest-first without a time filter: the Control Room refused the filter on %s "
                         "(%s). Records changed after the window are read and skipped.",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from airflow_provider_aa import check as check_cli
 from airflow_provider_aa.control_room.capabilities import REPORT_KEYS
+from airflow_provider_aa.emulator import EmulatorConfig
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 
 V4_DEPLOY = "POST /v4/automations/deploy"
@@ -66,8 +68,12 @@ def test_the_check_reports_login_sessions_versions_rights_and_filters(aa_emulato
     assert aa_emulator.counters.logins("bot_runner") == 2
 
 
+def profile(emulator, name, **changes):
+    emulator.configure(**EmulatorConfig.for_profile(name, **changes).to_dict())
+
+
 def test_an_old_control_room_gets_v3_and_advice(aa_emulator, monkeypatch):
-    aa_emulator.configure(deploy_v4_enabled=False, wlm_v4_enabled=False)
+    profile(aa_emulator, "automation-360-v30")
     use(aa_emulator, monkeypatch)
     report = checked()
     assert report.ok
@@ -75,6 +81,33 @@ def test_an_old_control_room_gets_v3_and_advice(aa_emulator, monkeypatch):
     assert report.findings["deploy_api"].uses == "POST /v3/automations/deploy"
     assert any("no /v4 deploy" in advice for advice in report.advice)
     assert any("deprecates" in advice for advice in report.advice)
+
+
+def test_an_on_premises_11_3_control_room_cannot_serve_the_provider(aa_emulator, monkeypatch):
+    profile(aa_emulator, "on-prem-11.3")
+    use(aa_emulator, monkeypatch)
+    report = checked()
+    assert not report.ok
+    assert report.findings["login"].facts["endpoint"] == "POST /v1/authentication with multipleLogin"
+    statuses = {key: report.findings[key].status for key in ("queue_access", "deploy_api", "user_management_api")}
+    assert statuses == {"queue_access": "not available", "deploy_api": "none", "user_management_api": "v1"}
+    assert any("/v3 work queue API" in advice for advice in report.advice)
+
+
+def test_a_refused_time_filter_sends_the_export_newest_first_at_once(aa_emulator, monkeypatch):
+    """The check's 400 to a time filter is what the export in the same process goes by: no second 400."""
+    profile(aa_emulator, "automation-360-latest", strict=True, history_runs=5)
+    use(aa_emulator, monkeypatch)
+    assert checked().findings["activity_time_filter"].status == "refused"
+    hook = AutomationAnywhereHook()
+    end = datetime.now(timezone.utc)
+    try:
+        runs = [run for page in hook.iter_history("bot_runs", end - timedelta(days=3), end) for run in page]
+    finally:
+        hook.close()
+    assert len(runs) == 5
+    activity = [entry["status"] for entry in aa_emulator.request_log.entries() if entry["path"] == "/v3/activity/list"]
+    assert activity.count(400) == 1  # the check's probe; the export sent no filter
 
 
 def test_an_ignored_time_filter_is_told_from_an_accepted_one(aa_emulator, monkeypatch):
