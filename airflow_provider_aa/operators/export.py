@@ -46,6 +46,12 @@ class AutomationAnywhereExportOperator(NamesTaskInInputErrors, BaseOperator):
     newest): read the exports through it. The overlap reads again what the Control Room
     listed late; keep it at least as long as the data interval (a warning says when not).
 
+    The window is asked for with a filter on the change time, which no AA page documents
+    for bot runs or work items. A Control Room that refuses it (a 400) is read newest-first
+    without a filter instead, down to the first record changed before the window: the same
+    records, at the cost of reading those changed since the window ended (see
+    ``control_room.history``); the task log says which way it read.
+
     :param dataset: ``"bot_runs"`` (every run with status, times, bot, run-as user and
         device; needs "View everyone's activity"), ``"work_items"`` (items of the queues
         created or changed in the window; needs rights on the queues) or ``"audit"`` (the
