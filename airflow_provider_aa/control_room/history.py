@@ -53,7 +53,8 @@ Room may refuse them. The filtered way is tried first because it reads the windo
 when the Control Room answers its first page with a 400, the listing reads the window
 newest-first without a filter instead (:class:`NewestFirstCursor`: sorted on the change
 time, descending, stopping at the first record changed before the window), and the hook
-remembers that for the dataset, so that later listings go that way at once. That way reads
+remembers that for the dataset with the Control Room's other capabilities (for the process),
+so that later listings go that way at once. That way reads
 every record changed after the window too (skipped), so it costs more pages the older the
 window; it still needs the sort on the change time, which is no more documented than the
 filter (a Control Room that refuses it too fails with its 400).
