@@ -19,6 +19,13 @@ RENEWAL_MARGIN = 60.0
 AUTH_VERSIONS = ("v2", "v1")
 
 
+@dataclass
+class AuthApi:
+    """Which authentication API version answers: v2 first, v1 after a 404 (learned, then kept)."""
+
+    version: str = AUTH_VERSIONS[0]
+
+
 def login_request(settings: ConnectionSettings, version: str) -> ApiRequest:
     body: dict[str, object] = {"username": settings.username}
     if settings.auth_type == "api_key":

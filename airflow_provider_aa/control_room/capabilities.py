@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from airflow_provider_aa.control_room.auth import AuthApi
 from airflow_provider_aa.control_room.bots import DEPLOY_VERSIONS, DeployApi
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, SessionConflictError
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
@@ -63,6 +64,7 @@ class Capabilities:
     check) and then kept: the hook shares one per connection URL and user in a process.
     """
 
+    auth: AuthApi = field(default_factory=AuthApi)
     deploy: DeployApi = field(default_factory=DeployApi)
     update: UpdateApi = field(default_factory=UpdateApi)
     roles: RoleApi = field(default_factory=RoleApi)
@@ -295,7 +297,7 @@ def _parallel_sessions(session: ControlRoomSession, clock: Callable[[], float]) 
             "a user allowed multiple sessions.",
         }[settings.auth_type]
         return Finding("unknown", f"not probed: {why}, which could be a running task's", advice=advice)
-    second = ControlRoomSession(settings, retry=session.retry, clock=clock)
+    second = ControlRoomSession(settings, retry=session.retry, clock=clock, auth_api=AuthApi(session.auth_version))
     before = session.logins_made
     try:
         yield from second.authenticate(None)

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from airflow_provider_aa.control_room.auth import AUTH_VERSIONS, TokenTimes, login_request, refresh_request, token_times
+from airflow_provider_aa.control_room.auth import (
+    AUTH_VERSIONS,
+    AuthApi,
+    TokenTimes,
+    login_request,
+    refresh_request,
+    token_times,
+)
 from airflow_provider_aa.control_room.decoding import UndecodableAnswer, decode_json
 from airflow_provider_aa.control_room.errors import (
     AutomationAnywhereError,
@@ -100,6 +107,8 @@ class ControlRoomSession:
     :param retry: backoff policy for transient failures.
     :param clock: wall-clock seconds, only used to time renewals of tokens received here
         (never compared with the Control Room's clock).
+    :param auth_api: which authentication API version answers, shared with other sessions of
+        the same Control Room (default: this session's own, v2 first).
 
     New tokens are announced with a :class:`~.exchange.Mask` action, so that the driver
     registers them with the secrets masker before they can be logged.
@@ -111,11 +120,12 @@ class ControlRoomSession:
         *,
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.time,
+        auth_api: AuthApi | None = None,
     ) -> None:
         self.settings = settings
         self.retry = retry or RetryPolicy()
         self._clock = clock
-        self._auth_version = AUTH_VERSIONS[0]
+        self._auth_api = auth_api or AuthApi()
         self._token: str | None = None
         self._times: TokenTimes | None = None
         self._refused: AutomationAnywhereError | None = None
@@ -192,17 +202,18 @@ class ControlRoomSession:
     def _auth_call(self, build: Callable[[str], ApiRequest]) -> Operation[tuple[ApiRequest, ApiResponse]]:
         """Newest authentication API first; a 404 means an older Control Room (remembered)."""
         while True:
-            request = build(self._auth_version)
+            version = self._auth_api.version
+            request = build(version)
             answer = yield from self._exchange(request)
-            older = AUTH_VERSIONS.index(self._auth_version) + 1
+            older = AUTH_VERSIONS.index(version) + 1
             if answer.status != 404 or older == len(AUTH_VERSIONS):
                 return request, answer
-            self._auth_version = AUTH_VERSIONS[older]
+            self._auth_api.version = AUTH_VERSIONS[older]
 
     @property
     def auth_version(self) -> str:
         """The authentication API version in use (``v2``, or ``v1`` after v2 answered 404)."""
-        return self._auth_version
+        return self._auth_api.version
 
     def token_lifetime(self) -> float | None:
         """Seconds the current token lives from when it was received (``None`` before the first login)."""

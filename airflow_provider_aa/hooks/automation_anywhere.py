@@ -157,7 +157,7 @@ class AutomationAnywhereHook(BaseHook):
     @cached_property
     def session(self) -> ControlRoomSession:
         """The Control Room session (token and login state) of this hook."""
-        return ControlRoomSession(self.settings, retry=self._retry)
+        return ControlRoomSession(self.settings, retry=self._retry, auth_api=self.capabilities.auth)
 
     def get_conn(self) -> requests.Session:
         """The ``requests.Session`` that carries this hook's calls (pooled connections)."""
@@ -166,8 +166,8 @@ class AutomationAnywhereHook(BaseHook):
     @cached_property
     def capabilities(self) -> Capabilities:
         """
-        The API versions the connection's Control Room answers (deploy, work item update,
-        user management), learned at first need or by :meth:`check_compatibility`, shared by
+        The API versions the connection's Control Room answers (authentication, deploy, work
+        item update, user management), learned at first need or by :meth:`check_compatibility`, shared by
         every hook of this process with the same URL and user.
         """
         key = (self.settings.base_url, self.settings.username or "")

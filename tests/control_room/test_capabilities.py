@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_provider_aa.control_room.auth import AuthApi
 from airflow_provider_aa.control_room.capabilities import Capabilities, check
 from airflow_provider_aa.control_room.roles import ROLE_API_VERSIONS
+from airflow_provider_aa.control_room.session import ControlRoomSession
 from tests.control_room.scripted import (
     Script,
     answer,
@@ -183,3 +185,12 @@ def test_a_deploy_probe_without_a_clear_answer_is_unknown(clock, token):
     assert report.findings["work_item_update_api"].status == "unknown" and capabilities.update.known is None
     assert report.findings["audit_access"].status == "not available"
     assert "no activity yet" in report.findings["activity_time_filter"].detail
+
+
+def test_sessions_sharing_an_auth_api_learn_a_missing_v2_once(clock, token):
+    shared = AuthApi()
+    first, second = (ControlRoomSession(password_settings(), clock=clock, auth_api=shared) for _ in range(2))
+    script = Script([(expect("POST", "/v2/authentication"), error(404)), login(token, version="v1")])
+    run(first.authenticate(None), script, session=first, clock=clock)
+    run(second.authenticate(None), Script([login(jwt_token(), version="v1")]), session=second, clock=clock)
+    assert shared.version == second.auth_version == "v1"

@@ -222,3 +222,16 @@ def test_write_needs_a_queue(capsys):
 def test_an_unknown_connection_exits_1_with_a_message(capsys):
     assert check_cli.main(["--conn-id", "no_such_connection"]) == 1
     assert "Cannot check connection 'no_such_connection'" in capsys.readouterr().err
+
+
+def test_the_hooks_of_one_process_pay_for_a_missing_v2_login_once(aa_emulator, monkeypatch):
+    aa_emulator.configure(auth_v2_enabled=False)
+    use(aa_emulator, monkeypatch)
+    for _ in range(2):
+        hook = AutomationAnywhereHook()
+        try:
+            hook.get_queue_id("Invoices")
+        finally:
+            hook.close()
+    assert aa_emulator.counters.requests("POST /v2/authentication") == 1
+    assert aa_emulator.counters.requests("POST /v1/authentication") == 2
