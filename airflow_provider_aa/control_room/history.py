@@ -221,7 +221,7 @@ class HistoryCursor:
         self.pages = 0
         #: Records still to read, as the last answer's total told (``None``: not told).
         self.left: int | None = None
-        self._max_pages = max_pages
+        self.max_pages = max_pages
         self._read_at_since: set[str] = set()
         self._last_key: tuple[int, tuple[int, int | str]] = (-1, (0, 0))
         #: Whether the next page starts again at the last record read (by offset within an instant).
@@ -236,7 +236,7 @@ class HistoryCursor:
 
     def read_newest_first(self) -> None:
         """Read the window newest-first without a filter (before its first page)."""
-        self.newest_first = NewestFirstCursor(self.dataset, self.window, self.queue_id, self._max_pages)
+        self.newest_first = NewestFirstCursor(self.dataset, self.window, self.queue_id, self.max_pages)
 
     def fall_back(self, refusal: AutomationAnywhereError) -> None:
         """Read the window newest-first without a filter from now on, as ``refusal`` made necessary."""
@@ -272,7 +272,7 @@ class HistoryCursor:
             # Back off (nothing of this page is taken: what it follows may have been skipped).
             self.offset = max(0, offset - len(listed))
             self._overlapping = self.offset > 0
-            self._bounded(request)
+            _stop_past_page_bound(self, request)
             return []
         since_before = self.since
         records = []
@@ -306,17 +306,8 @@ class HistoryCursor:
                 self.offset, self._overlapping = last + 1, False
             else:
                 self.offset, self._overlapping = last, last > 0
-        self._bounded(request)
+        _stop_past_page_bound(self, request)
         return records
-
-    def _bounded(self, request: ApiRequest) -> None:
-        if not self.done and self.pages >= self._max_pages:
-            raise AutomationAnywhereError(
-                f"The history listing did not end after {self.pages} pages: stopped (a Control Room that "
-                "changes records faster than they are read, or answers that never end).",
-                method=request.method,
-                path=request.path,
-            )
 
     def _key(self, record: Mapping[str, Any], record_id: Any) -> tuple[int, tuple[int, int | str]]:
         """Where a record sorts: its change time in nanoseconds (none: first), then its id."""
@@ -385,7 +376,7 @@ class NewestFirstCursor:
         self.offset = 0
         self.done = False
         self.pages = 0
-        self._max_pages = max_pages
+        self.max_pages = max_pages
         self._start, self._end = _window_bound(window.start), _window_bound(window.end)
         #: This pass ends at the first record changed before this (the window's start, then the first pass's head).
         self._floor = self._start
@@ -416,7 +407,7 @@ class NewestFirstCursor:
             # the rest moved up past the offset. Back off (nothing of this page is taken).
             self.offset = max(0, offset - len(listed))
             self._overlapping = self.offset > 0
-            self._bounded(request)
+            _stop_past_page_bound(self, request)
             return []
         records: list[dict[str, Any]] = []
         past_floor = False
@@ -445,7 +436,7 @@ class NewestFirstCursor:
             self.offset, self._overlapping = offset + 1, False
         else:
             self.offset, self._overlapping = offset + len(listed) - 1, True
-        self._bounded(request)
+        _stop_past_page_bound(self, request)
         return records
 
     def _next_pass(self) -> None:
@@ -457,15 +448,6 @@ class NewestFirstCursor:
         self._floor, self._read_at_floor = head, self._read_at_head
         self._head, self._read_at_head, self._last = None, set(), None
         self.offset, self._overlapping, self._second_pass = 0, False, True
-
-    def _bounded(self, request: ApiRequest) -> None:
-        if not self.done and self.pages >= self._max_pages:
-            raise AutomationAnywhereError(
-                f"The history listing did not end after {self.pages} pages: stopped (a Control Room that "
-                "changes records faster than they are read, or answers that never end).",
-                method=request.method,
-                path=request.path,
-            )
 
     def _check(
         self, listed: list[dict[str, Any]], ids: list[str], request: ApiRequest
@@ -538,3 +520,14 @@ def read_history_page(session: ControlRoomSession, cursor: HistoryCursor) -> Ope
         request = cursor.request()
         answer = yield from session.request_json(request)
     return cursor.read(answer, request)
+
+
+def _stop_past_page_bound(cursor: HistoryCursor | NewestFirstCursor, request: ApiRequest) -> None:
+    """Every history listing ends within its cursor's page bound, whatever the answers."""
+    if not cursor.done and cursor.pages >= cursor.max_pages:
+        raise AutomationAnywhereError(
+            f"The history listing did not end after {cursor.pages} pages: stopped (a Control Room that "
+            "changes records faster than they are read, or answers that never end).",
+            method=request.method,
+            path=request.path,
+        )

@@ -551,14 +551,7 @@ class ControlRoomState:
     @_transaction
     def list_queues(self, body: Any) -> dict[str, Any]:
         queues = [queue.public(self._config.numeric_ids) for queue in sorted(self._queues.values(), key=lambda q: q.id)]
-        return filters.query(
-            queues,
-            body,
-            page_cap=self._config.page_cap,
-            ignore_offset=self._config.ignore_offset,
-            ignore_filter=self._config.ignore_filter,
-            refuse_time_filters=self._config.refuse_time_filters,
-        )
+        return self._list(queues, body)
 
     @_transaction
     def get_queue(self, queue_id: str) -> dict[str, Any]:
