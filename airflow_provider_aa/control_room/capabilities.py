@@ -344,7 +344,7 @@ def _deploy_api(session: ControlRoomSession, api: DeployApi) -> Operation[Findin
             if version != DEPLOY_VERSIONS[0]:
                 advice = (
                     "This Control Room has no /v4 deploy: bots are deployed on /v3, which sends no automation_name, "
-                    "so a deploy whose answer was lost cannot be found by name. Upgrade to Automation 360 v.30+."
+                    "so a deploy whose answer was lost cannot be found by name. A Control Room with /v4 deploys lifts this."
                 )
             return Finding(version, f"{uses} answers{refused}", uses=uses, advice=advice)
         return Finding("unknown", f"POST /{version}/automations/deploy failed: {_failure(answer)}")
