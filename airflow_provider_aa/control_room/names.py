@@ -372,6 +372,16 @@ def queue_id_of(session: ControlRoomSession, name: str, field: str = "queue_name
     return found[name]
 
 
+def queue_ids_of(session: ControlRoomSession, names: Sequence[str], field: str = "queue_names") -> Operation[list[str]]:
+    """
+    The ids of the work queues with these names, in the order given: one request per 100
+    names.
+
+    :raises NameLookupError: naming every name that matched no queue or several.
+    """
+    return (yield from _ids_of(session, _QUEUE, queues_request, names, field))
+
+
 def bot_id_of(
     session: ControlRoomSession, path: str, field: str = "bot_path", workspace: Workspace = "public"
 ) -> Operation[str]:

@@ -47,6 +47,7 @@ from airflow_provider_aa.control_room.names import (
     path_folders,
     pool_ids_of,
     queue_id_of,
+    queue_ids_of,
     run_as_user_ids_of,
     validate_name,
     validate_names,
@@ -578,6 +579,17 @@ class AutomationAnywhereHook(BaseHook):
             self._ids_by_name[key] = self.run_operation(queue_id_of(self.session, name))
             self.log.info("Work queue %r has the id %s.", name, self._ids_by_name[key])
         return self._ids_by_name[key]
+
+    def get_queue_ids(self, names: str | Sequence[str]) -> list[str]:
+        """
+        The ids of the work queues with these names, in the order given; the names not looked
+        up by this hook before cost one request per 100 (compared as :meth:`get_queue_id`
+        compares names).
+
+        :raises InvalidInputError: not a name or a list of them, before any request.
+        :raises NameLookupError: naming each name matching no queue, or several.
+        """
+        return self._ids_of("queue", validate_names(names, "queue_names"), queue_ids_of)
 
     def get_bot_id(self, path: str, *, workspace: Workspace = "public") -> str:
         """

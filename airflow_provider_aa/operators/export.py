@@ -134,7 +134,7 @@ class AutomationAnywhereExportOperator(NamesTaskInInputErrors, BaseOperator):
         names = validate_names(self.queue_names, "queue_names") if self.queue_names is not None else None
         hook = AutomationAnywhereHook(self.automation_anywhere_conn_id)
         try:
-            queues = [hook.get_queue_id(name) for name in names] if names is not None else ids
+            queues = hook.get_queue_ids(names) if names is not None else ids
             target = export_path(self.destination, self.dataset, interval_start, interval_end, queues or ())
             self.log.info(
                 "Exporting %s changed from %s to %s into %s.",

@@ -10,6 +10,7 @@ import pytest
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.history import control_room_instant
+from airflow_provider_aa.control_room.names import NameLookupError
 from airflow_provider_aa.export import latest_records
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.operators.export import AutomationAnywhereExportOperator
@@ -136,6 +137,13 @@ def test_audit_and_work_items_by_queue_name(history, tmp_path):
     items = task.execute(context(hours_ago(1), hours_ago(-1)))
     assert items["records"] == 3
     assert [item["queueId"] for item in latest_records(tmp_path.as_uri(), "work_items")] == ["20", "20", "22"]
+
+
+def test_every_queue_name_that_matches_no_queue_is_named_in_one_error(history, tmp_path):
+    task = exporter(tmp_path.as_uri(), "work_items", queue_names=["Invoices", "Invoice", "Order"], overlap=timedelta(0))
+    with pytest.raises(NameLookupError) as unresolved:
+        task.execute(context(hours_ago(1), hours_ago(-1)))
+    assert "'Invoice'" in str(unresolved.value) and "'Order'" in str(unresolved.value)
 
 
 @pytest.mark.parametrize(
