@@ -205,6 +205,38 @@ def test_the_command_prints_json_and_exits_0(aa_emulator, monkeypatch, capsys):
     assert shown["queue_access"]["status"] == "visible"
 
 
+@pytest.mark.parametrize(
+    ("name", "exit_code", "expected"),
+    [
+        (
+            "automation-360-latest",
+            0,
+            {"login": "ok", "deploy_api": "v4", "work_item_update_api": "v4", "queue_access": "visible"},
+        ),
+        (
+            "automation-360-v30",
+            0,
+            {"login": "ok", "deploy_api": "v3", "work_item_update_api": "v3", "queue_access": "visible"},
+        ),
+        (
+            "on-prem-11.3",
+            1,
+            {"login": "ok", "deploy_api": "none", "queue_access": "not available", "user_management_api": "v1"},
+        ),
+    ],
+)
+def test_the_command_answers_each_emulator_profile_strict_with_its_json(
+    aa_emulator, monkeypatch, capsys, name, exit_code, expected
+):
+    profile(aa_emulator, name, strict=True)
+    use(aa_emulator, monkeypatch, conn_id="tenant")
+    assert check_cli.main(["--conn-id", "tenant", "--json"]) == exit_code
+    shown = json.loads(capsys.readouterr().out)
+    assert list(shown) == [*REPORT_KEYS, "advice"]
+    assert {key: shown[key]["status"] for key in expected} == expected
+    assert shown["advice"]
+
+
 def test_the_command_prints_a_report_and_exits_1_when_queues_are_refused(aa_emulator, monkeypatch, capsys):
     use_deployer(aa_emulator, monkeypatch, "tenant")
     assert check_cli.main(["--conn-id", "tenant"]) == 1
