@@ -11,6 +11,7 @@ provider can do its core work (log in and list work queues), 1 otherwise, 2 for 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -48,15 +49,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 
-    hook = AutomationAnywhereHook(args.conn_id)
-    try:
-        url = hook.settings.base_url
-        report = hook.check_compatibility(write_queue=args.queue if args.write else None, write_item=item)
-    except (AutomationAnywhereError, AirflowNotFoundException) as problem:  # no such connection, or invalid
-        print(f"Cannot check connection {args.conn_id!r}: {problem}", file=sys.stderr)
-        return 1
-    finally:
-        hook.close()
+    # Standard output is the report's alone (a --json reader parses all of it): what Airflow
+    # and the hook log meanwhile goes to standard error.
+    with contextlib.redirect_stdout(sys.stderr):
+        hook = AutomationAnywhereHook(args.conn_id)
+        try:
+            url = hook.settings.base_url
+            report = hook.check_compatibility(write_queue=args.queue if args.write else None, write_item=item)
+        except (AutomationAnywhereError, AirflowNotFoundException) as problem:  # no such connection, or invalid
+            print(f"Cannot check connection {args.conn_id!r}: {problem}", file=sys.stderr)
+            return 1
+        finally:
+            hook.close()
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

@@ -198,9 +198,12 @@ def test_another_user_learns_for_itself(aa_emulator, monkeypatch):
 
 
 def test_the_command_prints_json_and_exits_0(aa_emulator, monkeypatch, capsys):
-    use(aa_emulator, monkeypatch, conn_id="tenant")
+    # An unknown extra makes the hook log a warning while the check runs: not on standard output.
+    use(aa_emulator, monkeypatch, conn_id="tenant", colour="blue")
     assert check_cli.main(["--conn-id", "tenant", "--json"]) == 0
-    shown = json.loads(capsys.readouterr().out)
+    printed = capsys.readouterr()
+    assert "colour" in printed.err
+    shown = json.loads(printed.out)
     assert list(shown) == [*REPORT_KEYS, "advice"]
     assert shown["queue_access"]["status"] == "visible"
 
