@@ -70,7 +70,7 @@ from typing import Any
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
-from airflow_provider_aa.control_room.listing import MAX_PAGES, total_filter
+from airflow_provider_aa.control_room.listing import MAX_PAGES, stop_past_page_bound, total_filter
 from airflow_provider_aa.control_room.session import ControlRoomSession
 from airflow_provider_aa.control_room.work_items import PAGE_LENGTH, list_of_items
 
@@ -523,11 +523,5 @@ def read_history_page(session: ControlRoomSession, cursor: HistoryCursor) -> Ope
 
 
 def _stop_past_page_bound(cursor: HistoryCursor | NewestFirstCursor, request: ApiRequest) -> None:
-    """Every history listing ends within its cursor's page bound, whatever the answers."""
-    if not cursor.done and cursor.pages >= cursor.max_pages:
-        raise AutomationAnywhereError(
-            f"The history listing did not end after {cursor.pages} pages: stopped (a Control Room that "
-            "changes records faster than they are read, or answers that never end).",
-            method=request.method,
-            path=request.path,
-        )
+    if not cursor.done:
+        stop_past_page_bound("The history listing", cursor.pages, cursor.max_pages, request)

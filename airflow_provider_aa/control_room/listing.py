@@ -66,14 +66,23 @@ class PageCursor:
         # be capped below what was asked.
         self.done = not items or (self.offset >= total if total is not None else len(items) < asked)
         self.pages += 1
-        if not self.done and self.pages >= self._max_pages:
-            raise AutomationAnywhereError(
-                f"The listing did not end after {self.pages} pages ({self.offset} items): stopped (a list "
-                "that grows faster than it is read, or answers that never end).",
-                method=request.method,
-                path=request.path,
-            )
+        if not self.done:
+            stop_past_page_bound(f"The listing ({self.offset} items so far)", self.pages, self._max_pages, request)
         return items
+
+
+def stop_past_page_bound(listing: str, pages: int, max_pages: int, request: ApiRequest) -> None:
+    """
+    Fail a listing still going after ``max_pages`` pages: every page loop has a bound,
+    whatever the Control Room answers.
+    """
+    if pages >= max_pages:
+        raise AutomationAnywhereError(
+            f"{listing} did not end after {pages} pages: stopped (a list that grows faster than it is "
+            "read, or answers that never end).",
+            method=request.method,
+            path=request.path,
+        )
 
 
 def read_page(session: ControlRoomSession, cursor: PageCursor) -> Operation[list[dict[str, Any]]]:

@@ -582,15 +582,7 @@ class ControlRoomState:
     @_transaction
     def list_work_items(self, queue_id: str, body: Any) -> dict[str, Any]:
         queue = self._queue(queue_id)
-        config = self._config
-        request = filters.parse(
-            body,
-            page_cap=config.page_cap,
-            ignore_offset=config.ignore_offset,
-            ignore_filter=config.ignore_filter,
-            refuse_time_filters=config.refuse_time_filters,
-        )
-        return item_lists.list_items(self._items[queue.id], request, config.numeric_ids)
+        return item_lists.list_items(self._items[queue.id], self._parsed(body), self._config.numeric_ids)
 
     @_transaction
     def get_work_item(self, queue_id: str, item_id: str) -> dict[str, Any]:
@@ -699,14 +691,7 @@ class ControlRoomState:
     def list_activities(self, body: Any) -> dict[str, Any]:
         now, numeric_ids = self._clock.base(), self._config.numeric_ids
         records = [run.record(now, numeric_ids, self._clock) for run in self._runs.values() if now >= run.visible_at]
-        request = filters.parse(
-            body,
-            page_cap=self._config.page_cap,
-            ignore_offset=self._config.ignore_offset,
-            ignore_filter=self._config.ignore_filter,
-            refuse_time_filters=self._config.refuse_time_filters,
-        )
-        answer = self._history.activity.answer(request, records, numeric_ids)
+        answer = self._history.activity.answer(self._parsed(body), records, numeric_ids)
         if not self._config.activity_deployment_ids:  # filtered on it, not shown
             for record in answer["list"]:
                 if record["id"] in self._runs:
@@ -716,14 +701,7 @@ class ControlRoomState:
     @_transaction
     def list_audit_messages(self, body: Any) -> dict[str, Any]:
         """``/v1/audit/messages/list``: the history's audit log (see history)."""
-        request = filters.parse(
-            body,
-            page_cap=self._config.page_cap,
-            ignore_offset=self._config.ignore_offset,
-            ignore_filter=self._config.ignore_filter,
-            refuse_time_filters=self._config.refuse_time_filters,
-        )
-        return self._history.audit.answer(request, [], self._config.numeric_ids)
+        return self._history.audit.answer(self._parsed(body), [], self._config.numeric_ids)
 
     def _past(self, runs: int) -> History:
         """``runs`` finished bot runs before now (``history_runs``; see history)."""
@@ -800,13 +778,17 @@ class ControlRoomState:
         return self._list(records, body)
 
     def _list(self, records: list[dict[str, Any]], body: Any) -> dict[str, Any]:
-        return filters.query(
-            records,
+        return filters.query_parsed(records, self._parsed(body))
+
+    def _parsed(self, body: Any) -> filters.ListQuery:
+        """A list request's body checked, with this Control Room's list quirks applied."""
+        config = self._config
+        return filters.parse(
             body,
-            page_cap=self._config.page_cap,
-            ignore_offset=self._config.ignore_offset,
-            ignore_filter=self._config.ignore_filter,
-            refuse_time_filters=self._config.refuse_time_filters,
+            page_cap=config.page_cap,
+            ignore_offset=config.ignore_offset,
+            ignore_filter=config.ignore_filter,
+            refuse_time_filters=config.refuse_time_filters,
         )
 
     # -- roles (see roles) -----------------------------------------------------------------
