@@ -89,6 +89,9 @@ _GATEWAY_STATUSES = frozenset({502, 503, 504})
 #: say: a caller that needs one more waits for it (under the authentication lock).
 MAX_LOGINS = 5
 LOGIN_WINDOW = 60.0
+#: Tokens a session keeps to mask in errors: the current one and those a slow answer may
+#: still echo.
+REMEMBERED_TOKENS = 16
 
 _STATUS_SUMMARIES = {
     400: "The Control Room rejected the request as invalid",
@@ -135,8 +138,9 @@ class ControlRoomSession:
         self._evictions: list[float] = []
         self._last_evicted: str | None = None
         self._clock_offset: float | None = None
-        #: Every token this session was given: an error may quote one the server echoes.
-        self._tokens: set[str] = set()
+        #: The tokens this session was given last: an error may quote one the server echoes.
+        #: Bounded: a triggerer's session renews its token for months.
+        self._tokens: deque[str] = deque(maxlen=REMEMBERED_TOKENS)
         #: Logins this session made (a fresh login after a call shows the session was ended).
         self.logins_made = 0
 
@@ -245,7 +249,8 @@ class ControlRoomSession:
 
     def _accept_token(self, token: str, *, issued_now: bool = True) -> Operation[None]:
         yield Mask(token)
-        self._tokens.add(token)
+        if token not in self._tokens:
+            self._tokens.append(token)
         self._token = token
         self._times = self._times_of(token, issued_now=issued_now)
 

@@ -12,6 +12,7 @@ from airflow_provider_aa.control_room.exchange import ApiRequest
 from airflow_provider_aa.control_room.session import (
     EVICTION_WINDOW,
     MAX_EVICTIONS,
+    REMEMBERED_TOKENS,
     AmbiguousOutcomeError,
     RetryPolicy,
 )
@@ -340,6 +341,19 @@ def test_evictions_older_than_the_window_are_forgotten_so_a_shared_session_recov
     clock.advance(EVICTION_WINDOW)  # quiet: nobody else logs in as the user meanwhile
     for _ in range(MAX_EVICTIONS - 1):  # each eviction alone is mended by one login
         token = evicted_and_logged_in_again(session, clock, token)
+
+
+def test_a_session_renewed_for_months_masks_its_recent_tokens_and_keeps_no_more(clock):
+    session = new_session(password_settings(), clock)
+    token = jwt_token(iat=clock.now)
+    run(session.request_json(READ), Script([login(token), call(token)]), session=session, clock=clock)
+    for _ in range(3 * REMEMBERED_TOKENS):
+        clock.advance(RENEW_AFTER + 1)
+        old, token = token, jwt_token(iat=clock.now)
+        run(session.request_json(READ), Script([refresh(old, token), call(token)]), session=session, clock=clock)
+    secrets = session.secrets()
+    assert token in secrets and old in secrets
+    assert len(secrets) == len(session.settings.secrets) + REMEMBERED_TOKENS
 
 
 def test_one_eviction_per_task_run_of_a_single_session_connection_never_stops_the_session(clock):
