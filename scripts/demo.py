@@ -4,7 +4,7 @@ a throw-away AIRFLOW_HOME in ``.demo/``: work items added to a queue and waited 
 wait deferred to a trigger, and a bot deployed with typed inputs whose outputs come back.
 
 Prints what each run did, then the next steps (the emulator command, the connection, the
-example DAGs, the README's "Run it for real"); the exit code tells success. The emulator
+example DAGs, docs/run-it-for-real.md); the exit code tells success. The emulator
 stops when this script ends, whatever happens. The DAGs run one after the other through
 ``dag.test()`` in one Airflow process (this script with ``--run-dags``), which starts
 Airflow once instead of once per DAG.
@@ -153,7 +153,7 @@ def _show_next_steps(connection: str) -> None:
     print(
         f"""
 Next: the same DAGs in a running Airflow, a scheduler and a triggerer against the emulator,
-step by step in README.md, section "Run it for real". In short, after `. {sys.prefix}/bin/activate`:
+step by step in docs/run-it-for-real.md. In short, after `. {sys.prefix}/bin/activate`:
   the emulator       python -m airflow_provider_aa.emulator   (it prints the connection lines)
   the connection     airflow connections add automation_anywhere_default --conn-uri '{connection}'
   the example DAGs   {DAGS_FOLDER}   (AIRFLOW__CORE__DAGS_FOLDER)

@@ -516,11 +516,11 @@ def test_every_preset_permission_says_whether_aa_publishes_its_name_and_where_it
     assert all(entry.source for entry in PRESET_PERMISSIONS.values())
 
 
-def test_the_readme_table_shows_each_preset_permission_as_the_code_has_it():
-    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+def test_the_permissions_page_shows_each_preset_permission_as_the_code_has_it():
+    page = (Path(__file__).parents[2] / "docs" / "permissions.md").read_text(encoding="utf-8")
     for entry in PRESET_PERMISSIONS.values():
         row = (
             f"| `{entry.action}` / `{entry.resource_type}` | {entry.ui_name} | "
             f"{'yes' if entry.confirmed else '**no**'} | {entry.source} |"
         )
-        assert row in readme, row
+        assert row in page, row

@@ -55,7 +55,7 @@ def task_states(dag_run) -> dict[str, str]:
 @pytest.fixture
 def fault_matrix_row(request):
     """
-    Records this test's row of the README's fault matrix, which ``tests/conftest.py`` prints
+    Records this test's row of the fault matrix (docs/fault-matrix.md), which ``tests/conftest.py`` prints
     after the run. The row travels in the test's report, so that rows from pytest-xdist
     workers reach the process that prints; ordered as the cases are in their module.
     """

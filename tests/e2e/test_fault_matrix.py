@@ -4,7 +4,7 @@ operator and the sensor (poke and deferred) in one DAG run through real Airflow.
 
 For each: the tasks end in the right state, the queue holds each item exactly once (or not
 at all when the add must fail), the requests stay bounded, and a failure says what happened.
-The table is printed at the end of the test run and kept in the README.
+The table is printed at the end of the test run and kept in docs/fault-matrix.md.
 
 Then exactly once under what breaks it in real deployments (``test_exactly_once``): a lost
 add answer on a queue other producers fill at 300 items/s (with and without

@@ -1,4 +1,4 @@
-"""The README's one-off admin DAG through real Airflow (dag.test): the service role, and hook.run."""
+"""docs/permissions.md's one-off admin DAG through real Airflow (dag.test): the service role, and hook.run."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""tests/e2e/test_roles.py's DAG: the README's one-off admin DAG (the service role, a copied role), and hook.run."""
+"""tests/e2e/test_roles.py's DAG: docs/permissions.md's one-off admin DAG (the service role, a copied role), and hook.run."""
 
 from __future__ import annotations
 
