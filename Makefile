@@ -12,7 +12,12 @@ COMPAT_INSTALLED := $(COMPAT_VENV)/.installed
 # make dist: the wheel alone, installed into a virtualenv made anew each time.
 DIST_VENV ?= .venv-dist
 
-.PHONY: test test-latest test-compat test-deployment lint dist demo bench clean
+# make docs: MkDocs alone (the dependency group "docs"), in a virtualenv of its own, without
+# Airflow, so that the docs build in seconds from a fresh clone.
+DOCS_VENV ?= .venv-docs
+DOCS_INSTALLED := $(DOCS_VENV)/.installed
+
+.PHONY: test test-latest test-compat test-deployment lint docs dist demo bench clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,14 +31,31 @@ $(COMPAT_INSTALLED): pyproject.toml
 	$(COMPAT_VENV)/bin/python -m pip install --quiet -e '.[test]' 'apache-airflow==$(COMPAT_AIRFLOW)'
 	touch $(COMPAT_INSTALLED)
 
-# Lint first (seconds), then the release files (about a minute), then the whole suite on
-# the newest Airflow, again on the oldest supported one, then a real deployment.
-test: lint dist test-latest test-compat test-deployment
+# pip >= 25.1 installs a dependency group (PEP 735) with --group.
+$(DOCS_INSTALLED): pyproject.toml
+	test -x $(DOCS_VENV)/bin/python || $(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/python -m pip install --quiet --upgrade 'pip>=25.1'
+	$(DOCS_VENV)/bin/python -m pip install --quiet --group docs
+	touch $(DOCS_INSTALLED)
+
+# Lint and the docs first (seconds), then the release files (about a minute), then the whole
+# suite on the newest Airflow, again on the oldest supported one, then a real deployment.
+test: lint docs dist test-latest test-compat test-deployment
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# README.md and docs/ built into a site in site/ (mkdocs.yml, scripts/docs/hooks.py). --strict
+# fails the build on any warning: a link between the README and the docs pages, or among them,
+# whose page or anchor does not exist, a link to a repository file that does not, an address
+# that is not one. Addresses of other sites are checked for syntax only (no network). Not
+# --quiet: it would silence the warnings that --strict counts. Then scripts/docs/selftest.py
+# proves that a copy with one broken link of each kind fails the same build (about 3 s).
+docs: $(DOCS_INSTALLED)
+	$(DOCS_VENV)/bin/mkdocs build --strict
+	$(DOCS_VENV)/bin/python scripts/docs/selftest.py
 
 # The release files: sdist and wheel built in dist/ and checked (twine, then
 # scripts/dist/check_metadata.py), then the wheel alone installed into a fresh virtualenv
@@ -79,4 +101,4 @@ bench: $(INSTALLED)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) $(COMPAT_VENV) $(DIST_VENV) dist .demo .pytest_cache
+	rm -rf $(VENV) $(COMPAT_VENV) $(DIST_VENV) $(DOCS_VENV) dist site .demo .pytest_cache
