@@ -12,6 +12,7 @@ from airflow_provider_aa.airflow_compat import AirflowFailException
 from airflow_provider_aa.control_room import names
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, FatalError, InvalidInputError
 from airflow_provider_aa.control_room.names import (
+    API_TASK_TYPE,
     TASK_BOT_TYPE,
     NameLookupError,
     bot_id_of,
@@ -68,8 +69,11 @@ def bot(bot_id, path, kind=TASK_BOT_TYPE, name=None):
     return {"id": bot_id, "name": name or path.split("\\")[-1], "path": path, "type": kind}
 
 
+IS_BOT = {"operator": "or", "operands": [eq("type", TASK_BOT_TYPE), eq("type", API_TASK_TYPE)]}
+
+
 def bot_filter(name):
-    return {"operator": "and", "operands": [eq("type", TASK_BOT_TYPE), sub("name", name)]}
+    return {"operator": "and", "operands": [IS_BOT, sub("name", name)]}
 
 
 FINANCE = "Automation Anywhere\\Bots\\Finance\\Invoice Processor"
@@ -375,7 +379,7 @@ def test_a_bot_path_compares_case_sensitively_and_names_the_bot_elsewhere(sessio
         [
             login(token),
             (expect("POST", PUBLIC_FILES, json=body(bot_filter("invoice processor"))), listing()),
-            (expect("POST", PUBLIC_FILES, json=body({**eq("type", TASK_BOT_TYPE)})), listing(*every_bot)),
+            (expect("POST", PUBLIC_FILES, json=body(IS_BOT)), listing(*every_bot)),
         ]
     )
     with pytest.raises(NameLookupError) as failed:
