@@ -68,7 +68,7 @@ def test_a_control_room_without_v4_gets_the_requirement_and_no_v3_deploy(session
 
 
 def test_a_control_room_known_to_deploy_on_v3_only_is_not_asked(session, clock, token):
-    with pytest.raises(ApiTasksUnavailableError, match="deploys on /v3 only.*API tasks need"):
+    with pytest.raises(ApiTasksUnavailableError, match=r"deploys on /v3 only.*API tasks need"):
         run(deploy(session, API_TASK, NAME, api=DeployApi("v3")), Script([]), session=session, clock=clock)
 
 
