@@ -10,6 +10,7 @@ import pytest
 
 from airflow_provider_aa.control_room.bots import ApiTasksUnavailableError
 from airflow_provider_aa.control_room.errors import InvalidInputError
+from airflow_provider_aa.emulator import EmulatorConfig
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.operators.automation_anywhere import AutomationAnywhereDeployBotOperator
 from airflow_provider_aa.sensors.automation_anywhere import AutomationAnywhereBotRunSensor
@@ -51,9 +52,10 @@ def test_the_example_deploys_an_api_task_by_path_and_its_outputs_reach_xcom(fast
     assert fast_bot.counters.requests("POST /v3/automations/deploy") == 0
 
 
-def test_a_control_room_without_v4_fails_naming_the_requirement_before_anything_runs(aa_emulator, monkeypatch):
+@pytest.mark.parametrize("profile", ["automation-360-v30", "on-prem-11.3"])
+def test_a_control_room_without_v4_fails_naming_the_requirement_before_anything_runs(aa_emulator, monkeypatch, profile):
     aa_emulator.use_connection(monkeypatch)
-    aa_emulator.configure(deploy_v4_enabled=False)
+    aa_emulator.configure(**EmulatorConfig.for_profile(profile).to_dict())
     store = StateStore()
 
     with pytest.raises(ApiTasksUnavailableError, match="API tasks need an Automation 360 Cloud Control Room"):
