@@ -70,8 +70,7 @@ PROFILES: dict[str, Profile] = {
         ),
         Profile(
             "automation-360-v30",
-            "Automation 360 v.30: v1 and v2 login, no /v4 (work items on /v3/wlm, deploy on /v3 only, "
-            "so no API tasks)",
+            "Automation 360 v.30: v1 and v2 login, no /v4 (work items on /v3/wlm, deploy on /v3 only, so no API tasks)",
             (
                 f"{_REFERENCE} Authentication: /v1/authentication answers up to v.32",
                 f"{_REFERENCE} Workload management: /v4/wlm only from v.34",

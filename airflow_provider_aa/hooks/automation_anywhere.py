@@ -510,7 +510,7 @@ class AutomationAnywhereHook(BaseHook):
             the bot could run twice.
         :raises DeployRefusedError: 412, no device or run-as user can take it (not retried).
         """
-        return self.deploy(BotDeployment.validate(bot_id, run_as_user_ids, pool_ids, bot_input), automation_name)
+        return self._deploy(BotDeployment.validate(bot_id, run_as_user_ids, pool_ids, bot_input), automation_name)
 
     def deploy_api_task(
         self,
@@ -541,10 +541,9 @@ class AutomationAnywhereHook(BaseHook):
         """
         headless = HeadlessRequest.validate(number_of_executions, queue_on_slots_exhaustion, shared_run_as_user_id)
         deployment = BotDeployment.api_task(bot_id, headless, bot_input)
-        return self.deploy(deployment, automation_name)
+        return self._deploy(deployment, automation_name)
 
-    def deploy(self, deployment: BotDeployment, automation_name: str | None = None) -> str:
-        """Deploy a validated task bot or API task deployment (see :meth:`deploy_bot`, :meth:`deploy_api_task`)."""
+    def _deploy(self, deployment: BotDeployment, automation_name: str | None) -> str:
         name = validate_automation_name(automation_name)
         return self.run_operation(deploy(self.session, deployment, name, api=self.capabilities.deploy))
 

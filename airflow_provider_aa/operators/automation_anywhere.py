@@ -479,7 +479,7 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         sent = Sent(time.time(), f"Airflow {self.task_id[:120]} {uuid.uuid4().hex}")
         store.save({"fingerprint": fingerprint, **sent.saved(None)})
         try:
-            deployment_id = hook.deploy(deployment, sent.automation_name)
+            deployment_id = self._send(hook, deployment, sent.automation_name)
         except AmbiguousOutcomeError:
             # The settle delay runs from when the answer was given up on: a Control Room that
             # commits late writes the activity record later still.
@@ -490,6 +490,25 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         self.log.info("Deployed %s as deployment %s.", deployment.describe(), deployment_id)
         store.save({"fingerprint": fingerprint, **sent.saved(deployment_id)})
         return deployment_id
+
+    def _send(self, hook: AutomationAnywhereHook, deployment: BotDeployment, automation_name: str | None) -> str:
+        """The deploy request itself, through the hook's method for a task bot or an API task."""
+        if deployment.headless:
+            return hook.deploy_api_task(
+                deployment.bot_id,
+                number_of_executions=deployment.headless.number_of_executions,
+                queue_on_slots_exhaustion=deployment.headless.queue_on_slots_exhaustion,
+                shared_run_as_user_id=deployment.headless.shared_run_as_user_id,
+                bot_input=self.bot_input,
+                automation_name=automation_name,
+            )
+        return hook.deploy_bot(
+            deployment.bot_id,
+            deployment.run_as_user_ids,
+            pool_ids=deployment.pool_ids,
+            bot_input=self.bot_input,
+            automation_name=automation_name,
+        )
 
     def _adopt(
         self,

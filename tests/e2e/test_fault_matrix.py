@@ -389,16 +389,16 @@ def worker_dies_after_deploying(cr: Any, monkeypatch: Any) -> None:
     """The first try exits (SystemExit) right after the deploy was answered, before the id is saved."""
     from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 
-    deploy, calls = AutomationAnywhereHook.deploy, []
+    deploy_bot, calls = AutomationAnywhereHook.deploy_bot, []
 
     def dying(self: Any, *args: Any, **kwargs: Any) -> str:
-        deployment_id = deploy(self, *args, **kwargs)
+        deployment_id = deploy_bot(self, *args, **kwargs)
         calls.append(deployment_id)
         if len(calls) == 1:
             raise SystemExit(1)
         return deployment_id
 
-    monkeypatch.setattr(AutomationAnywhereHook, "deploy", dying)
+    monkeypatch.setattr(AutomationAnywhereHook, "deploy_bot", dying)
 
 
 DEPLOY_CASES = [
