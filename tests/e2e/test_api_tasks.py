@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_provider_aa.airflow_compat import AirflowSensorTimeout
 from airflow_provider_aa.control_room.bots import ApiTasksUnavailableError
 from airflow_provider_aa.control_room.errors import InvalidInputError
 from airflow_provider_aa.emulator import EmulatorConfig
@@ -134,11 +135,19 @@ def test_the_bot_run_sensor_waits_for_an_api_tasks_executions(aa_emulator, monke
     aa_emulator.configure(activity_delay=0, pickup_delay=0.1, work_delay=0.3)
     deployment_id = api_task(number_of_executions=2).execute({"task_state_store": StateStore()})
 
-    sensor = AutomationAnywhereBotRunSensor(task_id="wait", deployment_id=deployment_id, poke_interval=0.2, timeout=60)
+    sensor = AutomationAnywhereBotRunSensor(
+        task_id="wait", deployment_id=deployment_id, expected_runs=2, poke_interval=0.2, timeout=60
+    )
     result = sensor.execute({"task_state_store": StateStore()})
 
     assert result["deployment_id"] == deployment_id and len(result["runs"]) == 2
     assert {entry["outputs"]["sCategory"] for entry in result["runs"]} == {"Utilities"}
+    # Told to expect a third execution, which never comes, the sensor keeps waiting.
+    more = AutomationAnywhereBotRunSensor(
+        task_id="wait", deployment_id=deployment_id, expected_runs=3, poke_interval=0.2, timeout=1
+    )
+    with pytest.raises(AirflowSensorTimeout):
+        more.execute({"task_state_store": StateStore()})
 
 
 @pytest.mark.parametrize(
@@ -154,6 +163,11 @@ def test_the_bot_run_sensor_waits_for_an_api_tasks_executions(aa_emulator, monke
 def test_bad_api_task_input_fails_when_the_task_is_made(kwargs, named):
     with pytest.raises(InvalidInputError, match=named):
         api_task(**kwargs)
+
+
+def test_the_sensor_refuses_a_bad_expected_runs():
+    with pytest.raises(InvalidInputError, match="expected_runs must be a whole number from 1"):
+        AutomationAnywhereBotRunSensor(task_id="wait", deployment_id="d", expected_runs=0)
 
 
 def test_api_task_parameters_without_api_task_are_refused():
