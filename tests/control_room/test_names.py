@@ -329,6 +329,20 @@ def test_a_bot_is_found_by_its_path_among_bots_of_the_same_name(session, token, 
     assert run(bot_id_of(session, path), script, session=session) == "501"
 
 
+def test_an_api_task_is_found_by_its_path_as_a_task_bot_is(session, token):
+    classifier = "Automation Anywhere\\Bots\\Finance\\Invoice Classifier"
+    script = Script(
+        [
+            login(token),
+            (
+                expect("POST", PUBLIC_FILES, json=body(bot_filter("Invoice Classifier")), token=token),
+                listing(bot(701, classifier, API_TASK_TYPE)),
+            ),
+        ]
+    )
+    assert run(bot_id_of(session, "Bots/Finance/Invoice Classifier"), script, session=session) == "701"
+
+
 def test_folders_and_other_files_never_match(session, token):
     # A Control Room that ignores the type filter: a folder, and a file of another type, at the path.
     script = Script(
