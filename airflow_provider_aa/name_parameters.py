@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_aa.control_room.bots import BotDeployment, to_bot_input
+from airflow_provider_aa.control_room.bots import BotDeployment, HeadlessRequest, to_bot_input
 from airflow_provider_aa.control_room.names import path_folders, validate_name, validate_names
 from airflow_provider_aa.control_room.work_items import validate_id, validate_ids
 
@@ -51,6 +51,8 @@ def deployment_of(task: Any, hook: AutomationAnywhereHook) -> BotDeployment:
     A deploy task's deployment with every name resolved to its id. All of it is checked
     before the first look-up, so that bad input fails the task without any request.
     """
+    if task.api_task:
+        return _api_task_of(task, hook)
     by_path, by_users, by_pools = task.bot_path is not None, task.run_as_user_names is not None, bool(task.pool_names)
     bot = path_folders(task.bot_path) if by_path else validate_id(task.bot_id, "bot_id")
     if by_users:
@@ -67,4 +69,26 @@ def deployment_of(task: Any, hook: AutomationAnywhereHook) -> BotDeployment:
         hook.get_run_as_user_ids(users) if by_users else users,
         hook.get_pool_ids(pools) if by_pools else pools,
         task.bot_input,
+    )
+
+
+def _api_task_of(task: Any, hook: AutomationAnywhereHook) -> BotDeployment:
+    """An API task's deployment: the bot and the shared run-as user by id or by name."""
+    bot = path_folders(task.bot_path) if task.bot_path is not None else validate_id(task.bot_id, "bot_id")
+    by_user = task.shared_run_as_user_name is not None
+    if by_user:
+        user: str | None = validate_name(task.shared_run_as_user_name, "shared_run_as_user_name")
+    else:
+        user = (
+            None
+            if task.shared_run_as_user_id is None
+            else validate_id(task.shared_run_as_user_id, "shared_run_as_user_id")
+        )
+    HeadlessRequest.validate(task.number_of_executions, task.queue_on_slots_exhaustion, user if not by_user else None)
+    to_bot_input(task.bot_input)
+    if by_user and user is not None:
+        user = hook.get_run_as_user_ids([user], field="shared_run_as_user_name")[0]
+    headless = HeadlessRequest.validate(task.number_of_executions, task.queue_on_slots_exhaustion, user)
+    return BotDeployment.api_task(
+        hook.get_bot_id(task.bot_path) if task.bot_path is not None else bot, headless, task.bot_input
     )

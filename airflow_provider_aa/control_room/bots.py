@@ -2,7 +2,8 @@
 Bots: deploy one, follow its runs, read their outputs; typed bot variables; the wait policy.
 
 A deployment (``POST /v4/automations/deploy``, ``/v3`` on Control Rooms without v4) starts
-one run per run-as user; each run is an activity record (``POST /v3/activity/list``
+one run per run-as user (an API task: one per execution, see :class:`HeadlessRequest`); each
+run is an activity record (``POST /v3/activity/list``
 filtered by ``deploymentId``) that may appear a few seconds after the deployment. Output
 variables come from ``GET /v3/activity/execution/{id}`` (``botOutVariables.values``).
 
@@ -211,18 +212,76 @@ def _table(table: Any) -> list[dict[str, Any]]:
 # -- deploying --------------------------------------------------------------------------------
 
 
+#: The most executions one API task deploy asks for. The Control Room's own limit is not
+#: documented (unconfirmed); this bound keeps a typo from starting thousands of runs.
+MAX_API_TASK_EXECUTIONS = 100
+
+
+@dataclass(frozen=True)
+class HeadlessRequest:
+    """
+    An API task's deploy (v4 ``headlessRequest``): ``number_of_executions`` runs in the
+    Control Room's cloud, without a device; ``queue_on_slots_exhaustion``: wait for a free
+    slot of the tenant's API task concurrency instead of being refused;
+    ``shared_run_as_user_id``: the run-as user whose context the runs get (the Control Room's
+    default when ``None``).
+
+    The body is the one PixieBrix sends (pixiebrix/pixiebrix-extension,
+    src/contrib/automationanywhere/aaApi.ts, ``runApiTask``) and AA's "API Task on-demand
+    endpoint" page shows; see docs/control-room-api.md for what is unconfirmed.
+    """
+
+    number_of_executions: int = 1
+    queue_on_slots_exhaustion: bool = False
+    shared_run_as_user_id: str | None = None
+
+    @classmethod
+    def validate(
+        cls, number_of_executions: Any = 1, queue_on_slots_exhaustion: Any = False, shared_run_as_user_id: Any = None
+    ) -> HeadlessRequest:
+        """:raises InvalidInputError: naming the first bad field, before anything is sent."""
+        if (
+            isinstance(number_of_executions, bool)
+            or not isinstance(number_of_executions, int)
+            or not 1 <= number_of_executions <= MAX_API_TASK_EXECUTIONS
+        ):
+            raise InvalidInputError(
+                f"number_of_executions must be a whole number from 1 to {MAX_API_TASK_EXECUTIONS}, "
+                f"got {number_of_executions!r}."
+            )
+        if not isinstance(queue_on_slots_exhaustion, bool):
+            raise InvalidInputError(
+                f"queue_on_slots_exhaustion must be True or False, got {queue_on_slots_exhaustion!r}."
+            )
+        shared = None if shared_run_as_user_id is None else validate_id(shared_run_as_user_id, "shared_run_as_user_id")
+        return cls(number_of_executions, queue_on_slots_exhaustion, shared)
+
+    def body(self) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "numberOfExecutions": self.number_of_executions,
+            "queueOnSlotsExhaustion": self.queue_on_slots_exhaustion,
+        }
+        if self.shared_run_as_user_id is not None:
+            request["sharedRunAsUserId"] = int(self.shared_run_as_user_id)
+        return request
+
+
 @dataclass(frozen=True)
 class BotDeployment:
-    """A validated deployment: ids as digit strings, the input already typed."""
+    """
+    A validated deployment: ids as digit strings, the input already typed. A task bot runs
+    once per run-as user; an API task (``headless``) ``number_of_executions`` times.
+    """
 
     bot_id: str
     run_as_user_ids: list[str]
     pool_ids: list[str]
     bot_input: dict[str, dict[str, Any]]
+    headless: HeadlessRequest | None = None
 
     @classmethod
     def validate(cls, bot_id: Any, run_as_user_ids: Any, pool_ids: Any = None, bot_input: Any = None) -> BotDeployment:
-        """:raises InvalidInputError: naming the first bad field, before anything is sent."""
+        """A task bot's deployment. :raises InvalidInputError: naming the first bad field, before anything is sent."""
         return cls(
             bot_id=validate_id(bot_id, "bot_id"),
             run_as_user_ids=validate_ids(run_as_user_ids, "run_as_user_ids"),
@@ -230,33 +289,71 @@ class BotDeployment:
             bot_input=to_bot_input(bot_input),
         )
 
+    @classmethod
+    def api_task(cls, bot_id: Any, headless: HeadlessRequest, bot_input: Any = None) -> BotDeployment:
+        """An API task's deployment. :raises InvalidInputError: naming the first bad field."""
+        return cls(validate_id(bot_id, "bot_id"), [], [], to_bot_input(bot_input), headless)
+
+    @property
+    def runs_expected(self) -> int:
+        """How many runs (activity records) the deployment starts."""
+        return self.headless.number_of_executions if self.headless else len(self.run_as_user_ids)
+
+    def describe(self) -> str:
+        """What runs, for messages: ``bot 501 for run-as user(s) 29, 30`` or ``API task 701 (2 executions)``."""
+        if self.headless:
+            return f"API task {self.bot_id} ({self.headless.number_of_executions} execution(s))"
+        return f"bot {self.bot_id} for run-as user(s) {', '.join(self.run_as_user_ids)}"
+
     def request(self, version: str, automation_name: str | None = None) -> ApiRequest:
         """
-        The deploy request of API ``version`` (``v4`` or ``v3``); never re-sent blindly.
+        The deploy request of API ``version`` (``v4`` or ``v3``; an API task only ``v4``);
+        never re-sent blindly.
 
         With ``pool_ids`` it also says to use them (``deviceUsageType`` on v4,
         ``overrideDefaultDevice`` on v3), else the Control Room runs on the run-as users'
         default devices and ignores the pools; and ``numOfRunAsUsersToUse`` is every listed
         user, keeping one run per run-as user. ``automation_name`` names the deployment
         (v4's ``automationName``; v3 has no such field), which its activity records show.
+        An API task sends ``executionType: RUN_NOW`` and ``headlessRequest`` instead of
+        ``unattendedRequest``.
         """
-        users = [int(user_id) for user_id in self.run_as_user_ids]
-        pools: dict[str, Any] = {}
-        if self.pool_ids:
-            pools = {"poolIds": [int(pool_id) for pool_id in self.pool_ids], "numOfRunAsUsersToUse": len(users)}
         if version == "v4":
-            if pools:
-                pools["deviceUsageType"] = POOL_DEVICE_USAGE
-            body: dict[str, Any] = {"botId": int(self.bot_id), "unattendedRequest": {"runAsUserIds": users, **pools}}
+            body: dict[str, Any] = {"botId": int(self.bot_id)}
             if automation_name:
                 body["automationName"] = automation_name
+            if self.headless:
+                body["executionType"] = "RUN_NOW"
+                body["headlessRequest"] = self.headless.body()
+            else:
+                body["unattendedRequest"] = {
+                    "runAsUserIds": self._users(),
+                    **self._pools(deviceUsageType=POOL_DEVICE_USAGE),
+                }
+        elif self.headless:
+            raise ValueError("An API task deploys only through /v4/automations/deploy.")
         else:
-            if pools:
-                pools["overrideDefaultDevice"] = True
-            body = {"fileId": int(self.bot_id), "runAsUserIds": users, **pools}
+            body = {
+                "fileId": int(self.bot_id),
+                "runAsUserIds": self._users(),
+                **self._pools(overrideDefaultDevice=True),
+            }
         if self.bot_input:
             body["botInput"] = self.bot_input
         return ApiRequest("POST", f"/{version}/automations/deploy", body, replay_safe=False)
+
+    def _users(self) -> list[int]:
+        return [int(user_id) for user_id in self.run_as_user_ids]
+
+    def _pools(self, **use_pools: Any) -> dict[str, Any]:
+        """The pools, every run-as user used, and the version's flag that says to run on them."""
+        if not self.pool_ids:
+            return {}
+        return {
+            "poolIds": [int(pool_id) for pool_id in self.pool_ids],
+            "numOfRunAsUsersToUse": len(self.run_as_user_ids),
+            **use_pools,
+        }
 
     def fingerprint(self) -> str:
         """Identifies this deployment's input, so that saved state is only reused for it."""
@@ -274,6 +371,12 @@ class DeployRefusedError(FatalError):
     @classmethod
     def of(cls, deployment: BotDeployment, refused: AutomationAnywhereError) -> DeployRefusedError:
         """The error for ``deployment``, keeping the 412's status, code, message and details."""
+        if deployment.headless:
+            return cls(
+                f"The Control Room refused to run {deployment.describe()}: check that the API task is checked in to "
+                "the public workspace, the tenant's API task licenses and concurrency, and the shared run-as user.",
+                **refused.call_fields(),
+            )
         pools = f" and pool(s) {', '.join(deployment.pool_ids)}" if deployment.pool_ids else " on their default devices"
         return cls(
             f"The Control Room found no device to run bot {deployment.bot_id} as run-as user(s) "
@@ -281,6 +384,26 @@ class DeployRefusedError(FatalError):
             "default device, that the pools have connected devices, and the users' licenses.",
             **refused.call_fields(),
         )
+
+
+class ApiTasksUnavailableError(FatalError):
+    """
+    The Control Room has no ``/v4/automations/deploy``, which API tasks need (Automation 360
+    Cloud with the v4 deploy API; on-premises Control Rooms and older versions have none).
+    Raised before anything runs; not retried.
+    """
+
+    REQUIREMENT = (
+        "API tasks need an Automation 360 Cloud Control Room with POST /v4/automations/deploy "
+        "(API tasks run in AA's cloud: on-premises Control Rooms and versions without the v4 deploy API have none)"
+    )
+
+    @classmethod
+    def of(
+        cls, deployment: BotDeployment, seen: str, refused: AutomationAnywhereError | None = None
+    ) -> ApiTasksUnavailableError:
+        fields = refused.call_fields() if refused is not None else {}
+        return cls(f"Cannot deploy {deployment.describe()}: {seen}. {cls.REQUIREMENT}.", **fields)
 
 
 @dataclass
@@ -307,10 +430,18 @@ def deploy(
     lost is not re-sent (``AmbiguousOutcomeError``): the bot might run twice. A unique
     ``automation_name`` (see :func:`find_deployment`) lets its deployment be found then.
 
+    An API task goes to v4 only: where v4 answers 404, or the Control Room is known to have
+    only v3, nothing is deployed.
+
     :raises DeployRefusedError: on 412, no device or run-as user can take the deploy.
+    :raises ApiTasksUnavailableError: an API task, and the Control Room has no v4 deploy.
     """
     api = api or DeployApi()
     versions, attempt = api.versions(), 0
+    if deployment.headless:
+        if versions[0] != DEPLOY_VERSIONS[0]:
+            raise ApiTasksUnavailableError.of(deployment, f"this Control Room deploys on /{versions[0]} only")
+        versions = versions[:1]
     while True:
         request = deployment.request(versions[attempt], automation_name)
         try:
@@ -321,6 +452,13 @@ def deploy(
             if refused.status == 412:
                 raise DeployRefusedError.of(deployment, refused) from None
             attempt += 1
+            if refused.status == 404 and deployment.headless:
+                raise ApiTasksUnavailableError.of(
+                    deployment,
+                    f"POST /v4/automations/deploy answered 404 (no such API here, or no file {deployment.bot_id}: "
+                    "see the Control Room's answer)",
+                    refused,
+                ) from None
             if refused.status != 404 or attempt == len(versions):
                 raise
             continue
@@ -466,14 +604,14 @@ def find_deployment(
     since then (on the Control Room's clock, learned from its ``Date`` headers) carry that
     ``automationName``. A run of the same bot for the same run-as users is not enough:
     another task may have deployed it a second earlier, and taking it would return that
-    task's outputs while our input never ran. ``None`` when the bot has no run for these
-    run-as users since then. (That activity records show v4's ``automationName`` is what
-    the deploy answer and the emulator show; where a Control Room does not, this fails
-    rather than guess.)
+    task's outputs while our input never ran. (An API task has no run-as users: any run of
+    it since then is a candidate.) ``None`` when the bot has no such run since then. (That
+    activity records show v4's ``automationName`` is what the deploy answer and the emulator
+    show; where a Control Room does not, this fails rather than guess.)
 
-    :raises DeploymentUnknownError: runs of the bot for these run-as users since then, none
-        named ``automation_name`` (another task's, ours not listed yet, a v3 deploy that
-        carries no name, or a Control Room whose records do not show it); it names them.
+    :raises DeploymentUnknownError: such runs since then, none named ``automation_name``
+        (another task's, ours not listed yet, a v3 deploy that carries no name, or a Control
+        Room whose records do not show it); it names them.
     """
     users = set(deployment.run_as_user_ids)
     named: set[str] = set()
@@ -493,15 +631,15 @@ def find_deployment(
                 continue
             elif automation_name and record.get("automationName") == automation_name:
                 named.add(str(record["deploymentId"]))
-            elif str(record.get("userId")) in users:
+            elif deployment.headless or str(record.get("userId")) in users:
                 candidates.add(str(record["deploymentId"]))
     if len(named) == 1:
         return named.pop()
     if named or candidates:
         why = f"its deploy was named {automation_name!r}" if automation_name else "its deploy carried no name"
         raise DeploymentUnknownError(
-            f"Bot {deployment.bot_id} ran for run-as user(s) {', '.join(deployment.run_as_user_ids)} as "
-            f"deployment(s) {', '.join(sorted(named | candidates))} since this task sent its deploy, and none of "
+            f"Runs of {deployment.describe()} appeared as deployment(s) {', '.join(sorted(named | candidates))} "
+            "since this task sent its deploy, and none of "
             f"them can be told to be this task's ({why}): they may be other tasks' runs, this task's may not be "
             "listed yet, or the Control Room does not show the name (a v3 deploy sends none)."
         )
@@ -602,12 +740,16 @@ class BotRunWait:
 
     ``started_at``: the first reading (the grace period counts from it). ``held_since``:
     ``"<execution id>:<status>"`` → when a run was first seen paused, unknown or pending.
+    ``expected_runs``: how many runs the deployment starts (an API task's executions),
+    when known: fewer listed keep the wait going, as the Control Room may list them late;
+    ``None`` takes the runs listed as all of them.
     """
 
     deployment_id: str
     policy: BotRunPolicy = field(default_factory=BotRunPolicy)
     started_at: float | None = None
     held_since: dict[str, float] = field(default_factory=dict)
+    expected_runs: int | None = None
 
     def judge(self, runs: Sequence[BotRun], now: float) -> BotRunVerdict:
         """Classify one reading taken at ``now``; updates the clocks."""
@@ -634,6 +776,11 @@ class BotRunWait:
         stuck = self._held_too_long(runs, now)
         if stuck:
             return BotRunVerdict("failed", stuck)
+        if self.expected_runs is not None and len(runs) < self.expected_runs:
+            return BotRunVerdict(
+                "waiting",
+                f"Bot deployment {self.deployment_id}: {len(runs)} of {self.expected_runs} run(s) listed so far.",
+            )
         if all(run.status in BOT_RUN_SUCCESS_STATUSES for run in runs):
             return BotRunVerdict("completed", f"Bot deployment {self.deployment_id}: all {len(runs)} run(s) completed.")
         unknown = {run.execution_id: run.status for run in runs if run.status not in KNOWN_BOT_RUN_STATUSES}
@@ -682,6 +829,7 @@ class BotRunWait:
             "pending_timeout": self.policy.pending_timeout,
             "started_at": self.started_at,
             "held_since": dict(self.held_since),
+            "expected_runs": self.expected_runs,
         }
 
     @classmethod
@@ -693,4 +841,10 @@ class BotRunWait:
             # A trigger serialized before pending_timeout existed gets the default.
             value.get("pending_timeout", BotRunPolicy.pending_timeout),
         )
-        return cls(value["deployment_id"], policy, value.get("started_at"), dict(value.get("held_since") or {}))
+        return cls(
+            value["deployment_id"],
+            policy,
+            value.get("started_at"),
+            dict(value.get("held_since") or {}),
+            value.get("expected_runs"),  # None in a trigger serialized before it existed
+        )

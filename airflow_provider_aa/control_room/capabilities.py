@@ -15,6 +15,10 @@ parallel sessions        a second login with ``multipleLogin``, then a fresh log
 deploy API               ``POST /v4/automations/deploy`` with ``{}``  404: no such route (then
                          (no bot, no user: nothing can run)          ``/v3``); 400/403/412/422:
                                                                      the route exists
+API tasks                the deploy API's finding (no request)       v4 deploy = they can be
+                                                                     deployed (AA's cloud, the
+                                                                     tenant's licenses); v3 only
+                                                                     or none = they cannot
 work item update API     ``GET /v4/wlm/queues/{id}``, then ``/v3``,  v4 get-queue and update came
                          of a queue the user sees                    together (v.34): v4 404 and
                                                                      v3 200 = no v4
@@ -41,7 +45,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from airflow_provider_aa.control_room.auth import AuthApi
-from airflow_provider_aa.control_room.bots import DEPLOY_VERSIONS, DeployApi
+from airflow_provider_aa.control_room.bots import DEPLOY_VERSIONS, ApiTasksUnavailableError, DeployApi
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, SessionConflictError
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
 from airflow_provider_aa.control_room.history import HistoryWindow, window_filter
@@ -97,6 +101,7 @@ REPORT_KEYS = (
     "login",
     "parallel_sessions",
     "deploy_api",
+    "api_tasks",
     "work_item_update_api",
     "user_management_api",
     "queue_access",
@@ -205,6 +210,7 @@ def check(
     )
     findings["parallel_sessions"] = yield from _parallel_sessions(session, clock)
     findings["deploy_api"] = yield from _deploy_api(session, capabilities.deploy)
+    findings["api_tasks"] = _api_tasks(findings["deploy_api"])
     first_queue = next((queue.get("id") for queue in _records(queues.body) if isinstance(queue, Mapping)), None)
     findings["work_item_update_api"] = yield from _update_api(session, capabilities.update, first_queue)
     findings["user_management_api"] = yield from _user_management_api(session, capabilities.roles)
@@ -352,6 +358,25 @@ def _deploy_api(session: ControlRoomSession, api: DeployApi) -> Operation[Findin
         "none",
         "neither /v4 nor /v3/automations/deploy exists (HTTP 404 to both)",
         advice="This Control Room offers no deploy API the provider knows: the bot operators will fail.",
+    )
+
+
+def _api_tasks(deploy_api: Finding) -> Finding:
+    """Whether API tasks can be deployed: they need the v4 deploy API (see ``bots.ApiTasksUnavailableError``)."""
+    v4 = DEPLOY_VERSIONS[0]
+    if deploy_api.status == v4:
+        return Finding(
+            "available",
+            f"POST /{v4}/automations/deploy answers, which deploys API tasks (headlessRequest); they also need "
+            "API task licenses on this Automation 360 Cloud tenant, which the check cannot see",
+            uses=f"POST /{v4}/automations/deploy with headlessRequest",
+        )
+    if deploy_api.status == "unknown":
+        return Finding("unknown", "the deploy API could not be probed")
+    return Finding(
+        "unavailable",
+        f"no POST /{v4}/automations/deploy (deploy API: {deploy_api.status})",
+        advice=f"api_task=True fails on this Control Room before anything runs: {ApiTasksUnavailableError.REQUIREMENT}.",
     )
 
 

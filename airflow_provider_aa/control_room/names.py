@@ -13,9 +13,10 @@ whose filters ignore case, or one that ignores the filter altogether):
 what          call                                                   filter (server side)
 ============  =====================================================  ===========================
 work queue    ``POST /v3/wlm/queues/list``                           ``substring`` on ``name``
-bot           ``POST /v2/repository/workspaces/public/files/list``   ``and`` of ``eq`` on
-                                                                     ``type`` (task bot) and
-                                                                     ``substring`` on ``name``
+bot           ``POST /v2/repository/workspaces/public/files/list``   ``and`` of ``or`` of ``eq``
+                                                                     on ``type`` (task bot, API
+                                                                     task) and ``substring`` on
+                                                                     ``name``
 run-as user   ``POST /v1/devices/runasusers/list``                   ``or`` of ``substring`` on
                                                                      ``username``, 100 a request
 device pool   ``POST /v2/devices/pools/list``                        ``or`` of ``substring`` on
@@ -38,8 +39,8 @@ compared the same way:
   side. A given path may start with the root folder ``Automation Anywhere`` (case ignored for
   the root only) or leave it out, so one that starts with it has two readings: from the root
   (``Automation Anywhere/Report`` as ``Report``) and below a top-level folder named like the
-  root; a bot at each is two matches. Only task bots (``application/vnd.aa.taskbot``) count;
-  folders and other files never match.
+  root; a bot at each is two matches. Only task bots (``application/vnd.aa.taskbot``) and
+  API tasks (``application/vnd.aa.headlessbot``) count; folders and other files never match.
 
 A name that matches nothing, or more than one object, raises :class:`NameLookupError`
 (fatal: a retry cannot mend a wrong name) naming the field, the value and candidates: for
@@ -67,6 +68,12 @@ from airflow_provider_aa.control_room.work_items import PAGE_LENGTH
 REPOSITORY_ROOT = "Automation Anywhere"
 #: The repository file type of a task bot.
 TASK_BOT_TYPE = "application/vnd.aa.taskbot"
+#: The repository file type of an API task (a headless bot), as PixieBrix's client lists
+#: them (pixiebrix/pixiebrix-extension, src/contrib/automationanywhere/contract.ts,
+#: ``FileType.API_TASK``).
+API_TASK_TYPE = "application/vnd.aa.headlessbot"
+#: What a bot path may name: a task bot or an API task.
+DEPLOYABLE_TYPES = (TASK_BOT_TYPE, API_TASK_TYPE)
 #: Workspaces of the repository: ``public`` (what deploys run) and the user's ``private`` one.
 WORKSPACES = ("public", "private")
 #: Most candidates an error names per value.
@@ -260,10 +267,13 @@ def queues_request(names: Sequence[str] | None = None) -> ApiRequest:
 
 def bot_files_request(name: str | None = None, workspace: Workspace = "public") -> ApiRequest:
     """
-    The first page of the task bots whose names contain ``name`` (the path's last part; all
-    task bots for ``None``).
+    The first page of the task bots and API tasks whose names contain ``name`` (the path's
+    last part; all of them for ``None``).
     """
-    is_bot = {"operator": "eq", "field": "type", "value": TASK_BOT_TYPE}
+    is_bot = {
+        "operator": "or",
+        "operands": [{"operator": "eq", "field": "type", "value": kind} for kind in DEPLOYABLE_TYPES],
+    }
     filter = is_bot if name is None else {"operator": "and", "operands": [is_bot, _any_of("name", [name])]}
     return _list_request(f"/v2/repository/workspaces/{workspace}/files/list", filter, "name")
 
@@ -327,10 +337,10 @@ _POOL = _named_kind("device pool", "pool_ids", "name", pools_request)
 def _bot_folders(entry: dict[str, Any]) -> tuple[str, ...] | None:
     """
     A listed file's folders below the root as written, the file's name last; ``None`` unless
-    it is a task bot.
+    it is a task bot or an API task.
     """
     kind, name, path = _text(entry, "type"), _text(entry, "name"), _text(entry, "path")
-    if (kind is not None and kind != TASK_BOT_TYPE) or path is None:
+    if (kind is not None and kind not in DEPLOYABLE_TYPES) or path is None:
         return None
     folders = _split(path)
     # Tolerate a Control Room that gives the parent folder as the path.
@@ -386,10 +396,11 @@ def bot_id_of(
     session: ControlRoomSession, path: str, field: str = "bot_path", workspace: Workspace = "public"
 ) -> Operation[str]:
     """
-    The file id of the task bot at ``path`` in the ``workspace`` (one list request for the
-    task bots with the path's last part as their name; the folders are matched here).
+    The file id of the task bot or API task at ``path`` in the ``workspace`` (one list
+    request for the bots with the path's last part as their name; the folders are matched
+    here).
 
-    :raises NameLookupError: no task bot or several have this path.
+    :raises NameLookupError: no bot or several have this path.
     """
     folders = path_folders(path, field)
     kind = _bot_kind(validate_workspace(workspace))

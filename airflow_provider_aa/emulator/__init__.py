@@ -76,8 +76,12 @@ API served
   ``botOutVariables.values``; ``POST /v3/activity/manage`` (``stop_executions``) ends
   unfinished runs ``RUN_ABORTED`` and lists the others in ``manage_action_errors``; with
   ``stop_takes_deployment_ids`` its ids are deployment ids (activity record ids: not found).
+  API tasks (seeded ``"apiTask": true``): v4 with ``executionType: RUN_NOW`` and
+  ``headlessRequest`` only (checked strictly), ``numberOfExecutions`` runs without a
+  device, at most ``api_task_slots`` at once: 409 ``API_TASK_SLOTS_EXHAUSTED``, or ``QUEUED``
+  with ``queueOnSlotsExhaustion``.
 - Look-ups by name (:mod:`.lookups`): ``POST /v2/repository/workspaces/public|private/files/list``
-  (task bots and the folders above them, paths ``Automation Anywhere\\Bots\\...``), ``POST
+  (task bots, API tasks and the folders above them, paths ``Automation Anywhere\\Bots\\...``), ``POST
   /v1/devices/runasusers/list``, ``POST /v2/devices/pools/list``; with ``/v3/wlm/queues/list``
   they take the list grammar of :mod:`.filters` (e.g. ``eq`` on ``name`` or ``username``).
 - Work item changes follow AA's status rules (:mod:`.status_rules`: 400 for a move a person

@@ -47,6 +47,8 @@ MAX_BUSY_RATE = 100_000.0
 MAX_PAGE_CAP = 10**9
 #: Largest ``history_runs``.
 MAX_HISTORY_RUNS = 1_000_000
+#: Largest ``api_task_slots``.
+MAX_API_TASK_SLOTS = 10_000
 #: The values of ``add_answer_shape``.
 ADD_ANSWER_SHAPES = ("list", "workItems", "item")
 
@@ -67,7 +69,10 @@ class EmulatorConfig:
     second the bot can take, ``None`` for no limit. Deployed bots go ``DEPLOYED → RUNNING``
     after ``pickup_delay`` and finish ``work_delay`` later; ``activity_delay``: seconds
     before a run's activity record is listed. ``deploy_v4_enabled``: whether
-    ``/v4/automations/deploy`` answers (off: 404, as on Control Rooms with only v3).
+    ``/v4/automations/deploy`` answers (off: 404, as on Control Rooms with only v3), and with
+    it API tasks (headless deploys). ``api_task_slots``: how many API task runs the tenant
+    runs at once (its API task concurrency); a deploy that needs more is refused, or with
+    ``queueOnSlotsExhaustion`` its runs wait ``QUEUED`` for a slot (see :mod:`.deployments`).
     ``wlm_v4_enabled``: whether the single-item work queue calls answer on ``/v4/wlm/...``
     (get queue, get and update work item; off: 404, as before Automation 360 v.34).
     ``clock_offset``: seconds the Control Room's clock is ahead of this machine's (negative:
@@ -153,6 +158,7 @@ class EmulatorConfig:
     bot_rate: float | None = None
     activity_delay: float = 1.0
     deploy_v4_enabled: bool = True
+    api_task_slots: int = 2
     wlm_v4_enabled: bool = True
     clock_offset: float = 0.0
     busy_queues: dict[str, float] = field(default_factory=dict)
@@ -199,6 +205,7 @@ class EmulatorConfig:
         if self.page_cap is not None:
             check_number("page_cap", self.page_cap, 1, MAX_PAGE_CAP, whole=True)
         check_number("history_runs", self.history_runs, 0, MAX_HISTORY_RUNS, whole=True)
+        check_number("api_task_slots", self.api_task_slots, 0, MAX_API_TASK_SLOTS, whole=True)
         if self.token_claims not in TOKEN_CLAIMS:
             raise ValueError(f"token_claims must be one of {', '.join(TOKEN_CLAIMS)}, not {self.token_claims!r}")
         if self.add_answer_shape not in ADD_ANSWER_SHAPES:

@@ -13,11 +13,22 @@ fixed when it is deployed, and its status is read off the clock at each request:
 - a completed run's output variables (``botOutVariables.values``) are the bot's seeded
   ``outputs`` plus every input variable echoed back unchanged (a variable can be both input
   and output in Automation Anywhere).
+
+API tasks (seeded ``"apiTask": true``) deploy only through v4 with ``executionType``
+``RUN_NOW`` and ``headlessRequest`` (:func:`headless_request`, checked strictly); a task bot
+takes ``unattendedRequest`` (or v3) only. Each of ``numberOfExecutions`` runs is an activity
+record without a device, its ``userId`` the ``sharedRunAsUserId`` (none without it). The
+tenant runs ``api_task_slots`` API task runs at once (:class:`ApiTaskSlots`): a deploy
+whose runs find no free slot is refused with 409 ``API_TASK_SLOTS_EXHAUSTED``, or, with
+``queueOnSlotsExhaustion: true``, its runs show ``QUEUED`` until a slot frees (first come,
+first served), then run as above. What a real Control Room answers when slots are exhausted
+is unconfirmed (see docs/control-room-api.md).
 """
 
 from __future__ import annotations
 
 import copy
+import heapq
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +40,11 @@ from airflow_provider_aa.emulator.models import as_long, instant
 from airflow_provider_aa.emulator.responses import bad_request
 
 STATUS_PREFIX = "STATUS:"
+#: The one ``executionType`` of a headless (API task) deploy that the emulator knows.
+RUN_NOW = "RUN_NOW"
+#: The most ``numberOfExecutions`` one headless deploy may ask for (the emulator's bound).
+MAX_EXECUTIONS = 1000
+_HEADLESS_FIELDS = frozenset({"numberOfExecutions", "queueOnSlotsExhaustion", "sharedRunAsUserId"})
 #: v4's ``unattendedRequest.deviceUsageType`` values; the last runs on the pools' devices.
 DEVICE_USAGE_TYPES = ("PREFER_DEFAULT_DEVICE", "RUN_ONLY_ON_DEFAULT_DEVICE", "RUN_ON_POOL_DEVICES")
 POOL_DEVICE_USAGE = "RUN_ON_POOL_DEVICES"
@@ -48,7 +64,10 @@ VALUE_KEYS = {
 
 @dataclass(frozen=True)
 class Bot:
-    """A bot in the public repository; ``outcome``/``message``: how its runs end by default."""
+    """
+    A bot in the public repository; ``outcome``/``message``: how its runs end by default;
+    ``api_task``: an API task (a headless bot), not a task bot.
+    """
 
     id: int
     name: str
@@ -56,6 +75,7 @@ class Bot:
     outcome: str
     message: str
     outputs: dict[str, Any]
+    api_task: bool = False
 
     @classmethod
     def from_seed(cls, entry: Mapping[str, Any]) -> Bot:
@@ -67,6 +87,7 @@ class Bot:
             outcome=str(entry.get("outcome", "COMPLETED")),
             message=str(entry.get("message", "")),
             outputs=dict(entry.get("outputs") or {}),
+            api_task=entry.get("apiTask") is True,
         )
 
 
@@ -111,7 +132,7 @@ class BotRun:
     deployment_id: str
     automation_name: str
     bot: Bot
-    run_as_user_id: int
+    run_as_user_id: int | None
     deployed_by: int
     bot_input: dict[str, Any]
     created_on: float
@@ -120,11 +141,14 @@ class BotRun:
     running_at: float
     finished_at: float
     outcome: RunOutcome
-    device_id: int
+    device_id: int | None  # None: an API task's run, in the cloud
+    queued_until: float = -math.inf  # an API task's run waits QUEUED for a slot until then
 
     def status(self, now: float) -> str:
         if now >= self.finished_at:  # first: a run stopped before a device picked it up ends too
             return self.outcome.status
+        if now < self.queued_until:
+            return "QUEUED"
         if now < self.running_at:
             return "DEPLOYED"
         return "RUNNING"
@@ -137,7 +161,7 @@ class BotRun:
         if now >= self.finished_at:
             return False
         if now < self.running_at:
-            self.running_at = math.inf  # no device picked it up: it never starts
+            self.running_at = self.queued_until = math.inf  # no device picked it up: it never starts
         self.finished_at = now
         self.outcome = RunOutcome("RUN_ABORTED", STOPPED_MESSAGE)
         return True
@@ -162,8 +186,8 @@ class BotRun:
             "type": "RUN",
             "status": status,
             "message": self.outcome.message if finished else "",
-            "userId": _number(self.run_as_user_id, numeric_ids),
-            "deviceId": _number(self.device_id, numeric_ids),
+            "userId": _number(self.run_as_user_id, numeric_ids) if self.run_as_user_id is not None else "",
+            "deviceId": _number(self.device_id, numeric_ids) if self.device_id is not None else "",
             "progress": 100 if finished else 0,
             "createdBy": _number(self.deployed_by, numeric_ids),
             "createdOn": instant(self.created_on),
@@ -182,6 +206,68 @@ class BotRun:
 
 def _number(value: int, numeric_ids: bool) -> int | str:
     return value if numeric_ids else str(value)
+
+
+@dataclass(frozen=True)
+class HeadlessRequest:
+    """A checked ``headlessRequest``."""
+
+    executions: int
+    queue: bool
+    shared_run_as_user_id: int | None
+
+
+def headless_request(body: Mapping[str, Any], bot: Bot) -> HeadlessRequest:
+    """
+    The API task part of a v4 deploy, checked strictly (400 naming the field): the bot is an
+    API task, ``executionType`` is ``RUN_NOW``, ``headlessRequest`` holds only
+    ``numberOfExecutions`` (a whole number from 1), ``queueOnSlotsExhaustion`` (true or
+    false, default false) and ``sharedRunAsUserId`` (an id, optional), and no
+    ``unattendedRequest`` comes with it.
+    """
+    if not bot.api_task:
+        raise bad_request(f"File {bot.id} is a task bot: deploy it with unattendedRequest, not headlessRequest")
+    if "unattendedRequest" in body:
+        raise bad_request("Give unattendedRequest (a task bot) or headlessRequest (an API task), not both")
+    if body.get("executionType") != RUN_NOW:
+        raise bad_request(f"executionType must be {RUN_NOW} for an API task, not {body.get('executionType')!r}")
+    request = body["headlessRequest"]
+    if not isinstance(request, dict):
+        raise bad_request("headlessRequest must be an object with numberOfExecutions")
+    unknown = sorted(set(request) - _HEADLESS_FIELDS)
+    if unknown:
+        raise bad_request(f"headlessRequest has unknown field(s): {', '.join(unknown)}")
+    executions = request.get("numberOfExecutions")
+    if isinstance(executions, bool) or not isinstance(executions, int) or not 1 <= executions <= MAX_EXECUTIONS:
+        raise bad_request(f"headlessRequest.numberOfExecutions must be a whole number from 1 to {MAX_EXECUTIONS}")
+    queue = request.get("queueOnSlotsExhaustion", False)
+    if not isinstance(queue, bool):
+        raise bad_request("headlessRequest.queueOnSlotsExhaustion must be true or false")
+    shared = request.get("sharedRunAsUserId")
+    shared_id = None if shared is None else whole_number(shared, "headlessRequest.sharedRunAsUserId")
+    return HeadlessRequest(executions, queue, shared_id)
+
+
+class ApiTaskSlots:
+    """
+    When each of the tenant's ``slots`` API task slots is next free, from the runs not
+    finished at base time ``now``: each slot's last run is among the latest finishing ones,
+    as runs take the earliest free slot and all take as long.
+    """
+
+    def __init__(self, slots: int, now: float, unfinished: list[float]) -> None:
+        busy = sorted(unfinished)[-slots:] if slots else []
+        self._free_at = [now] * (slots - len(busy)) + busy
+        heapq.heapify(self._free_at)
+        self._now = now
+
+    def take(self, duration: float) -> float | None:
+        """The base time a new run starts (``now`` when a slot is free); ``None`` without slots."""
+        if not self._free_at:
+            return None
+        start = max(heapq.heappop(self._free_at), self._now)
+        heapq.heappush(self._free_at, start + duration)
+        return start
 
 
 def whole_number(value: Any, field: str) -> int:

@@ -11,7 +11,8 @@ All three lists take the list grammar of :mod:`.filters` (``filter`` on any fiel
 - ``POST /v2/devices/pools/list``: the seed's ``pools``, each ``{"id", "name",
   "description", "automationPriority", "deviceCount", ...}``.
 - ``POST /v2/repository/workspaces/{public|private}/files/list``: the workspace's task
-  bots (``type`` ``application/vnd.aa.taskbot``) and every folder above them
+  bots (``type`` ``application/vnd.aa.taskbot``), API tasks (seeded ``"apiTask": true``,
+  ``type`` ``application/vnd.aa.headlessbot``) and every folder above them
   (``application/vnd.aa.directory``), each ``{"id", "parentId", "name", "path", "type",
   ...}`` with the path Windows-style from the root, as the Control Room writes it:
   ``Automation Anywhere\\Bots\\Finance\\Invoice Processor``. The public workspace holds the
@@ -35,6 +36,9 @@ from typing import Any
 from airflow_provider_aa.emulator.models import instant
 
 TASK_BOT = "application/vnd.aa.taskbot"
+#: An API task's file type (PixieBrix's client lists them by it: pixiebrix/pixiebrix-extension,
+#: src/contrib/automationanywhere/contract.ts, ``FileType.API_TASK``).
+API_TASK = "application/vnd.aa.headlessbot"
 FOLDER = "application/vnd.aa.directory"
 ROOT = "Automation Anywhere"
 #: The first id of the folders the emulator makes up from the bots' paths.
@@ -113,11 +117,12 @@ class RepositoryFile:
     name: str
     path: str  # Windows-style, from the root
     owner: str | None = None
+    type: str = TASK_BOT
 
 
-def bot_file(bot_id: int, path: str, owner: str | None = None) -> RepositoryFile:
+def bot_file(bot_id: int, path: str, owner: str | None = None, kind: str = TASK_BOT) -> RepositoryFile:
     shown = windows_path(path)
-    return RepositoryFile(bot_id, shown.rsplit("\\", 1)[-1], shown, owner)
+    return RepositoryFile(bot_id, shown.rsplit("\\", 1)[-1], shown, owner, kind)
 
 
 @dataclass(frozen=True)
@@ -185,4 +190,4 @@ def _workspace_records(
         }
 
     folders = [record(folder_ids[path], path.rsplit("\\", 1)[-1], path, FOLDER) for path in folder_paths]
-    return folders + [record(bot.id, bot.name, bot.path, TASK_BOT) for bot in bots]
+    return folders + [record(bot.id, bot.name, bot.path, bot.type) for bot in bots]

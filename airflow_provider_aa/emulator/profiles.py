@@ -13,12 +13,14 @@ profile                    what answers
 =========================  ====================================================================
 ``automation-360-latest``  v2 login and refresh only; ``/v3/wlm`` with ``/v4/wlm`` for get
                            queue, get and update work item, the ``/v3/wlm`` update marked
-                           deprecated; ``/v4`` and ``/v3`` deploy; ``/v3/activity``; roles v2
-                           and v1
+                           deprecated; ``/v4`` and ``/v3`` deploy, API tasks (``/v4`` with
+                           ``headlessRequest``); ``/v3/activity``; roles v2 and v1
 ``automation-360-v30``     v1 and v2 login; ``/v3/wlm`` only (``/v4/wlm`` 404); ``/v3`` deploy
-                           only (``/v4/automations/deploy`` 404); ``/v3/activity``; roles v2 and v1
+                           only (``/v4/automations/deploy`` 404), so no API tasks;
+                           ``/v3/activity``; roles v2 and v1
 ``on-prem-11.3``           v1 login only; ``/v2/wlm`` only (``/v3`` and ``/v4/wlm`` 404); no
-                           ``/v3`` or ``/v4`` deploy, no ``/v3/activity``; roles v1 only
+                           ``/v3`` or ``/v4`` deploy, no API tasks (a cloud-only feature), no
+                           ``/v3/activity``; roles v1 only
 =========================  ====================================================================
 """
 
@@ -47,14 +49,16 @@ PROFILES: dict[str, Profile] = {
     for profile in (
         Profile(
             "automation-360-latest",
-            "Automation 360 cloud, v.34 and later: v2 login, /v4 deploy and work item update, "
-            "the /v3/wlm update deprecated but answering",
+            "Automation 360 cloud, v.34 and later: v2 login, /v4 deploy (API tasks too) and work item "
+            "update, the /v3/wlm update deprecated but answering",
             (
                 f"{_REFERENCE} Authentication: /v1/authentication is 11.x and Automation 360 up to v.32",
                 f"{_REFERENCE} Workload management: from v.34 get queue and update work item move to /v4/wlm",
                 f"{_REFERENCE} Known differences: /v3/wlm update deprecated from v.34, end of life v.38 or v.41 "
                 "(AA API overview page)",
                 f"{_REFERENCE} Bots: /v3 and /v4 automations/deploy",
+                f"{_REFERENCE} API tasks: /v4/automations/deploy with headlessRequest (AA's API Task on-demand "
+                "endpoint page; PixieBrix runApiTask)",
             ),
             {
                 "auth_v1_enabled": False,
@@ -66,7 +70,7 @@ PROFILES: dict[str, Profile] = {
         ),
         Profile(
             "automation-360-v30",
-            "Automation 360 v.30: v1 and v2 login, no /v4 (work items on /v3/wlm, deploy on /v3 only)",
+            "Automation 360 v.30: v1 and v2 login, no /v4 (work items on /v3/wlm, deploy on /v3 only, so no API tasks)",
             (
                 f"{_REFERENCE} Authentication: /v1/authentication answers up to v.32",
                 f"{_REFERENCE} Workload management: /v4/wlm only from v.34",
@@ -83,12 +87,13 @@ PROFILES: dict[str, Profile] = {
         Profile(
             "on-prem-11.3",
             "Enterprise 11.3 on premises: v1 login only, work queues on /v2/wlm, no /v3 or /v4 "
-            "deploy or activity, roles on /v1/usermanagement",
+            "deploy (no API tasks) or activity, roles on /v1/usermanagement",
             (
                 f"{_REFERENCE} Authentication: /v1/authentication for 11.x, /v2 is Automation 360",
                 f"{_REFERENCE} Workload management: 11.3 uses /v2/wlm, Automation 360 /v3/wlm",
                 f"{_REFERENCE} Known differences: the documented role API is /v1/usermanagement/roles",
                 f"{_REFERENCE} Bots: /v3 and /v4 deploy and /v3/activity are Automation 360 calls",
+                f"{_REFERENCE} API tasks: AA documents them for Automation 360 Cloud only",
             ),
             {
                 "auth_v1_enabled": True,

@@ -47,9 +47,11 @@ from airflow_provider_aa.emulator.bot_runner import BotIdentity, BotRunner
 from airflow_provider_aa.emulator.clock import ControlRoomClock
 from airflow_provider_aa.emulator.config import EmulatorConfig
 from airflow_provider_aa.emulator.deployments import (
+    ApiTaskSlots,
     Bot,
     BotRun,
     check_bot_input,
+    headless_request,
     id_list,
     run_outcome,
     users_to_use,
@@ -57,7 +59,7 @@ from airflow_provider_aa.emulator.deployments import (
     whole_number,
 )
 from airflow_provider_aa.emulator.history import History
-from airflow_provider_aa.emulator.lookups import Directory, bot_file
+from airflow_provider_aa.emulator.lookups import API_TASK, TASK_BOT, Directory, bot_file
 from airflow_provider_aa.emulator.models import (
     EVICTED,
     LOGGED_OUT,
@@ -94,6 +96,8 @@ QUEUE_ROLES = frozenset({"AAE_Queue Admin"})
 ACTIVITY_NOT_FOUND = "ACTIVITY_NOT_FOUND"
 EXECUTION_FINISHED = "EXECUTION_ALREADY_FINISHED"
 DEPLOYMENT_NOT_FOUND = "DEPLOYMENT_NOT_FOUND"
+#: A headless deploy whose runs find no free API task slot (the emulator's code: unconfirmed).
+API_TASK_SLOTS_EXHAUSTED = "API_TASK_SLOTS_EXHAUSTED"
 
 #: Shortest wait of the late-commit timer: a clock that a test holds just short of a commit's
 #: moment must not make it spin.
@@ -630,9 +634,14 @@ class ControlRoomState:
 
     @_transaction
     def deploy_bot(self, session: Session, version: int, body: Any) -> dict[str, Any]:
-        """Deploy v3 (``fileId``, ``runAsUserIds``) or v4 (``botId``, ``unattendedRequest``): one run per user."""
+        """
+        Deploy v3 (``fileId``, ``runAsUserIds``) or v4 (``botId``, ``unattendedRequest``): one
+        run per user; or an API task (v4 ``headlessRequest``, see :meth:`_deploy_api_task`).
+        """
         if not isinstance(body, dict):
             raise bad_request("The deploy body must be a JSON object")
+        if version == 4 and "headlessRequest" in body:
+            return self._deploy_api_task(session, body)
         if version == 4:
             bot_field, target, where = "botId", body.get("unattendedRequest"), "unattendedRequest."
             if not isinstance(target, dict):
@@ -648,6 +657,8 @@ class ControlRoomState:
         bot = self._bots.get(bot_id)
         if bot is None:
             raise ApiError(404, BOT_NOT_FOUND, f"No bot with id {bot_id} in the public repository")
+        if bot.api_task:
+            raise bad_request(f"File {bot_id} is an API task: deploy it through /v4 with headlessRequest")
         devices = self._devices_of_pools(pool_ids) if on_pools else [self._identity.device_id]
         bot_input = check_bot_input(body.get("botInput"))
         outcome = run_outcome(bot, bot_input)
@@ -670,6 +681,59 @@ class ControlRoomState:
                 finished_at=now + config.pickup_delay + config.work_delay,
                 outcome=outcome,
                 device_id=devices[index % len(devices)],  # the pools' devices in turn
+            )
+            self._runs[run.id] = run
+        return {"deploymentId": deployment_id, "automationName": automation_name}
+
+    def _deploy_api_task(self, session: Session, body: dict[str, Any]) -> dict[str, Any]:
+        """
+        An API task's ``numberOfExecutions`` runs, without devices, each in a free API task
+        slot; 409 when a run finds none, unless ``queueOnSlotsExhaustion`` queues it.
+        """
+        bot_id = whole_number(body.get("botId"), "botId")
+        bot = self._bots.get(bot_id)
+        if bot is None:
+            raise ApiError(404, BOT_NOT_FOUND, f"No bot with id {bot_id} in the public repository")
+        headless = headless_request(body, bot)
+        shared = headless.shared_run_as_user_id
+        if shared is not None and shared not in {user.id for user in self._directory.run_as_users}:
+            raise bad_request(f"headlessRequest.sharedRunAsUserId {shared} is not a run-as user")
+        bot_input = check_bot_input(body.get("botInput"))
+        outcome = run_outcome(bot, bot_input)
+        config, now = self._config, self._clock.base()
+        duration = config.pickup_delay + config.work_delay
+        unfinished = [run.finished_at for run in self._runs.values() if run.bot.api_task and run.finished_at > now]
+        slots = ApiTaskSlots(config.api_task_slots, now, unfinished)
+        starts = [slots.take(duration) for _ in range(headless.executions)]
+        if any(start is None or (start > now and not headless.queue) for start in starts):
+            raise ApiError(
+                409,
+                API_TASK_SLOTS_EXHAUSTED,
+                "No free API task slot",
+                f"{len(unfinished)} API task run(s) hold or wait for the tenant's {config.api_task_slots} slot(s); "
+                f"{headless.executions} more asked for. Set queueOnSlotsExhaustion to queue them.",
+            )
+        _changing()
+        deployment_id = str(uuid.uuid4())
+        automation_name = str(body.get("automationName") or bot.name)
+        for start in starts:
+            assert start is not None  # refused above
+            run = BotRun(
+                id=_run_id(len(self._runs) + 1),
+                deployment_id=deployment_id,
+                automation_name=automation_name,
+                bot=bot,
+                run_as_user_id=shared,
+                deployed_by=session.user.id,
+                bot_input=bot_input,
+                created_on=self._clock.now(),
+                deployed_at=now,
+                visible_at=now + config.activity_delay,
+                running_at=start + config.pickup_delay,
+                finished_at=start + duration,
+                outcome=outcome,
+                device_id=None,
+                queued_until=start,
             )
             self._runs[run.id] = run
         return {"deploymentId": deployment_id, "automationName": automation_name}
@@ -710,7 +774,7 @@ class ControlRoomState:
             runs,
             self._clock.base(),
             self._clock,
-            list(self._bots.values()),
+            [bot for bot in self._bots.values() if not bot.api_task],
             [user.id for user in self._directory.run_as_users],
             self._identity.device_id,
             (deployer.id, deployer.username) if deployer else (0, ""),
@@ -773,7 +837,9 @@ class ControlRoomState:
         """The repository files of ``workspace``: ``public``, or the caller's ``private`` one."""
         if workspace not in ("public", "private"):
             raise ApiError(404, WORKSPACE_NOT_FOUND, f"No workspace {workspace!r}: it is public or private")
-        public = (bot_file(bot.id, bot.path) for bot in self._bots.values())
+        public = (
+            bot_file(bot.id, bot.path, kind=API_TASK if bot.api_task else TASK_BOT) for bot in self._bots.values()
+        )
         records = self._directory.file_records(workspace, session.user.username, public, self._config.numeric_ids)
         return self._list(records, body)
 

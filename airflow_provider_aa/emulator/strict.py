@@ -97,6 +97,7 @@ BODIES: dict[str, Any] = {
             "poolIds": None,
             "numOfRunAsUsersToUse": None,
         },
+        "executionType": None,
         "headlessRequest": {"numberOfExecutions": None, "queueOnSlotsExhaustion": None, "sharedRunAsUserId": None},
         "botInput": _BOT_INPUT,
         "callbackInfo": _CALLBACK,

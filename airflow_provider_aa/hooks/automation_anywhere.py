@@ -23,6 +23,7 @@ from airflow_provider_aa.control_room.any_api import any_request, call
 from airflow_provider_aa.control_room.bots import (
     BotDeployment,
     BotRun,
+    HeadlessRequest,
     deploy,
     find_deployment,
     read_bot_runs,
@@ -509,7 +510,40 @@ class AutomationAnywhereHook(BaseHook):
             the bot could run twice.
         :raises DeployRefusedError: 412, no device or run-as user can take it (not retried).
         """
-        deployment = BotDeployment.validate(bot_id, run_as_user_ids, pool_ids, bot_input)
+        return self._deploy(BotDeployment.validate(bot_id, run_as_user_ids, pool_ids, bot_input), automation_name)
+
+    def deploy_api_task(
+        self,
+        bot_id: int | str,
+        *,
+        number_of_executions: int = 1,
+        queue_on_slots_exhaustion: bool = False,
+        shared_run_as_user_id: int | str | None = None,
+        bot_input: Mapping[str, Any] | None = None,
+        automation_name: str | None = None,
+    ) -> str:
+        """
+        Deploy an API task (a headless bot that runs in the Control Room's cloud, without a
+        device) through ``POST /v4/automations/deploy`` with ``headlessRequest``, and return
+        its ``deploymentId``. It starts ``number_of_executions`` runs.
+
+        :param bot_id: the API task's file id in the public repository.
+        :param number_of_executions: how many runs (1 to 100).
+        :param queue_on_slots_exhaustion: when the tenant's API task concurrency is used up,
+            queue the runs instead of having the deploy refused.
+        :param shared_run_as_user_id: the run-as user whose context the runs get (optional).
+        :param bot_input: the input variables as plain values, sent typed (see :meth:`deploy_bot`).
+        :param automation_name: the deployment's name (see :meth:`deploy_bot`).
+        :raises InvalidInputError: naming the bad field, before any request.
+        :raises ApiTasksUnavailableError: the Control Room has no ``/v4`` deploy (an
+            on-premises or older Control Room); nothing was deployed.
+        :raises AmbiguousOutcomeError: the deploy got no clear answer; it is not re-sent.
+        """
+        headless = HeadlessRequest.validate(number_of_executions, queue_on_slots_exhaustion, shared_run_as_user_id)
+        deployment = BotDeployment.api_task(bot_id, headless, bot_input)
+        return self._deploy(deployment, automation_name)
+
+    def _deploy(self, deployment: BotDeployment, automation_name: str | None) -> str:
         name = validate_automation_name(automation_name)
         return self.run_operation(deploy(self.session, deployment, name, api=self.capabilities.deploy))
 
@@ -593,19 +627,19 @@ class AutomationAnywhereHook(BaseHook):
 
     def get_bot_id(self, path: str, *, workspace: Workspace = "public") -> str:
         """
-        The file id of the task bot at ``path`` in the repository's ``workspace``, looked up
-        once per hook (``POST /v2/repository/workspaces/{workspace}/files/list``).
+        The file id of the task bot or API task at ``path`` in the repository's
+        ``workspace``, looked up once per hook (``POST /v2/repository/workspaces/{workspace}/files/list``).
 
         :param path: the folders from the repository root down to the bot, e.g.
             ``"Bots/Finance/Invoice Processor"``; ``/`` or ``\\``, with or without the root
             folder ``Automation Anywhere``. Compared folder by folder, case-sensitively, each
             folder without its surrounding whitespace; a path starting with
             ``Automation Anywhere`` may also mean a top-level folder of that name, and
-            exactly one task bot must match.
+            exactly one task bot or API task must match.
         :param workspace: ``"public"`` (what unattended deploys run) or ``"private"`` (the
             connection user's own).
         :raises InvalidInputError: ``path`` names no bot, before any request.
-        :raises NameLookupError: no task bot, or several, is at this path.
+        :raises NameLookupError: no task bot or API task, or several, is at this path.
         """
         folders = path_folders(path, "bot_path")
         key = ("bot", validate_workspace(workspace), *folders)
@@ -614,17 +648,22 @@ class AutomationAnywhereHook(BaseHook):
             self.log.info("Bot %r has the id %s.", "/".join(folders), self._ids_by_name[key])
         return self._ids_by_name[key]
 
-    def get_run_as_user_ids(self, names: str | Sequence[str]) -> list[str]:
+    def get_run_as_user_ids(self, names: str | Sequence[str], *, field: str = "run_as_user_names") -> list[str]:
         """
         The ids of the run-as users with these usernames, in the order given; the names not
         looked up by this hook before cost one request per 100 (``POST
         /v1/devices/runasusers/list``).
 
+        :param field: the parameter the names came from, for errors.
         :raises InvalidInputError: not a username or a list of them, before any request.
         :raises NameLookupError: naming each username matching no run-as user, or several
             (compared as :meth:`get_queue_id` compares names).
         """
-        return self._ids_of("run_as_user", validate_names(names, "run_as_user_names"), run_as_user_ids_of)
+        return self._ids_of(
+            "run_as_user",
+            validate_names(names, field),
+            lambda session, unknown: run_as_user_ids_of(session, unknown, field),
+        )
 
     def get_pool_ids(self, names: str | Sequence[str]) -> list[str]:
         """

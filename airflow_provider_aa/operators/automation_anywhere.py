@@ -18,8 +18,14 @@ from airflow_provider_aa.control_room.adding import (
     add_fingerprint,
     validate_settle_delay,
 )
-from airflow_provider_aa.control_room.bots import BotDeployment, BotRunPolicy, BotRunWait, DeploymentUnknownError
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError
+from airflow_provider_aa.control_room.bots import (
+    BotDeployment,
+    BotRunPolicy,
+    BotRunWait,
+    DeploymentUnknownError,
+    HeadlessRequest,
+)
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.names import check_id_or_name
 from airflow_provider_aa.control_room.session import AmbiguousOutcomeError
 from airflow_provider_aa.control_room.statuses import (
@@ -224,8 +230,9 @@ class Sent:
 
 class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
     """
-    Deploy a bot (run it unattended) and return the ``deploymentId``; optionally wait for
-    the run and return its status and output variables.
+    Deploy a bot (run it unattended) or an API task (``api_task=True``: a headless bot in
+    the Control Room's cloud) and return the ``deploymentId``; optionally wait for the runs
+    and return their status and output variables.
 
     :param bot_id: the bot's file id in the Control Room's public repository (templated).
     :param bot_path: the bot's path in the public repository instead of ``bot_id``
@@ -266,6 +273,20 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         Room write its activity records before looking for the run (default: the
         connection's ``timeout``).
 
+    :param api_task: deploy an API task (``POST /v4/automations/deploy`` with
+        ``headlessRequest``): no run-as users, no pools, no devices; ``bot_id``/``bot_path``
+        name the API task. Needs an Automation 360 Cloud Control Room with the v4 deploy
+        API: elsewhere the task fails before anything runs, naming the requirement. See
+        ``docs/api-tasks.md``.
+    :param number_of_executions: with ``api_task``: how many runs (1 to 100; default 1);
+        with ``wait_for_completion`` the task waits for every one.
+    :param queue_on_slots_exhaustion: with ``api_task``: when the tenant's API task
+        concurrency is used up, queue the runs (``True``) instead of having the deploy
+        refused (``False``, the default; the task fails and a retry deploys anew).
+    :param shared_run_as_user_id: with ``api_task``: the run-as user whose context the runs
+        get (optional, templated).
+    :param shared_run_as_user_name: its username instead (templated).
+
     The bot runs once per DAG run, also across retries and lost answers: a marker is saved
     (task state store of Airflow 3.3+, else a Variable per task instance) before the deploy
     is sent, and the deployment id as soon as it is known. A try that finds a saved id takes
@@ -279,7 +300,10 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
     XCom (return value): the ``deploymentId`` (a string, e.g. for
     ``AutomationAnywhereBotRunSensor(deployment_id=...)``); with ``wait_for_completion``
     the finished run instead: ``{"deployment_id", "status": "COMPLETED", "outputs": {name:
-    value}, "runs": [...]}``, output variables as plain values (see the sensor).
+    value}, "runs": [...]}``, output variables as plain values (see the sensor). The shape
+    is the same for one run or several (run-as users, an API task's executions):
+    ``outputs`` are the first listed run's, ``runs`` holds every run as ``{"execution_id",
+    "status", "message", "outputs"}``.
 
     :raises AutomationAnywhereError: invalid input (before any request) or a failed call.
     """
@@ -292,6 +316,8 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         "pool_ids",
         "pool_names",
         "bot_input",
+        "shared_run_as_user_id",
+        "shared_run_as_user_name",
     )
     ui_color = "#ffb81c"
 
@@ -316,13 +342,47 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         settle_delay: float | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         stop_on_kill: bool = True,
+        api_task: bool = False,
+        number_of_executions: int = 1,
+        queue_on_slots_exhaustion: bool = False,
+        shared_run_as_user_id: int | str | None = None,
+        shared_run_as_user_name: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.settle_delay = settle_delay
         check_id_or_name("bot_id", bot_id, "bot_path", bot_path)
-        check_id_or_name("run_as_user_ids", run_as_user_ids, "run_as_user_names", run_as_user_names)
-        check_id_or_name("pool_ids", pool_ids, "pool_names", pool_names, required=False)
+        if not isinstance(api_task, bool):
+            raise InvalidInputError(f"api_task must be True or False, got {api_task!r}.")
+        if api_task:
+            check_api_task_targets(
+                run_as_user_ids=run_as_user_ids,
+                run_as_user_names=run_as_user_names,
+                pool_ids=pool_ids,
+                pool_names=pool_names,
+            )
+            check_id_or_name(
+                "shared_run_as_user_id",
+                shared_run_as_user_id,
+                "shared_run_as_user_name",
+                shared_run_as_user_name,
+                required=False,
+            )
+            HeadlessRequest.validate(number_of_executions, queue_on_slots_exhaustion)
+        else:
+            check_task_bot_only(
+                number_of_executions=(number_of_executions, 1),
+                queue_on_slots_exhaustion=(queue_on_slots_exhaustion, False),
+                shared_run_as_user_id=(shared_run_as_user_id, None),
+                shared_run_as_user_name=(shared_run_as_user_name, None),
+            )
+            check_id_or_name("run_as_user_ids", run_as_user_ids, "run_as_user_names", run_as_user_names)
+            check_id_or_name("pool_ids", pool_ids, "pool_names", pool_names, required=False)
+        self.api_task = api_task
+        self.number_of_executions = number_of_executions
+        self.queue_on_slots_exhaustion = queue_on_slots_exhaustion
+        self.shared_run_as_user_id = shared_run_as_user_id
+        self.shared_run_as_user_name = shared_run_as_user_name
         self.bot_id = bot_id
         self.bot_path = bot_path
         self.run_as_user_ids = run_as_user_ids
@@ -351,7 +411,7 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
                 store.done()
                 return deployment_id
             self._waiting_for = (deployment_id, store)
-            watch = self._watch(deployment_id)
+            watch = self._watch(deployment_id, deployment.runs_expected if deployment.headless else None)
             if not self.deferrable:
                 return self._finish(
                     store,
@@ -419,13 +479,7 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         sent = Sent(time.time(), f"Airflow {self.task_id[:120]} {uuid.uuid4().hex}")
         store.save({"fingerprint": fingerprint, **sent.saved(None)})
         try:
-            deployment_id = hook.deploy_bot(
-                deployment.bot_id,
-                deployment.run_as_user_ids,
-                pool_ids=deployment.pool_ids,
-                bot_input=self.bot_input,
-                automation_name=sent.automation_name,
-            )
+            deployment_id = self._send(hook, deployment, sent.automation_name)
         except AmbiguousOutcomeError:
             # The settle delay runs from when the answer was given up on: a Control Room that
             # commits late writes the activity record later still.
@@ -433,9 +487,28 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         except AutomationAnywhereError:
             store.done()  # refused: nothing runs, a retry may deploy
             raise
-        self.log.info("Deployed bot %s as deployment %s.", deployment.bot_id, deployment_id)
+        self.log.info("Deployed %s as deployment %s.", deployment.describe(), deployment_id)
         store.save({"fingerprint": fingerprint, **sent.saved(deployment_id)})
         return deployment_id
+
+    def _send(self, hook: AutomationAnywhereHook, deployment: BotDeployment, automation_name: str | None) -> str:
+        """The deploy request itself, through the hook's method for a task bot or an API task."""
+        if deployment.headless:
+            return hook.deploy_api_task(
+                deployment.bot_id,
+                number_of_executions=deployment.headless.number_of_executions,
+                queue_on_slots_exhaustion=deployment.headless.queue_on_slots_exhaustion,
+                shared_run_as_user_id=deployment.headless.shared_run_as_user_id,
+                bot_input=self.bot_input,
+                automation_name=automation_name,
+            )
+        return hook.deploy_bot(
+            deployment.bot_id,
+            deployment.run_as_user_ids,
+            pool_ids=deployment.pool_ids,
+            bot_input=self.bot_input,
+            automation_name=automation_name,
+        )
 
     def _adopt(
         self,
@@ -461,32 +534,31 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
             deployment_id = hook.find_bot_deployment(deployment, sent.at, sent.automation_name)
         except DeploymentUnknownError as unclear:
             raise AutomationAnywhereError(
-                f"{who} a deploy of bot {deployment.bot_id} at {when} without getting its answer. {unclear} Not "
+                f"{who} a deploy of {deployment.describe()} at {when} without getting its answer. {unclear} Not "
                 "taking another deployment's run, nor deploying again so that the bot never runs twice: a retry "
                 "of this task looks again; check the Control Room's activity."
             ) from unclear
         if deployment_id is None:
             raise AutomationAnywhereError(
-                f"{who} a deploy of bot {deployment.bot_id} at {when} without getting its answer, and the Control "
-                f"Room's activity shows no run of it for run-as user(s) {', '.join(deployment.run_as_user_ids)} "
-                "since then. Whether it ran cannot be told yet (the activity may be late, or the connection's user "
+                f"{who} a deploy of {deployment.describe()} at {when} without getting its answer, and the Control "
+                "Room's activity shows no run of it since then. Whether it ran cannot be told yet (the activity may be late, or the connection's user "
                 'may lack "View everyone\'s activity"): not deploying again, so that the bot never runs twice. A '
                 "retry of this task looks again; check the activity — if the bot never ran, a new DAG run deploys "
                 "anew."
             )
         self.log.warning(
-            "%s a deploy of bot %s at %s without getting its answer: it ran as deployment %s. Taking it, not "
+            "%s a deploy of %s at %s without getting its answer: it ran as deployment %s. Taking it, not "
             "deploying again.",
             who,
-            deployment.bot_id,
+            deployment.describe(),
             when,
             deployment_id,
         )
         store.save({"fingerprint": deployment.fingerprint(), **sent.saved(deployment_id)})
         return deployment_id
 
-    def _watch(self, deployment_id: str) -> BotRunWatch:
-        return BotRunWatch(BotRunWait(deployment_id, self.run_policy), log=self.log)
+    def _watch(self, deployment_id: str, expected_runs: int | None = None) -> BotRunWatch:
+        return BotRunWatch(BotRunWait(deployment_id, self.run_policy, expected_runs=expected_runs), log=self.log)
 
     @staticmethod
     def _finish(store: TaskStateStore, wait: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -502,6 +574,29 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
             raise
         store.done()
         return result
+
+
+def check_api_task_targets(**targets: Any) -> None:
+    """
+    An API task runs in the Control Room's cloud: run-as users and pools, which choose a
+    task bot's devices, have no meaning for it.
+
+    :raises InvalidInputError: naming every such parameter given.
+    """
+    given = [name for name, value in targets.items() if value not in (None, [], ())]
+    if given:
+        raise InvalidInputError(
+            f"{' and '.join(given)} cannot be used with api_task=True: an API task runs in the Control Room's cloud, "
+            "without run-as users' devices or pools (give shared_run_as_user_id or shared_run_as_user_name for "
+            "the run-as user whose context its runs get)."
+        )
+
+
+def check_task_bot_only(**parameters: tuple[Any, Any]) -> None:
+    """:raises InvalidInputError: naming the API task parameters set away from their defaults without ``api_task``."""
+    given = [name for name, (value, default) in parameters.items() if value != default]
+    if given:
+        raise InvalidInputError(f"{' and '.join(given)} apply only to API tasks: set api_task=True, or leave them out.")
 
 
 class AutomationAnywhereRequeueWorkItemsOperator(NamesTaskInInputErrors, BaseOperator):

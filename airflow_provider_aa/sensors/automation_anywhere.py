@@ -15,6 +15,7 @@ from airflow_provider_aa.control_room.bots import (
     BotRunWait,
     validate_deployment_id,
 )
+from airflow_provider_aa.control_room.errors import InvalidInputError
 from airflow_provider_aa.control_room.names import check_id_or_name
 from airflow_provider_aa.control_room.statuses import (
     WORK_ITEM_FAILURE_STATUSES,
@@ -227,10 +228,14 @@ class AutomationAnywhereBotRunSensor(_AutomationAnywhereSensor):
         cleared, ``execution_timeout``), stop the deployment's runs that have not finished
         and log which (``on_kill``; deferred, the trigger does the same). Default ``True``;
         ``False`` leaves the bot running.
+    :param expected_runs: how many runs the deployment starts, e.g. an API task's
+        ``number_of_executions``: fewer listed keep the wait going, as the Control Room may
+        list them late (default ``None``: the runs listed are all of them).
 
     XCom (return value): ``{"deployment_id": ..., "status": "COMPLETED", "outputs": {name:
     value}, "runs": [{"execution_id", "status", "message", "outputs"}, ...]}`` with plain
-    output values; ``outputs`` are the first run's (a deployment runs once per run-as user).
+    output values; ``outputs`` are the first run's (a deployment runs once per run-as user,
+    or once per execution of an API task).
     """
 
     template_fields: Sequence[str] = ("deployment_id",)
@@ -246,11 +251,17 @@ class AutomationAnywhereBotRunSensor(_AutomationAnywhereSensor):
         automation_anywhere_conn_id: str = AutomationAnywhereHook.default_conn_name,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         stop_on_kill: bool = True,
+        expected_runs: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(automation_anywhere_conn_id=automation_anywhere_conn_id, deferrable=deferrable, **kwargs)
+        if expected_runs is not None and (
+            isinstance(expected_runs, bool) or not isinstance(expected_runs, int) or expected_runs < 1
+        ):
+            raise InvalidInputError(f"expected_runs must be a whole number from 1, or None, got {expected_runs!r}.")
         self.deployment_id = deployment_id
         self.stop_on_kill = stop_on_kill
+        self.expected_runs = expected_runs
         self.run_policy = BotRunPolicy(activity_grace_period, paused_timeout, unknown_timeout, pending_timeout)
         self._watch: BotRunWatch | None = None
 
@@ -260,7 +271,7 @@ class AutomationAnywhereBotRunSensor(_AutomationAnywhereSensor):
             deployment_id = validate_deployment_id(self.deployment_id)
             store = TaskStateStore(context, "bot_run_wait")
             saved = store.load()
-            wait = BotRunWait(deployment_id, self.run_policy)
+            wait = BotRunWait(deployment_id, self.run_policy, expected_runs=self.expected_runs)
             if isinstance(saved, dict) and saved.get("deployment_id") == deployment_id:
                 wait.started_at, wait.held_since = saved.get("started_at"), dict(saved.get("held_since") or {})
             self._watch = BotRunWatch(wait, log=self.log, store=store)

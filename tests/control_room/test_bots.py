@@ -379,6 +379,7 @@ def test_the_wait_survives_serialisation():
         "pending_timeout": 9,
         "started_at": 42.0,
         "held_since": {"e1:UNKNOWN": 42.0},
+        "expected_runs": None,
     }
 
 

@@ -81,6 +81,7 @@ def test_an_old_control_room_with_a_restricted_user(clock, token):
         "login": "ok",
         "parallel_sessions": "unknown",
         "deploy_api": "v3",
+        "api_tasks": "unavailable",
         "work_item_update_api": "v3",
         "user_management_api": second,
         "queue_access": "visible",

@@ -12,6 +12,7 @@ from airflow_provider_aa.airflow_compat import AirflowFailException
 from airflow_provider_aa.control_room import names
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, FatalError, InvalidInputError
 from airflow_provider_aa.control_room.names import (
+    API_TASK_TYPE,
     TASK_BOT_TYPE,
     NameLookupError,
     bot_id_of,
@@ -68,8 +69,11 @@ def bot(bot_id, path, kind=TASK_BOT_TYPE, name=None):
     return {"id": bot_id, "name": name or path.split("\\")[-1], "path": path, "type": kind}
 
 
+IS_BOT = {"operator": "or", "operands": [eq("type", TASK_BOT_TYPE), eq("type", API_TASK_TYPE)]}
+
+
 def bot_filter(name):
-    return {"operator": "and", "operands": [eq("type", TASK_BOT_TYPE), sub("name", name)]}
+    return {"operator": "and", "operands": [IS_BOT, sub("name", name)]}
 
 
 FINANCE = "Automation Anywhere\\Bots\\Finance\\Invoice Processor"
@@ -325,6 +329,20 @@ def test_a_bot_is_found_by_its_path_among_bots_of_the_same_name(session, token, 
     assert run(bot_id_of(session, path), script, session=session) == "501"
 
 
+def test_an_api_task_is_found_by_its_path_as_a_task_bot_is(session, token):
+    classifier = "Automation Anywhere\\Bots\\Finance\\Invoice Classifier"
+    script = Script(
+        [
+            login(token),
+            (
+                expect("POST", PUBLIC_FILES, json=body(bot_filter("Invoice Classifier")), token=token),
+                listing(bot(701, classifier, API_TASK_TYPE)),
+            ),
+        ]
+    )
+    assert run(bot_id_of(session, "Bots/Finance/Invoice Classifier"), script, session=session) == "701"
+
+
 def test_folders_and_other_files_never_match(session, token):
     # A Control Room that ignores the type filter: a folder, and a file of another type, at the path.
     script = Script(
@@ -375,7 +393,7 @@ def test_a_bot_path_compares_case_sensitively_and_names_the_bot_elsewhere(sessio
         [
             login(token),
             (expect("POST", PUBLIC_FILES, json=body(bot_filter("invoice processor"))), listing()),
-            (expect("POST", PUBLIC_FILES, json=body({**eq("type", TASK_BOT_TYPE)})), listing(*every_bot)),
+            (expect("POST", PUBLIC_FILES, json=body(IS_BOT)), listing(*every_bot)),
         ]
     )
     with pytest.raises(NameLookupError) as failed:

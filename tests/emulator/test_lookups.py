@@ -54,11 +54,13 @@ def test_public_files_are_bots_and_their_folders_with_windows_paths(client):
         "503": "Automation Anywhere\\Bots\\Archive\\Invoice Processor",
         "504": "Automation Anywhere\\Bots\\Finance\\Invoice Processor v2",
     }
+    api_tasks = {file["id"]: path for path, file in files.items() if file["type"] == "application/vnd.aa.headlessbot"}
+    assert api_tasks == {"701": "Automation Anywhere\\Bots\\Finance\\Invoice Classifier"}
     processor = files["Automation Anywhere\\Bots\\Finance\\Invoice Processor"]
     assert processor["name"] == "Invoice Processor" and processor["folder"] is False
     assert processor["parentId"] == files["Automation Anywhere\\Bots\\Finance"]["id"]
     assert processor["workspaceType"] == "PUBLIC"
-    assert answer["page"]["total"] == len(files) == 8
+    assert answer["page"]["total"] == len(files) == 9
 
 
 def test_files_filter_on_type_and_name(client):
@@ -144,4 +146,4 @@ def test_a_seed_without_look_up_data_lists_nothing():
         assert client.login(multipleLogin=True).status_code == 200
         assert listed(client, RUN_AS_USERS)["list"] == listed(client, POOLS)["list"] == []
         assert listed(client, PRIVATE)["list"] == []
-        assert len(listed(client, PUBLIC)["list"]) == 8
+        assert len(listed(client, PUBLIC)["list"]) == 9

@@ -54,6 +54,7 @@ def test_the_check_reports_login_sessions_versions_rights_and_filters(aa_emulato
         "login": "ok",
         "parallel_sessions": "yes",
         "deploy_api": "v4",
+        "api_tasks": "available",
         "work_item_update_api": "v4",
         "user_management_api": statuses["user_management_api"],  # the role API's order is roles.py's
         "queue_access": "visible",
@@ -80,6 +81,8 @@ def test_an_old_control_room_gets_v3_and_advice(aa_emulator, monkeypatch):
     assert (report.findings["deploy_api"].status, report.findings["work_item_update_api"].status) == ("v3", "v3")
     assert report.findings["deploy_api"].uses == "POST /v3/automations/deploy"
     assert any("no /v4 deploy" in advice for advice in report.advice)
+    assert report.findings["api_tasks"].status == "unavailable"
+    assert any(advice.startswith("api_task=True fails") and "API tasks need" in advice for advice in report.advice)
     assert any("deprecates" in advice for advice in report.advice)
 
 
@@ -214,17 +217,17 @@ def test_the_command_prints_json_and_exits_0(aa_emulator, monkeypatch, capsys):
         (
             "automation-360-latest",
             0,
-            {"login": "ok", "deploy_api": "v4", "work_item_update_api": "v4", "queue_access": "visible"},
+            {"login": "ok", "deploy_api": "v4", "api_tasks": "available", "work_item_update_api": "v4"},
         ),
         (
             "automation-360-v30",
             0,
-            {"login": "ok", "deploy_api": "v3", "work_item_update_api": "v3", "queue_access": "visible"},
+            {"login": "ok", "deploy_api": "v3", "api_tasks": "unavailable", "work_item_update_api": "v3"},
         ),
         (
             "on-prem-11.3",
             1,
-            {"login": "ok", "deploy_api": "none", "queue_access": "not available", "user_management_api": "v1"},
+            {"login": "ok", "deploy_api": "none", "api_tasks": "unavailable", "queue_access": "not available"},
         ),
     ],
 )
