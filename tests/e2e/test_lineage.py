@@ -29,9 +29,7 @@ def lineage_events(tmp_path: Path, dag_id: str) -> dict[tuple[str, str], dict]:
         "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps({"type": "file", "log_file_path": str(events), "append": True}),
         "AIRFLOW__OPENLINEAGE__NAMESPACE": "tests",
     }
-    done = subprocess.run(
-        [str(AIRFLOW), "dags", "test", dag_id], env=env, capture_output=True, text=True, timeout=300
-    )
+    done = subprocess.run([str(AIRFLOW), "dags", "test", dag_id], env=env, capture_output=True, text=True, timeout=300)
     (tmp_path / "dags-test.log").write_text(done.stdout + done.stderr)
     assert done.returncode == 0, f"airflow dags test failed: see {tmp_path / 'dags-test.log'}"
     found = {}
