@@ -67,16 +67,16 @@ def control_room_url(task: Any) -> str:
     return AutomationAnywhereHook(task.automation_anywhere_conn_id).settings.base_url
 
 
-def queue_before_run(task: Any) -> tuple[str, str] | None:
-    """A task's queue when it is given by id (a name needs a look-up: known once the task ran)."""
+def queue_before_run(task: Any) -> str | None:
+    """A task's queue id when it is given by id (a name needs a look-up: known once the task ran)."""
     if task.queue_name is not None or task.queue_id is None:
         return None
-    return control_room_url(task), validate_id(task.queue_id, "queue_id")
+    return validate_id(task.queue_id, "queue_id")
 
 
-def queue_lineage(queue: tuple[str, str] | None, *, read: bool, written: bool) -> OperatorLineage:
-    """The queue ``(control room url, queue id)`` as an input (``read``) and/or an output (``written``)."""
-    datasets = [queue_dataset(*queue)] if queue else []
+def queue_lineage(task: Any, queue_id: str | None, *, read: bool, written: bool) -> OperatorLineage:
+    """The task's queue as an input (``read``) and/or an output (``written``); none without an id."""
+    datasets = [queue_dataset(control_room_url(task), queue_id)] if queue_id else []
     return OperatorLineage(inputs=datasets if read else [], outputs=datasets if written else [])
 
 
@@ -92,15 +92,16 @@ def deployment_lineage(run: dict[str, Any] | None) -> OperatorLineage:
     return OperatorLineage(run_facets={"automationAnywhereDeployment": facet})
 
 
-def export_lineage(
-    control_room_url: str | None, dataset: str, queue_ids: Sequence[str], written: str | None
-) -> OperatorLineage:
-    """An export: the Control Room records it read, and the file it wrote (``None``: not yet)."""
+def export_lineage(task: Any, queue_ids: Sequence[str] | None, written: str | None) -> OperatorLineage:
+    """
+    An export: the Control Room records it read (for work items: of ``queue_ids``; ``None``:
+    not known yet), and the file it wrote (``None``: not yet).
+    """
     inputs: list[Dataset] = []
-    if control_room_url is not None:
-        if dataset == "work_items":
-            inputs = [queue_dataset(control_room_url, queue_id) for queue_id in queue_ids]
-        else:
-            name = "activity" if dataset == "bot_runs" else "audit"
-            inputs = [Dataset(namespace=namespace(control_room_url), name=name)]
+    if task.dataset != "work_items":
+        name = "activity" if task.dataset == "bot_runs" else "audit"
+        inputs = [Dataset(namespace=namespace(control_room_url(task)), name=name)]
+    elif queue_ids:
+        url = control_room_url(task)
+        inputs = [queue_dataset(url, queue_id) for queue_id in queue_ids]
     return OperatorLineage(inputs=inputs, outputs=[file_dataset(written)] if written else [])

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from airflow.sdk import BaseOperator, Context
     from airflow.sdk.types import TaskInstanceKey
 
+    from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+
 #: XCom key of ``{"control_room_url": ..., "queue_id": ...}``: the work queue a task used.
 QUEUE_XCOM_KEY = "automation_anywhere_queue"
 #: XCom key of ``{"control_room_url": ..., "deployment_id": ...}``: the deployment a task ran or waited for.
@@ -55,12 +57,15 @@ class _ControlRoomLink(BaseOperatorLink):
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
         return self.url_of(_xcom_value(ti_key, self.target_key))
 
-    def push(self, context: Context, control_room_url: str, object_id: str, **more: str) -> None:
-        """Push the target (and the link itself, shown at once) from a running task; ``more`` goes along."""
+    def push(self, context: Context, hook: AutomationAnywhereHook, object_id: str, **more: str) -> None:
+        """
+        Push the target (and the link itself, shown at once) from a running task, with the
+        Control Room URL of ``hook``'s connection; ``more`` goes along.
+        """
         ti = context.get("ti")
         if ti is None:  # a bare execute({}) in a unit test: no task instance to push from
             return
-        target = {**more, "control_room_url": control_room_url, self.id_field: str(object_id)}
+        target = {**more, "control_room_url": hook.settings.base_url, self.id_field: str(object_id)}
         ti.xcom_push(key=self.target_key, value=target)
         ti.xcom_push(key=self.xcom_key, value=self.url_of(target))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from airflow_provider_aa.control_room.errors import InvalidInputError
@@ -79,7 +81,8 @@ class _RecordingTaskInstance:
 
 def test_push_writes_the_target_under_a_stable_key_and_the_link_for_the_ui():
     ti = _RecordingTaskInstance()
-    AutomationAnywhereRunLink().push({"ti": ti}, "https://cr.example.com", "d-1", bot_id="501")
+    hook = SimpleNamespace(settings=SimpleNamespace(base_url="https://cr.example.com"))
+    AutomationAnywhereRunLink().push({"ti": ti}, hook, "d-1", bot_id="501")
     assert ti.pushed == {
         "automation_anywhere_run": {
             "bot_id": "501",

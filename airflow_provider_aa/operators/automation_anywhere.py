@@ -135,8 +135,8 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
         self.poke_interval = poke_interval
         self.timeout = timeout
         self.deferrable = deferrable
-        #: The queue this try added to: (Control Room URL, queue id), for lineage.
-        self._queue: tuple[str, str] | None = None
+        #: The queue id this try added to, for lineage.
+        self._queue: str | None = None
 
     def execute(self, context: Context) -> list[str]:
         queue = queue_label(self)  # checked before any request, as the items are
@@ -148,8 +148,6 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
         try:
             # By name, the id is looked up first: the saved progress is the queue id's.
             queue_id = resolve_queue(self, hook)
-            self._queue = (hook.settings.base_url, queue_id)
-            AutomationAnywhereQueueLink().push(context, *self._queue)
             saved = SavedAddProgress(TaskStateStore(context, "add_progress"))
             progress = saved.load(add_fingerprint(queue_id, items))
             if progress.ids:
@@ -179,6 +177,8 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
                     saved.clear()
                 raise
             ids = [item_id for item_id in progress.ids if item_id is not None]
+            self._queue = queue_id
+            AutomationAnywhereQueueLink().push(context, hook, queue_id)
             if not self.wait_for_completion:
                 saved.clear()
                 return ids
@@ -207,7 +207,7 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
         # The ids travel in the trigger's event: `dag.test()` drops `defer(kwargs=...)`.
         ids = list(event.get("work_item_ids") or [])
         watch = self._watch(resumed_queue(self, event), ids)
-        self._queue = (AutomationAnywhereHook(self.automation_anywhere_conn_id).settings.base_url, watch.queue_id)
+        self._queue = watch.queue_id
         context["ti"].xcom_push(key="work_items", value=watch.resume(event))
         SavedAddProgress(TaskStateStore(context, "add_progress")).clear()
         return ids
@@ -216,13 +216,13 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
         """The queue as an output, when given by id (a name is known once the task ran)."""
         from airflow_provider_aa import lineage
 
-        return lineage.queue_lineage(lineage.queue_before_run(self), read=False, written=True)
+        return lineage.queue_lineage(self, lineage.queue_before_run(self), read=False, written=True)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
         """The queue the items were added to, as an output."""
         from airflow_provider_aa import lineage
 
-        return lineage.queue_lineage(self._queue, read=False, written=True)
+        return lineage.queue_lineage(self, self._queue, read=False, written=True)
 
     def _watch(self, queue_id: str, ids: list[str]) -> WorkItemWatch:
         return WorkItemWatch(
@@ -379,7 +379,7 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
             deployment = deployment_of(self, hook)
             deployment_id = self._deploy(hook, deployment, store)
             self._run = {"deployment_id": deployment_id, "bot_id": deployment.bot_id}
-            AutomationAnywhereRunLink().push(context, hook.settings.base_url, deployment_id, bot_id=deployment.bot_id)
+            AutomationAnywhereRunLink().push(context, hook, deployment_id, bot_id=deployment.bot_id)
             if not self.wait_for_completion:
                 store.done()
                 return deployment_id
@@ -623,8 +623,8 @@ class AutomationAnywhereRequeueWorkItemsOperator(NamesTaskInInputErrors, BaseOpe
         self.filter = filter
         self.max_items = max_items
         self.automation_anywhere_conn_id = automation_anywhere_conn_id
-        #: The queue this try re-queued in: (Control Room URL, queue id), for lineage.
-        self._queue: tuple[str, str] | None = None
+        #: The queue id this try re-queued in, for lineage.
+        self._queue: str | None = None
 
     def execute(self, context: Context) -> list[str]:
         # Everything is checked before the first request, the queue's name included.
@@ -636,8 +636,8 @@ class AutomationAnywhereRequeueWorkItemsOperator(NamesTaskInInputErrors, BaseOpe
         try:
             # By name, the id is looked up first: the saved progress is the queue id's.
             queue_id = resolve_queue(self, hook)
-            self._queue = (hook.settings.base_url, queue_id)
-            AutomationAnywhereQueueLink().push(context, *self._queue)
+            self._queue = queue_id
+            AutomationAnywhereQueueLink().push(context, hook, queue_id)
             saved = SavedRequeueProgress(TaskStateStore(context, "requeue_progress"))
             progress = saved.load(requeue_fingerprint(queue_id, statuses, checked_filter, cap))
             if progress.requeued or progress.chosen:
@@ -666,13 +666,13 @@ class AutomationAnywhereRequeueWorkItemsOperator(NamesTaskInInputErrors, BaseOpe
         """The queue as an input and an output, when given by id (a name is known once the task ran)."""
         from airflow_provider_aa import lineage
 
-        return lineage.queue_lineage(lineage.queue_before_run(self), read=True, written=True)
+        return lineage.queue_lineage(self, lineage.queue_before_run(self), read=True, written=True)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
         """The queue whose items were re-queued, as an input and an output."""
         from airflow_provider_aa import lineage
 
-        return lineage.queue_lineage(self._queue, read=True, written=True)
+        return lineage.queue_lineage(self, self._queue, read=True, written=True)
 
 
 class SavedRequeueProgress(SavedProgress[RequeueProgress]):

@@ -114,8 +114,8 @@ class AutomationAnywhereExportOperator(NamesTaskInInputErrors, BaseOperator):
         self.queue_ids = queue_ids
         self.queue_names = queue_names
         self.automation_anywhere_conn_id = automation_anywhere_conn_id
-        #: What this try read and wrote, for lineage: (Control Room URL, queue ids, file written).
-        self._exported: tuple[str, list[str], str] | None = None
+        #: What this try read and wrote, for lineage: (queue ids, file written).
+        self._exported: tuple[list[str], str] | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
         interval_start, interval_end = _data_interval(context)
@@ -142,7 +142,6 @@ class AutomationAnywhereExportOperator(NamesTaskInInputErrors, BaseOperator):
         try:
             queues = hook.get_queue_ids(names) if names is not None else ids
             target = export_path(self.destination, self.dataset, interval_start, interval_end, queues or ())
-            control_room_url = hook.settings.base_url
             self.log.info(
                 "Exporting %s changed from %s to %s into %s.",
                 self.dataset,
@@ -155,7 +154,7 @@ class AutomationAnywhereExportOperator(NamesTaskInInputErrors, BaseOperator):
         finally:
             hook.close()
         self.log.info("Wrote %d %s record(s) in %d page(s) to %s.", records, self.dataset, pages_written, target)
-        self._exported = (control_room_url, list(queues or ()), str(target))
+        self._exported = (list(queues or ()), str(target))
         return {
             "dataset": self.dataset,
             "interval_start": interval_start.isoformat(),
@@ -171,19 +170,16 @@ class AutomationAnywhereExportOperator(NamesTaskInInputErrors, BaseOperator):
         """The records to read, when known without a request (the file is named once the task runs)."""
         from airflow_provider_aa import lineage
 
-        if self.dataset == "work_items" and self.queue_ids is None:
-            return lineage.export_lineage(None, self.dataset, (), None)
-        queues = validate_ids(self.queue_ids, "queue_ids") if self.queue_ids is not None else []
-        return lineage.export_lineage(lineage.control_room_url(self), self.dataset, queues, None)
+        queues = validate_ids(self.queue_ids, "queue_ids") if self.queue_ids is not None else None
+        return lineage.export_lineage(self, queues, None)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
         """The records read as inputs, the file written as the output."""
         from airflow_provider_aa import lineage
 
         if self._exported is None:
-            return lineage.export_lineage(None, self.dataset, (), None)
-        control_room_url, queues, written = self._exported
-        return lineage.export_lineage(control_room_url, self.dataset, queues, written)
+            return lineage.export_lineage(self, None, None)
+        return lineage.export_lineage(self, *self._exported)
 
 
 def _data_interval(context: Context) -> tuple[datetime, datetime]:

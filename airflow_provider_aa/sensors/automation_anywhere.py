@@ -159,8 +159,8 @@ class AutomationAnywhereWorkItemSensor(_AutomationAnywhereSensor):
         self.work_item_ids = work_item_ids
         self.pending_statuses = normalise_statuses(pending_statuses, "pending_statuses")
         self.failure_statuses = normalise_statuses(failure_statuses, "failure_statuses")
-        #: The queue this try waits on: (Control Room URL, queue id), for lineage.
-        self._queue: tuple[str, str] | None = None
+        #: The queue id this try waits on, for lineage.
+        self._queue: str | None = None
 
     @cached_property
     def watch(self) -> WorkItemWatch:
@@ -188,13 +188,13 @@ class AutomationAnywhereWorkItemSensor(_AutomationAnywhereSensor):
         """Resume after deferral with the outcome a poke would have had."""
         # The event names the queue the trigger polled: a queue_name needs no look-up again.
         watch = self._watch(resumed_queue(self, event))
-        self._queue = (AutomationAnywhereHook(self.automation_anywhere_conn_id).settings.base_url, watch.queue_id)
+        self._queue = watch.queue_id
         return watch.resume(event)
 
     def _poke(self, context: Context) -> PokeReturnValue:
         if self._queue is None:
-            self._queue = (self.hook.settings.base_url, self.watch.queue_id)
-            AutomationAnywhereQueueLink().push(context, *self._queue)
+            self._queue = self.watch.queue_id
+            AutomationAnywhereQueueLink().push(context, self.hook, self._queue)
         items = self.hook.get_work_items(self.watch.queue_id, self.watch.work_item_ids)
         done = self.watch.check(items)
         return PokeReturnValue(is_done=done is not None, xcom_value=done)
@@ -203,13 +203,13 @@ class AutomationAnywhereWorkItemSensor(_AutomationAnywhereSensor):
         """The queue as an input, when given by id (a name is known once the sensor poked)."""
         from airflow_provider_aa import lineage
 
-        return lineage.queue_lineage(lineage.queue_before_run(self), read=True, written=False)
+        return lineage.queue_lineage(self, lineage.queue_before_run(self), read=True, written=False)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
         """The queue waited on, as an input."""
         from airflow_provider_aa import lineage
 
-        return lineage.queue_lineage(self._queue, read=True, written=False)
+        return lineage.queue_lineage(self, self._queue, read=True, written=False)
 
 
 class AutomationAnywhereBotRunSensor(_AutomationAnywhereSensor):
@@ -298,7 +298,7 @@ class AutomationAnywhereBotRunSensor(_AutomationAnywhereSensor):
     def _poke(self, context: Context) -> PokeReturnValue:
         watch = self.watch(context)
         if not self._pushed_run:
-            AutomationAnywhereRunLink().push(context, self.hook.settings.base_url, watch.wait.deployment_id)
+            AutomationAnywhereRunLink().push(context, self.hook, watch.wait.deployment_id)
             self._pushed_run = True
         done = watch.check(self.hook.get_bot_runs(watch.wait.deployment_id))
         return PokeReturnValue(is_done=done is not None, xcom_value=done)
