@@ -32,10 +32,9 @@ RUN_XCOM_KEY = "automation_anywhere_run"
 
 
 def _xcom_value(ti_key: TaskInstanceKey, key: str) -> Any:
-    try:
-        from airflow.sdk.execution_time.xcom import XCom
-    except ImportError:  # Airflow 3.1
-        from airflow.models.xcom import XCom  # type: ignore[no-redef]
+    # Imported here: it resolves the configured XCom backend, which only a running task needs.
+    from airflow.sdk.execution_time.xcom import XCom
+
     return XCom.get_value(ti_key=ti_key, key=key)
 
 
