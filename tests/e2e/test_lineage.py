@@ -47,6 +47,7 @@ def datasets(event: dict, side: str) -> list[tuple[str, str]]:
 
 def test_tasks_report_the_queue_the_deployment_and_the_exported_file(fast_bot, monkeypatch, tmp_path):
     fast_bot.use_connection(monkeypatch)
+    fast_bot.configure(pickup_delay=3.0)  # the first poke of "wait" finds the item new: it defers
     monkeypatch.setenv("AA_EXPORT_DESTINATION", str(tmp_path / "exports"))
     host = fast_bot.url.split("://", 1)[1]
     control_room = f"automation-anywhere://{host}"
@@ -56,6 +57,8 @@ def test_tasks_report_the_queue_the_deployment_and_the_exported_file(fast_bot, m
     queue_dataset = (control_room, "queues/20")  # the emulator's queue "Invoices"
     assert datasets(events["add", "COMPLETE"], "outputs") == [queue_dataset]
     assert datasets(events["add", "COMPLETE"], "inputs") == []
+    assert "[DAG TEST] running trigger in line" in (tmp_path / "dags-test.log").read_text()  # "wait" deferred
+    assert datasets(events["wait", "START"], "inputs") == []  # by name: known once it ran
     assert datasets(events["wait", "COMPLETE"], "inputs") == [queue_dataset]
     assert datasets(events["wait", "COMPLETE"], "outputs") == []
     assert datasets(events["requeue", "COMPLETE"], "inputs") == [queue_dataset]

@@ -29,6 +29,7 @@ with DAG(dag_id="lineage", schedule=None, start_date=datetime(2026, 1, 1), catch
         pending_statuses=WORK_ITEM_RUNNING_STATUSES,
         poke_interval=0.5,
         timeout=60,
+        deferrable=True,  # its COMPLETE event comes from the task resumed after the trigger
     )
     requeue = AutomationAnywhereRequeueWorkItemsOperator(task_id="requeue", queue_name="Invoices")
     deploy = AutomationAnywhereDeployBotOperator(
