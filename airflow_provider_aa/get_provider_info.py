@@ -34,6 +34,10 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {"integration-name": _INTEGRATION, "python-modules": [f"{_PACKAGE}.triggers.automation_anywhere"]}
         ],
+        "extra-links": [
+            f"{_PACKAGE}.links.AutomationAnywhereRunLink",
+            f"{_PACKAGE}.links.AutomationAnywhereQueueLink",
+        ],
         "connection-types": [
             {
                 "connection-type": "automation_anywhere",

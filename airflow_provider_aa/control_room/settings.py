@@ -127,7 +127,7 @@ def settings_from_connection(
             f"auth_type={auth_type!r} (needs {', '.join(name for name, _ in needed)})."
         )
     return ConnectionSettings(
-        base_url=_base_url(host, port, schema),
+        base_url=base_url(host, port, schema),
         auth_type=auth_type,
         username=username,
         password=password or None,
@@ -198,7 +198,12 @@ def _auth_type(value: Any, *, api_key: str | None, token: str | None, password: 
     return str(value)
 
 
-def _base_url(host: str | None, port: int | None, schema: str | None = None) -> str:
+def base_url(host: str | None, port: int | None, schema: str | None = None) -> str:
+    """
+    The Control Room URL of a connection's ``host`` (with ``port`` and ``schema`` where the host
+    lacks them): scheme, host, port and path prefix, without a trailing slash, query or
+    fragment. A host with credentials in it is refused, so the URL never carries a secret.
+    """
     raw = (host or "").strip()
     if not raw:
         raise InvalidInputError(

@@ -41,6 +41,7 @@ from airflow_provider_aa.control_room.work_item_changes import (
 )
 from airflow_provider_aa.control_room.work_items import validate_batch_size, validate_filter, validate_work_items
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+from airflow_provider_aa.links import RUN_XCOM_KEY, AutomationAnywhereQueueLink, AutomationAnywhereRunLink
 from airflow_provider_aa.name_parameters import deployment_of, queue_label, resolve_queue, resumed_queue
 from airflow_provider_aa.stop_on_kill import stop_deployment_runs
 from airflow_provider_aa.task_errors import NamesTaskInInputErrors
@@ -48,6 +49,7 @@ from airflow_provider_aa.task_state import SavedProgress, TaskStateStore
 from airflow_provider_aa.waits import BotRunWatch, TriggerPolling, WorkItemWatch, warn_before_deferring
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
 T = TypeVar("T")
@@ -92,12 +94,16 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
     XCom (return value): the created work item ids as strings, in the order given, e.g.
     ``["40957", "40958"]`` — ready for ``AutomationAnywhereWorkItemSensor(work_item_ids=...)``.
     With ``wait_for_completion`` the finished items are pushed too, under the key
-    ``work_items`` as ``{id: work item}``.
+    ``work_items`` as ``{id: work item}``. Under ``automation_anywhere_queue``: the queue
+    (``{"control_room_url", "queue_id"}``) for the "Work queue" link.
+
+    OpenLineage: the queue as an output (docs/lineage-and-links.md).
 
     :raises AutomationAnywhereError: invalid input (before any request) or a failed call.
     """
 
     template_fields: Sequence[str] = ("queue_id", "queue_name", "work_items")
+    operator_extra_links = (AutomationAnywhereQueueLink(),)
     ui_color = "#ffb81c"
 
     def __init__(
@@ -135,6 +141,8 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
         self.poke_interval = poke_interval
         self.timeout = timeout
         self.deferrable = deferrable
+        #: The queue id this try added to, for lineage.
+        self._queue: str | None = None
 
     def execute(self, context: Context) -> list[str]:
         queue = queue_label(self)  # checked before any request, as the items are
@@ -175,6 +183,8 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
                     saved.clear()
                 raise
             ids = [item_id for item_id in progress.ids if item_id is not None]
+            self._queue = queue_id
+            AutomationAnywhereQueueLink().push(context, hook, queue_id)
             if not self.wait_for_completion:
                 saved.clear()
                 return ids
@@ -203,9 +213,22 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
         # The ids travel in the trigger's event: `dag.test()` drops `defer(kwargs=...)`.
         ids = list(event.get("work_item_ids") or [])
         watch = self._watch(resumed_queue(self, event), ids)
+        self._queue = watch.queue_id
         context["ti"].xcom_push(key="work_items", value=watch.resume(event))
         SavedAddProgress(TaskStateStore(context, "add_progress")).clear()
         return ids
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        """The queue as an output, when given by id (a name is known once the task ran)."""
+        from airflow_provider_aa import lineage
+
+        return lineage.queue_lineage(self, lineage.queue_before_run(self), read=False, written=True)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """The queue the items were added to, as an output."""
+        from airflow_provider_aa import lineage
+
+        return lineage.queue_lineage(self, self._queue, read=False, written=True)
 
     def _watch(self, queue_id: str, ids: list[str]) -> WorkItemWatch:
         return WorkItemWatch(
@@ -304,6 +327,11 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
     is the same for one run or several (run-as users, an API task's executions):
     ``outputs`` are the first listed run's, ``runs`` holds every run as ``{"execution_id",
     "status", "message", "outputs"}``.
+    Under ``automation_anywhere_run``: ``{"control_room_url", "deployment_id", "bot_id"}``
+    for the "Control Room run" link.
+
+    OpenLineage: the deployment id, the bot id and the run's status as a run facet
+    (docs/lineage-and-links.md).
 
     :raises AutomationAnywhereError: invalid input (before any request) or a failed call.
     """
@@ -319,6 +347,7 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         "shared_run_as_user_id",
         "shared_run_as_user_name",
     )
+    operator_extra_links = (AutomationAnywhereRunLink(),)
     ui_color = "#ffb81c"
 
     def __init__(
@@ -399,6 +428,8 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         self.stop_on_kill = stop_on_kill
         # What on_kill stops: the deployment this try waits for, and where it is saved.
         self._waiting_for: tuple[str, TaskStateStore] | None = None
+        #: The deployment of this try, for lineage: deployment_id, bot_id, status (once waited for).
+        self._run: dict[str, Any] | None = None
 
     def execute(self, context: Context) -> str | dict[str, Any]:
         store = TaskStateStore(context, "bot_deployment")
@@ -407,6 +438,8 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
             # Names are looked up first: the saved deployment's fingerprint holds the ids.
             deployment = deployment_of(self, hook)
             deployment_id = self._deploy(hook, deployment, store)
+            self._run = {"deployment_id": deployment_id, "bot_id": deployment.bot_id}
+            AutomationAnywhereRunLink().push(context, hook, deployment_id, bot_id=deployment.bot_id)
             if not self.wait_for_completion:
                 store.done()
                 return deployment_id
@@ -439,7 +472,21 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         """Resume after deferral: the finished run, or the error a poll would raise."""
         # The id travels in the trigger's event: `dag.test()` drops `defer(kwargs=...)`.
         watch = self._watch(str(event.get("deployment_id") or ""))
+        pushed = context["ti"].xcom_pull(task_ids=self.task_id, key=RUN_XCOM_KEY)
+        self._run = dict(pushed) if isinstance(pushed, dict) else {"deployment_id": watch.wait.deployment_id}
         return self._finish(TaskStateStore(context, "bot_deployment"), lambda: watch.resume(event))
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        """Nothing yet: the deployment exists once the task ran."""
+        from airflow_provider_aa import lineage
+
+        return lineage.deployment_lineage(None)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """The deployment id, bot id and (when waited for) the run's status, as a run facet."""
+        from airflow_provider_aa import lineage
+
+        return lineage.deployment_lineage(self._run)
 
     def on_kill(self) -> None:
         """
@@ -560,8 +607,7 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
     def _watch(self, deployment_id: str, expected_runs: int | None = None) -> BotRunWatch:
         return BotRunWatch(BotRunWait(deployment_id, self.run_policy, expected_runs=expected_runs), log=self.log)
 
-    @staticmethod
-    def _finish(store: TaskStateStore, wait: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    def _finish(self, store: TaskStateStore, wait: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """
         The wait's result. Once the run succeeded or failed, the saved deployment is
         dropped (a retry or a clear deploys anew); after a timeout or a failed call it is
@@ -573,6 +619,8 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
             store.done()
             raise
         store.done()
+        if self._run is not None:
+            self._run["status"] = result.get("status")
         return result
 
 
@@ -637,12 +685,16 @@ class AutomationAnywhereRequeueWorkItemsOperator(NamesTaskInInputErrors, BaseOpe
     "refused": [...], "gone": [...]}``: changed or moved by someone else after they were
     listed (also an item still ``FAILED`` after a person's edit, with no bot run since),
     refused both statuses by the Control Room, deleted meanwhile; the log's last line says
-    the same.
+    the same. Under ``automation_anywhere_queue``: the queue (``{"control_room_url",
+    "queue_id"}``) for the "Work queue" link.
+
+    OpenLineage: the queue as an input and an output (docs/lineage-and-links.md).
 
     :raises AutomationAnywhereError: invalid input (before any request) or a failed call.
     """
 
     template_fields: Sequence[str] = ("queue_id", "queue_name", "statuses", "filter", "max_items")
+    operator_extra_links = (AutomationAnywhereQueueLink(),)
     ui_color = "#ffb81c"
 
     def __init__(
@@ -666,6 +718,8 @@ class AutomationAnywhereRequeueWorkItemsOperator(NamesTaskInInputErrors, BaseOpe
         self.filter = filter
         self.max_items = max_items
         self.automation_anywhere_conn_id = automation_anywhere_conn_id
+        #: The queue id this try re-queued in, for lineage.
+        self._queue: str | None = None
 
     def execute(self, context: Context) -> list[str]:
         # Everything is checked before the first request, the queue's name included.
@@ -677,6 +731,8 @@ class AutomationAnywhereRequeueWorkItemsOperator(NamesTaskInInputErrors, BaseOpe
         try:
             # By name, the id is looked up first: the saved progress is the queue id's.
             queue_id = resolve_queue(self, hook)
+            self._queue = queue_id
+            AutomationAnywhereQueueLink().push(context, hook, queue_id)
             saved = SavedRequeueProgress(TaskStateStore(context, "requeue_progress"))
             progress = saved.load(requeue_fingerprint(queue_id, statuses, checked_filter, cap))
             if progress.requeued or progress.chosen:
@@ -700,6 +756,18 @@ class AutomationAnywhereRequeueWorkItemsOperator(NamesTaskInInputErrors, BaseOpe
         if "ti" in context:  # outside Airflow's task runner (a unit test) there is none
             context["ti"].xcom_push(key="skipped", value=progress.skipped)
         return ids
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        """The queue as an input and an output, when given by id (a name is known once the task ran)."""
+        from airflow_provider_aa import lineage
+
+        return lineage.queue_lineage(self, lineage.queue_before_run(self), read=True, written=True)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """The queue whose items were re-queued, as an input and an output."""
+        from airflow_provider_aa import lineage
+
+        return lineage.queue_lineage(self, self._queue, read=True, written=True)
 
 
 class SavedRequeueProgress(SavedProgress[RequeueProgress]):

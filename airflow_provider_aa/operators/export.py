@@ -17,6 +17,7 @@ from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.task_errors import NamesTaskInInputErrors
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
 
@@ -73,6 +74,9 @@ class AutomationAnywhereExportOperator(NamesTaskInInputErrors, BaseOperator):
     8601 strings), the file written, the number of records and pages. An interval without
     changes writes an empty file.
 
+    OpenLineage: the Control Room records read (the queues, ``activity`` or ``audit``) as
+    inputs, the file written as the output (docs/lineage-and-links.md).
+
     :raises InvalidInputError: when the task is made, for a bad ``dataset``, ``overlap``,
         ``destination`` type or queue parameters; when it runs, for bad templated values or a
         run without a data interval — before any request.
@@ -110,6 +114,8 @@ class AutomationAnywhereExportOperator(NamesTaskInInputErrors, BaseOperator):
         self.queue_ids = queue_ids
         self.queue_names = queue_names
         self.automation_anywhere_conn_id = automation_anywhere_conn_id
+        #: What this try read and wrote, for lineage: (queue ids, file written).
+        self._exported: tuple[list[str], str] | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
         interval_start, interval_end = _data_interval(context)
@@ -148,6 +154,7 @@ class AutomationAnywhereExportOperator(NamesTaskInInputErrors, BaseOperator):
         finally:
             hook.close()
         self.log.info("Wrote %d %s record(s) in %d page(s) to %s.", records, self.dataset, pages_written, target)
+        self._exported = (list(queues or ()), str(target))
         return {
             "dataset": self.dataset,
             "interval_start": interval_start.isoformat(),
@@ -158,6 +165,21 @@ class AutomationAnywhereExportOperator(NamesTaskInInputErrors, BaseOperator):
             "records": records,
             "pages": pages_written,
         }
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        """The records to read, when known without a request (the file is named once the task runs)."""
+        from airflow_provider_aa import lineage
+
+        queues = validate_ids(self.queue_ids, "queue_ids") if self.queue_ids is not None else None
+        return lineage.export_lineage(self, queues, None)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """The records read as inputs, the file written as the output."""
+        from airflow_provider_aa import lineage
+
+        if self._exported is None:
+            return lineage.export_lineage(self, None, None)
+        return lineage.export_lineage(self, *self._exported)
 
 
 def _data_interval(context: Context) -> tuple[datetime, datetime]:

@@ -24,6 +24,7 @@ from airflow_provider_aa.control_room.statuses import (
 )
 from airflow_provider_aa.control_room.work_items import validate_ids
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+from airflow_provider_aa.links import AutomationAnywhereQueueLink, AutomationAnywhereRunLink
 from airflow_provider_aa.name_parameters import queue_label, resolve_queue, resumed_queue
 from airflow_provider_aa.stop_on_kill import stop_deployment_runs
 from airflow_provider_aa.task_errors import NamesTaskInInputErrors
@@ -31,6 +32,7 @@ from airflow_provider_aa.task_state import TaskStateStore
 from airflow_provider_aa.waits import BotRunWatch, TriggerPolling, WorkItemWatch, warn_before_deferring
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
     from airflow.triggers.base import BaseTrigger
 
@@ -130,10 +132,14 @@ class AutomationAnywhereWorkItemSensor(_AutomationAnywhereSensor):
 
     XCom (return value): ``{id: work item}`` for every id, as the Control Room returned the
     items (ids as strings), e.g. ``{"40957": {"id": "40957", "status": "COMPLETED",
-    "result": "...", "json": {...}, ...}}``.
+    "result": "...", "json": {...}, ...}}``. Under ``automation_anywhere_queue``: the queue
+    (``{"control_room_url", "queue_id"}``) for the "Work queue" link.
+
+    OpenLineage: the queue as an input (docs/lineage-and-links.md).
     """
 
     template_fields: Sequence[str] = ("queue_id", "queue_name", "work_item_ids")
+    operator_extra_links = (AutomationAnywhereQueueLink(),)
 
     def __init__(
         self,
@@ -154,6 +160,8 @@ class AutomationAnywhereWorkItemSensor(_AutomationAnywhereSensor):
         self.work_item_ids = work_item_ids
         self.pending_statuses = normalise_statuses(pending_statuses, "pending_statuses")
         self.failure_statuses = normalise_statuses(failure_statuses, "failure_statuses")
+        #: The queue id this try waits on, for lineage.
+        self._queue: str | None = None
 
     @cached_property
     def watch(self) -> WorkItemWatch:
@@ -180,12 +188,29 @@ class AutomationAnywhereWorkItemSensor(_AutomationAnywhereSensor):
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         """Resume after deferral with the outcome a poke would have had."""
         # The event names the queue the trigger polled: a queue_name needs no look-up again.
-        return self._watch(resumed_queue(self, event)).resume(event)
+        watch = self._watch(resumed_queue(self, event))
+        self._queue = watch.queue_id
+        return watch.resume(event)
 
     def _poke(self, context: Context) -> PokeReturnValue:
+        if self._queue is None:
+            self._queue = self.watch.queue_id
+            AutomationAnywhereQueueLink().push(context, self.hook, self._queue)
         items = self.hook.get_work_items(self.watch.queue_id, self.watch.work_item_ids)
         done = self.watch.check(items)
         return PokeReturnValue(is_done=done is not None, xcom_value=done)
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        """The queue as an input, when given by id (a name is known once the sensor poked)."""
+        from airflow_provider_aa import lineage
+
+        return lineage.queue_lineage(self, lineage.queue_before_run(self), read=True, written=False)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """The queue waited on, as an input."""
+        from airflow_provider_aa import lineage
+
+        return lineage.queue_lineage(self, self._queue, read=True, written=False)
 
 
 class AutomationAnywhereBotRunSensor(_AutomationAnywhereSensor):
@@ -236,9 +261,12 @@ class AutomationAnywhereBotRunSensor(_AutomationAnywhereSensor):
     value}, "runs": [{"execution_id", "status", "message", "outputs"}, ...]}`` with plain
     output values; ``outputs`` are the first run's (a deployment runs once per run-as user,
     or once per execution of an API task).
+    Under ``automation_anywhere_run``: ``{"control_room_url", "deployment_id"}`` for the
+    "Control Room run" link.
     """
 
     template_fields: Sequence[str] = ("deployment_id",)
+    operator_extra_links = (AutomationAnywhereRunLink(),)
 
     def __init__(
         self,
@@ -264,6 +292,7 @@ class AutomationAnywhereBotRunSensor(_AutomationAnywhereSensor):
         self.expected_runs = expected_runs
         self.run_policy = BotRunPolicy(activity_grace_period, paused_timeout, unknown_timeout, pending_timeout)
         self._watch: BotRunWatch | None = None
+        self._pushed_run = False
 
     def watch(self, context: Context) -> BotRunWatch:
         """The rendered, validated wait; its clocks continue those of an earlier poke or try."""
@@ -279,6 +308,9 @@ class AutomationAnywhereBotRunSensor(_AutomationAnywhereSensor):
 
     def _poke(self, context: Context) -> PokeReturnValue:
         watch = self.watch(context)
+        if not self._pushed_run:
+            AutomationAnywhereRunLink().push(context, self.hook, watch.wait.deployment_id)
+            self._pushed_run = True
         done = watch.check(self.hook.get_bot_runs(watch.wait.deployment_id))
         return PokeReturnValue(is_done=done is not None, xcom_value=done)
 

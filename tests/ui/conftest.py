@@ -264,11 +264,12 @@ def signed_in(browser, api_server):
     context.set_default_timeout(UI_TIMEOUT_MS)
     page = context.new_page()
     page.goto(f"{api_server.url}/connections")
-    expect(page.get_by_text("Sign into Airflow")).to_be_visible()
+    # The first pages of a fresh API server are slow on a busy machine: the UI's timeout, not expect's 5 s.
+    expect(page.get_by_text("Sign into Airflow")).to_be_visible(timeout=UI_TIMEOUT_MS)
     page.locator("input[name=username]").fill(api_server.username)
     page.locator("input[name=password]").fill(api_server.password)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Add Connection")).to_be_visible()
+    expect(page.get_by_role("button", name="Add Connection")).to_be_visible(timeout=UI_TIMEOUT_MS)
     page.close()
     yield context
     context.close()
