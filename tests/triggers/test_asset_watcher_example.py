@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from types import SimpleNamespace
 
+from airflow.sdk.execution_time.context import TriggeringAssetEventsAccessor
+
 from airflow_provider_aa.triggers.automation_anywhere import AutomationAnywhereWorkItemEventTrigger
 from tests.e2e.conftest import load_example_dag
 from tests.triggers.conftest import VirtualTriggerClients
@@ -27,9 +29,14 @@ def test_the_examples_watcher_fires_for_finished_invoices_and_the_dag_reports_th
             return event.payload
 
     payload = asyncio.run(first_event())
-    # As Airflow records a watcher's event on the asset.
-    event = SimpleNamespace(extra={"from_trigger": True, "payload": payload})
-    report = dag.get_task("report").python_callable(triggering_asset_events={asset: [event]})
+    # The event as Airflow records a watcher's event on the asset, behind Airflow's own accessor.
+    event = SimpleNamespace(
+        asset=SimpleNamespace(name=asset.name, uri=asset.uri),
+        source_aliases=[],
+        extra={"from_trigger": True, "payload": payload},
+    )
+    events = TriggeringAssetEventsAccessor.build([event])  # type: ignore[list-item]
+    report = dag.get_task("report").python_callable(triggering_asset_events=events)
 
     assert report == {ids[0]: "COMPLETED", ids[1]: "FAILED"}
     assert f"Work item {ids[1]} of queue 20: FAILED" in capsys.readouterr().out
