@@ -1258,8 +1258,29 @@ def case_asset_watcher(d: Deployment) -> str:
         sorted(ids, key=int) == sorted(added, key=int),
         f"the runs reported {len(ids)} ids ({len(set(ids))} distinct) for 30 items: {sorted(set(added) - set(ids))} missing, {sorted(i for i in set(ids) if ids.count(i) > 1)} repeated",
     )
-    return f"30 items completed in 3 batches started {len(runs())} runs, which saw each item exactly once" + (
-        f"; {notes[0]}" if notes else " (Airflow before 3.3: no triggerer kill, the watermark is in memory)"
+    # The example DAG watches queue 20 ("Invoices") on the default connection: an invoice
+    # the bot finishes starts a run of it that reports the item.
+    invoice = em.harness_call("POST", "add", {"queue": 20, "items": [{"invoice_id": "INV-WATCHED", "amount": 1}]})[
+        "ids"
+    ][0]
+    example = "example_automation_anywhere_asset_watcher"
+
+    def example_reported() -> bool:
+        for run in api.call("GET", f"dags/{example}/dagRuns", limit=100, order_by="-run_after")["dag_runs"]:
+            if run["state"] == "success":
+                value = api.call(
+                    "GET",
+                    f"dags/{example}/dagRuns/{q(run['dag_run_id'])}/taskInstances/report/xcomEntries/return_value",
+                ).get("value")
+                if invoice in (json.loads(value) if isinstance(value, str) else value):
+                    return True
+        return False
+
+    wait_for("a run of the example asset watcher DAG reporting the invoice", example_reported, d.remaining(90), 1.0)
+    return (
+        f"30 items completed in 3 batches started {len(runs())} runs, which saw each item exactly once"
+        + (f"; {notes[0]}" if notes else " (Airflow before 3.3: no triggerer kill, the watermark is in memory)")
+        + "; the example asset watcher DAG reported an invoice finished in queue 20"
     )
 
 
