@@ -240,3 +240,24 @@ def test_bot_runs_that_finished_are_reported_with_their_deployment(virtual_emula
     assert events[0]["bot_id"] == "501"
     assert [(run["deployment_id"], run["status"]) for run in events[0]["runs"]] == [(deployments[0], "COMPLETED")]
     assert set(events[0]["cursor"]) == {"since", "seen"}
+
+
+def test_a_failing_poll_fires_nothing_and_the_next_one_reports(virtual_emulator, virtual_time, capsys):
+    trigger = watcher(VirtualTriggerClients(virtual_time), AssetStore())
+    ids = add(virtual_emulator, 2)
+    # Every attempt of one poll fails (the session's retries included); the poll after it works.
+    virtual_emulator.faults.add("server_error", count=5, path="/workitems/list", status=503)
+    lists: list[float] = []
+    virtual_emulator.observe(
+        requests=lambda event: (
+            lists.append(virtual_time())
+            if event.phase == "end" and "workitems/list" in event.path and event.status == 200
+            else None
+        )
+    )
+    events = asyncio.run(collect(trigger, lambda e: len(e) >= 1))
+    assert [reported([event]) for event in events] == [ids]
+    assert virtual_emulator.counters.statuses()["503"] == 5
+    assert "(tried again next poll)" in capsys.readouterr().out
+    # The first start's clock probe failed with the poll; it came at the next tick.
+    assert lists[0] - 1_800_000_000.0 == 60
