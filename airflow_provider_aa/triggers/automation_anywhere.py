@@ -439,7 +439,8 @@ class _ChangeWatcher(BaseEventTrigger):
         clients = self.clients or TriggerClients.of_running_loop()
         client: AsyncControlRoomClient | None = None
         watched: WatchedRecords | None = None
-        watermark = await self._load()
+        watermark: Watermark | None = None
+        loaded = False
         unstored: list[tuple[float, Watermark]] = []  # watermarks of events not yet STORE_DELAY old
         try:
             while True:
@@ -452,10 +453,16 @@ class _ChangeWatcher(BaseEventTrigger):
                 now = clients.clock()
                 due = [mark for fired, mark in unstored if now - fired >= STORE_DELAY]
                 if due:
-                    await self._store(due[-1])
-                    unstored = [(fired, mark) for fired, mark in unstored if now - fired < STORE_DELAY]
+                    try:
+                        await self._store(due[-1])
+                    except Exception:  # not stored: a restart repeats more, nothing is lost
+                        self.log.exception("Watching %s: the watermark could not be stored", self._kind)
+                    else:
+                        unstored = [(fired, mark) for fired, mark in unstored if now - fired < STORE_DELAY]
                 changes: Changes | None = None
                 try:
+                    if not loaded:
+                        watermark, loaded = await self._load(), True
                     if watched is None:
                         watched = await self._resolve(client)
                     if watermark is None:
@@ -468,6 +475,8 @@ class _ChangeWatcher(BaseEventTrigger):
                     self.log.error("Watching %s: %s", self._kind, redact(str(problem)))
                 except AutomationAnywhereError as problem:
                     self.log.error("Watching %s: %s (tried again next poll)", self._kind, redact(str(problem)))
+                except Exception:  # the asset state store failing, or a bug: a watcher must not end
+                    self.log.exception("Watching %s failed (tried again next poll)", self._kind)
                 if changes is not None and watched is not None:
                     watermark = changes.watermark
                     if changes.records:
@@ -503,7 +512,9 @@ class _ChangeWatcher(BaseEventTrigger):
             if stored is not None and watermark is None:
                 self.log.warning("The stored watermark %r is not one; watching from now.", stored)
             return watermark
-        self._in_memory("this Airflow keeps no state for asset watchers (it came with Airflow 3.3)")
+        self._in_memory(
+            "the triggerer gave the trigger no asset state store (Airflow 3.3 gives one to a watcher of one asset)"
+        )
         return None
 
     async def _store(self, watermark: Watermark) -> None:

@@ -16,7 +16,8 @@ from airflow_provider_aa.triggers.automation_anywhere import (
 )
 from tests.triggers.conftest import VirtualTriggerClients
 
-LIST = "POST /v3/wlm/queues/{queueId}/workitems/list"
+#: The virtual clock's start, as the Control Room writes instants.
+SINCE_START = "2027-01-15T08:00:00.000Z"
 
 
 class AssetStore:
@@ -181,7 +182,7 @@ def test_without_a_store_the_watermark_is_kept_in_memory_with_one_warning(
     events = asyncio.run(collect(trigger, lambda e: len(e) == 3, during=finish_more))
     assert [reported([event]) for event in events] == batches
     warnings = [line for line in capsys.readouterr().out.splitlines() if "kept in memory" in line]
-    reason = "watches several assets" if store == "several assets" else "keeps no state for asset watchers"
+    reason = "watches several assets" if store == "several assets" else "gave the trigger no asset state store"
     assert reason in warnings[0]
     assert len(warnings) == 1
     assert "may report again, or miss" in warnings[0]
@@ -259,5 +260,23 @@ def test_a_failing_poll_fires_nothing_and_the_next_one_reports(virtual_emulator,
     assert [reported([event]) for event in events] == [ids]
     assert virtual_emulator.counters.statuses()["503"] == 5
     assert "(tried again next poll)" in capsys.readouterr().out
-    # The first start's clock probe failed with the poll; it came at the next tick.
-    assert lists[0] - 1_800_000_000.0 == 60
+    # The first start's clock probe failed with the poll; it came at the next tick, not at once.
+    assert 60 <= lists[0] - 1_800_000_000.0 < 120
+
+
+def test_a_store_that_fails_to_answer_is_asked_again_before_anything_is_reported(
+    virtual_emulator, virtual_time, capsys
+):
+    class FailsOnce(AssetStore):
+        async def aget(self, key: str, default: Any = None) -> Any:
+            if not hasattr(self, "failed"):
+                self.failed = True
+                raise RuntimeError("the supervisor did not answer")
+            return await super().aget(key, default)
+
+    store = FailsOnce()
+    store.values['automation_anywhere.work_items_watermark:{"queue_id": "20"}'] = json.dumps({"since": SINCE_START})
+    ids = add(virtual_emulator, 2)
+    events = asyncio.run(collect(watcher(VirtualTriggerClients(virtual_time), store), lambda e: len(e) >= 1))
+    assert reported(events) == ids
+    assert "Watching work_items failed (tried again next poll)" in capsys.readouterr().out
