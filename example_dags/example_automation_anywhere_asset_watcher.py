@@ -29,7 +29,7 @@ invoices_finished = Asset(
         AssetWatcher(
             name="invoices_finished",
             # Plain values only: the trigger's identity must not change between DAG parses.
-            trigger=AutomationAnywhereWorkItemEventTrigger(queue_name=QUEUE_NAME, poll_interval=10),
+            trigger=AutomationAnywhereWorkItemEventTrigger(queue_name=QUEUE_NAME, poll_interval=30),
         )
     ],
 )
