@@ -311,18 +311,18 @@ class HistoryCursor:
 
     def _key(self, record: Mapping[str, Any], record_id: Any) -> tuple[int, tuple[int, int | str]]:
         """Where a record sorts: its change time in nanoseconds (none: first), then its id."""
-        nanoseconds = _nanoseconds(record.get(self.dataset.change_time))
+        nanoseconds = instant_nanoseconds(record.get(self.dataset.change_time))
         return (-1 if nanoseconds is None else nanoseconds), _id_key(record_id)
 
     def _check(self, listed: list[dict[str, Any]], ids: list[str], request: ApiRequest) -> None:
         """:raises AutomationAnywhereError: unless the page holds what was asked, in the order asked."""
         start, end = self._window_nanoseconds
-        since = _nanoseconds(self.since) if self.since is not None else start
+        since = instant_nanoseconds(self.since) if self.since is not None else start
         after = (since, _id_key(self.last_id)) if self.dataset.numeric_ids and self.last_id is not None else None
         previous: tuple[int, tuple[int, int | str]] | None = None
         for record, record_id in zip(listed, ids):
             changed = record.get(self.dataset.change_time)
-            nanoseconds = _nanoseconds(changed)
+            nanoseconds = instant_nanoseconds(changed)
             if nanoseconds is None or not start <= nanoseconds < end:
                 problem = f"{self.dataset.change_time} {changed!r} is outside the window asked for"
             elif since is not None and nanoseconds < since:
@@ -456,7 +456,7 @@ class NewestFirstCursor:
         keys: list[tuple[int, tuple[int, int | str]]] = []
         for record, record_id in zip(listed, ids):
             changed = record.get(self.dataset.change_time)
-            nanoseconds = _nanoseconds(changed)
+            nanoseconds = instant_nanoseconds(changed)
             if nanoseconds is None:
                 problem = f"its {self.dataset.change_time} {changed!r} is not an instant"
             elif keys and (nanoseconds, _id_key(record_id)) >= keys[-1]:
@@ -477,7 +477,7 @@ class NewestFirstCursor:
 
 
 def _window_bound(moment: datetime) -> int:
-    nanoseconds = _nanoseconds(control_room_instant(moment))
+    nanoseconds = instant_nanoseconds(control_room_instant(moment))
     assert nanoseconds is not None  # the instants sent always read back
     return nanoseconds
 
@@ -491,7 +491,7 @@ def _id_key(record_id: Any) -> tuple[int, int | str]:
 _INSTANT = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})?")
 
 
-def _nanoseconds(value: Any) -> int | None:
+def instant_nanoseconds(value: Any) -> int | None:
     """ISO 8601 text as Control Rooms write instants (UTC without a zone) in nanoseconds since the epoch."""
     match = _INSTANT.fullmatch(value.strip()) if isinstance(value, str) else None
     if match is None:

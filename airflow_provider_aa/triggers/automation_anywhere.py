@@ -10,15 +10,30 @@ with the same interval poll together and their look-ups meet in one request of 1
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, NamedTuple
 
 from airflow.sdk.log import redact
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
 from airflow_provider_aa.control_room.bots import BotRunWait, read_bot_runs
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError, FatalError, LoginRefusedError
+from airflow_provider_aa.control_room.errors import (
+    AutomationAnywhereError,
+    FatalError,
+    InvalidInputError,
+    LoginRefusedError,
+)
+from airflow_provider_aa.control_room.names import bot_id_of, check_id_or_name, path_folders, queue_id_of, validate_name
 from airflow_provider_aa.control_room.statuses import UnknownStatusWarnings, WorkItemWait
+from airflow_provider_aa.control_room.watching import (
+    Changes,
+    WatchedRecords,
+    Watermark,
+    read_changes,
+    validate_statuses,
+)
+from airflow_provider_aa.control_room.work_items import validate_id
 from airflow_provider_aa.triggers.clients import LOOKUP_WINDOW, AsyncControlRoomClient, TriggerClients
 from airflow_provider_aa.triggers.stop_on_kill import (
     STOP_TIMEOUT,
@@ -27,7 +42,12 @@ from airflow_provider_aa.triggers.stop_on_kill import (
     stop_deployment_runs,
 )
 
-__all__ = ["AutomationAnywhereBotRunTrigger", "AutomationAnywhereWorkItemTrigger"]
+__all__ = [
+    "AutomationAnywhereBotRunEventTrigger",
+    "AutomationAnywhereBotRunTrigger",
+    "AutomationAnywhereWorkItemEventTrigger",
+    "AutomationAnywhereWorkItemTrigger",
+]
 
 #: A reading that began before the deadline may run this many seconds past it.
 READING_GRACE = 2.0
@@ -347,3 +367,313 @@ def until_next_tick(interval: float, now: float) -> float:
     """
     wait = interval - now % interval
     return wait + interval if wait < LOOKUP_WINDOW else wait
+
+
+#: A watermark is stored once the events before it are this many seconds old: the triggerer
+#: hands its events to the metadata database in its sync round (about a second), and a
+#: watermark stored before that would let a killed triggerer lose them.
+STORE_DELAY = 5.0
+
+
+class _ChangeWatcher(BaseEventTrigger):
+    """
+    Poll the Control Room for records that reached one of ``statuses`` since a watermark,
+    and fire one event per poll that found some (see :mod:`~airflow_provider_aa.control_room.watching`).
+
+    The watermark lives in the triggerer's asset state store where Airflow has one (3.3 and
+    later, one watched asset), else in memory; see ``docs/asset-watchers.md`` for what each
+    guarantees. Failures are logged and the poll is tried again at the next tick: a watcher
+    never fires for an error.
+    """
+
+    _kind = ""
+
+    def __init__(
+        self,
+        *,
+        statuses: Sequence[str],
+        poll_interval: float,
+        automation_anywhere_conn_id: str,
+        clients: TriggerClients | None = None,
+    ) -> None:
+        super().__init__()
+        self.statuses = list(validate_statuses(statuses))
+        if isinstance(poll_interval, bool) or not isinstance(poll_interval, (int, float)) or not poll_interval > 0:
+            raise InvalidInputError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}.")
+        self.poll_interval = poll_interval
+        if not isinstance(automation_anywhere_conn_id, str) or not automation_anywhere_conn_id:
+            raise InvalidInputError(
+                f"automation_anywhere_conn_id must be a connection id, got {automation_anywhere_conn_id!r}."
+            )
+        self.automation_anywhere_conn_id = automation_anywhere_conn_id
+        self.clients = clients
+        self._memory_only = False
+
+    def _identity(self) -> dict[str, Any]:
+        """The kwargs naming what is watched: the store key's only input."""
+        raise NotImplementedError
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                **self._identity(),
+                "statuses": self.statuses,
+                "poll_interval": self.poll_interval,
+                "automation_anywhere_conn_id": self.automation_anywhere_conn_id,
+            },
+        )
+
+    @property
+    def store_key(self) -> str:
+        """The watermark's key in the asset state store: the watched queue or bot alone."""
+        return f"automation_anywhere.{self._kind}_watermark:" + json.dumps(self._identity(), sort_keys=True)
+
+    async def _resolve(self, client: AsyncControlRoomClient) -> WatchedRecords:
+        raise NotImplementedError
+
+    def _event(self, watched: WatchedRecords, changes: Changes) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        clients = self.clients or TriggerClients.of_running_loop()
+        client: AsyncControlRoomClient | None = None
+        watched: WatchedRecords | None = None
+        watermark: Watermark | None = None
+        loaded = False
+        unstored: list[tuple[float, Watermark]] = []  # watermarks of events not yet STORE_DELAY old
+        try:
+            while True:
+                current = await clients.client(self.automation_anywhere_conn_id)
+                if current is not client:
+                    current.hold()
+                    if client is not None:
+                        client.release()
+                    client = current
+                now = clients.clock()
+                due = [mark for fired, mark in unstored if now - fired >= STORE_DELAY]
+                if due:
+                    try:
+                        await self._store(due[-1])
+                    except Exception:  # not stored: a restart repeats more, nothing is lost
+                        self.log.exception("Watching %s: the watermark could not be stored", self._kind)
+                    else:
+                        unstored = [(fired, mark) for fired, mark in unstored if now - fired < STORE_DELAY]
+                changes: Changes | None = None
+                try:
+                    if not loaded:
+                        watermark, loaded = await self._load(), True
+                    if watched is None:
+                        watched = await self._resolve(client)
+                    if watermark is None:
+                        watermark = await self._start(client, watched, clients.clock())
+                        await self._store(watermark)
+                    changes = await client.run_operation(read_changes(client.session, watched, watermark))
+                except LoginRefusedError as problem:
+                    # A rotated password reaches the next round through a re-read connection.
+                    await clients.client(self.automation_anywhere_conn_id, reread=True)
+                    self.log.error("Watching %s: %s", self._kind, redact(str(problem)))
+                except AutomationAnywhereError as problem:
+                    self.log.error("Watching %s: %s (tried again next poll)", self._kind, redact(str(problem)))
+                except Exception:  # the asset state store failing, or a bug: a watcher must not end
+                    self.log.exception("Watching %s failed (tried again next poll)", self._kind)
+                if changes is not None and watched is not None:
+                    watermark = changes.watermark
+                    if changes.records:
+                        yield TriggerEvent(self._event(watched, changes))
+                        unstored.append((clients.clock(), watermark))
+                    if changes.more:
+                        continue  # the rest at once, in the next event
+                await clients.sleep(until_next_tick(self.poll_interval, clients.clock()))
+        finally:
+            if client is not None:
+                client.release()
+
+    async def _start(self, client: AsyncControlRoomClient, watched: WatchedRecords, now: float) -> Watermark:
+        """A first start: changes from now on (the Control Room's now, learned from the ``Date`` of its answers)."""
+        session = client.session
+        if session.control_room_time(now) is None:
+            await client.request_json(watched.request(Watermark.at(now).since, length=1))
+        shown = session.control_room_time(now)
+        return Watermark.at(now if shown is None else shown)
+
+    async def _load(self) -> Watermark | None:
+        store = getattr(self, "asset_state_store", None)
+        if store is not None:
+            try:
+                if hasattr(store, "aget"):
+                    stored = await store.aget(self.store_key, None)
+                else:  # Airflow 3.3.0 and 3.3.1: the blocking accessors alone
+                    stored = await asyncio.to_thread(store.get, self.store_key, None)
+            except ValueError:  # several watched assets: Airflow keeps state per asset
+                self._in_memory("the trigger watches several assets, and Airflow keeps their state apart")
+                return None
+            watermark = Watermark.from_json(stored)
+            if stored is not None and watermark is None:
+                self.log.warning("The stored watermark %r is not one; watching from now.", stored)
+            return watermark
+        self._in_memory(
+            "the triggerer gave the trigger no asset state store (Airflow 3.3 gives one to a watcher of one asset)"
+        )
+        return None
+
+    async def _store(self, watermark: Watermark) -> None:
+        store = getattr(self, "asset_state_store", None)
+        if store is None or self._memory_only:
+            return
+        if hasattr(store, "aset"):
+            await store.aset(self.store_key, watermark.to_json())
+        else:
+            await asyncio.to_thread(store.set, self.store_key, watermark.to_json())
+
+    def _in_memory(self, reason: str) -> None:
+        self._memory_only = True
+        self.log.warning(
+            "Watching %s: the watermark is kept in memory, because %s: a triggerer restart may report "
+            "again, or miss, the changes around the restart.",
+            self._kind,
+            reason,
+        )
+
+
+class AutomationAnywhereWorkItemEventTrigger(_ChangeWatcher):
+    """
+    Fire when work items of a queue reach one of ``statuses``: for asset watchers
+    (``AssetWatcher(name=..., trigger=AutomationAnywhereWorkItemEventTrigger(...))``).
+
+    Each event carries the items that reached one of the statuses since the last event, at
+    most 100 (the next event, at once, carries the rest), oldest change first::
+
+        {"queue_id": "20", "work_items": [{"id", "status", "result", "updatedOn"}, ...],
+         "cursor": {"since": <updatedOn of the last item>, "seen": [ids changed at that instant]}}
+
+    The first start reports changes from then on. What each Airflow version guarantees across
+    a triggerer restart (ids let a consumer drop repeats): ``docs/asset-watchers.md``.
+
+    :param queue_id: the queue's id; or
+    :param queue_name: its name, looked up when the watcher starts.
+    :param statuses: the statuses to report.
+    :param poll_interval: seconds between polls (polls fall on multiples of it on the wall clock).
+    :param automation_anywhere_conn_id: connection of type ``automation_anywhere``.
+    :param clients: the Control Room clients to use (default: the running loop's; not serialized).
+    :raises InvalidInputError: for bad parameters, when the trigger is made (the DAG is parsed).
+    """
+
+    _kind = "work_items"
+
+    def __init__(
+        self,
+        *,
+        queue_id: str | int | None = None,
+        queue_name: str | None = None,
+        statuses: Sequence[str] = ("COMPLETED", "FAILED"),
+        poll_interval: float = 60,
+        automation_anywhere_conn_id: str = "automation_anywhere_default",
+        clients: TriggerClients | None = None,
+    ) -> None:
+        check_id_or_name("queue_id", queue_id, "queue_name", queue_name)
+        self.queue_id = None if queue_id is None else validate_id(queue_id, "queue_id")
+        self.queue_name = None if queue_name is None else validate_name(queue_name, "queue_name")
+        super().__init__(
+            statuses=statuses,
+            poll_interval=poll_interval,
+            automation_anywhere_conn_id=automation_anywhere_conn_id,
+            clients=clients,
+        )
+
+    def _identity(self) -> dict[str, Any]:
+        return {"queue_id": self.queue_id} if self.queue_id is not None else {"queue_name": self.queue_name}
+
+    async def _resolve(self, client: AsyncControlRoomClient) -> WatchedRecords:
+        queue_id = self.queue_id
+        if queue_id is None:
+            assert self.queue_name is not None
+            queue_id = await client.run_operation(queue_id_of(client.session, self.queue_name))
+        return WatchedRecords.work_items(queue_id, self.statuses)
+
+    def _event(self, watched: WatchedRecords, changes: Changes) -> dict[str, Any]:
+        return {
+            "queue_id": watched.queue_id,
+            "work_items": [
+                {
+                    "id": str(item["id"]),
+                    "status": item.get("status"),
+                    "result": item.get("result"),
+                    "updatedOn": item.get("updatedOn"),
+                }
+                for item in changes.records
+            ],
+            "cursor": changes.watermark.to_json(),
+        }
+
+
+class AutomationAnywhereBotRunEventTrigger(_ChangeWatcher):
+    """
+    Fire when runs of a bot reach one of ``statuses``: for asset watchers, as
+    :class:`AutomationAnywhereWorkItemEventTrigger` for work items. Each event::
+
+        {"bot_id": "7", "runs": [{"deployment_id", "status", "execution_id", "message", "modifiedOn"}, ...],
+         "cursor": {"since": <modifiedOn of the last run>, "seen": [...]}}
+
+    Runs are listed on ``POST /v3/activity/list`` filtered on ``fileId`` and ``modifiedOn``,
+    which AA does not document (``docs/control-room-api.md``): a Control Room that refuses
+    them is logged at every poll.
+
+    :param bot_id: the bot's file id; or
+    :param bot_path: its path in the public workspace, looked up when the watcher starts.
+    :param statuses: the run statuses to report.
+    :param poll_interval: seconds between polls.
+    :param automation_anywhere_conn_id: connection of type ``automation_anywhere``.
+    :param clients: the Control Room clients to use (default: the running loop's; not serialized).
+    :raises InvalidInputError: for bad parameters, when the trigger is made (the DAG is parsed).
+    """
+
+    _kind = "bot_runs"
+
+    def __init__(
+        self,
+        *,
+        bot_id: str | int | None = None,
+        bot_path: str | None = None,
+        statuses: Sequence[str] = ("COMPLETED", "RUN_FAILED", "RUN_ABORTED", "RUN_TIMED_OUT", "DEPLOY_FAILED"),
+        poll_interval: float = 60,
+        automation_anywhere_conn_id: str = "automation_anywhere_default",
+        clients: TriggerClients | None = None,
+    ) -> None:
+        check_id_or_name("bot_id", bot_id, "bot_path", bot_path)
+        self.bot_id = None if bot_id is None else validate_id(bot_id, "bot_id")
+        if bot_path is not None:
+            path_folders(bot_path)
+        self.bot_path = bot_path
+        super().__init__(
+            statuses=statuses,
+            poll_interval=poll_interval,
+            automation_anywhere_conn_id=automation_anywhere_conn_id,
+            clients=clients,
+        )
+
+    def _identity(self) -> dict[str, Any]:
+        return {"bot_id": self.bot_id} if self.bot_id is not None else {"bot_path": self.bot_path}
+
+    async def _resolve(self, client: AsyncControlRoomClient) -> WatchedRecords:
+        bot_id = self.bot_id
+        if bot_id is None:
+            assert self.bot_path is not None
+            bot_id = await client.run_operation(bot_id_of(client.session, self.bot_path))
+        return WatchedRecords.bot_runs(bot_id, self.statuses)
+
+    def _event(self, watched: WatchedRecords, changes: Changes) -> dict[str, Any]:
+        return {
+            "bot_id": watched.bot_id,
+            "runs": [
+                {
+                    "deployment_id": run.get("deploymentId"),
+                    "status": run.get("status"),
+                    "execution_id": str(run["id"]),
+                    "message": run.get("message"),
+                    "modifiedOn": run.get("modifiedOn"),
+                }
+                for run in changes.records
+            ],
+            "cursor": changes.watermark.to_json(),
+        }

@@ -23,6 +23,8 @@ GET      /work_items/<q>     the queue's items as the API shows them
 GET      /bot_runs           every bot run's activity record
 POST     /release            ``{"queue", "ids", "status"}``: set held items' status as a
                              person in the Control Room would (no HTTP traffic counted)
+POST     /add                ``{"queue", "items"}``: add items straight into a queue (no HTTP
+                             traffic counted); answers their ids
 =======  ==================  ================================================================
 """
 
@@ -118,6 +120,9 @@ def harness_handler(emulator: ControlRoomEmulator, recorder: Recorder) -> type[B
                 if url.path == "/password":
                     emulator.set_password(body["username"], body["password"])
                     return self._reply(200, {"ok": True})
+                if url.path == "/add":
+                    added = emulator.add_work_items(body["queue"], body["items"])
+                    return self._reply(200, {"ids": [item["id"] for item in added]})
                 if url.path == "/release":
                     return self._reply(200, {"released": release(emulator, body["queue"], body["ids"], body["status"])})
             except Exception as problem:

@@ -54,6 +54,10 @@ Cases (one line each: ``PASS``/``FAIL``, name, counts)
    once the session's eviction window has passed. The first and last must succeed (the
    triggerer's shared session recovers without a restart); what four runs at once do (sessions
    ending each other, UM1114) is reported as it happens, not required.
+9. ``asset-watcher``: a DAG scheduled on an asset whose watcher watches queue 36; 30 held
+   items completed in three batches start runs that together see each item exactly once. On
+   Airflow 3.3 the triggerer is SIGKILLed after the first batch, the second completes while
+   none runs, and the new triggerer reports it from the watermark in the asset state store.
 
 Each case has users (and queues) of its own in the emulator's seed, so that cases running at
 the same time do not mix their counts. The harness's request log tells the workers' sync
@@ -127,6 +131,7 @@ CASE_USERS = (
     "deploy_user",
     "ops_admin",
     "single_session_user",
+    "watch_user",
 )
 CASE_QUEUES = {
     30: "Fanout A",
@@ -135,6 +140,7 @@ CASE_QUEUES = {
     33: "Triggerer restart",
     34: "Rotation",
     35: "Single session",
+    36: "Asset watcher",
 }
 #: The deferrable example on a connection without ``multiple_login`` (dags/deployment_examples_per_mode.py).
 SINGLE_SESSION_DAG = "example_automation_anywhere_deferrable__single_session"
@@ -1175,6 +1181,109 @@ def case_secrets(d: Deployment) -> str:
     )
 
 
+WATCHED_QUEUE = 36
+
+
+def case_asset_watcher(d: Deployment) -> str:
+    """
+    Held items of queue 36 completed in three batches start runs of ``deployment_asset_watcher``
+    through its asset watcher. On Airflow 3.3 the triggerer is SIGKILLed after the first batch
+    was reported (and its watermark stored), the second batch completes while no triggerer
+    runs, and the new triggerer must report it from the stored watermark.
+    """
+    em, api = d.emulator, d.api
+    dag_id = "deployment_asset_watcher"
+    stored_cursor = tuple(int(part) for part in airflow_version().split(".")[:2]) >= (3, 3)
+
+    def polls(since: float) -> list[dict[str, Any]]:
+        return em.requests(
+            user="watch_user", agent="triggerer", path_end=f"/queues/{WATCHED_QUEUE}/workitems/list", since=since
+        )
+
+    def runs() -> list[dict[str, Any]]:
+        return api.call("GET", f"dags/{dag_id}/dagRuns", limit=100)["dag_runs"]
+
+    def reported() -> list[str]:
+        ids: list[str] = []
+        for run in runs():
+            check(run["state"] in ("queued", "running", "success"), f"run {run['dag_run_id']} is {run['state']}")
+            if run["state"] != "success":
+                continue
+            xcom = api.call(
+                "GET", f"dags/{dag_id}/dagRuns/{q(run['dag_run_id'])}/taskInstances/report/xcomEntries/return_value"
+            )
+            value = xcom.get("value")
+            ids += json.loads(value) if isinstance(value, str) else value
+        return ids
+
+    def all_done() -> bool:
+        return all(run["state"] == "success" for run in runs())
+
+    wait_for("the watcher to poll queue 36", lambda: polls(0), d.remaining(120), 1.0)
+    added = em.harness_call(
+        "POST",
+        "add",
+        {"queue": WATCHED_QUEUE, "items": [{"ref": f"W-{n}", "hold": "STATUS:ON_HOLD"} for n in range(30)]},
+    )["ids"]
+    wait_for("the items to be held", lambda: {i["status"] for i in em.items(WATCHED_QUEUE)} == {"ON_HOLD"}, 60, 0.5)
+    batches = [added[:10], added[10:20], added[20:]]
+    notes = []
+    for number, batch in enumerate(batches, 1):
+        if number == 2 and stored_cursor:
+            # The first batch's watermark is stored once its event is 5 s old, at a poll.
+            time.sleep(8)
+            old = d.component("triggerer")
+            Processes.stop(old, signal.SIGKILL, grace=5)
+            killed_at = time.time()
+            check(not old.alive(), "the triggerer survived SIGKILL")
+            em.release(WATCHED_QUEUE, batch)
+            time.sleep(2)
+            d.triggerers += 1
+            d.start_component(f"triggerer-{d.triggerers}", ["triggerer"]).name = "triggerer"
+            wait_for("the new triggerer to poll queue 36", lambda at=killed_at: polls(at), d.remaining(120), 1.0)
+            notes.append(
+                f"batch 2 completed while the triggerer was dead; polled again {min(e['t'] for e in polls(killed_at)) - killed_at:.0f} s after the kill"
+            )
+        else:
+            em.release(WATCHED_QUEUE, batch)
+        wanted = set().union(*batches[:number])
+        wait_for(
+            f"runs reporting batches 1-{number}",
+            lambda wanted=wanted: all_done() and wanted <= set(reported()),
+            d.remaining(120),
+            1.0,
+        )
+    ids = reported()
+    check(
+        sorted(ids, key=int) == sorted(added, key=int),
+        f"the runs reported {len(ids)} ids ({len(set(ids))} distinct) for 30 items: {sorted(set(added) - set(ids))} missing, {sorted(i for i in set(ids) if ids.count(i) > 1)} repeated",
+    )
+    # The example DAG watches queue 20 ("Invoices") on the default connection: an invoice
+    # the bot finishes starts a run of it that reports the item.
+    invoice = em.harness_call("POST", "add", {"queue": 20, "items": [{"invoice_id": "INV-WATCHED", "amount": 1}]})[
+        "ids"
+    ][0]
+    example = "example_automation_anywhere_asset_watcher"
+
+    def example_reported() -> bool:
+        for run in api.call("GET", f"dags/{example}/dagRuns", limit=100, order_by="-run_after")["dag_runs"]:
+            if run["state"] == "success":
+                value = api.call(
+                    "GET",
+                    f"dags/{example}/dagRuns/{q(run['dag_run_id'])}/taskInstances/report/xcomEntries/return_value",
+                ).get("value")
+                if invoice in (json.loads(value) if isinstance(value, str) else value):
+                    return True
+        return False
+
+    wait_for("a run of the example asset watcher DAG reporting the invoice", example_reported, d.remaining(90), 1.0)
+    return (
+        f"30 items completed in 3 batches started {len(runs())} runs, which saw each item exactly once"
+        + (f"; {notes[0]}" if notes else " (Airflow before 3.3: no triggerer kill, the watermark is in memory)")
+        + "; the example asset watcher DAG reported an invoice finished in queue 20"
+    )
+
+
 # -- the run ----------------------------------------------------------------------------
 
 
@@ -1278,6 +1387,9 @@ def build(args: argparse.Namespace, procs: Processes, home: Path, pgdir: Path, s
             "AIRFLOW_CONN_AA_DEPLOY": connection_env(
                 em.url, "deploy_user", "password", password=passwords["deploy_user"], timeout=20, **multi
             ),
+            "AIRFLOW_CONN_AA_WATCH": connection_env(
+                em.url, "watch_user", "password", password=passwords["watch_user"], **multi
+            ),
             # The connection's default: single-session logins.
             "AIRFLOW_CONN_AA_SINGLE_SESSION": connection_env(
                 em.url, "single_session_user", "password", password=passwords["single_session_user"]
@@ -1327,6 +1439,7 @@ def build(args: argparse.Namespace, procs: Processes, home: Path, pgdir: Path, s
         "deployment_triggerer_restart",
         "deployment_rotation",
         "deployment_deploy_kill",
+        "deployment_asset_watcher",
         SINGLE_SESSION_DAG,
     }
 
@@ -1364,12 +1477,15 @@ CASES: dict[str, Callable[[Deployment], str]] = {
     "6-secrets": case_secrets,
     "7-deploy-kill": case_deploy_kill,
     "8-single-session": case_single_session,
+    "9-asset-watcher": case_asset_watcher,
 }
 #: Cases in the same phase run at the same time (their users, queues and faults are their own).
 PHASES = (
     ("1-examples", "5-rotation"),
     ("2-fanout", "8-single-session"),
     ("3-kill-add", "7-deploy-kill", "4-triggerer-restart"),
+    # Alone: it kills the triggerer, which the other cases' deferred waits would notice.
+    ("9-asset-watcher",),
     ("6-secrets",),
 )
 

@@ -47,9 +47,8 @@ def datasets(event: dict, side: str) -> list[tuple[str, str]]:
 
 def test_tasks_report_the_queue_the_deployment_and_the_exported_file(fast_bot, monkeypatch, tmp_path):
     fast_bot.use_connection(monkeypatch)
-    fast_bot.configure(
-        pickup_delay=8.0
-    )  # the first poke of "wait" finds the item new, also on a busy machine: it defers
+    # The first poke of "wait" finds the item new, also on a busy machine: it defers.
+    fast_bot.configure(pickup_delay=8.0)
     monkeypatch.setenv("AA_EXPORT_DESTINATION", str(tmp_path / "exports"))
     host = fast_bot.url.split("://", 1)[1]
     control_room = f"automation-anywhere://{host}"
