@@ -21,14 +21,16 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, FatalError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
 from airflow_provider_aa.control_room.listing import PageCursor, read_page
-from airflow_provider_aa.control_room.session import ControlRoomSession
 from airflow_provider_aa.control_room.work_items import PAGE_LENGTH, path_text_id, validate_id, validate_ids
+
+if TYPE_CHECKING:
+    from airflow_provider_aa.control_room.session import ControlRoomSession
 
 #: Newest first: v4 (Automation 360 v.30+); v3 where v4 answers 404.
 DEPLOY_VERSIONS = ("v4", "v3")

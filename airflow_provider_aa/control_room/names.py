@@ -55,13 +55,15 @@ import difflib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, FatalError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
 from airflow_provider_aa.control_room.listing import PageCursor, read_all, read_page
-from airflow_provider_aa.control_room.session import ControlRoomSession
 from airflow_provider_aa.control_room.work_items import PAGE_LENGTH
+
+if TYPE_CHECKING:
+    from airflow_provider_aa.control_room.session import ControlRoomSession
 
 #: The repository's root folder, which paths in answers start with.
 REPOSITORY_ROOT = "Automation Anywhere"
@@ -97,20 +99,6 @@ class NameLookupError(FatalError):
 
 
 # -- validation ---------------------------------------------------------------------------------
-
-
-def check_id_or_name(id_field: str, id_value: Any, name_field: str, name_value: Any, *, required: bool = True) -> None:
-    """
-    At most one of an id parameter and its name parameter is given (not ``None``); with
-    ``required``, exactly one. Checked when a task is made (both are templated: their values
-    are checked when the task runs).
-
-    :raises InvalidInputError: naming both parameters.
-    """
-    if id_value is not None and name_value is not None:
-        raise InvalidInputError(f"Give {id_field} or {name_field}, not both.")
-    if required and id_value is None and name_value is None:
-        raise InvalidInputError(f"Give {id_field} or {name_field}.")
 
 
 def validate_name(value: Any, field: str) -> str:

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from airflow_provider_aa.control_room.auth import (
@@ -43,7 +43,9 @@ from airflow_provider_aa.control_room.exchange import (
     Sleep,
     TransportFailure,
 )
-from airflow_provider_aa.control_room.settings import ConnectionSettings
+
+if TYPE_CHECKING:
+    from airflow_provider_aa.control_room.settings import ConnectionSettings
 
 
 class AmbiguousOutcomeError(AutomationAnywhereError):

@@ -19,7 +19,7 @@ the ids sent.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_aa.control_room.bots import (
     BOT_RUN_FAILURE_STATUSES,
@@ -29,7 +29,9 @@ from airflow_provider_aa.control_room.bots import (
 )
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
-from airflow_provider_aa.control_room.session import ControlRoomSession
+
+if TYPE_CHECKING:
+    from airflow_provider_aa.control_room.session import ControlRoomSession
 
 #: Runs in these statuses are over: a stop would change nothing, so none is asked for.
 FINISHED_BOT_RUN_STATUSES = frozenset(BOT_RUN_SUCCESS_STATUSES + BOT_RUN_FAILURE_STATUSES)

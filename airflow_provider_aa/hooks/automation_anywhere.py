@@ -7,9 +7,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import requests
 from airflow.sdk import BaseHook
 
 from airflow_provider_aa.airflow_compat import mask_secret
@@ -90,7 +89,12 @@ from airflow_provider_aa.control_room.work_items import (
     validate_sort,
     validate_work_items,
 )
-from airflow_provider_aa.transport.requests_transport import RequestsTransport
+from airflow_provider_aa.hooks import DEFAULT_CONN_ID
+
+if TYPE_CHECKING:
+    import requests
+
+    from airflow_provider_aa.transport.requests_transport import RequestsTransport
 
 T = TypeVar("T")
 
@@ -124,7 +128,7 @@ class AutomationAnywhereHook(BaseHook):
     """
 
     conn_name_attr = "automation_anywhere_conn_id"
-    default_conn_name = "automation_anywhere_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "automation_anywhere"
     hook_name = "Automation Anywhere"
 
@@ -177,6 +181,9 @@ class AutomationAnywhereHook(BaseHook):
 
     @cached_property
     def _http(self) -> RequestsTransport:
+        # Imported at the first call, not when a DAG file imports the operators.
+        from airflow_provider_aa.transport.requests_transport import RequestsTransport
+
         return RequestsTransport(self.settings)
 
     def run_operation(self, operation: Operation[T]) -> T:

@@ -10,11 +10,8 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider_aa.control_room.errors import InvalidInputError
 from airflow_provider_aa.control_room.history import HistoryWindow, validate_dataset
-from airflow_provider_aa.control_room.names import check_id_or_name, validate_names
-from airflow_provider_aa.control_room.work_items import validate_ids
-from airflow_provider_aa.export import export_path, storage_path, write_records
-from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
-from airflow_provider_aa.task_errors import NamesTaskInInputErrors
+from airflow_provider_aa.hooks import DEFAULT_CONN_ID
+from airflow_provider_aa.task_errors import NamesTaskInInputErrors, check_id_or_name
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -90,7 +87,7 @@ class AutomationAnywhereExportOperator(NamesTaskInInputErrors, BaseOperator):
         overlap: timedelta = timedelta(days=1),
         queue_ids: int | str | Sequence[int | str] | None = None,
         queue_names: str | Sequence[str] | None = None,
-        automation_anywhere_conn_id: str = AutomationAnywhereHook.default_conn_name,
+        automation_anywhere_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -104,6 +101,9 @@ class AutomationAnywhereExportOperator(NamesTaskInInputErrors, BaseOperator):
         if not isinstance(overlap, timedelta) or overlap < timedelta(0):
             raise InvalidInputError(f"overlap must be a timedelta of 0 or more, got {overlap!r}.")
         if not isinstance(destination, str):
+            # Imported here and when the task runs: a DAG file giving a string does not pay for it.
+            from airflow_provider_aa.export import storage_path
+
             storage_path(destination)  # a string may be a template: checked when the task runs
         self.destination = destination
         self.overlap = overlap
@@ -112,6 +112,11 @@ class AutomationAnywhereExportOperator(NamesTaskInInputErrors, BaseOperator):
         self.automation_anywhere_conn_id = automation_anywhere_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_aa.control_room.names import validate_names
+        from airflow_provider_aa.control_room.work_items import validate_ids
+        from airflow_provider_aa.export import export_path, storage_path, write_records
+        from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+
         interval_start, interval_end = _data_interval(context)
         if interval_start == interval_end:
             self.log.warning(

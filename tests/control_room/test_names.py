@@ -15,7 +15,6 @@ from airflow_provider_aa.control_room.names import (
     TASK_BOT_TYPE,
     NameLookupError,
     bot_id_of,
-    check_id_or_name,
     path_folders,
     path_readings,
     pool_ids_of,
@@ -24,6 +23,7 @@ from airflow_provider_aa.control_room.names import (
     validate_name,
     validate_names,
 )
+from airflow_provider_aa.task_errors import check_id_or_name
 from tests.control_room.scripted import Script, answer, expect, jwt_token, login, new_session, run
 
 QUEUES = "/v3/wlm/queues/list"

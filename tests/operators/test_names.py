@@ -14,10 +14,9 @@ from airflow_provider_aa.control_room.names import NameLookupError
 from airflow_provider_aa.operators.automation_anywhere import (
     AutomationAnywhereAddWorkItemsOperator,
     AutomationAnywhereDeployBotOperator,
-    SavedAddProgress,
 )
 from airflow_provider_aa.sensors.automation_anywhere import AutomationAnywhereWorkItemSensor
-from airflow_provider_aa.task_state import TaskStateStore
+from airflow_provider_aa.task_state import SavedAddProgress, TaskStateStore
 from tests.sensors.test_bot_run_sensor import StateStore
 
 try:
