@@ -7,13 +7,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
-from airflow.sdk import Variable
+from airflow.providers.common.compat.sdk import Variable
 
 from airflow_provider_aa.control_room.adding import AddProgress
 from airflow_provider_aa.control_room.work_item_changes import RequeueProgress
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
 _log = logging.getLogger(__name__)
 

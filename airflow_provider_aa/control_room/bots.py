@@ -24,7 +24,12 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError, FatalError, InvalidInputError
+from airflow_provider_aa.control_room.errors import (
+    AutomationAnywhereError,
+    DeploymentUnknownError,
+    DeployRefusedError,
+    InvalidInputError,
+)
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
 from airflow_provider_aa.control_room.listing import PageCursor, read_page
 from airflow_provider_aa.control_room.work_items import PAGE_LENGTH, path_text_id, validate_id, validate_ids
@@ -266,25 +271,6 @@ class BotDeployment:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-class DeployRefusedError(FatalError):
-    """
-    The Control Room refused a deploy with 412: no device or run-as user can take it ("No
-    compatible targets found", the default device offline, an empty pool). Not retried: the
-    Control Room's setup has to change first.
-    """
-
-    @classmethod
-    def of(cls, deployment: BotDeployment, refused: AutomationAnywhereError) -> DeployRefusedError:
-        """The error for ``deployment``, keeping the 412's status, code, message and details."""
-        pools = f" and pool(s) {', '.join(deployment.pool_ids)}" if deployment.pool_ids else " on their default devices"
-        return cls(
-            f"The Control Room found no device to run bot {deployment.bot_id} as run-as user(s) "
-            f"{', '.join(deployment.run_as_user_ids)}{pools}: check that these users have a connected "
-            "default device, that the pools have connected devices, and the users' licenses.",
-            **refused.call_fields(),
-        )
-
-
 @dataclass
 class DeployApi:
     """Which deploy API version the Control Room answers: unknown until one answered; v4 first."""
@@ -453,10 +439,6 @@ def read_bot_runs(session: ControlRoomSession, deployment_id: str) -> Operation[
 DEPLOY_LOOKBACK = 60.0
 #: The same when the Control Room's clock could not be learned: it may be far off ours.
 DEPLOY_LOOKBACK_UNKNOWN_CLOCK = 24 * 3600.0
-
-
-class DeploymentUnknownError(AutomationAnywhereError):
-    """The Control Room's activity cannot tell whether (or as which deployment) a deploy ran."""
 
 
 def find_deployment(

@@ -57,7 +57,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError, FatalError, InvalidInputError
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError, NameLookupError
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
 from airflow_provider_aa.control_room.listing import PageCursor, read_all, read_page
 from airflow_provider_aa.control_room.work_items import PAGE_LENGTH
@@ -78,24 +78,6 @@ CANDIDATE_SCAN_LIMIT = 1000
 
 Workspace = Literal["public", "private"]
 _SEPARATORS = re.compile(r"[\\/]+")
-
-
-class NameLookupError(FatalError):
-    """
-    A name (or bot path) matched no object, or several, in what the Control Room shows the
-    connection's user. Fatal: a retry would find the same. ``field`` is the parameter
-    (``queue_name``, ``bot_path``, ``run_as_user_names``, ``pool_names``); ``values`` the names
-    that did not resolve; ``candidates`` maps each of them to ``(id, name or path)`` pairs —
-    the matches when there were several, near names when there was none.
-    """
-
-    def __init__(
-        self, summary: str, *, field: str, values: Sequence[str], candidates: dict[str, list[tuple[str, str]]]
-    ):
-        self.field = field
-        self.values = list(values)
-        self.candidates = candidates
-        super().__init__(summary)
 
 
 # -- validation ---------------------------------------------------------------------------------

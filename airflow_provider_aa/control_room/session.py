@@ -26,6 +26,7 @@ from airflow_provider_aa.control_room.auth import (
 )
 from airflow_provider_aa.control_room.decoding import UndecodableAnswer, decode_json
 from airflow_provider_aa.control_room.errors import (
+    AmbiguousOutcomeError,
     AutomationAnywhereError,
     LoginRefusedError,
     SessionConflictError,
@@ -46,13 +47,6 @@ from airflow_provider_aa.control_room.exchange import (
 
 if TYPE_CHECKING:
     from airflow_provider_aa.control_room.settings import ConnectionSettings
-
-
-class AmbiguousOutcomeError(AutomationAnywhereError):
-    """
-    A request that must not be sent twice got no clear answer (timeout, dropped connection,
-    or a 5xx): the Control Room may or may not have processed it, so it was not re-sent.
-    """
 
 
 @dataclass(frozen=True)

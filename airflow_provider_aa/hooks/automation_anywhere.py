@@ -9,9 +9,8 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from airflow.sdk import BaseHook
+from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
-from airflow_provider_aa.airflow_compat import mask_secret
 from airflow_provider_aa.control_room.adding import (
     AddProgress,
     add_fingerprint,
@@ -288,7 +287,7 @@ class AutomationAnywhereHook(BaseHook):
             continue a later try without adding twice.
         :param on_duplicate: what to do when a queue with ``disallowDuplicate`` refuses items
             as duplicates (the other items are added either way): ``"fail"`` raises
-            :class:`~airflow_provider_aa.control_room.adding.DuplicateWorkItemsError` naming
+            :class:`~airflow_provider_aa.control_room.errors.DuplicateWorkItemsError` naming
             each refused item, ``"skip"`` logs a warning per item.
         :param settle_delay: seconds to let a late commit land after an ambiguous outcome
             (default: the connection's ``timeout``). Longer is safer against slow Control

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from airflow.sdk import BaseOperator
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout, BaseOperator, conf
 
-from airflow_provider_aa.airflow_compat import AirflowFailException, AirflowSensorTimeout, conf
 from airflow_provider_aa.control_room.bots import BotRunPolicy
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.statuses import (
@@ -27,7 +26,7 @@ from airflow_provider_aa.task_errors import NamesTaskInInputErrors, check_id_or_
 # What a task needs only when it runs is imported then: a DAG file that makes these tasks
 # does not pay for the hook, the HTTP stack or the waits at every parse.
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_aa.control_room.bots import BotDeployment
     from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
@@ -121,7 +120,8 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
         self.deferrable = deferrable
 
     def execute(self, context: Context) -> list[str]:
-        from airflow_provider_aa.control_room.adding import DuplicateWorkItemsError, add_fingerprint
+        from airflow_provider_aa.control_room.adding import add_fingerprint
+        from airflow_provider_aa.control_room.errors import DuplicateWorkItemsError
         from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
         from airflow_provider_aa.name_parameters import queue_label, resolve_queue
         from airflow_provider_aa.task_state import SavedAddProgress, TaskStateStore
@@ -154,10 +154,10 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
                     settle_delay=self.settle_delay,
                     keep_items=False,  # the ids are in the progress; items would cost memory
                 )
-            except DuplicateWorkItemsError as refused:
-                # A retry cannot change the queue's verdict: fail for good.
+            except DuplicateWorkItemsError:
+                # A retry cannot change the queue's verdict (the error is fatal): forget the progress.
                 saved.clear()
-                raise AirflowFailException(str(refused)) from refused
+                raise
             except AirflowFailException:
                 # Failing for good: forget the progress unless it holds items of a partial
                 # add, which a manual clear of the task must continue, not repeat.
@@ -415,7 +415,7 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         unique automation name, the only thing that tells its runs from another task's
         deployment of the same bot for the same run-as users.
         """
-        from airflow_provider_aa.control_room.session import AmbiguousOutcomeError
+        from airflow_provider_aa.control_room.errors import AmbiguousOutcomeError
 
         fingerprint = deployment.fingerprint()
         saved = store.load()
@@ -465,7 +465,7 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         final: a retry only looks again (the activity may be late) and never deploys.
         """
         from airflow_provider_aa.control_room.adding import validate_settle_delay
-        from airflow_provider_aa.control_room.bots import DeploymentUnknownError
+        from airflow_provider_aa.control_room.errors import DeploymentUnknownError
 
         settle = validate_settle_delay(self.settle_delay, hook.settings.timeout)
         wait = min(settle_from + settle - time.time(), settle)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
+from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_aa.control_room.errors import InvalidInputError
 from airflow_provider_aa.control_room.history import HistoryWindow, validate_dataset
@@ -14,7 +14,7 @@ from airflow_provider_aa.hooks import DEFAULT_CONN_ID
 from airflow_provider_aa.task_errors import NamesTaskInInputErrors, check_id_or_name
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
 
 class AutomationAnywhereExportOperator(NamesTaskInInputErrors, BaseOperator):

@@ -7,9 +7,8 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue
+from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue, conf
 
-from airflow_provider_aa.airflow_compat import conf
 from airflow_provider_aa.control_room.bots import BotRunPolicy
 from airflow_provider_aa.control_room.statuses import (
     WORK_ITEM_FAILURE_STATUSES,
@@ -21,7 +20,7 @@ from airflow_provider_aa.task_errors import NamesTaskInInputErrors, check_id_or_
 
 # What a sensor needs only when it runs is imported then (see the operators' module).
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
     from airflow.triggers.base import BaseTrigger
 
     from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any, NamedTuple
 
-from airflow.sdk.log import redact
+from airflow.providers.common.compat.sdk import redact
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_aa.control_room.bots import BotRunWait, read_bot_runs

@@ -28,9 +28,9 @@ import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar
 
-from airflow.sdk import BaseHook
+from airflow.providers.common.compat.sdk import BaseHook, mask_secret
+from asgiref.sync import sync_to_async
 
-from airflow_provider_aa.airflow_compat import amask_secret
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, Operation, TransportFailure, adrive
 from airflow_provider_aa.control_room.listing import lookup
@@ -38,6 +38,16 @@ from airflow_provider_aa.control_room.session import ControlRoomSession
 from airflow_provider_aa.control_room.settings import ConnectionSettings, settings_of
 from airflow_provider_aa.control_room.work_items import PAGE_LENGTH
 from airflow_provider_aa.transport.httpx_transport import HttpxTransport
+from airflow_provider_aa.version_compat import AIRFLOW_V_3_3_PLUS
+
+if AIRFLOW_V_3_3_PLUS:
+    from airflow.sdk.log import amask_secret
+else:
+
+    async def amask_secret(secret: str, name: str | None = None) -> None:  # type: ignore[misc]
+        """Mask in this process and tell the supervisor, off the event loop (Airflow before 3.3 has no async masker)."""
+        await sync_to_async(mask_secret)(secret, name)
+
 
 _log = logging.getLogger(__name__)
 

@@ -7,13 +7,17 @@ errors that name the field, the value and the candidates.
 from __future__ import annotations
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_aa.airflow_compat import AirflowFailException
 from airflow_provider_aa.control_room import names
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError, FatalError, InvalidInputError
+from airflow_provider_aa.control_room.errors import (
+    AutomationAnywhereError,
+    FatalError,
+    InvalidInputError,
+    NameLookupError,
+)
 from airflow_provider_aa.control_room.names import (
     TASK_BOT_TYPE,
-    NameLookupError,
     bot_id_of,
     path_folders,
     path_readings,

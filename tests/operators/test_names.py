@@ -9,8 +9,7 @@ import pytest
 
 from airflow_provider_aa.control_room.adding import AddProgress, add_fingerprint
 from airflow_provider_aa.control_room.bots import BotDeployment
-from airflow_provider_aa.control_room.errors import InvalidInputError
-from airflow_provider_aa.control_room.names import NameLookupError
+from airflow_provider_aa.control_room.errors import InvalidInputError, NameLookupError
 from airflow_provider_aa.operators.automation_anywhere import (
     AutomationAnywhereAddWorkItemsOperator,
     AutomationAnywhereDeployBotOperator,
