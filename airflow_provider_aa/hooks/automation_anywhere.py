@@ -209,7 +209,7 @@ class AutomationAnywhereHook(BaseHook):
         if "_http" in self.__dict__:
             self._http.close()
 
-    def request_json(self, request: ApiRequest) -> Any:
+    def _request_json(self, request: ApiRequest) -> Any:
         """Send one authenticated request and return its decoded JSON answer."""
         return self.run_operation(self.session.request_json(request))
 

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from airflow.providers.common.compat.sdk import redact
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_aa.control_room.bots import BotRunWait, read_bot_runs
+from airflow_provider_aa.control_room.bots import BotRunWait
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, FatalError, LoginRefusedError
 from airflow_provider_aa.control_room.statuses import UnknownStatusWarnings, WorkItemWait
 from airflow_provider_aa.triggers.clients import LOOKUP_WINDOW, AsyncControlRoomClient, TriggerClients
@@ -324,7 +324,7 @@ class AutomationAnywhereBotRunTrigger(_PollingTrigger):
 
     async def _poll(self, client: AsyncControlRoomClient, now: float) -> dict[str, Any] | _Pending:
         deployment_id = self._state.deployment_id
-        runs = await client.run_operation(read_bot_runs(client.session, deployment_id))
+        runs = await client.read_bot_runs(deployment_id)
         verdict = self._state.judge(runs, now)
         self._unknown_statuses.warn(verdict.unknown)
         if verdict.outcome != "waiting":

@@ -31,11 +31,13 @@ from typing import Any, ClassVar
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 from asgiref.sync import sync_to_async
 
+from airflow_provider_aa.control_room.bots import BotRun, read_bot_runs
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, Operation, TransportFailure, adrive
 from airflow_provider_aa.control_room.listing import lookup
 from airflow_provider_aa.control_room.session import ControlRoomSession
 from airflow_provider_aa.control_room.settings import ConnectionSettings, settings_of
+from airflow_provider_aa.control_room.stopping import stop_runs
 from airflow_provider_aa.control_room.work_items import PAGE_LENGTH
 from airflow_provider_aa.transport.httpx_transport import HttpxTransport
 from airflow_provider_aa.version_compat import AIRFLOW_V_3_3_PLUS
@@ -144,8 +146,22 @@ class AsyncControlRoomClient:
             pass  # the session ends with its token's lifetime anyway
         await self._http.aclose()
 
-    async def request_json(self, request: ApiRequest) -> Any:
+    async def _request_json(self, request: ApiRequest) -> Any:
         return await self.run_operation(self.session.request_json(request))
+
+    async def read_bot_runs(self, deployment_id: str) -> list[BotRun]:
+        """The deployment's runs as its activity records show them (one list request)."""
+        runs: list[BotRun] = await self.run_operation(read_bot_runs(self.session, deployment_id))
+        return runs
+
+    async def stop_runs(self, deployment_id: str) -> list[str]:
+        """
+        Stop the deployment's unfinished runs; the execution ids asked to stop.
+
+        :raises StopRefusedError: some runs were not stopped (their ids in ``not_stopped``).
+        """
+        stopped: list[str] = await self.run_operation(stop_runs(self.session, deployment_id))
+        return stopped
 
     async def lookup(self, queue_id: str, work_item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Items by id (ids the queue does not hold are absent), batched with other callers."""

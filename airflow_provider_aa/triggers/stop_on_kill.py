@@ -20,7 +20,6 @@ from airflow.providers.common.compat.sdk import redact
 from asgiref.sync import sync_to_async
 
 from airflow_provider_aa.control_room.errors import StopRefusedError
-from airflow_provider_aa.control_room.stopping import stop_runs
 from airflow_provider_aa.triggers.clients import TriggerClients
 from airflow_provider_aa.version_compat import AIRFLOW_V_3_3_PLUS
 
@@ -81,7 +80,7 @@ async def stop_deployment_runs(
     """
     try:
         client = await clients.client(conn_id)
-        stopped: list[str] = await client.run_operation(stop_runs(client.session, deployment_id))
+        stopped = await client.stop_runs(deployment_id)
     except StopRefusedError as refused:
         log.warning(
             "The user ended the wait: run(s) %s of bot deployment %s not stopped; they may still be running: %s",

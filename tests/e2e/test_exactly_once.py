@@ -111,7 +111,7 @@ def test_a_late_commit_lands_after_the_client_logged_out(emulator):
     emulator.faults.add("late_commit", count=1, method="POST", path=r"/workitems$", seconds=0.5, answer="drop")
     hook = AutomationAnywhereHook()
     with pytest.raises(AmbiguousOutcomeError):
-        hook.request_json(add_request("20", [{"n": 1}]))
+        hook._request_json(add_request("20", [{"n": 1}]))
     hook.close()  # logs out before the commit is due
     time.sleep(1.0)
 
