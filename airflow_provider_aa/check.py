@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--item is not JSON: {problem}")
     if not isinstance(item, dict):
         parser.error("--item must be a JSON object")
-    from airflow.exceptions import AirflowNotFoundException
+    from airflow.providers.common.compat.sdk import AirflowNotFoundException
 
     from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 

@@ -43,7 +43,7 @@ def resumed_queue(task: Any, event: dict[str, Any]) -> str:
     """The queue of a wait resumed after deferral: the id its trigger polled, so a name costs no look-up."""
     if event.get("queue_id"):
         return str(event["queue_id"])
-    return queue_label(task)  # an event from before the trigger named its queue
+    return queue_label(task)  # an error or timeout event names no queue; the wait ends with its error
 
 
 def deployment_of(task: Any, hook: AutomationAnywhereHook) -> BotDeployment:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from airflow_provider_aa.control_room.stopping import StopRefusedError
+from airflow_provider_aa.control_room.errors import StopRefusedError
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 
 

@@ -54,3 +54,17 @@ def _naming_the_task(method: Callable[..., Any]) -> Callable[..., Any]:
             raise
 
     return wrapper
+
+
+def check_id_or_name(id_field: str, id_value: Any, name_field: str, name_value: Any, *, required: bool = True) -> None:
+    """
+    At most one of an id parameter and its name parameter is given (not ``None``); with
+    ``required``, exactly one. Checked when a task is made (both are templated: their values
+    are checked when the task runs).
+
+    :raises InvalidInputError: naming both parameters.
+    """
+    if id_value is not None and name_value is not None:
+        raise InvalidInputError(f"Give {id_field} or {name_field}, not both.")
+    if required and id_value is None and name_value is None:
+        raise InvalidInputError(f"Give {id_field} or {name_field}.")

@@ -7,10 +7,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
-from airflow.sdk import Variable
+from airflow.providers.common.compat.sdk import Variable
+
+from airflow_provider_aa.control_room.adding import AddProgress
+from airflow_provider_aa.control_room.work_item_changes import RequeueProgress
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
 _log = logging.getLogger(__name__)
 
@@ -183,3 +186,15 @@ class SavedProgress(Generic[_P]):
 
 def _as_index(value: Any) -> dict[str, dict[str, Any]]:
     return {name: entry for name, entry in value.items() if isinstance(entry, dict)} if isinstance(value, dict) else {}
+
+
+class SavedRequeueProgress(SavedProgress[RequeueProgress]):
+    """A re-queue's progress in the task state store: each finished page's re-queued ids a part."""
+
+    kind = RequeueProgress
+
+
+class SavedAddProgress(SavedProgress[AddProgress]):
+    """An add's progress in the task state store: each batch's ids a part."""
+
+    kind = AddProgress

@@ -14,13 +14,14 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from airflow_provider_aa.airflow_compat import AirflowFailException, AirflowSensorTimeout
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout
+
 from airflow_provider_aa.control_room.bots import BotRun, BotRunWait, bot_run_result
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.statuses import UnknownStatusWarnings, WorkItemWait
 
 if TYPE_CHECKING:
-    from airflow.sdk import BaseSensorOperator
+    from airflow.providers.common.compat.sdk import BaseSensorOperator
 
     from airflow_provider_aa.control_room.settings import ConnectionSettings
     from airflow_provider_aa.task_state import TaskStateStore

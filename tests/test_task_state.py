@@ -10,8 +10,7 @@ import pytest
 
 from airflow_provider_aa import task_state
 from airflow_provider_aa.control_room.adding import AddProgress
-from airflow_provider_aa.operators.automation_anywhere import SavedAddProgress
-from airflow_provider_aa.task_state import LEFTOVER_AFTER, TaskStateStore
+from airflow_provider_aa.task_state import LEFTOVER_AFTER, SavedAddProgress, TaskStateStore
 
 
 class Variables:

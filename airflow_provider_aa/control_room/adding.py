@@ -19,11 +19,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
+from airflow_provider_aa.control_room.errors import (
+    AmbiguousOutcomeError,
+    AutomationAnywhereError,
+    DuplicateWorkItemsError,
+    InvalidInputError,
+)
 from airflow_provider_aa.control_room.exchange import Operation, Sleep
 from airflow_provider_aa.control_room.listing import read_all
 from airflow_provider_aa.control_room.progress import ProgressLog, duration, id_range
-from airflow_provider_aa.control_room.session import AmbiguousOutcomeError, ControlRoomSession
+from airflow_provider_aa.control_room.session import ControlRoomSession
 from airflow_provider_aa.control_room.work_items import (
     PAGE_LENGTH,
     add_request,
@@ -37,10 +42,6 @@ from airflow_provider_aa.control_room.work_items import (
 
 #: Adds of one batch (the first and re-sends after reconciling) before giving up.
 MAX_ADD_ATTEMPTS = 3
-
-
-class DuplicateWorkItemsError(AutomationAnywhereError):
-    """The queue refused some items as duplicates of items it holds; the others were added."""
 
 
 @dataclass

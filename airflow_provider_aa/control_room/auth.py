@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-import jwt
+from typing import TYPE_CHECKING
 
 from airflow_provider_aa.control_room.exchange import ApiRequest
-from airflow_provider_aa.control_room.settings import ConnectionSettings
+
+if TYPE_CHECKING:
+    from airflow_provider_aa.control_room.settings import ConnectionSettings
 
 #: Control Rooms issue tokens for 20 minutes unless configured otherwise.
 DEFAULT_TOKEN_LIFETIME = 20 * 60.0
@@ -81,6 +82,8 @@ def token_times(
     known, and until then as long as a token just issued (the Control Room's 401 tells if
     it is older). A lifetime is never believed shorter than :data:`MIN_TOKEN_LIFETIME`.
     """
+    import jwt  # at the first login, not when a DAG file imports the operators
+
     try:
         claims = jwt.decode(token, options={"verify_signature": False, "verify_exp": False})
         expires: float | None = float(claims["exp"])

@@ -22,14 +22,22 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError, FatalError, InvalidInputError
+from airflow_provider_aa.control_room.errors import (
+    ApiTasksUnavailableError,
+    AutomationAnywhereError,
+    DeploymentUnknownError,
+    DeployRefusedError,
+    InvalidInputError,
+)
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
 from airflow_provider_aa.control_room.listing import PageCursor, read_page
-from airflow_provider_aa.control_room.session import ControlRoomSession
 from airflow_provider_aa.control_room.work_items import PAGE_LENGTH, path_text_id, validate_id, validate_ids
+
+if TYPE_CHECKING:
+    from airflow_provider_aa.control_room.session import ControlRoomSession
 
 #: Newest first: v4 (Automation 360 v.30+); v3 where v4 answers 404.
 DEPLOY_VERSIONS = ("v4", "v3")
@@ -361,51 +369,6 @@ class BotDeployment:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-class DeployRefusedError(FatalError):
-    """
-    The Control Room refused a deploy with 412: no device or run-as user can take it ("No
-    compatible targets found", the default device offline, an empty pool). Not retried: the
-    Control Room's setup has to change first.
-    """
-
-    @classmethod
-    def of(cls, deployment: BotDeployment, refused: AutomationAnywhereError) -> DeployRefusedError:
-        """The error for ``deployment``, keeping the 412's status, code, message and details."""
-        if deployment.headless:
-            return cls(
-                f"The Control Room refused to run {deployment.describe()}: check that the API task is checked in to "
-                "the public workspace, the tenant's API task licenses and concurrency, and the shared run-as user.",
-                **refused.call_fields(),
-            )
-        pools = f" and pool(s) {', '.join(deployment.pool_ids)}" if deployment.pool_ids else " on their default devices"
-        return cls(
-            f"The Control Room found no device to run bot {deployment.bot_id} as run-as user(s) "
-            f"{', '.join(deployment.run_as_user_ids)}{pools}: check that these users have a connected "
-            "default device, that the pools have connected devices, and the users' licenses.",
-            **refused.call_fields(),
-        )
-
-
-class ApiTasksUnavailableError(FatalError):
-    """
-    The Control Room has no ``/v4/automations/deploy``, which API tasks need (Automation 360
-    Cloud with the v4 deploy API; on-premises Control Rooms and older versions have none).
-    Raised before anything runs; not retried.
-    """
-
-    REQUIREMENT = (
-        "API tasks need an Automation 360 Cloud Control Room with POST /v4/automations/deploy "
-        "(API tasks run in AA's cloud: on-premises Control Rooms and versions without the v4 deploy API have none)"
-    )
-
-    @classmethod
-    def of(
-        cls, deployment: BotDeployment, seen: str, refused: AutomationAnywhereError | None = None
-    ) -> ApiTasksUnavailableError:
-        fields = refused.call_fields() if refused is not None else {}
-        return cls(f"Cannot deploy {deployment.describe()}: {seen}. {cls.REQUIREMENT}.", **fields)
-
-
 @dataclass
 class DeployApi:
     """Which deploy API version the Control Room answers: unknown until one answered; v4 first."""
@@ -589,10 +552,6 @@ def read_bot_runs(session: ControlRoomSession, deployment_id: str) -> Operation[
 DEPLOY_LOOKBACK = 60.0
 #: The same when the Control Room's clock could not be learned: it may be far off ours.
 DEPLOY_LOOKBACK_UNKNOWN_CLOCK = 24 * 3600.0
-
-
-class DeploymentUnknownError(AutomationAnywhereError):
-    """The Control Room's activity cannot tell whether (or as which deployment) a deploy ran."""
 
 
 def find_deployment(

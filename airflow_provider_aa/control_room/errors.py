@@ -1,16 +1,18 @@
-"""The one error type of the provider, and how Control Room answers become errors."""
+"""The provider's errors, all of them, and how Control Room answers become errors."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus
 
-from airflow.sdk.exceptions import AirflowException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
-from airflow_provider_aa.airflow_compat import AirflowFailException
 from airflow_provider_aa.control_room.decoding import decode_json
+
+if TYPE_CHECKING:
+    from airflow_provider_aa.control_room.bots import BotDeployment
 
 #: Longest piece of an unexpected body quoted in an error message.
 _BODY_EXCERPT = 200
@@ -256,3 +258,96 @@ class WorkItemChangedError(FatalError):
         return cls(
             f"Work item {item_id} is not in queue {queue_id} (deleted?): not updated ({asked}).", asked=asked, **call
         )
+
+
+class AmbiguousOutcomeError(AutomationAnywhereError):
+    """
+    A request that must not be sent twice got no clear answer (timeout, dropped connection,
+    or a 5xx): the Control Room may or may not have processed it, so it was not re-sent.
+    """
+
+
+class DuplicateWorkItemsError(FatalError):
+    """
+    The queue refused some items as duplicates of items it holds; the others were added.
+    Fatal: a retry meets the same items in the queue.
+    """
+
+
+class StopRefusedError(AutomationAnywhereError):
+    """
+    Some runs were not stopped: the Control Room refused them (in ``manage_action_errors``, or
+    the whole request with a 400), or their activity records do not show the deployment's
+    id, so they were not asked to stop. ``not_stopped``: their execution ids.
+    """
+
+    def __init__(self, summary: str, *, not_stopped: Sequence[str] = (), **call: Any) -> None:
+        self.not_stopped = list(not_stopped)
+        super().__init__(summary, **call)
+
+
+class NameLookupError(FatalError):
+    """
+    A name (or bot path) matched no object, or several, in what the Control Room shows the
+    connection's user. Fatal: a retry would find the same. ``field`` is the parameter
+    (``queue_name``, ``bot_path``, ``run_as_user_names``, ``pool_names``); ``values`` the names
+    that did not resolve; ``candidates`` maps each of them to ``(id, name or path)`` pairs —
+    the matches when there were several, near names when there was none.
+    """
+
+    def __init__(
+        self, summary: str, *, field: str, values: Sequence[str], candidates: dict[str, list[tuple[str, str]]]
+    ):
+        self.field = field
+        self.values = list(values)
+        self.candidates = candidates
+        super().__init__(summary)
+
+
+class DeployRefusedError(FatalError):
+    """
+    The Control Room refused a deploy with 412: no device or run-as user can take it ("No
+    compatible targets found", the default device offline, an empty pool). Not retried: the
+    Control Room's setup has to change first.
+    """
+
+    @classmethod
+    def of(cls, deployment: BotDeployment, refused: AutomationAnywhereError) -> DeployRefusedError:
+        """The error for ``deployment``, keeping the 412's status, code, message and details."""
+        if deployment.headless:
+            return cls(
+                f"The Control Room refused to run {deployment.describe()}: check that the API task is checked in to "
+                "the public workspace, the tenant's API task licenses and concurrency, and the shared run-as user.",
+                **refused.call_fields(),
+            )
+        pools = f" and pool(s) {', '.join(deployment.pool_ids)}" if deployment.pool_ids else " on their default devices"
+        return cls(
+            f"The Control Room found no device to run bot {deployment.bot_id} as run-as user(s) "
+            f"{', '.join(deployment.run_as_user_ids)}{pools}: check that these users have a connected "
+            "default device, that the pools have connected devices, and the users' licenses.",
+            **refused.call_fields(),
+        )
+
+
+class ApiTasksUnavailableError(FatalError):
+    """
+    The Control Room has no ``/v4/automations/deploy``, which API tasks need (Automation 360
+    Cloud with the v4 deploy API; on-premises Control Rooms and older versions have none).
+    Raised before anything runs; not retried.
+    """
+
+    REQUIREMENT = (
+        "API tasks need an Automation 360 Cloud Control Room with POST /v4/automations/deploy "
+        "(API tasks run in AA's cloud: on-premises Control Rooms and versions without the v4 deploy API have none)"
+    )
+
+    @classmethod
+    def of(
+        cls, deployment: BotDeployment, seen: str, refused: AutomationAnywhereError | None = None
+    ) -> ApiTasksUnavailableError:
+        fields = refused.call_fields() if refused is not None else {}
+        return cls(f"Cannot deploy {deployment.describe()}: {seen}. {cls.REQUIREMENT}.", **fields)
+
+
+class DeploymentUnknownError(AutomationAnywhereError):
+    """The Control Room's activity cannot tell whether (or as which deployment) a deploy ran."""

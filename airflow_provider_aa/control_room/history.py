@@ -66,13 +66,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
 from airflow_provider_aa.control_room.listing import MAX_PAGES, stop_past_page_bound, total_filter
-from airflow_provider_aa.control_room.session import ControlRoomSession
 from airflow_provider_aa.control_room.work_items import PAGE_LENGTH, list_of_items
+
+if TYPE_CHECKING:
+    from airflow_provider_aa.control_room.session import ControlRoomSession
 
 
 @dataclass(frozen=True)

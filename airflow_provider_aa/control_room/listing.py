@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError
-from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
-from airflow_provider_aa.control_room.session import ControlRoomSession
 from airflow_provider_aa.control_room.work_items import PAGE_LENGTH, ids_filter, list_of_items, list_request
+
+if TYPE_CHECKING:
+    from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
+    from airflow_provider_aa.control_room.session import ControlRoomSession
 
 #: Pages one listing reads at most (10,000,000 records of 100): past them it fails as endless.
 MAX_PAGES = 100_000

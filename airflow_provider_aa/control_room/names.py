@@ -56,13 +56,15 @@ import difflib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError, FatalError, InvalidInputError
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError, NameLookupError
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
 from airflow_provider_aa.control_room.listing import PageCursor, read_all, read_page
-from airflow_provider_aa.control_room.session import ControlRoomSession
 from airflow_provider_aa.control_room.work_items import PAGE_LENGTH
+
+if TYPE_CHECKING:
+    from airflow_provider_aa.control_room.session import ControlRoomSession
 
 #: The repository's root folder, which paths in answers start with.
 REPOSITORY_ROOT = "Automation Anywhere"
@@ -85,39 +87,7 @@ Workspace = Literal["public", "private"]
 _SEPARATORS = re.compile(r"[\\/]+")
 
 
-class NameLookupError(FatalError):
-    """
-    A name (or bot path) matched no object, or several, in what the Control Room shows the
-    connection's user. Fatal: a retry would find the same. ``field`` is the parameter
-    (``queue_name``, ``bot_path``, ``run_as_user_names``, ``pool_names``); ``values`` the names
-    that did not resolve; ``candidates`` maps each of them to ``(id, name or path)`` pairs —
-    the matches when there were several, near names when there was none.
-    """
-
-    def __init__(
-        self, summary: str, *, field: str, values: Sequence[str], candidates: dict[str, list[tuple[str, str]]]
-    ):
-        self.field = field
-        self.values = list(values)
-        self.candidates = candidates
-        super().__init__(summary)
-
-
 # -- validation ---------------------------------------------------------------------------------
-
-
-def check_id_or_name(id_field: str, id_value: Any, name_field: str, name_value: Any, *, required: bool = True) -> None:
-    """
-    At most one of an id parameter and its name parameter is given (not ``None``); with
-    ``required``, exactly one. Checked when a task is made (both are templated: their values
-    are checked when the task runs).
-
-    :raises InvalidInputError: naming both parameters.
-    """
-    if id_value is not None and name_value is not None:
-        raise InvalidInputError(f"Give {id_field} or {name_field}, not both.")
-    if required and id_value is None and name_value is None:
-        raise InvalidInputError(f"Give {id_field} or {name_field}.")
 
 
 def validate_name(value: Any, field: str) -> str:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
-from airflow_provider_aa.control_room.session import ControlRoomSession
-from airflow_provider_aa.control_room.settings import ConnectionSettings
 from airflow_provider_aa.control_room.work_items import PAGE_LENGTH
+
+if TYPE_CHECKING:
+    from airflow_provider_aa.control_room.session import ControlRoomSession
+    from airflow_provider_aa.control_room.settings import ConnectionSettings
 
 
 def queue_list_request(length: int = PAGE_LENGTH) -> ApiRequest:

@@ -42,11 +42,15 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
+from airflow_provider_aa.control_room.errors import (
+    AmbiguousOutcomeError,
+    AutomationAnywhereError,
+    InvalidInputError,
+    NameLookupError,
+)
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
 from airflow_provider_aa.control_room.listing import read_all
-from airflow_provider_aa.control_room.names import NameLookupError
-from airflow_provider_aa.control_room.session import AmbiguousOutcomeError, ControlRoomSession
+from airflow_provider_aa.control_room.session import ControlRoomSession
 from airflow_provider_aa.control_room.work_items import PAGE_LENGTH, path_id
 
 #: The User Management API versions, in the order tried: the documented one first.
@@ -424,7 +428,7 @@ def ensure_role(
     role as first read, also when an update's answer was lost and its resend refused (409).
 
     A create without a clear answer is not sent again: the role is looked up by name; if it
-    is not there, :class:`~.session.AmbiguousOutcomeError` says to run this again (no second
+    is not there, :class:`~.errors.AmbiguousOutcomeError` says to run this again (no second
     role can appear: names are unique). An update refused because the role changed
     meanwhile (409) is worked out again from the role as it is now, up to three times.
 

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from airflow_provider_aa.control_room.auth import (
@@ -26,6 +26,7 @@ from airflow_provider_aa.control_room.auth import (
 )
 from airflow_provider_aa.control_room.decoding import UndecodableAnswer, decode_json
 from airflow_provider_aa.control_room.errors import (
+    AmbiguousOutcomeError,
     AutomationAnywhereError,
     LoginRefusedError,
     SessionConflictError,
@@ -43,14 +44,9 @@ from airflow_provider_aa.control_room.exchange import (
     Sleep,
     TransportFailure,
 )
-from airflow_provider_aa.control_room.settings import ConnectionSettings
 
-
-class AmbiguousOutcomeError(AutomationAnywhereError):
-    """
-    A request that must not be sent twice got no clear answer (timeout, dropped connection,
-    or a 5xx): the Control Room may or may not have processed it, so it was not re-sent.
-    """
+if TYPE_CHECKING:
+    from airflow_provider_aa.control_room.settings import ConnectionSettings
 
 
 @dataclass(frozen=True)

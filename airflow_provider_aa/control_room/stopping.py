@@ -19,7 +19,7 @@ the ids sent.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_aa.control_room.bots import (
     BOT_RUN_FAILURE_STATUSES,
@@ -27,24 +27,14 @@ from airflow_provider_aa.control_room.bots import (
     activity_request,
     read_runs,
 )
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError, StopRefusedError
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation
-from airflow_provider_aa.control_room.session import ControlRoomSession
+
+if TYPE_CHECKING:
+    from airflow_provider_aa.control_room.session import ControlRoomSession
 
 #: Runs in these statuses are over: a stop would change nothing, so none is asked for.
 FINISHED_BOT_RUN_STATUSES = frozenset(BOT_RUN_SUCCESS_STATUSES + BOT_RUN_FAILURE_STATUSES)
-
-
-class StopRefusedError(AutomationAnywhereError):
-    """
-    Some runs were not stopped: the Control Room refused them (in ``manage_action_errors``, or
-    the whole request with a 400), or their activity records do not show the deployment's
-    id, so they were not asked to stop. ``not_stopped``: their execution ids.
-    """
-
-    def __init__(self, summary: str, *, not_stopped: Sequence[str] = (), **call: Any) -> None:
-        self.not_stopped = list(not_stopped)
-        super().__init__(summary, **call)
 
 
 def stop_request(execution_ids: Sequence[str]) -> ApiRequest:

@@ -41,11 +41,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError, WorkItemChangedError
+from airflow_provider_aa.control_room.errors import (
+    AmbiguousOutcomeError,
+    AutomationAnywhereError,
+    InvalidInputError,
+    WorkItemChangedError,
+)
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation, Sleep
 from airflow_provider_aa.control_room.listing import MAX_PAGES, PageCursor, lookup, read_page
 from airflow_provider_aa.control_room.progress import ProgressLog, duration, id_range
-from airflow_provider_aa.control_room.session import AmbiguousOutcomeError, ControlRoomSession
+from airflow_provider_aa.control_room.session import ControlRoomSession
 from airflow_provider_aa.control_room.statuses import (
     WORK_ITEM_FAILURE_STATUSES,
     WORK_ITEM_SUCCESS_STATUSES,

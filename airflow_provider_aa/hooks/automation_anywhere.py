@@ -7,12 +7,10 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import requests
-from airflow.sdk import BaseHook
+from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
-from airflow_provider_aa.airflow_compat import mask_secret
 from airflow_provider_aa.control_room.adding import (
     AddProgress,
     add_fingerprint,
@@ -91,7 +89,12 @@ from airflow_provider_aa.control_room.work_items import (
     validate_sort,
     validate_work_items,
 )
-from airflow_provider_aa.transport.requests_transport import RequestsTransport
+from airflow_provider_aa.hooks import DEFAULT_CONN_ID
+
+if TYPE_CHECKING:
+    import requests
+
+    from airflow_provider_aa.transport.requests_transport import RequestsTransport
 
 T = TypeVar("T")
 
@@ -125,7 +128,7 @@ class AutomationAnywhereHook(BaseHook):
     """
 
     conn_name_attr = "automation_anywhere_conn_id"
-    default_conn_name = "automation_anywhere_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "automation_anywhere"
     hook_name = "Automation Anywhere"
 
@@ -178,6 +181,9 @@ class AutomationAnywhereHook(BaseHook):
 
     @cached_property
     def _http(self) -> RequestsTransport:
+        # Imported at the first call, not when a DAG file imports the operators.
+        from airflow_provider_aa.transport.requests_transport import RequestsTransport
+
         return RequestsTransport(self.settings)
 
     def run_operation(self, operation: Operation[T]) -> T:
@@ -204,7 +210,7 @@ class AutomationAnywhereHook(BaseHook):
         if "_http" in self.__dict__:
             self._http.close()
 
-    def request_json(self, request: ApiRequest) -> Any:
+    def _request_json(self, request: ApiRequest) -> Any:
         """Send one authenticated request and return its decoded JSON answer."""
         return self.run_operation(self.session.request_json(request))
 
@@ -282,7 +288,7 @@ class AutomationAnywhereHook(BaseHook):
             continue a later try without adding twice.
         :param on_duplicate: what to do when a queue with ``disallowDuplicate`` refuses items
             as duplicates (the other items are added either way): ``"fail"`` raises
-            :class:`~airflow_provider_aa.control_room.adding.DuplicateWorkItemsError` naming
+            :class:`~airflow_provider_aa.control_room.errors.DuplicateWorkItemsError` naming
             each refused item, ``"skip"`` logs a warning per item.
         :param settle_delay: seconds to let a late commit land after an ambiguous outcome
             (default: the connection's ``timeout``). Longer is safer against slow Control

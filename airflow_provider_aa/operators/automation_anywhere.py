@@ -9,48 +9,31 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from airflow.sdk import BaseOperator
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout, BaseOperator, conf
 
-from airflow_provider_aa.airflow_compat import AirflowFailException, AirflowSensorTimeout, conf
-from airflow_provider_aa.control_room.adding import (
-    AddProgress,
-    DuplicateWorkItemsError,
-    add_fingerprint,
-    validate_settle_delay,
-)
-from airflow_provider_aa.control_room.bots import (
-    BotDeployment,
-    BotRunPolicy,
-    BotRunWait,
-    DeploymentUnknownError,
-    HeadlessRequest,
-)
+from airflow_provider_aa.control_room.bots import BotRunPolicy, HeadlessRequest
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
-from airflow_provider_aa.control_room.names import check_id_or_name
-from airflow_provider_aa.control_room.session import AmbiguousOutcomeError
 from airflow_provider_aa.control_room.statuses import (
     WORK_ITEM_FAILURE_STATUSES,
     WORK_ITEM_RUNNING_STATUSES,
     normalise_statuses,
 )
-from airflow_provider_aa.control_room.work_item_changes import (
-    RequeueProgress,
-    requeue_fingerprint,
-    validate_max_items,
-    validate_requeue_statuses,
-)
+from airflow_provider_aa.control_room.work_item_changes import validate_max_items
 from airflow_provider_aa.control_room.work_items import validate_batch_size, validate_filter, validate_work_items
-from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+from airflow_provider_aa.hooks import DEFAULT_CONN_ID
 from airflow_provider_aa.links import RUN_XCOM_KEY, AutomationAnywhereQueueLink, AutomationAnywhereRunLink
-from airflow_provider_aa.name_parameters import deployment_of, queue_label, resolve_queue, resumed_queue
-from airflow_provider_aa.stop_on_kill import stop_deployment_runs
-from airflow_provider_aa.task_errors import NamesTaskInInputErrors
-from airflow_provider_aa.task_state import SavedProgress, TaskStateStore
-from airflow_provider_aa.waits import BotRunWatch, TriggerPolling, WorkItemWatch, warn_before_deferring
+from airflow_provider_aa.task_errors import NamesTaskInInputErrors, check_id_or_name
 
+# What a task needs only when it runs is imported then: a DAG file that makes these tasks
+# does not pay for the hook, the HTTP stack or the waits at every parse.
 if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
     from airflow.providers.openlineage.extractors import OperatorLineage
-    from airflow.sdk import Context
+
+    from airflow_provider_aa.control_room.bots import BotDeployment
+    from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+    from airflow_provider_aa.task_state import TaskStateStore
+    from airflow_provider_aa.waits import BotRunWatch, WorkItemWatch
 
 T = TypeVar("T")
 
@@ -112,7 +95,7 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
         queue_id: int | str | None = None,
         queue_name: str | None = None,
         work_items: Any,
-        automation_anywhere_conn_id: str = AutomationAnywhereHook.default_conn_name,
+        automation_anywhere_conn_id: str = DEFAULT_CONN_ID,
         batch_size: int = 100,
         dedupe_key: str | None = None,
         on_duplicate: str = "fail",
@@ -145,6 +128,13 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
         self._queue: str | None = None
 
     def execute(self, context: Context) -> list[str]:
+        from airflow_provider_aa.control_room.adding import add_fingerprint
+        from airflow_provider_aa.control_room.errors import DuplicateWorkItemsError
+        from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+        from airflow_provider_aa.name_parameters import queue_label, resolve_queue
+        from airflow_provider_aa.task_state import SavedAddProgress, TaskStateStore
+        from airflow_provider_aa.waits import TriggerPolling, warn_before_deferring
+
         queue = queue_label(self)  # checked before any request, as the items are
         items = validate_work_items(self.work_items)
         if not items:
@@ -172,10 +162,10 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
                     settle_delay=self.settle_delay,
                     keep_items=False,  # the ids are in the progress; items would cost memory
                 )
-            except DuplicateWorkItemsError as refused:
-                # A retry cannot change the queue's verdict: fail for good.
+            except DuplicateWorkItemsError:
+                # A retry cannot change the queue's verdict (the error is fatal): forget the progress.
                 saved.clear()
-                raise AirflowFailException(str(refused)) from refused
+                raise
             except AirflowFailException:
                 # Failing for good: forget the progress unless it holds items of a partial
                 # add, which a manual clear of the task must continue, not repeat.
@@ -210,6 +200,9 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> list[str]:
         """Resume after deferral: push the finished items, return the ids."""
+        from airflow_provider_aa.name_parameters import resumed_queue
+        from airflow_provider_aa.task_state import SavedAddProgress, TaskStateStore
+
         # The ids travel in the trigger's event: `dag.test()` drops `defer(kwargs=...)`.
         ids = list(event.get("work_item_ids") or [])
         watch = self._watch(resumed_queue(self, event), ids)
@@ -231,6 +224,8 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
         return lineage.queue_lineage(self, self._queue, read=False, written=True)
 
     def _watch(self, queue_id: str, ids: list[str]) -> WorkItemWatch:
+        from airflow_provider_aa.waits import WorkItemWatch
+
         return WorkItemWatch(
             queue_id=queue_id,
             work_item_ids=ids,
@@ -360,7 +355,7 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         pool_ids: Any = None,
         pool_names: Any = None,
         bot_input: Any = None,
-        automation_anywhere_conn_id: str = AutomationAnywhereHook.default_conn_name,
+        automation_anywhere_conn_id: str = DEFAULT_CONN_ID,
         wait_for_completion: bool = False,
         poke_interval: float = 30.0,
         timeout: float = 7 * 24 * 3600.0,
@@ -432,6 +427,11 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         self._run: dict[str, Any] | None = None
 
     def execute(self, context: Context) -> str | dict[str, Any]:
+        from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+        from airflow_provider_aa.name_parameters import deployment_of
+        from airflow_provider_aa.task_state import TaskStateStore
+        from airflow_provider_aa.waits import TriggerPolling, warn_before_deferring
+
         store = TaskStateStore(context, "bot_deployment")
         hook = AutomationAnywhereHook(self.automation_anywhere_conn_id)
         try:
@@ -470,6 +470,8 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Resume after deferral: the finished run, or the error a poll would raise."""
+        from airflow_provider_aa.task_state import TaskStateStore
+
         # The id travels in the trigger's event: `dag.test()` drops `defer(kwargs=...)`.
         watch = self._watch(str(event.get("deployment_id") or ""))
         pushed = context["ti"].xcom_pull(task_ids=self.task_id, key=RUN_XCOM_KEY)
@@ -496,6 +498,8 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         """
         if not (self.stop_on_kill and self._waiting_for):
             return
+        from airflow_provider_aa.stop_on_kill import stop_deployment_runs
+
         deployment_id, store = self._waiting_for
         if stop_deployment_runs(self.automation_anywhere_conn_id, deployment_id, self.log):
             try:
@@ -512,6 +516,8 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         unique automation name, the only thing that tells its runs from another task's
         deployment of the same bot for the same run-as users.
         """
+        from airflow_provider_aa.control_room.errors import AmbiguousOutcomeError
+
         fingerprint = deployment.fingerprint()
         saved = store.load()
         if isinstance(saved, dict) and saved.get("fingerprint") == fingerprint:
@@ -572,6 +578,9 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         automation name), or fail without deploying. Failures keep the marker and are not
         final: a retry only looks again (the activity may be late) and never deploys.
         """
+        from airflow_provider_aa.control_room.adding import validate_settle_delay
+        from airflow_provider_aa.control_room.errors import DeploymentUnknownError
+
         settle = validate_settle_delay(self.settle_delay, hook.settings.timeout)
         wait = min(settle_from + settle - time.time(), settle)
         if wait > 0:
@@ -605,6 +614,9 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         return deployment_id
 
     def _watch(self, deployment_id: str, expected_runs: int | None = None) -> BotRunWatch:
+        from airflow_provider_aa.control_room.bots import BotRunWait
+        from airflow_provider_aa.waits import BotRunWatch
+
         return BotRunWatch(BotRunWait(deployment_id, self.run_policy, expected_runs=expected_runs), log=self.log)
 
     def _finish(self, store: TaskStateStore, wait: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -705,7 +717,7 @@ class AutomationAnywhereRequeueWorkItemsOperator(NamesTaskInInputErrors, BaseOpe
         statuses: str | Sequence[str] = ("FAILED",),
         filter: dict[str, Any] | None = None,
         max_items: int | str | None = None,
-        automation_anywhere_conn_id: str = AutomationAnywhereHook.default_conn_name,
+        automation_anywhere_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -722,6 +734,11 @@ class AutomationAnywhereRequeueWorkItemsOperator(NamesTaskInInputErrors, BaseOpe
         self._queue: str | None = None
 
     def execute(self, context: Context) -> list[str]:
+        from airflow_provider_aa.control_room.work_item_changes import requeue_fingerprint, validate_requeue_statuses
+        from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+        from airflow_provider_aa.name_parameters import queue_label, resolve_queue
+        from airflow_provider_aa.task_state import SavedRequeueProgress, TaskStateStore
+
         # Everything is checked before the first request, the queue's name included.
         queue = queue_label(self)
         statuses = validate_requeue_statuses(self.statuses)
@@ -768,18 +785,6 @@ class AutomationAnywhereRequeueWorkItemsOperator(NamesTaskInInputErrors, BaseOpe
         from airflow_provider_aa import lineage
 
         return lineage.queue_lineage(self, self._queue, read=True, written=True)
-
-
-class SavedRequeueProgress(SavedProgress[RequeueProgress]):
-    """A re-queue's progress in the task state store: each finished page's re-queued ids a part."""
-
-    kind = RequeueProgress
-
-
-class SavedAddProgress(SavedProgress[AddProgress]):
-    """An add's progress in the task state store: each batch's ids a part."""
-
-    kind = AddProgress
 
 
 def _poll(check: Callable[[], T | None], *, poke_interval: float, timeout: float, waiting_for: str) -> T:

@@ -6,19 +6,16 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
+from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_aa.control_room.errors import InvalidInputError
 from airflow_provider_aa.control_room.history import HistoryWindow, validate_dataset
-from airflow_provider_aa.control_room.names import check_id_or_name, validate_names
-from airflow_provider_aa.control_room.work_items import validate_ids
-from airflow_provider_aa.export import export_path, storage_path, write_records
-from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
-from airflow_provider_aa.task_errors import NamesTaskInInputErrors
+from airflow_provider_aa.hooks import DEFAULT_CONN_ID
+from airflow_provider_aa.task_errors import NamesTaskInInputErrors, check_id_or_name
 
 if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
     from airflow.providers.openlineage.extractors import OperatorLineage
-    from airflow.sdk import Context
 
 
 class AutomationAnywhereExportOperator(NamesTaskInInputErrors, BaseOperator):
@@ -94,7 +91,7 @@ class AutomationAnywhereExportOperator(NamesTaskInInputErrors, BaseOperator):
         overlap: timedelta = timedelta(days=1),
         queue_ids: int | str | Sequence[int | str] | None = None,
         queue_names: str | Sequence[str] | None = None,
-        automation_anywhere_conn_id: str = AutomationAnywhereHook.default_conn_name,
+        automation_anywhere_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -108,6 +105,9 @@ class AutomationAnywhereExportOperator(NamesTaskInInputErrors, BaseOperator):
         if not isinstance(overlap, timedelta) or overlap < timedelta(0):
             raise InvalidInputError(f"overlap must be a timedelta of 0 or more, got {overlap!r}.")
         if not isinstance(destination, str):
+            # Imported here and when the task runs: a DAG file giving a string does not pay for it.
+            from airflow_provider_aa.export import storage_path
+
             storage_path(destination)  # a string may be a template: checked when the task runs
         self.destination = destination
         self.overlap = overlap
@@ -118,6 +118,11 @@ class AutomationAnywhereExportOperator(NamesTaskInInputErrors, BaseOperator):
         self._exported: tuple[list[str], str] | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_aa.control_room.names import validate_names
+        from airflow_provider_aa.control_room.work_items import validate_ids
+        from airflow_provider_aa.export import export_path, storage_path, write_records
+        from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+
         interval_start, interval_end = _data_interval(context)
         if interval_start == interval_end:
             self.log.warning(
@@ -169,6 +174,7 @@ class AutomationAnywhereExportOperator(NamesTaskInInputErrors, BaseOperator):
     def get_openlineage_facets_on_start(self) -> OperatorLineage:
         """The records to read, when known without a request (the file is named once the task runs)."""
         from airflow_provider_aa import lineage
+        from airflow_provider_aa.control_room.work_items import validate_ids
 
         queues = validate_ids(self.queue_ids, "queue_ids") if self.queue_ids is not None else None
         return lineage.export_lineage(self, queues, None)

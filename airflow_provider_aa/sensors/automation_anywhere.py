@@ -7,39 +7,31 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue
+from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue, conf
 
-from airflow_provider_aa.airflow_compat import conf
-from airflow_provider_aa.control_room.bots import (
-    BotRunPolicy,
-    BotRunWait,
-    validate_deployment_id,
-)
+from airflow_provider_aa.control_room.bots import BotRunPolicy
 from airflow_provider_aa.control_room.errors import InvalidInputError
-from airflow_provider_aa.control_room.names import check_id_or_name
 from airflow_provider_aa.control_room.statuses import (
     WORK_ITEM_FAILURE_STATUSES,
     WORK_ITEM_RUNNING_STATUSES,
     normalise_statuses,
 )
-from airflow_provider_aa.control_room.work_items import validate_ids
-from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+from airflow_provider_aa.hooks import DEFAULT_CONN_ID
 from airflow_provider_aa.links import AutomationAnywhereQueueLink, AutomationAnywhereRunLink
-from airflow_provider_aa.name_parameters import queue_label, resolve_queue, resumed_queue
-from airflow_provider_aa.stop_on_kill import stop_deployment_runs
-from airflow_provider_aa.task_errors import NamesTaskInInputErrors
-from airflow_provider_aa.task_state import TaskStateStore
-from airflow_provider_aa.waits import BotRunWatch, TriggerPolling, WorkItemWatch, warn_before_deferring
+from airflow_provider_aa.task_errors import NamesTaskInInputErrors, check_id_or_name
 
+# What a sensor needs only when it runs is imported then (see the operators' module).
 if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
     from airflow.providers.openlineage.extractors import OperatorLineage
-    from airflow.sdk import Context
     from airflow.triggers.base import BaseTrigger
 
+    from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
     from airflow_provider_aa.triggers.automation_anywhere import (
         AutomationAnywhereBotRunTrigger,
         AutomationAnywhereWorkItemTrigger,
     )
+    from airflow_provider_aa.waits import BotRunWatch, TriggerPolling, WorkItemWatch
 
 __all__ = [
     "WORK_ITEM_RUNNING_STATUSES",
@@ -63,6 +55,8 @@ class _AutomationAnywhereSensor(NamesTaskInInputErrors, BaseSensorOperator):
 
     @cached_property
     def hook(self) -> AutomationAnywhereHook:
+        from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+
         return AutomationAnywhereHook(self.automation_anywhere_conn_id)
 
     def execute(self, context: Context) -> Any:
@@ -76,6 +70,8 @@ class _AutomationAnywhereSensor(NamesTaskInInputErrors, BaseSensorOperator):
     def poke(self, context: Context) -> PokeReturnValue:
         reading = self._poke(context)
         if self.deferrable and not reading.is_done:
+            from airflow_provider_aa.waits import TriggerPolling, warn_before_deferring
+
             # Hand the wait to the triggerer: TaskDeferred is a BaseException, so it passes
             # BaseSensorOperator's error handling untouched.
             warn_before_deferring(self.hook.settings, self.log.warning)
@@ -149,7 +145,7 @@ class AutomationAnywhereWorkItemSensor(_AutomationAnywhereSensor):
         work_item_ids: Any,
         pending_statuses: Collection[str] = ("NEW",),
         failure_statuses: Collection[str] = WORK_ITEM_FAILURE_STATUSES,
-        automation_anywhere_conn_id: str = AutomationAnywhereHook.default_conn_name,
+        automation_anywhere_conn_id: str = DEFAULT_CONN_ID,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
@@ -169,11 +165,17 @@ class AutomationAnywhereWorkItemSensor(_AutomationAnywhereSensor):
         The rendered, validated wait (built on first use, after templating); a queue given
         by name is looked up then, once per try, after the ids have been checked.
         """
+        from airflow_provider_aa.control_room.work_items import validate_ids
+        from airflow_provider_aa.name_parameters import queue_label, resolve_queue
+
         queue_label(self)
         validate_ids(self.work_item_ids, "work_item_ids")
         return self._watch(resolve_queue(self, self.hook))
 
     def _watch(self, queue_id: str) -> WorkItemWatch:
+        from airflow_provider_aa.control_room.work_items import validate_ids
+        from airflow_provider_aa.waits import WorkItemWatch
+
         return WorkItemWatch(
             queue_id=queue_id,
             work_item_ids=validate_ids(self.work_item_ids, "work_item_ids"),
@@ -187,6 +189,8 @@ class AutomationAnywhereWorkItemSensor(_AutomationAnywhereSensor):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         """Resume after deferral with the outcome a poke would have had."""
+        from airflow_provider_aa.name_parameters import resumed_queue
+
         # The event names the queue the trigger polled: a queue_name needs no look-up again.
         watch = self._watch(resumed_queue(self, event))
         self._queue = watch.queue_id
@@ -276,7 +280,7 @@ class AutomationAnywhereBotRunSensor(_AutomationAnywhereSensor):
         paused_timeout: float | None = 3600.0,
         unknown_timeout: float | None = 600.0,
         pending_timeout: float | None = 3600.0,
-        automation_anywhere_conn_id: str = AutomationAnywhereHook.default_conn_name,
+        automation_anywhere_conn_id: str = DEFAULT_CONN_ID,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         stop_on_kill: bool = True,
         expected_runs: int | None = None,
@@ -297,6 +301,10 @@ class AutomationAnywhereBotRunSensor(_AutomationAnywhereSensor):
     def watch(self, context: Context) -> BotRunWatch:
         """The rendered, validated wait; its clocks continue those of an earlier poke or try."""
         if self._watch is None:
+            from airflow_provider_aa.control_room.bots import BotRunWait, validate_deployment_id
+            from airflow_provider_aa.task_state import TaskStateStore
+            from airflow_provider_aa.waits import BotRunWatch
+
             deployment_id = validate_deployment_id(self.deployment_id)
             store = TaskStateStore(context, "bot_run_wait")
             saved = store.load()
@@ -324,4 +332,6 @@ class AutomationAnywhereBotRunSensor(_AutomationAnywhereSensor):
     def on_kill(self) -> None:
         """With ``stop_on_kill``, once the wait has begun: stop the deployment's unfinished runs. Never raises."""
         if self.stop_on_kill and self._watch is not None:
+            from airflow_provider_aa.stop_on_kill import stop_deployment_runs
+
             stop_deployment_runs(self.automation_anywhere_conn_id, self._watch.wait.deployment_id, self.log)

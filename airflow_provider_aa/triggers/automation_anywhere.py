@@ -14,26 +14,26 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, NamedTuple
 
-from airflow.sdk.log import redact
+from airflow.providers.common.compat.sdk import redact
 from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
-from airflow_provider_aa.control_room.bots import BotRunWait, read_bot_runs
+from airflow_provider_aa.control_room.bots import BotRunWait
 from airflow_provider_aa.control_room.errors import (
     AutomationAnywhereError,
     FatalError,
     InvalidInputError,
     LoginRefusedError,
 )
-from airflow_provider_aa.control_room.names import bot_id_of, check_id_or_name, path_folders, queue_id_of, validate_name
+from airflow_provider_aa.control_room.names import path_folders, validate_name
 from airflow_provider_aa.control_room.statuses import UnknownStatusWarnings, WorkItemWait
 from airflow_provider_aa.control_room.watching import (
     Changes,
     WatchedRecords,
     Watermark,
-    read_changes,
     validate_statuses,
 )
 from airflow_provider_aa.control_room.work_items import validate_id
+from airflow_provider_aa.task_errors import check_id_or_name
 from airflow_provider_aa.triggers.clients import LOOKUP_WINDOW, AsyncControlRoomClient, TriggerClients
 from airflow_provider_aa.triggers.stop_on_kill import (
     STOP_TIMEOUT,
@@ -344,7 +344,7 @@ class AutomationAnywhereBotRunTrigger(_PollingTrigger):
 
     async def _poll(self, client: AsyncControlRoomClient, now: float) -> dict[str, Any] | _Pending:
         deployment_id = self._state.deployment_id
-        runs = await client.run_operation(read_bot_runs(client.session, deployment_id))
+        runs = await client.read_bot_runs(deployment_id)
         verdict = self._state.judge(runs, now)
         self._unknown_statuses.warn(verdict.unknown)
         if verdict.outcome != "waiting":
@@ -468,7 +468,7 @@ class _ChangeWatcher(BaseEventTrigger):
                     if watermark is None:
                         watermark = await self._start(client, watched, clients.clock())
                         await self._store(watermark)
-                    changes = await client.run_operation(read_changes(client.session, watched, watermark))
+                    changes = await client.read_changes(watched, watermark)
                 except LoginRefusedError as problem:
                     # A rotated password reaches the next round through a re-read connection.
                     await clients.client(self.automation_anywhere_conn_id, reread=True)
@@ -491,10 +491,7 @@ class _ChangeWatcher(BaseEventTrigger):
 
     async def _start(self, client: AsyncControlRoomClient, watched: WatchedRecords, now: float) -> Watermark:
         """A first start: changes from now on (the Control Room's now, learned from the ``Date`` of its answers)."""
-        session = client.session
-        if session.control_room_time(now) is None:
-            await client.request_json(watched.request(Watermark.at(now).since, length=1))
-        shown = session.control_room_time(now)
+        shown = await client.control_room_time(now, watched.request(Watermark.at(now).since, length=1))
         return Watermark.at(now if shown is None else shown)
 
     async def _load(self) -> Watermark | None:
@@ -588,7 +585,7 @@ class AutomationAnywhereWorkItemEventTrigger(_ChangeWatcher):
         queue_id = self.queue_id
         if queue_id is None:
             assert self.queue_name is not None
-            queue_id = await client.run_operation(queue_id_of(client.session, self.queue_name))
+            queue_id = await client.queue_id_of(self.queue_name)
         return WatchedRecords.work_items(queue_id, self.statuses)
 
     def _event(self, watched: WatchedRecords, changes: Changes) -> dict[str, Any]:
@@ -659,7 +656,7 @@ class AutomationAnywhereBotRunEventTrigger(_ChangeWatcher):
         bot_id = self.bot_id
         if bot_id is None:
             assert self.bot_path is not None
-            bot_id = await client.run_operation(bot_id_of(client.session, self.bot_path))
+            bot_id = await client.bot_id_of(self.bot_path)
         return WatchedRecords.bot_runs(bot_id, self.statuses)
 
     def _event(self, watched: WatchedRecords, changes: Changes) -> dict[str, Any]:

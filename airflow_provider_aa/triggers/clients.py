@@ -28,16 +28,30 @@ import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar
 
-from airflow.sdk import BaseHook
+from airflow.providers.common.compat.sdk import BaseHook, mask_secret
+from asgiref.sync import sync_to_async
 
-from airflow_provider_aa.airflow_compat import amask_secret
+from airflow_provider_aa.control_room.bots import BotRun, read_bot_runs
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, Operation, TransportFailure, adrive
 from airflow_provider_aa.control_room.listing import lookup
+from airflow_provider_aa.control_room.names import bot_id_of, queue_id_of
 from airflow_provider_aa.control_room.session import ControlRoomSession
 from airflow_provider_aa.control_room.settings import ConnectionSettings, settings_of
+from airflow_provider_aa.control_room.stopping import stop_runs
+from airflow_provider_aa.control_room.watching import Changes, WatchedRecords, Watermark, read_changes
 from airflow_provider_aa.control_room.work_items import PAGE_LENGTH
 from airflow_provider_aa.transport.httpx_transport import HttpxTransport
+from airflow_provider_aa.version_compat import AIRFLOW_V_3_3_PLUS
+
+if AIRFLOW_V_3_3_PLUS:
+    from airflow.sdk.log import amask_secret
+else:
+
+    async def amask_secret(secret: str, name: str | None = None) -> None:  # type: ignore[misc]
+        """Mask in this process and tell the supervisor, off the event loop (Airflow before 3.3 has no async masker)."""
+        await sync_to_async(mask_secret)(secret, name)
+
 
 _log = logging.getLogger(__name__)
 
@@ -134,8 +148,46 @@ class AsyncControlRoomClient:
             pass  # the session ends with its token's lifetime anyway
         await self._http.aclose()
 
-    async def request_json(self, request: ApiRequest) -> Any:
+    async def _request_json(self, request: ApiRequest) -> Any:
         return await self.run_operation(self.session.request_json(request))
+
+    async def read_bot_runs(self, deployment_id: str) -> list[BotRun]:
+        """The deployment's runs as its activity records show them (one list request)."""
+        runs: list[BotRun] = await self.run_operation(read_bot_runs(self.session, deployment_id))
+        return runs
+
+    async def stop_runs(self, deployment_id: str) -> list[str]:
+        """
+        Stop the deployment's unfinished runs; the execution ids asked to stop.
+
+        :raises StopRefusedError: some runs were not stopped (their ids in ``not_stopped``).
+        """
+        stopped: list[str] = await self.run_operation(stop_runs(self.session, deployment_id))
+        return stopped
+
+    async def queue_id_of(self, queue_name: str) -> str:
+        """The id of the work queue named ``queue_name`` (one list request)."""
+        queue_id: str = await self.run_operation(queue_id_of(self.session, queue_name))
+        return queue_id
+
+    async def bot_id_of(self, bot_path: str) -> str:
+        """The id of the bot at ``bot_path`` in the public workspace."""
+        bot_id: str = await self.run_operation(bot_id_of(self.session, bot_path))
+        return bot_id
+
+    async def read_changes(self, watched: WatchedRecords, watermark: Watermark) -> Changes:
+        """The watched records changed since ``watermark`` (an asset watcher's poll)."""
+        changes: Changes = await self.run_operation(read_changes(self.session, watched, watermark))
+        return changes
+
+    async def control_room_time(self, now: float, probe: ApiRequest) -> float | None:
+        """
+        The Control Room's time at the local ``now``, learned from the ``Date`` of its answers;
+        when no answer has shown it yet, ``probe`` (a read) is sent first.
+        """
+        if self.session.control_room_time(now) is None:
+            await self._request_json(probe)
+        return self.session.control_room_time(now)
 
     async def lookup(self, queue_id: str, work_item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Items by id (ids the queue does not hold are absent), batched with other callers."""

@@ -7,7 +7,8 @@ Airflow 3.3+ tells the two apart: its triggerer calls a trigger's ``on_kill()`` 
 user's action. The triggerers of Airflow 3.1 and 3.2 cancel the trigger's task either way,
 so there a cancelled trigger asks whether its task instance is still deferred, as Google's
 provider triggers do with ``cancel_on_kill`` (``safe_to_cancel()`` in
-``providers/google/.../triggers/dataproc.py``): no longer deferred means a user ended the wait.
+``providers/google/.../triggers/dataproc.py``, through the task instance's public
+``get_task_states``): no longer deferred means a user ended the wait.
 """
 
 from __future__ import annotations
@@ -15,15 +16,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from airflow.sdk.log import redact
-from airflow.triggers.base import BaseTrigger
+from airflow.providers.common.compat.sdk import redact
+from asgiref.sync import sync_to_async
 
-from airflow_provider_aa.control_room.stopping import StopRefusedError, stop_runs
+from airflow_provider_aa.control_room.errors import StopRefusedError
 from airflow_provider_aa.triggers.clients import TriggerClients
+from airflow_provider_aa.version_compat import AIRFLOW_V_3_3_PLUS
 
 #: Whether the triggerer calls ``on_kill()`` on a user's action (Airflow 3.3+); otherwise a
 #: cancelled trigger looks up its task instance's state itself.
-TRIGGERER_CALLS_ON_KILL = hasattr(BaseTrigger, "on_kill")
+TRIGGERER_CALLS_ON_KILL = AIRFLOW_V_3_3_PLUS
 #: Longest a cancelled trigger spends on the look-up and the stop: Airflow 3.3 gives
 #: ``on_kill()`` as long by default (``[triggerer] on_kill_timeout``).
 STOP_TIMEOUT = 30.0
@@ -33,19 +35,18 @@ async def task_instance_state(task_instance: Any) -> str | None:
     """
     The current state of the trigger's task instance, asked of the triggerer's supervisor
     (the Execution API), the only way a trigger can read it without the metadata database.
+    The call is synchronous: it runs off the event loop (Airflow before 3.3 cannot run it on
+    the loop).
     """
-    from airflow.sdk.execution_time import task_runner
-    from airflow.sdk.execution_time.comms import GetTaskStates
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
 
-    answer = await task_runner.SUPERVISOR_COMMS.asend(
-        GetTaskStates(
-            dag_id=task_instance.dag_id,
-            task_ids=[task_instance.task_id],
-            run_ids=[task_instance.run_id],
-            map_index=task_instance.map_index,
-        )
+    answer = await sync_to_async(RuntimeTaskInstance.get_task_states)(
+        dag_id=task_instance.dag_id,
+        task_ids=[task_instance.task_id],
+        run_ids=[task_instance.run_id],
+        map_index=task_instance.map_index,
     )
-    states = answer.task_states.get(task_instance.run_id) or {}  # type: ignore[union-attr]
+    states = answer.get(task_instance.run_id) or {}
     # The Execution API keys a mapped task instance as "<task_id>_<map_index>".
     key = task_instance.task_id if task_instance.map_index < 0 else f"{task_instance.task_id}_{task_instance.map_index}"
     return states.get(key)
@@ -79,7 +80,7 @@ async def stop_deployment_runs(
     """
     try:
         client = await clients.client(conn_id)
-        stopped: list[str] = await client.run_operation(stop_runs(client.session, deployment_id))
+        stopped = await client.stop_runs(deployment_id)
     except StopRefusedError as refused:
         log.warning(
             "The user ended the wait: run(s) %s of bot deployment %s not stopped; they may still be running: %s",

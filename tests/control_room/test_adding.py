@@ -7,9 +7,8 @@ import json
 import pytest
 
 from airflow_provider_aa.control_room.adding import AddProgress, add_batch, validate_settle_delay
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
+from airflow_provider_aa.control_room.errors import AmbiguousOutcomeError, AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import Sleep
-from airflow_provider_aa.control_room.session import AmbiguousOutcomeError
 from airflow_provider_aa.control_room.work_items import added_since_filter, match_created
 from airflow_provider_aa.emulator.filters import query
 

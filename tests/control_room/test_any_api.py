@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_aa.control_room.any_api import any_request, call
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
-from airflow_provider_aa.control_room.session import AmbiguousOutcomeError
+from airflow_provider_aa.control_room.errors import AmbiguousOutcomeError, AutomationAnywhereError, InvalidInputError
 from tests.control_room.scripted import Script, answer, expect, login, lost, run
 
 # -- what is sent -----------------------------------------------------------------------------

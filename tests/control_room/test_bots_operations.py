@@ -13,13 +13,15 @@ from airflow_provider_aa.control_room.bots import (
     DEPLOY_LOOKBACK_UNKNOWN_CLOCK,
     BotDeployment,
     BotRun,
-    DeploymentUnknownError,
     deploy,
     find_deployment,
     read_bot_runs,
 )
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError
-from airflow_provider_aa.control_room.session import AmbiguousOutcomeError
+from airflow_provider_aa.control_room.errors import (
+    AmbiguousOutcomeError,
+    AutomationAnywhereError,
+    DeploymentUnknownError,
+)
 from tests.control_room.scripted import (
     START,
     Script,

@@ -11,21 +11,20 @@ from zoneinfo import ZoneInfo
 
 import pendulum
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_aa.airflow_compat import AirflowFailException
 from airflow_provider_aa.control_room.adding import add_batch
 from airflow_provider_aa.control_room.bots import (
     BotDeployment,
     BotRun,
     BotRunPolicy,
     BotRunWait,
-    DeployRefusedError,
     bot_datetime,
     deploy,
     from_bot_values,
     to_bot_input,
 )
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError, DeployRefusedError, InvalidInputError
 from airflow_provider_aa.control_room.queues import connection_check
 from tests.control_room.scripted import BASE_URL, Script, answer, expect, login, run
 

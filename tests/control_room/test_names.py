@@ -7,16 +7,19 @@ errors that name the field, the value and the candidates.
 from __future__ import annotations
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_aa.airflow_compat import AirflowFailException
 from airflow_provider_aa.control_room import names
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError, FatalError, InvalidInputError
+from airflow_provider_aa.control_room.errors import (
+    AutomationAnywhereError,
+    FatalError,
+    InvalidInputError,
+    NameLookupError,
+)
 from airflow_provider_aa.control_room.names import (
     API_TASK_TYPE,
     TASK_BOT_TYPE,
-    NameLookupError,
     bot_id_of,
-    check_id_or_name,
     path_folders,
     path_readings,
     pool_ids_of,
@@ -25,6 +28,7 @@ from airflow_provider_aa.control_room.names import (
     validate_name,
     validate_names,
 )
+from airflow_provider_aa.task_errors import check_id_or_name
 from tests.control_room.scripted import Script, answer, expect, jwt_token, login, new_session, run
 
 QUEUES = "/v3/wlm/queues/list"

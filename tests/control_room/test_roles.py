@@ -7,8 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
-from airflow_provider_aa.control_room.names import NameLookupError
+from airflow_provider_aa.control_room.errors import (
+    AmbiguousOutcomeError,
+    AutomationAnywhereError,
+    InvalidInputError,
+    NameLookupError,
+)
 from airflow_provider_aa.control_room.roles import (
     PRESET_PERMISSIONS,
     ROLE_PRESETS,
@@ -20,7 +24,6 @@ from airflow_provider_aa.control_room.roles import (
     validate_permissions,
     validate_role_name,
 )
-from airflow_provider_aa.control_room.session import AmbiguousOutcomeError
 from tests.control_room.scripted import Script, answer, expect, login, lost, run
 
 RUN = {"action": "run", "resourceType": "repositorymanager"}

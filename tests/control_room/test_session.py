@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError, LoginRefusedError, SessionConflictError
-from airflow_provider_aa.control_room.exchange import ApiRequest
-from airflow_provider_aa.control_room.session import (
-    EVICTION_WINDOW,
-    MAX_EVICTIONS,
-    REMEMBERED_TOKENS,
+from airflow_provider_aa.control_room.errors import (
     AmbiguousOutcomeError,
-    RetryPolicy,
+    AutomationAnywhereError,
+    LoginRefusedError,
+    SessionConflictError,
 )
+from airflow_provider_aa.control_room.exchange import ApiRequest
+from airflow_provider_aa.control_room.session import EVICTION_WINDOW, MAX_EVICTIONS, REMEMBERED_TOKENS, RetryPolicy
 from tests.control_room.scripted import (
     API_KEY,
     PASSWORD,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError
-from airflow_provider_aa.control_room.stopping import StopRefusedError, stop_runs
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError, StopRefusedError
+from airflow_provider_aa.control_room.stopping import stop_runs
 from tests.control_room.scripted import Script, answer, expect, login, lost, run
 
 ACTIVITY_BODY = {

@@ -74,19 +74,23 @@ def test_a_failed_try_is_continued_not_repeated_by_the_retry(emulator, monkeypat
 
 
 def test_duplicates_are_refused_per_item_and_the_rest_is_added(emulator, capsys):
-    from airflow_provider_aa.airflow_compat import AirflowFailException
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
+    from airflow_provider_aa.control_room.errors import DuplicateWorkItemsError
     from airflow_provider_aa.operators.automation_anywhere import AutomationAnywhereAddWorkItemsOperator
 
     AutomationAnywhereHook().add_work_items(21, [{"n": 1, "ref": "A"}, {"n": 2, "ref": "B"}])
     emulator.counters.reset()
     again = [{"n": 2, "ref": "B"}, {"n": 3, "ref": "C"}]
 
+    # Its own type, which fails the task without retries: a retry meets the same items.
     with pytest.raises(
-        AirflowFailException, match=r"refused 1 work item\(s\) as duplicates.*\n  work_items\[0\] \(ref='B'\)"
-    ):
+        DuplicateWorkItemsError, match=r"refused 1 work item\(s\) as duplicates.*\n  work_items\[0\] \(ref='B'\)"
+    ) as refused:
         AutomationAnywhereAddWorkItemsOperator(task_id="add", queue_id=21, work_items=again, dedupe_key="ref").execute(
             {}
         )
+    assert isinstance(refused.value, AirflowFailException)
     assert held(emulator, 21) == [1, 2, 3]
     assert emulator.counters.requests(ADD) == 3  # the batch, then one request per item to tell them apart
 
@@ -101,13 +105,13 @@ def test_duplicates_are_refused_per_item_and_the_rest_is_added(emulator, capsys)
 def test_a_late_commit_lands_after_the_client_logged_out(emulator):
     import time
 
-    from airflow_provider_aa.control_room.session import AmbiguousOutcomeError
+    from airflow_provider_aa.control_room.errors import AmbiguousOutcomeError
     from airflow_provider_aa.control_room.work_items import add_request
 
     emulator.faults.add("late_commit", count=1, method="POST", path=r"/workitems$", seconds=0.5, answer="drop")
     hook = AutomationAnywhereHook()
     with pytest.raises(AmbiguousOutcomeError):
-        hook.request_json(add_request("20", [{"n": 1}]))
+        hook._request_json(add_request("20", [{"n": 1}]))
     hook.close()  # logs out before the commit is due
     time.sleep(1.0)
 

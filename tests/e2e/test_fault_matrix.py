@@ -204,7 +204,7 @@ def worker_dies_before_saving_the_answer(cr: Any, monkeypatch: Any) -> None:
     committed and answered, before the progress after the answer is saved: what is saved
     says the batch may have been sent, not what it created.
     """
-    from airflow_provider_aa.operators.automation_anywhere import SavedAddProgress
+    from airflow_provider_aa.task_state import SavedAddProgress
 
     save, calls = SavedAddProgress.save, []
 

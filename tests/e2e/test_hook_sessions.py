@@ -85,7 +85,8 @@ class RecordingTaskInstance:
 
 
 def test_add_operator_waits_in_the_same_task(aa_emulator, monkeypatch):
-    from airflow_provider_aa.airflow_compat import AirflowFailException
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
     from airflow_provider_aa.operators.automation_anywhere import AutomationAnywhereAddWorkItemsOperator
 
     aa_emulator.configure(pickup_delay=0.2, work_delay=0.3)

@@ -478,8 +478,7 @@ class FakeTaskState:
 
 def test_saved_progress_continues_an_earlier_try(requests_mock, password_conn, no_sleep):
     from airflow_provider_aa.control_room.adding import AddProgress, add_fingerprint
-    from airflow_provider_aa.operators.automation_anywhere import SavedAddProgress
-    from airflow_provider_aa.task_state import TaskStateStore
+    from airflow_provider_aa.task_state import SavedAddProgress, TaskStateStore
 
     requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": make_token()})
     requests_mock.post(f"{QUEUE}/workitems", json={"list": [item(62, json={"n": 2})]})

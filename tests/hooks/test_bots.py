@@ -9,8 +9,7 @@ import pytest
 import requests
 
 from airflow_provider_aa.control_room.bots import BotRun, from_bot_values
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
-from airflow_provider_aa.control_room.session import AmbiguousOutcomeError
+from airflow_provider_aa.control_room.errors import AmbiguousOutcomeError, AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from tests.conftest import BASE_URL, PASSWORD, make_token
 

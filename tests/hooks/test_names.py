@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_aa.airflow_compat import AirflowFailException
-from airflow_provider_aa.control_room.errors import InvalidInputError
-from airflow_provider_aa.control_room.names import NameLookupError
+from airflow_provider_aa.control_room.errors import InvalidInputError, NameLookupError
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 
 QUEUES = "POST /v3/wlm/queues/list"

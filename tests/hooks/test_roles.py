@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
-from airflow_provider_aa.control_room.names import NameLookupError
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError, NameLookupError
 from airflow_provider_aa.control_room.roles import ROLE_PRESETS
 from airflow_provider_aa.emulator.connections import connection_fields, env_var_name
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
-from airflow_provider_aa.control_room.session import AmbiguousOutcomeError
+from airflow_provider_aa.control_room.errors import AmbiguousOutcomeError, AutomationAnywhereError, InvalidInputError
 
 QUEUES = "POST /v3/wlm/queues/list"
 ADD = "POST /v3/wlm/queues/{queueId}/workitems"

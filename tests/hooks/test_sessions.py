@@ -7,8 +7,8 @@ renewed tokens that must be masked, and input rejected before any request.
 from __future__ import annotations
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_aa.airflow_compat import AirflowFailException
 from airflow_provider_aa.control_room.auth import token_times
 from airflow_provider_aa.control_room.errors import (
     InvalidInputError,

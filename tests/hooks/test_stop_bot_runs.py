@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_aa.control_room.errors import InvalidInputError
-from airflow_provider_aa.control_room.stopping import StopRefusedError
+from airflow_provider_aa.control_room.errors import InvalidInputError, StopRefusedError
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 
 MANAGE = "POST /v3/activity/manage"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_aa.airflow_compat import AirflowFailException
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.operators.automation_anywhere import AutomationAnywhereDeployBotOperator
 from tests.conftest import BASE_URL, PASSWORD, make_token

@@ -8,9 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError, NameLookupError
 from airflow_provider_aa.control_room.history import control_room_instant
-from airflow_provider_aa.control_room.names import NameLookupError
 from airflow_provider_aa.export import latest_records
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.operators.export import AutomationAnywhereExportOperator

@@ -7,8 +7,8 @@ the same run-as user a second earlier.
 from __future__ import annotations
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_aa.airflow_compat import AirflowFailException
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.operators.automation_anywhere import AutomationAnywhereDeployBotOperator

@@ -9,15 +9,13 @@ import pytest
 
 from airflow_provider_aa.control_room.adding import AddProgress, add_fingerprint
 from airflow_provider_aa.control_room.bots import BotDeployment
-from airflow_provider_aa.control_room.errors import InvalidInputError
-from airflow_provider_aa.control_room.names import NameLookupError
+from airflow_provider_aa.control_room.errors import InvalidInputError, NameLookupError
 from airflow_provider_aa.operators.automation_anywhere import (
     AutomationAnywhereAddWorkItemsOperator,
     AutomationAnywhereDeployBotOperator,
-    SavedAddProgress,
 )
 from airflow_provider_aa.sensors.automation_anywhere import AutomationAnywhereWorkItemSensor
-from airflow_provider_aa.task_state import TaskStateStore
+from airflow_provider_aa.task_state import SavedAddProgress, TaskStateStore
 from tests.sensors.test_bot_run_sensor import StateStore
 
 try:

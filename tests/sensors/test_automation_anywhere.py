@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_aa.airflow_compat import AirflowFailException
 from airflow_provider_aa.control_room.errors import InvalidInputError
 from airflow_provider_aa.sensors.automation_anywhere import WORK_ITEM_RUNNING_STATUSES, AutomationAnywhereWorkItemSensor
 from tests.conftest import BASE_URL, PASSWORD, make_token

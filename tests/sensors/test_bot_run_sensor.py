@@ -6,8 +6,8 @@ import time
 from types import SimpleNamespace
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout
 
-from airflow_provider_aa.airflow_compat import AirflowFailException, AirflowSensorTimeout
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.sensors.automation_anywhere import AutomationAnywhereBotRunSensor
 from tests.conftest import BASE_URL, PASSWORD, make_token

@@ -52,8 +52,6 @@ class Script:
 class FakeClient:
     """What a trigger needs of its shared client, answering from a script."""
 
-    session = None
-
     def __init__(self, script: Script) -> None:
         self.script = script
 
@@ -66,8 +64,7 @@ class FakeClient:
     async def lookup(self, queue_id: str, work_item_ids: list[str]) -> dict[str, Any]:
         return self.script.next()
 
-    async def run_operation(self, operation: Any) -> Any:
-        operation.close()
+    async def read_bot_runs(self, deployment_id: str) -> Any:
         return self.script.next()
 
 

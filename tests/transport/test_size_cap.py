@@ -127,7 +127,7 @@ def test_the_hook_does_not_retry_an_oversized_answer(server):
     with pytest.raises(
         AutomationAnywhereError, match=r"failed: the answer exceeded max_response_bytes \(1048576 bytes\)"
     ):
-        hook.request_json(PING)
+        hook._request_json(PING)
 
     assert server.requests == 1
 
@@ -139,7 +139,7 @@ def test_the_trigger_does_not_retry_an_oversized_answer(server):
         settings = connection_settings(server.url, max_response_bytes=CAP)
         client = AsyncControlRoomClient(ControlRoomSession(settings, retry=FAST_RETRY))
         try:
-            await client.request_json(PING)
+            await client._request_json(PING)
         finally:
             await client._http.aclose()
 

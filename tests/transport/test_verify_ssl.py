@@ -83,7 +83,7 @@ def test_the_hook_sends_a_request_failing_on_tls_once(tls_server):
     hook = hook_for(connection_settings(tls_server.url), retry=FAST_RETRY)
 
     with pytest.raises(AutomationAnywhereError, match="The Control Room call failed: TLS error: "):
-        hook.request_json(PING)
+        hook._request_json(PING)
 
     assert tls_server.connections == 1
 
@@ -92,7 +92,7 @@ def test_the_trigger_sends_a_request_failing_on_tls_once(tls_server):
     async def call():
         client = AsyncControlRoomClient(ControlRoomSession(connection_settings(tls_server.url), retry=FAST_RETRY))
         try:
-            await client.request_json(PING)
+            await client._request_json(PING)
         finally:
             await client._http.aclose()
 

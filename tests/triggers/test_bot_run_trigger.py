@@ -7,8 +7,8 @@ import json
 import time
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout
 
-from airflow_provider_aa.airflow_compat import AirflowFailException, AirflowSensorTimeout
 from airflow_provider_aa.control_room.bots import BotRunPolicy, BotRunWait
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.sensors.automation_anywhere import AutomationAnywhereBotRunSensor

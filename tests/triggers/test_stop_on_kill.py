@@ -172,13 +172,14 @@ def test_stop_on_kill_is_serialized_and_on_by_default():
 @pytest.mark.parametrize(("map_index", "key"), [(-1, "wait"), (3, "wait_3")])
 def test_the_state_is_read_under_the_execution_apis_key(monkeypatch, map_index, key):
     from airflow.sdk.execution_time import task_runner
+    from airflow.sdk.execution_time.comms import TaskStatesResult
 
     asked = []
 
     class Supervisor:
-        async def asend(self, message):
+        def send(self, message):  # the task instance's API is synchronous: called off the event loop
             asked.append(message)
-            return SimpleNamespace(task_states={"manual__1": {key: "failed", "other": "deferred"}})
+            return TaskStatesResult(task_states={"manual__1": {key: "failed", "other": "deferred"}})
 
     monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", Supervisor(), raising=False)
     task_instance = SimpleNamespace(dag_id="bots", task_id="wait", run_id="manual__1", map_index=map_index)

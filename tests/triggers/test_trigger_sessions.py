@@ -11,8 +11,9 @@ import json
 import os
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
+from asgiref.sync import async_to_sync
 
-from airflow_provider_aa.airflow_compat import AirflowFailException
 from airflow_provider_aa.control_room.exchange import ApiResponse
 from airflow_provider_aa.control_room.session import EVICTION_WINDOW, MAX_EVICTIONS
 from airflow_provider_aa.sensors.automation_anywhere import AutomationAnywhereWorkItemSensor
@@ -150,12 +151,17 @@ def test_a_control_room_clock_far_from_ours_costs_no_extra_logins(
 
 class RecordingComms:
     """The triggerer's channel to its supervisor: the sync path fails inside the event loop
-    (as it does in tasks without a greenback portal), the async path records."""
+    (as it does in tasks without a greenback portal) and runs the async one from a thread,
+    the async path records."""
 
     def __init__(self):
         self.masked: list[str] = []
 
     def send(self, message):
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # off the event loop, Airflow 3.1's and 3.2's channel runs asend on it
+            return async_to_sync(self.asend)(message)
         raise RuntimeError("sync SDK call from the event loop")
 
     async def asend(self, message):
