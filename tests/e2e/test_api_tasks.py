@@ -7,8 +7,8 @@ them, queued executions, a lost deploy answer, stop on kill, and the bot run sen
 from __future__ import annotations
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout
 
-from airflow_provider_aa.airflow_compat import AirflowSensorTimeout
 from airflow_provider_aa.control_room.bots import ApiTasksUnavailableError
 from airflow_provider_aa.control_room.errors import InvalidInputError
 from airflow_provider_aa.emulator import EmulatorConfig

@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout
 
-from airflow_provider_aa.airflow_compat import AirflowFailException, AirflowSensorTimeout
 from airflow_provider_aa.operators.automation_anywhere import AutomationAnywhereDeployBotOperator
 from tests.sensors.test_bot_run_sensor import StateStore
 
