@@ -7,11 +7,13 @@ Statuses stay plain strings: Control Room versions differ (``ACTIVE`` or ``IN_PR
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from airflow_provider_aa.control_room.errors import InvalidInputError
+from airflow_provider_aa.control_room.progress import id_range, some_ids
 
 #: Still being worked on.
 WORK_ITEM_WAITING_STATUSES = ("NEW", "READY_TO_RUN", "STAGED", "QUEUED", "PUSHED", "ACTIVE", "IN_PROGRESS", "DRAFT")
@@ -24,6 +26,9 @@ WORK_ITEM_HELD_STATUSES = ("ON_HOLD", "DEFERRED", "PAUSED", "UNKNOWN")
 #: Every status of an item that is not finished yet: pass it as ``pending_statuses`` to
 #: wait until items are finished.
 WORK_ITEM_RUNNING_STATUSES = WORK_ITEM_WAITING_STATUSES + WORK_ITEM_HELD_STATUSES
+
+#: Failed items a failure message names one by one (with their text) before it counts the rest.
+FAILURES_SHOWN = 20
 
 KNOWN_STATUSES = frozenset(WORK_ITEM_RUNNING_STATUSES + WORK_ITEM_SUCCESS_STATUSES + WORK_ITEM_FAILURE_STATUSES)
 
@@ -43,10 +48,15 @@ class WaitVerdict:
     unknown: dict[str, str] = field(default_factory=dict)
 
     def failure_message(self) -> str:
+        """Each failed item's id, status and text, the first :data:`FAILURES_SHOWN` of them; then a count."""
         lines = [f"{len(self.failed)} work item(s) failed:"]
         lines += [
-            f"  id {item_id}: status {status}: {text or '(no error text)'}" for item_id, status, text in self.failed
+            f"  id {item_id}: status {status}: {text or '(no error text)'}"
+            for item_id, status, text in self.failed[:FAILURES_SHOWN]
         ]
+        if len(self.failed) > FAILURES_SHOWN:
+            rest = self.failed[FAILURES_SHOWN:]
+            lines.append(f"  ... and {len(rest)} more ({id_range([item_id for item_id, _, _ in rest])}).")
         return "\n".join(lines)
 
 
@@ -108,7 +118,7 @@ class WorkItemWait:
         missing = [item_id for item_id in self.work_item_ids if item_id not in items]
         if missing:
             return WorkItemVerdict(
-                "missing", f"Work queue {self.queue_id} holds no work item with id {', '.join(missing)}."
+                "missing", f"Work queue {self.queue_id} holds no work item with id {some_ids(missing)}."
             )
         asked = {item_id: items[item_id] for item_id in self.work_item_ids}
         verdict = judge(asked, pending_statuses=self.pending_statuses, failure_statuses=self.failure_statuses)
@@ -118,14 +128,19 @@ class WorkItemWait:
             )
         count = len(self.work_item_ids)
         if verdict.pending:
-            shown = ", ".join(verdict.pending[:10]) + (", ..." if len(verdict.pending) > 10 else "")
             return WorkItemVerdict(
                 "waiting",
-                f"{len(verdict.pending)} of {count} work item(s) still pending in queue {self.queue_id}: {shown}.",
+                f"{len(verdict.pending)} of {count} work item(s) still pending in queue {self.queue_id}: "
+                f"{some_ids(verdict.pending)}.",
                 verdict.unknown,
             )
-        summary = ", ".join(f"{item_id}={item.get('status')}" for item_id, item in asked.items())
-        return WorkItemVerdict("done", f"All {count} work item(s) in queue {self.queue_id} are done: {summary}")
+        # Counts by status and the id range: a wait on 100,000 items logs one short line.
+        statuses = Counter(str(item.get("status")) for item in asked.values())
+        summary = ", ".join(f"{number} {status}" for status, number in sorted(statuses.items()))
+        return WorkItemVerdict(
+            "done",
+            f"All {count} work item(s) in queue {self.queue_id} are done ({id_range(self.work_item_ids)}): {summary}.",
+        )
 
 
 def normalise_statuses(values: Any, field: str) -> tuple[str, ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -317,14 +318,15 @@ def match_created(
     (or, with ``dedupe_key``, when that attribute is equal). Each candidate answers one
     item, oldest first, as the Control Room creates items in request order.
     """
-    unclaimed = sorted((dict(candidate) for candidate in candidates), key=lambda candidate: int(candidate["id"]))
+    # Each identity is computed once, for every item and every candidate: a batch of 1,000
+    # against as many candidates stays linear (one pass each, and a sort by id).
+    by_identity: dict[str, deque[dict[str, Any]]] = {}
+    for candidate in sorted((dict(candidate) for candidate in candidates), key=lambda c: int(c["id"])):
+        by_identity.setdefault(_identity(candidate.get("json") or {}, dedupe_key), deque()).append(candidate)
     matches: list[dict[str, Any] | None] = []
     for item in batch:
-        wanted = _identity(item, dedupe_key)
-        found = next((c for c in unclaimed if _identity(c.get("json") or {}, dedupe_key) == wanted), None)
-        if found is not None:
-            unclaimed.remove(found)
-        matches.append(found)
+        alike = by_identity.get(_identity(item, dedupe_key))
+        matches.append(alike.popleft() if alike else None)
     return matches
 
 

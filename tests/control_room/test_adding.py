@@ -65,6 +65,31 @@ def test_no_candidates_no_matches():
     assert match_created([{"a": 1}, {"a": 2}], [], dedupe_key=None) == [None, None]
 
 
+@pytest.mark.parametrize("dedupe_key", [None, "k"])
+def test_matching_a_large_batch_reads_each_item_and_candidate_once(monkeypatch, dedupe_key):
+    # Linear, not quadratic: a batch of 1,000 of which half was created, after 1,000 items
+    # of another producer, computes 2,500 identities; comparing each item with every
+    # unclaimed candidate computed over a million.
+    from airflow_provider_aa.control_room import work_items
+
+    identities = 0
+    identity = work_items._identity
+
+    def counted(data, key):
+        nonlocal identities
+        identities += 1
+        return identity(data, key)
+
+    monkeypatch.setattr(work_items, "_identity", counted)
+    batch = [{"k": f"K{n}", "n": n} for n in range(1000)]
+    others = [candidate(str(n), k=f"other-{n}", n=n) for n in range(1, 1001)]
+    ours = [candidate(str(2000 + n), k=f"K{n}", n=n) for n in range(0, 1000, 2)]
+    candidates = list(reversed(others + ours))
+    found = match_created(batch, candidates, dedupe_key=dedupe_key)
+    assert ids(found) == [str(2000 + n) if n % 2 == 0 else None for n in range(1000)]
+    assert identities == len(batch) + len(candidates)
+
+
 # -- added_since_filter -------------------------------------------------------------------------
 
 
