@@ -7,6 +7,7 @@ Statuses stay plain strings: Control Room versions differ (``ACTIVE`` or ``IN_PR
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -71,7 +72,7 @@ def judge(
     for item_id, item in items.items():
         status = str(item.get("status") or "UNKNOWN").upper()
         if status in failure_statuses:
-            text = str(item.get("error") or item.get("result") or "")
+            text = cut_text(item.get("error") or item.get("result"))
             verdict.failed.append((item_id, status, text))
         elif status in pending_statuses:
             verdict.pending.append(item_id)
@@ -100,18 +101,64 @@ class WorkItemVerdict:
         return self.outcome != "waiting"
 
 
+#: Characters of a work item's ``status``, ``result`` and ``error`` text that a wait's XCom
+#: value and trigger event keep; longer text is cut there and marked (:func:`cut_text`).
+TEXT_LIMIT = 200
+
+
+_CUT = re.compile(r"… \[[0-9]+ more characters\]")
+
+
+def cut_text(value: Any, limit: int = TEXT_LIMIT) -> str:
+    """
+    ``value`` as text of at most ``limit`` characters, and a marker saying how many were cut.
+    Text cut already stays as it is: a deferred wait's resumption judges the items of the
+    trigger's event again, and must name them as the trigger did.
+    """
+    text = "" if value is None else str(value)
+    if len(text) <= limit or _CUT.fullmatch(text, limit):
+        return text
+    return f"{text[:limit]}… [{len(text) - limit} more characters]"
+
+
+def work_item_outcome(item_id: str, item: Mapping[str, Any]) -> dict[str, str]:
+    """
+    What a wait returns of one work item by default: ``{"id", "status", "result", "error"}``,
+    each text at most :data:`TEXT_LIMIT` characters and a marker ("" when the item has none):
+    a bounded size per item, whatever data the item carries.
+    """
+    return {
+        "id": item_id,
+        "status": cut_text(item.get("status")),
+        "result": cut_text(item.get("result")),
+        "error": cut_text(item.get("error")),
+    }
+
+
 @dataclass(frozen=True)
 class WorkItemWait:
     """
     What ends a wait on work items. The one judgement behind the sensor's pokes, the add
     operator's ``wait_for_completion`` and the trigger, so that poking and deferring end
     at the same reading with the same outcome and message.
+
+    ``full_items``: the wait's result holds each item as the Control Room returned it (all
+    its fields and data) instead of :func:`work_item_outcome`.
     """
 
     queue_id: str
     work_item_ids: Sequence[str]
     pending_statuses: Collection[str]
     failure_statuses: Collection[str]
+    full_items: bool = False
+
+    def result(self, items: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+        """The wait's value of a reading: ``{id: item}`` for the ids asked that ``items`` holds, in their order."""
+        if self.full_items:
+            return {item_id: dict(items[item_id]) for item_id in self.work_item_ids if item_id in items}
+        return {
+            item_id: work_item_outcome(item_id, items[item_id]) for item_id in self.work_item_ids if item_id in items
+        }
 
     def judge(self, items: Mapping[str, Mapping[str, Any]]) -> WorkItemVerdict:
         """Judge one reading (``{id: work item}``; ids the queue does not hold are absent)."""

@@ -75,6 +75,9 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
     :param timeout: with ``wait_for_completion``: seconds to wait before failing.
     :param deferrable: with ``wait_for_completion``: wait in the triggerer (default:
         ``[operators] default_deferrable``).
+    :param return_full_items: with ``wait_for_completion``: push each finished item as the
+        Control Room returned it (every field and the item's data: about 1.5 KB per item
+        plus its data) instead of its outcome.
 
     Exactly once: progress is saved before and after every batch (in the task state store of
     Airflow 3.3+, else in an Airflow Variable per task instance), so a retried or cleared
@@ -86,7 +89,10 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
     XCom (return value): the created work item ids as strings, in the order given, e.g.
     ``["40957", "40958"]`` — ready for ``AutomationAnywhereWorkItemSensor(work_item_ids=...)``.
     With ``wait_for_completion`` the finished items are pushed too, under the key
-    ``work_items`` as ``{id: work item}``.
+    ``work_items`` (``add.output["work_items"]``), as the work item sensor returns them:
+    ``{id: {"id", "status", "result", "error"}}``, each text at most 200 characters and a
+    marker (about 0.7 KB per item at most); ``{id: work item}`` with ``return_full_items``.
+    See ``docs/payloads.md``.
 
     :raises AutomationAnywhereError: invalid input (before any request) or a failed call.
     """
@@ -111,10 +117,12 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
         poke_interval: float = 30.0,
         timeout: float = 7 * 24 * 3600.0,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        return_full_items: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         check_id_or_name("queue_id", queue_id, "queue_name", queue_name)
+        self.return_full_items = return_full_items
         self.queue_id = queue_id
         self.queue_name = queue_name
         self.work_items = work_items
@@ -207,6 +215,7 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
             work_item_ids=ids,
             pending_statuses=self.pending_statuses,
             failure_statuses=self.failure_statuses,
+            full_items=self.return_full_items,
             log=self.log,
         )
 
@@ -277,9 +286,11 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
     The saved state is dropped once the task succeeds, or the run succeeded or failed.
 
     XCom (return value): the ``deploymentId`` (a string, e.g. for
-    ``AutomationAnywhereBotRunSensor(deployment_id=...)``); with ``wait_for_completion``
-    the finished run instead: ``{"deployment_id", "status": "COMPLETED", "outputs": {name:
-    value}, "runs": [...]}``, output variables as plain values (see the sensor).
+    ``AutomationAnywhereBotRunSensor(deployment_id=...)``), whether or not the task waits.
+    With ``wait_for_completion`` the finished run is pushed too, under the key ``bot_run``
+    (``deploy.output["bot_run"]``), as the bot run sensor returns it: ``{"deployment_id",
+    "status": "COMPLETED", "outputs": {name: value}, "runs": [...]}``, output variables as
+    plain values. See ``docs/payloads.md``.
 
     :raises AutomationAnywhereError: invalid input (before any request) or a failed call.
     """
@@ -340,7 +351,7 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         # What on_kill stops: the deployment this try waits for, and where it is saved.
         self._waiting_for: tuple[str, TaskStateStore] | None = None
 
-    def execute(self, context: Context) -> str | dict[str, Any]:
+    def execute(self, context: Context) -> str:
         store = TaskStateStore(context, "bot_deployment")
         hook = AutomationAnywhereHook(self.automation_anywhere_conn_id)
         try:
@@ -354,7 +365,9 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
             watch = self._watch(deployment_id)
             if not self.deferrable:
                 return self._finish(
+                    context,
                     store,
+                    deployment_id,
                     lambda: _poll(
                         lambda: watch.check(hook.get_bot_runs(deployment_id)),
                         poke_interval=self.poke_interval,
@@ -375,11 +388,14 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
             timeout=timedelta(seconds=self.timeout),
         )
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        """Resume after deferral: the finished run, or the error a poll would raise."""
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> str:
+        """Resume after deferral: push the finished run, return the id; or the error a poll would raise."""
         # The id travels in the trigger's event: `dag.test()` drops `defer(kwargs=...)`.
-        watch = self._watch(str(event.get("deployment_id") or ""))
-        return self._finish(TaskStateStore(context, "bot_deployment"), lambda: watch.resume(event))
+        deployment_id = str(event.get("deployment_id") or "")
+        watch = self._watch(deployment_id)
+        return self._finish(
+            context, TaskStateStore(context, "bot_deployment"), deployment_id, lambda: watch.resume(event)
+        )
 
     def on_kill(self) -> None:
         """
@@ -489,19 +505,21 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         return BotRunWatch(BotRunWait(deployment_id, self.run_policy), log=self.log)
 
     @staticmethod
-    def _finish(store: TaskStateStore, wait: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    def _finish(context: Context, store: TaskStateStore, deployment_id: str, wait: Callable[[], dict[str, Any]]) -> str:
         """
-        The wait's result. Once the run succeeded or failed, the saved deployment is
-        dropped (a retry or a clear deploys anew); after a timeout or a failed call it is
-        kept, so that a retry waits for the same run.
+        Push the wait's result (XCom ``bot_run``) and return the deployment id. Once the run
+        succeeded or failed, the saved deployment is dropped (a retry or a clear deploys
+        anew); after a timeout or a failed call it is kept, so that a retry waits for the
+        same run.
         """
         try:
             result = wait()
         except AirflowFailException:
             store.done()
             raise
+        context["ti"].xcom_push(key="bot_run", value=result)
         store.done()
-        return result
+        return deployment_id
 
 
 class AutomationAnywhereRequeueWorkItemsOperator(NamesTaskInInputErrors, BaseOperator):
