@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import deque
@@ -94,18 +95,33 @@ def validate_ids(values: Any, field: str) -> list[str]:
     return list(dict.fromkeys(validate_id(item, f"{field}[{index}]") for index, item in enumerate(items)))
 
 
-def validate_work_items(work_items: Any, field: str = "work_items") -> list[dict[str, Any]]:
+class ValidWorkItems(list[Mapping[str, Any]]):
     """
-    One work item or a list of them → a list of JSON-serializable dicts.
+    Work items that :func:`validate_work_items` passed: the caller's own mappings, checked
+    once and not copied (an add of 100,000 items holds them once), and ``digest``, the
+    SHA-256 of their canonical JSON (sorted keys, one item per line), which identifies the
+    input for an add's saved progress.
+    """
+
+    digest: str
+
+
+def validate_work_items(work_items: Any, field: str = "work_items") -> ValidWorkItems:
+    """
+    One work item or a list of them → :class:`ValidWorkItems`; given those, returns them as
+    they are (the operator validates before its first request, the hook it calls does not
+    again).
 
     :raises InvalidInputError: naming the item index and what is wrong with it.
     """
+    if isinstance(work_items, ValidWorkItems):
+        return work_items
     items = [work_items] if isinstance(work_items, Mapping) else work_items
     if not isinstance(items, Sequence) or isinstance(items, (str, bytes)):
         raise InvalidInputError(
             f"{field} must be a dict or a list of dicts (the work item attributes), got {type(work_items).__name__}."
         )
-    checked = []
+    digest = hashlib.sha256()
     for index, item in enumerate(items):
         if not isinstance(item, Mapping):
             raise InvalidInputError(f"{field}[{index}] must be a dict of attributes, got {type(item).__name__}.")
@@ -116,10 +132,15 @@ def validate_work_items(work_items: Any, field: str = "work_items") -> list[dict
             )
         check_depth(item, f"{field}[{index}]")
         try:
-            json.dumps(item, allow_nan=False)
+            # One item at a time: serialising the whole input at once would hold a second
+            # copy of it as text. Canonical JSON never holds a raw newline: it separates items.
+            canonical = json.dumps(item, allow_nan=False, sort_keys=True, separators=(",", ":"))
         except (TypeError, ValueError) as problem:
             raise InvalidInputError(f"{field}[{index}] is not JSON-serializable: {problem}.") from None
-        checked.append(dict(item))
+        digest.update(canonical.encode())
+        digest.update(b"\n")
+    checked = ValidWorkItems(items)
+    checked.digest = digest.hexdigest()
     return checked
 
 
