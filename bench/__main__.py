@@ -17,13 +17,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import bench  # noqa: F401  (a throw-away AIRFLOW_HOME before Airflow is imported)
-from bench import adding, export, imports, lookups, saved_add, triggerer, waiting
+from bench import add_memory, adding, export, imports, lookups, reconcile, saved_add, triggerer, waiting
 from bench.common import Row, markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS: dict[str, Callable[[], list[Row]]] = {
     "add": adding.rows,
     "add-saved": saved_add.rows,
+    "add-memory": add_memory.rows,
+    "reconcile": reconcile.rows,
     "lookups": lookups.rows,
     "wait": waiting.rows,
     "triggers": triggerer.rows,
@@ -62,6 +64,18 @@ alive, and it stops asking about an item once it saw it finished.
   runs in a fresh process with Airflow loaded (the emulator, which holds its own copy of
   every item, stays in the benchmark's process); RSS growth is its `VmHWM` (reset just
   before the add) minus its RSS before, with the 100,000 input items already built.
+- **add work items, memory**: `AutomationAnywhereAddWorkItemsOperator` (batches of 1,000,
+  progress saved in an in-memory task state store) adding 100,000 invoices of ten
+  attributes, in a fresh process with Airflow loaded after a warm-up add of one item. The
+  input's memory is the process's RSS growth while it builds the items; the peak is its
+  `VmHWM` during the add (reset just before), counted from the RSS before the items were
+  built: 1× would mean the add holds nothing but its input. The items are validated once
+  and not copied, and fingerprinted item by item.
+- **reconcile a lost batch**: `control_room.work_items.match_created`, which finds a lost
+  add's items among the queue's items created after its mark, without HTTP: the batch's
+  even items were committed, after 1,000 items of another producer, and the candidates come
+  newest first. Each item's and candidate's identity (its canonical JSON) is computed
+  once; CPU time is the median of 5.
 - **status look-ups of N ids**: a queue of 100,000 items filled straight into the emulator
   (no HTTP); `hook.get_work_items(20, ids)` for 100 and 1,000 ids spread over the queue,
   on a hook already logged in (a sensor's poke after its first), median of 20 / 5 calls.
