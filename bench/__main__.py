@@ -17,7 +17,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 import bench  # noqa: F401  (a throw-away AIRFLOW_HOME before Airflow is imported)
-from bench import add_memory, adding, export, imports, lookups, reconcile, saved_add, triggerer, waiting
+from bench import (
+    add_memory,
+    adding,
+    emulator_calls,
+    export,
+    imports,
+    lookups,
+    reconcile,
+    saved_add,
+    triggerer,
+    waiting,
+)
 from bench.common import Row, markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +43,7 @@ SCENARIOS: dict[str, Callable[[], list[Row]]] = {
     "triggers-10k": triggerer.many_rows,
     "imports": imports.rows,
     "export": export.rows,
+    "emulator-calls": emulator_calls.rows,
 }
 
 METHOD = """\
