@@ -104,3 +104,34 @@ def test_a_deployments_records_and_a_bots_come_from_an_index(history, aa_emulato
         everything = filters.query(history, request.json)
         assert answer == everything and answer["list"]
         assert matched == answer["page"]["totalFilter"] < len(history)
+
+
+def test_an_exports_pages_come_from_an_index_by_update_time(queue, aa_emulator, client, counted_matches):
+    from datetime import datetime, timedelta, timezone
+
+    from airflow_provider_aa.control_room import history
+
+    dataset = history.DATASETS["work_items"]
+    now = datetime.now(timezone.utc)
+    window = history.HistoryWindow(now - timedelta(days=1), now + timedelta(minutes=1))
+    items = aa_emulator.work_items(20)
+    middle = items[5_000]
+    for request in (
+        history.history_request(dataset, window, "20"),
+        history.history_request(dataset, window, "20", offset=300),
+        history.history_request(dataset, window, "20", since=middle["updatedOn"], after_id=middle["id"]),
+        history.history_request(dataset, window, "20", since=items[0]["updatedOn"], after_id=items[0]["id"]),
+    ):
+        counted_matches.clear()
+        answer = client.call("POST", request.path, json=request.json).json()
+        matched = len(counted_matches)
+        assert answer == filters.query(items, request.json) and answer["list"]
+        # Only the items at the cursor's own instant are matched against it.
+        cursor = request.json["filter"]["operands"][1]["value"] if "or" in str(request.json["filter"]) else None
+        assert matched == sum(item["updatedOn"] == cursor for item in items)
+    # An item changed since: the index is built again, and the item comes last.
+    changed = aa_emulator.update_work_item(20, items[1]["id"], username="cr_admin", status="ON_HOLD")
+    request = history.history_request(dataset, window, "20", offset=9_950)
+    answer = client.call("POST", request.path, json=request.json).json()
+    assert answer == filters.query(aa_emulator.work_items(20), request.json)
+    assert answer["list"][-1]["id"] == changed["id"]
