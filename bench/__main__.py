@@ -49,9 +49,9 @@ SCENARIOS: dict[str, Callable[[], list[Row]]] = {
 METHOD = """\
 Everything runs against the bundled Control Room emulator on 127.0.0.1 (in the benchmark's
 process; the measured side runs in a process of its own for the saved adds and the
-triggerer), so times are those of loopback HTTP and of the emulator's own work (id look-ups
-come from an index, other filters read the whole queue): they show proportions, not what a
-real Control Room answers. Request and login counts are exact and do not depend on the
+triggerer), so times are those of loopback HTTP and of the emulator's own work (what the
+provider's calls filter and sort on comes from indexes, other filters read every record):
+they show proportions, not what a real Control Room answers. Request and login counts are exact and do not depend on the
 machine; the tests in `tests/bench/` assert them for small N. Times and memory are never
 asserted. "—" in the baseline column: not measured (no baseline does the same).
 
@@ -117,6 +117,13 @@ alive, and it stops asking about an item once it saw it finished.
   Peak RSS growth is the process's `VmHWM` (reset just before the export) minus its RSS then.
   Each page after the first starts at the last change time read (so that a record changing
   during the export makes none skipped): 99 new runs per page of 100.
+- **emulator: the provider's list calls**: an emulator holding a queue of 100,000 work
+  items (1 in 100 `FAILED`) and a history of 100,000 bot runs; each list request the
+  provider sends (built by `control_room`: look-ups by id, the newest-id probe, a lost
+  add's reconciliation with and without `dedupe_key`, re-queue pages, work item and bot run
+  export pages, a bot run's poll, a lost deploy's search among the bot's runs) sent over
+  HTTP with a token already issued, median of 7 round trips. An index built on first use
+  (the history's values, the queue's update times) is built by the first of the 7.
 - **import at DAG parse**: `from airflow.sdk import DAG, BaseOperator, BaseSensorOperator,
   task`, then the provider's operator and sensor modules (ours) or `import requests`
   (baseline), timed in fresh interpreters, median of 7.
