@@ -219,6 +219,16 @@ def equality_key(value: Any) -> tuple[str, Any] | None:
     return ("text", _as_text(value))
 
 
+def text_of(record: Record, field: str) -> str | None:
+    """
+    ``record``'s value of ``field`` as an ``eq`` against a text compares it (``None`` when
+    missing): with a text that reads as neither a number nor an instant, ``eq`` holds
+    exactly when this is that text (see :func:`texts_asked`).
+    """
+    value = _lookup(record, field)
+    return None if value is _MISSING else _as_text(value)
+
+
 def lookup(record: Record, field: str) -> Any:
     """``record``'s value of ``field`` as filters see it (top level, then inside ``json``); ``None`` when missing."""
     value = _lookup(record, field)

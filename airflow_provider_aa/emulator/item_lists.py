@@ -56,7 +56,7 @@ def list_items(items: dict[int, WorkItem], request: filters.ListQuery, numeric_i
         if window is not None:
             shown = window[request.offset : request.offset + request.length]
             return request.answer([item.public(numeric_ids) for item in shown], len(items), len(window))
-        candidates = _candidates(items, condition)
+        candidates = _candidates(items, condition, numeric_ids)
         matching = [item for item in candidates if filters.matches(condition, ItemRecord(item, numeric_ids))]
     ordered = _ordered(matching, request.sort, numeric_ids)
     page = itertools.islice(ordered, request.offset, request.offset + request.length)
@@ -153,13 +153,14 @@ def _by_update(items: dict[int, WorkItem]) -> tuple[list[int], list[WorkItem]] |
     return nanos, ordered
 
 
-def _candidates(items: dict[int, WorkItem], condition: dict[str, Any]) -> Iterable[WorkItem]:
+def _candidates(items: dict[int, WorkItem], condition: dict[str, Any], numeric_ids: bool) -> Iterable[WorkItem]:
     """
     The items that may match ``condition``, in id order, the others left out unread: a range
     on ``id`` among the conditions of an ``and`` (a reconciliation's ``gt`` the mark, a
-    re-queue's ``gt`` the last id) is bisected in the ids, and ``eq`` on ``status`` (or an
-    ``or`` of them: a re-queue's statuses) keeps the items with those statuses, read from the
-    item itself. Both choose exactly the items those conditions match, so matching the
+    re-queue's ``gt`` the last id) is bisected in the ids, and ``eq`` on a field with text
+    values (or an ``or`` of them on one field: a re-queue's statuses, a reconciliation's
+    ``dedupe_key`` values) keeps the items with those texts, ``status`` read from the item
+    itself. Both choose exactly the items those conditions match, so matching the
     candidates gives the answer that matching every item gives.
     """
     conjuncts = condition["operands"] if condition["operator"] == "and" else [condition]
@@ -184,10 +185,20 @@ def _candidates(items: dict[int, WorkItem], condition: dict[str, Any]) -> Iterab
             high = min(high, bisect.bisect_right(keys, value))
     chosen: Iterable[WorkItem] = items.values() if keys is None else [items[key] for key in keys[low:high]]
     for leaf in conjuncts:
-        statuses = filters.texts_asked(leaf, "status")
-        if statuses is not None:
-            chosen = [item for item in chosen if item.status in statuses]
+        field = leaf.get("field") or next((operand.get("field") for operand in leaf.get("operands", ())), None)
+        texts = filters.texts_asked(leaf, field) if isinstance(field, str) else None
+        if texts is None or not isinstance(field, str):
+            continue
+        if field == "status":
+            chosen = [item for item in chosen if item.status in texts]
+        else:  # a reconciliation's dedupe_key values, say: the field read as filters read it
+            chosen = [item for item in chosen if _text_in(texts, ItemRecord(item, numeric_ids), field)]
     return chosen
+
+
+def _text_in(texts: frozenset[str], record: ItemRecord, field: str) -> bool:
+    text = filters.text_of(record, field)
+    return text is not None and text in texts
 
 
 def _ordered(items: Sequence[WorkItem], sort: list[tuple[str, bool]], numeric_ids: bool) -> Iterable[WorkItem]:

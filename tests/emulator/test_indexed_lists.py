@@ -57,15 +57,17 @@ def test_a_requeue_page_matches_only_the_items_in_its_statuses(queue, aa_emulato
 
 
 def test_a_reconciliation_matches_only_the_items_after_the_mark(queue, aa_emulator, client, counted_matches):
-    mark = int(queue[-50])
-    for key, values in ((None, []), ("ref", [f"R{n}" for n in range(9_940, 10_000)])):
+    mark = int(queue[-1000])
+    values = [f"R{n}" for n in range(9_940, 10_000)]
+    # Without a dedupe_key: every item after the mark; with one, only those with its values.
+    for key, expected, candidates in ((None, queue[-999:][:100], 999), ("ref", queue[-60:], 60)):
         body = work_items.list_request(
             "20", filter=work_items.added_since_filter(mark, key, values), sort=[{"field": "id", "direction": "asc"}]
         ).json
         answer, everything, matched = listed(client, aa_emulator, body, counted_matches)
         assert answer == everything
-        assert [item["id"] for item in answer["list"]] == queue[-49:]
-        assert matched == 49
+        assert [item["id"] for item in answer["list"]] == expected
+        assert matched == candidates
 
 
 def test_ranges_on_id_that_match_nothing_or_everything_answer_as_matching_all(
