@@ -70,6 +70,8 @@ class WorkItemWatch:
     One wait on work items: what ends it, shared by the sensor, the add operator's
     ``wait_for_completion`` and their deferred resumption, so all give the same outcome.
 
+    :param full_items: the result holds each item as the Control Room returned it, instead
+        of its id, status, result and error text, each cut to ``TEXT_LIMIT`` characters.
     :param log: the owning operator's logger.
     :param clock: epoch seconds, for the deferred wait's deadline (default ``time.time``).
     """
@@ -81,10 +83,11 @@ class WorkItemWatch:
         work_item_ids: list[str],
         pending_statuses: tuple[str, ...],
         failure_statuses: tuple[str, ...],
+        full_items: bool = False,
         log: Any,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        self.wait = WorkItemWait(queue_id, tuple(work_item_ids), pending_statuses, failure_statuses)
+        self.wait = WorkItemWait(queue_id, tuple(work_item_ids), pending_statuses, failure_statuses, full_items)
         self.log = log
         self._clock = clock or time.time
         self._unknown_statuses = UnknownStatusWarnings(log, "Work item")
@@ -99,16 +102,20 @@ class WorkItemWatch:
 
     def check(self, items: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]] | None:
         """
-        Judge one reading: the items when the wait is over, ``None`` while it goes on.
+        Judge one reading: the wait's result (:meth:`WorkItemWait.result`) when it is over,
+        ``None`` while it goes on.
 
         :raises AirflowFailException: an item failed, or the queue does not hold an id.
         """
+        return self.wait.result(items) if self._over(items) else None
+
+    def _over(self, items: dict[str, dict[str, Any]]) -> bool:
         verdict = self.wait.judge(items)
         self._unknown_statuses.warn(verdict.unknown)
         if verdict.outcome in ("failed", "missing"):
             raise AirflowFailException(verdict.message)
         self.log.info(verdict.message)
-        return items if verdict.outcome == "done" else None
+        return verdict.outcome == "done"
 
     def trigger(self, conn_id: str, polling: TriggerPolling) -> AutomationAnywhereWorkItemTrigger:
         # Imported here: DAG parsing should not pay for httpx and the trigger machinery.
@@ -120,17 +127,17 @@ class WorkItemWatch:
             work_item_ids=list(self.wait.work_item_ids),
             pending_statuses=list(self.wait.pending_statuses),
             failure_statuses=list(self.wait.failure_statuses),
+            return_full_items=self.wait.full_items,
             **polling.trigger_kwargs(self._clock()),
         )
 
     def resume(self, event: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        """The outcome of a trigger event: the items, or the error a poke would raise."""
-        if event.get("status") == "done":
-            # The trigger ended the wait on the same judgement (WorkItemWait) that check()
-            # makes: this gives the items, or raises the same failure a poke raises.
-            done = self.check(event["items"])
-            if done is not None:
-                return done
+        """The outcome of a trigger event: the wait's result, or the error a poke would raise."""
+        # The trigger ended the wait on the same judgement (WorkItemWait) that check() makes,
+        # and sent the result in the wait's shape: judged again here, it gives the result or
+        # raises the same failure a poke raises.
+        if event.get("status") == "done" and self._over(event["items"]):
+            return dict(event["items"])
         raise event_error(event, "work items")
 
 

@@ -17,27 +17,41 @@ from collections.abc import Callable
 from pathlib import Path
 
 import bench  # noqa: F401  (a throw-away AIRFLOW_HOME before Airflow is imported)
-from bench import adding, export, imports, lookups, saved_add, triggerer, waiting
+from bench import (
+    add_memory,
+    adding,
+    emulator_calls,
+    export,
+    imports,
+    lookups,
+    reconcile,
+    saved_add,
+    triggerer,
+    waiting,
+)
 from bench.common import Row, markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS: dict[str, Callable[[], list[Row]]] = {
     "add": adding.rows,
     "add-saved": saved_add.rows,
+    "add-memory": add_memory.rows,
+    "reconcile": reconcile.rows,
     "lookups": lookups.rows,
     "wait": waiting.rows,
     "triggers": triggerer.rows,
     "triggers-10k": triggerer.many_rows,
     "imports": imports.rows,
     "export": export.rows,
+    "emulator-calls": emulator_calls.rows,
 }
 
 METHOD = """\
 Everything runs against the bundled Control Room emulator on 127.0.0.1 (in the benchmark's
 process; the measured side runs in a process of its own for the saved adds and the
-triggerer), so times are those of loopback HTTP and of the emulator's own work (id look-ups
-come from an index, other filters read the whole queue): they show proportions, not what a
-real Control Room answers. Request and login counts are exact and do not depend on the
+triggerer), so times are those of loopback HTTP and of the emulator's own work (what the
+provider's calls filter and sort on comes from indexes, other filters read every record):
+they show proportions, not what a real Control Room answers. Request and login counts are exact and do not depend on the
 machine; the tests in `tests/bench/` assert them for small N. Times and memory are never
 asserted. "—" in the baseline column: not measured (no baseline does the same).
 
@@ -62,6 +76,18 @@ alive, and it stops asking about an item once it saw it finished.
   runs in a fresh process with Airflow loaded (the emulator, which holds its own copy of
   every item, stays in the benchmark's process); RSS growth is its `VmHWM` (reset just
   before the add) minus its RSS before, with the 100,000 input items already built.
+- **add work items, memory**: `AutomationAnywhereAddWorkItemsOperator` (batches of 1,000,
+  progress saved in an in-memory task state store) adding 100,000 invoices of ten
+  attributes, in a fresh process with Airflow loaded after a warm-up add of one item. The
+  input's memory is the process's RSS growth while it builds the items; the peak is its
+  `VmHWM` during the add (reset just before), counted from the RSS before the items were
+  built: 1× would mean the add holds nothing but its input. The items are validated once
+  and not copied, and fingerprinted item by item.
+- **reconcile a lost batch**: `control_room.work_items.match_created`, which finds a lost
+  add's items among the queue's items created after its mark, without HTTP: the batch's
+  even items were committed, after 1,000 items of another producer, and the candidates come
+  newest first. Each item's and candidate's identity (its canonical JSON) is computed
+  once; CPU time is the median of 5.
 - **status look-ups of N ids**: a queue of 100,000 items filled straight into the emulator
   (no HTTP); `hook.get_work_items(20, ids)` for 100 and 1,000 ids spread over the queue,
   on a hook already logged in (a sensor's poke after its first), median of 20 / 5 calls.
@@ -91,6 +117,13 @@ alive, and it stops asking about an item once it saw it finished.
   Peak RSS growth is the process's `VmHWM` (reset just before the export) minus its RSS then.
   Each page after the first starts at the last change time read (so that a record changing
   during the export makes none skipped): 99 new runs per page of 100.
+- **emulator: the provider's list calls**: an emulator holding a queue of 100,000 work
+  items (1 in 100 `FAILED`) and a history of 100,000 bot runs; each list request the
+  provider sends (built by `control_room`: look-ups by id, the newest-id probe, a lost
+  add's reconciliation with and without `dedupe_key`, re-queue pages, work item and bot run
+  export pages, a bot run's poll, a lost deploy's search among the bot's runs) sent over
+  HTTP with a token already issued, median of 7 round trips. An index built on first use
+  (the history's values, the queue's update times) is built by the first of the 7.
 - **import at DAG parse**: `from airflow.sdk import DAG, BaseOperator, BaseSensorOperator,
   task`, then the provider's operator, sensor and hook modules (ours) or `import requests`
   (baseline), timed in fresh interpreters with bytecode cached (one untimed run per side

@@ -6,8 +6,9 @@ The API task is given by its path in the public repository; the provider looks i
 when the task runs (``bot_id=`` works as well). ``number_of_executions=2`` starts two runs of
 one deployment; ``queue_on_slots_exhaustion=True`` lets them wait for a free slot of the
 tenant's API task concurrency instead of having the deploy refused. The task returns the
-finished deployment: ``{"deployment_id", "status", "outputs", "runs"}``, ``outputs`` being
-the first run's and ``runs`` every execution's, output variables as plain Python values.
+deployment id and pushes the finished deployment under the XCom key ``bot_run``:
+``{"deployment_id", "status", "outputs", "runs"}``, ``outputs`` being the first run's and
+``runs`` every execution's, output variables as plain Python values.
 
 API tasks need an Automation 360 Cloud Control Room with ``/v4/automations/deploy``; elsewhere
 the task fails before anything runs (``python -m airflow_provider_aa.check`` tells). The
@@ -57,4 +58,4 @@ with DAG(
         print(f"deployment {result['deployment_id']}: {categories.pop()} ({confidence:.0%} sure)")
         return {"category": result["outputs"]["sCategory"], "confidence": confidence, "runs": len(result["runs"])}
 
-    file_invoice(classify.output)
+    file_invoice(classify.output["bot_run"])

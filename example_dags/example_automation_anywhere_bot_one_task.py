@@ -1,8 +1,10 @@
 """
 Deploy a bot and wait for its run in one deferrable task.
 
-The task returns the finished run: ``{"deployment_id", "status", "outputs", "runs"}``, with
-the output variables as plain Python values. The bot and its run-as user are given by id here
+The task returns the deployment id, as it does without waiting, and pushes the finished run
+under the XCom key ``bot_run`` (``deploy_and_wait.output["bot_run"]`` downstream):
+``{"deployment_id", "status", "outputs", "runs"}``, with the output variables as plain Python
+values. The bot and its run-as user are given by id here
 (``bot_path=`` and ``run_as_user_names=`` take names instead, as in
 ``example_automation_anywhere_bot.py``).
 """

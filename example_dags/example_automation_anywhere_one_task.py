@@ -1,8 +1,9 @@
 """
 Add work items and wait until they are finished, in one deferrable task.
 
-The task returns the created ids (XCom ``return_value``) and pushes the finished items under
-the XCom key ``work_items``.
+The task returns the created ids (XCom ``return_value``) and pushes each finished item's id,
+status, result and error text under the XCom key ``work_items`` (``return_full_items=True``
+pushes the whole items instead; see ``docs/payloads.md``).
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ from airflow_provider_aa.control_room.work_items import (
     newest_id_request,
     read_added,
     read_newest_id,
+    validate_work_items,
 )
 
 #: Adds of one batch (the first and re-sends after reconciling) before giving up.
@@ -258,9 +259,13 @@ class AddProgress:
 
 
 def add_fingerprint(queue_id: str, items: Sequence[Mapping[str, Any]]) -> str:
-    """Identifies one add's input, so saved progress is only reused for the same items."""
-    canonical = json.dumps([queue_id, list(items)], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """
+    Identifies one add's input, so saved progress is only reused for the same items: the
+    queue and the items' digest (:class:`ValidWorkItems`, computed item by item as they are
+    validated). The same input gives the same fingerprint in every try.
+    """
+    digest = validate_work_items(items).digest
+    return hashlib.sha256(f"{queue_id}\n{digest}".encode()).hexdigest()
 
 
 def add_items(

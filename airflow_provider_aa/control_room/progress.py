@@ -82,3 +82,13 @@ def id_range(ids: Sequence[str | None]) -> str:
     if len(numbers) == 1:
         return f"id {numbers[0]}"
     return f"ids {numbers[0]} to {numbers[-1]}"
+
+
+#: Ids a log line or an error names one by one before it only counts the rest.
+IDS_SHOWN = 10
+
+
+def some_ids(ids: Sequence[str], shown: int = IDS_SHOWN) -> str:
+    """The first ``shown`` ids and how many more, not each one: ``"40957, 40958, ... and 998 more"``."""
+    named = ", ".join(ids[:shown])
+    return named if len(ids) <= shown else f"{named}, ... and {len(ids) - shown} more"

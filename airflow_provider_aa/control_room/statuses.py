@@ -7,11 +7,14 @@ Statuses stay plain strings: Control Room versions differ (``ACTIVE`` or ``IN_PR
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from airflow_provider_aa.control_room.errors import InvalidInputError
+from airflow_provider_aa.control_room.progress import id_range, some_ids
 
 #: Still being worked on.
 WORK_ITEM_WAITING_STATUSES = ("NEW", "READY_TO_RUN", "STAGED", "QUEUED", "PUSHED", "ACTIVE", "IN_PROGRESS", "DRAFT")
@@ -24,6 +27,9 @@ WORK_ITEM_HELD_STATUSES = ("ON_HOLD", "DEFERRED", "PAUSED", "UNKNOWN")
 #: Every status of an item that is not finished yet: pass it as ``pending_statuses`` to
 #: wait until items are finished.
 WORK_ITEM_RUNNING_STATUSES = WORK_ITEM_WAITING_STATUSES + WORK_ITEM_HELD_STATUSES
+
+#: Failed items a failure message names one by one (with their text) before it counts the rest.
+FAILURES_SHOWN = 20
 
 KNOWN_STATUSES = frozenset(WORK_ITEM_RUNNING_STATUSES + WORK_ITEM_SUCCESS_STATUSES + WORK_ITEM_FAILURE_STATUSES)
 
@@ -43,10 +49,15 @@ class WaitVerdict:
     unknown: dict[str, str] = field(default_factory=dict)
 
     def failure_message(self) -> str:
+        """Each failed item's id, status and text, the first :data:`FAILURES_SHOWN` of them; then a count."""
         lines = [f"{len(self.failed)} work item(s) failed:"]
         lines += [
-            f"  id {item_id}: status {status}: {text or '(no error text)'}" for item_id, status, text in self.failed
+            f"  id {item_id}: status {status}: {text or '(no error text)'}"
+            for item_id, status, text in self.failed[:FAILURES_SHOWN]
         ]
+        if len(self.failed) > FAILURES_SHOWN:
+            rest = self.failed[FAILURES_SHOWN:]
+            lines.append(f"  ... and {len(rest)} more ({id_range([item_id for item_id, _, _ in rest])}).")
         return "\n".join(lines)
 
 
@@ -61,7 +72,7 @@ def judge(
     for item_id, item in items.items():
         status = str(item.get("status") or "UNKNOWN").upper()
         if status in failure_statuses:
-            text = str(item.get("error") or item.get("result") or "")
+            text = cut_text(item.get("error") or item.get("result"))
             verdict.failed.append((item_id, status, text))
         elif status in pending_statuses:
             verdict.pending.append(item_id)
@@ -90,25 +101,71 @@ class WorkItemVerdict:
         return self.outcome != "waiting"
 
 
+#: Characters of a work item's ``status``, ``result`` and ``error`` text that a wait's XCom
+#: value and trigger event keep; longer text is cut there and marked (:func:`cut_text`).
+TEXT_LIMIT = 200
+
+
+_CUT = re.compile(r"… \[[0-9]+ more characters\]")
+
+
+def cut_text(value: Any, limit: int = TEXT_LIMIT) -> str:
+    """
+    ``value`` as text of at most ``limit`` characters, and a marker saying how many were cut.
+    Text cut already stays as it is: a deferred wait's resumption judges the items of the
+    trigger's event again, and must name them as the trigger did.
+    """
+    text = "" if value is None else str(value)
+    if len(text) <= limit or _CUT.fullmatch(text, limit):
+        return text
+    return f"{text[:limit]}… [{len(text) - limit} more characters]"
+
+
+def work_item_outcome(item_id: str, item: Mapping[str, Any]) -> dict[str, str]:
+    """
+    What a wait returns of one work item by default: ``{"id", "status", "result", "error"}``,
+    each text at most :data:`TEXT_LIMIT` characters and a marker ("" when the item has none):
+    a bounded size per item, whatever data the item carries.
+    """
+    return {
+        "id": item_id,
+        "status": cut_text(item.get("status")),
+        "result": cut_text(item.get("result")),
+        "error": cut_text(item.get("error")),
+    }
+
+
 @dataclass(frozen=True)
 class WorkItemWait:
     """
     What ends a wait on work items. The one judgement behind the sensor's pokes, the add
     operator's ``wait_for_completion`` and the trigger, so that poking and deferring end
     at the same reading with the same outcome and message.
+
+    ``full_items``: the wait's result holds each item as the Control Room returned it (all
+    its fields and data) instead of :func:`work_item_outcome`.
     """
 
     queue_id: str
     work_item_ids: Sequence[str]
     pending_statuses: Collection[str]
     failure_statuses: Collection[str]
+    full_items: bool = False
+
+    def result(self, items: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+        """The wait's value of a reading: ``{id: item}`` for the ids asked that ``items`` holds, in their order."""
+        if self.full_items:
+            return {item_id: dict(items[item_id]) for item_id in self.work_item_ids if item_id in items}
+        return {
+            item_id: work_item_outcome(item_id, items[item_id]) for item_id in self.work_item_ids if item_id in items
+        }
 
     def judge(self, items: Mapping[str, Mapping[str, Any]]) -> WorkItemVerdict:
         """Judge one reading (``{id: work item}``; ids the queue does not hold are absent)."""
         missing = [item_id for item_id in self.work_item_ids if item_id not in items]
         if missing:
             return WorkItemVerdict(
-                "missing", f"Work queue {self.queue_id} holds no work item with id {', '.join(missing)}."
+                "missing", f"Work queue {self.queue_id} holds no work item with id {some_ids(missing)}."
             )
         asked = {item_id: items[item_id] for item_id in self.work_item_ids}
         verdict = judge(asked, pending_statuses=self.pending_statuses, failure_statuses=self.failure_statuses)
@@ -118,14 +175,19 @@ class WorkItemWait:
             )
         count = len(self.work_item_ids)
         if verdict.pending:
-            shown = ", ".join(verdict.pending[:10]) + (", ..." if len(verdict.pending) > 10 else "")
             return WorkItemVerdict(
                 "waiting",
-                f"{len(verdict.pending)} of {count} work item(s) still pending in queue {self.queue_id}: {shown}.",
+                f"{len(verdict.pending)} of {count} work item(s) still pending in queue {self.queue_id}: "
+                f"{some_ids(verdict.pending)}.",
                 verdict.unknown,
             )
-        summary = ", ".join(f"{item_id}={item.get('status')}" for item_id, item in asked.items())
-        return WorkItemVerdict("done", f"All {count} work item(s) in queue {self.queue_id} are done: {summary}")
+        # Counts by status and the id range: a wait on 100,000 items logs one short line.
+        statuses = Counter(str(item.get("status")) for item in asked.values())
+        summary = ", ".join(f"{number} {status}" for status, number in sorted(statuses.items()))
+        return WorkItemVerdict(
+            "done",
+            f"All {count} work item(s) in queue {self.queue_id} are done ({id_range(self.work_item_ids)}): {summary}.",
+        )
 
 
 def normalise_statuses(values: Any, field: str) -> tuple[str, ...]:

@@ -49,7 +49,7 @@ from airflow_provider_aa.control_room.errors import (
 )
 from airflow_provider_aa.control_room.exchange import ApiRequest, Operation, Sleep
 from airflow_provider_aa.control_room.listing import MAX_PAGES, PageCursor, lookup, read_page
-from airflow_provider_aa.control_room.progress import ProgressLog, duration, id_range
+from airflow_provider_aa.control_room.progress import ProgressLog, duration, id_range, some_ids
 from airflow_provider_aa.control_room.session import ControlRoomSession
 from airflow_provider_aa.control_room.statuses import (
     WORK_ITEM_FAILURE_STATUSES,
@@ -585,7 +585,7 @@ def requeue_items(
         if last_page:
             break
     by_earlier = f", {earlier} of them by an earlier try" if earlier else ""
-    skips = [f"{len(ids)} {SKIP_WORDS[reason]} ({', '.join(ids)})" for reason, ids in progress.skipped.items() if ids]
+    skips = [f"{len(ids)} {SKIP_WORDS[reason]} ({some_ids(ids)})" for reason, ids in progress.skipped.items() if ids]
     not_requeued = f" Not re-queued: {'; '.join(skips)}." if skips else ""
     note(
         f"Re-queued {len(progress.requeued)} work item(s) of queue {queue_id} in {duration(log.elapsed())}"

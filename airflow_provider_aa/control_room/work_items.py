@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -93,18 +95,33 @@ def validate_ids(values: Any, field: str) -> list[str]:
     return list(dict.fromkeys(validate_id(item, f"{field}[{index}]") for index, item in enumerate(items)))
 
 
-def validate_work_items(work_items: Any, field: str = "work_items") -> list[dict[str, Any]]:
+class ValidWorkItems(list[Mapping[str, Any]]):
     """
-    One work item or a list of them → a list of JSON-serializable dicts.
+    Work items that :func:`validate_work_items` passed: the caller's own mappings, checked
+    once and not copied (an add of 100,000 items holds them once), and ``digest``, the
+    SHA-256 of their canonical JSON (sorted keys, one item per line), which identifies the
+    input for an add's saved progress.
+    """
+
+    digest: str
+
+
+def validate_work_items(work_items: Any, field: str = "work_items") -> ValidWorkItems:
+    """
+    One work item or a list of them → :class:`ValidWorkItems`; given those, returns them as
+    they are (the operator validates before its first request, the hook it calls does not
+    again).
 
     :raises InvalidInputError: naming the item index and what is wrong with it.
     """
+    if isinstance(work_items, ValidWorkItems):
+        return work_items
     items = [work_items] if isinstance(work_items, Mapping) else work_items
     if not isinstance(items, Sequence) or isinstance(items, (str, bytes)):
         raise InvalidInputError(
             f"{field} must be a dict or a list of dicts (the work item attributes), got {type(work_items).__name__}."
         )
-    checked = []
+    digest = hashlib.sha256()
     for index, item in enumerate(items):
         if not isinstance(item, Mapping):
             raise InvalidInputError(f"{field}[{index}] must be a dict of attributes, got {type(item).__name__}.")
@@ -115,10 +132,15 @@ def validate_work_items(work_items: Any, field: str = "work_items") -> list[dict
             )
         check_depth(item, f"{field}[{index}]")
         try:
-            json.dumps(item, allow_nan=False)
+            # One item at a time: serialising the whole input at once would hold a second
+            # copy of it as text. Canonical JSON never holds a raw newline: it separates items.
+            canonical = json.dumps(item, allow_nan=False, sort_keys=True, separators=(",", ":"))
         except (TypeError, ValueError) as problem:
             raise InvalidInputError(f"{field}[{index}] is not JSON-serializable: {problem}.") from None
-        checked.append(dict(item))
+        digest.update(canonical.encode())
+        digest.update(b"\n")
+    checked = ValidWorkItems(items)
+    checked.digest = digest.hexdigest()
     return checked
 
 
@@ -317,14 +339,15 @@ def match_created(
     (or, with ``dedupe_key``, when that attribute is equal). Each candidate answers one
     item, oldest first, as the Control Room creates items in request order.
     """
-    unclaimed = sorted((dict(candidate) for candidate in candidates), key=lambda candidate: int(candidate["id"]))
+    # Each identity is computed once, for every item and every candidate: a batch of 1,000
+    # against as many candidates stays linear (one pass each, and a sort by id).
+    by_identity: dict[str, deque[dict[str, Any]]] = {}
+    for candidate in sorted((dict(candidate) for candidate in candidates), key=lambda c: int(c["id"])):
+        by_identity.setdefault(_identity(candidate.get("json") or {}, dedupe_key), deque()).append(candidate)
     matches: list[dict[str, Any] | None] = []
     for item in batch:
-        wanted = _identity(item, dedupe_key)
-        found = next((c for c in unclaimed if _identity(c.get("json") or {}, dedupe_key) == wanted), None)
-        if found is not None:
-            unclaimed.remove(found)
-        matches.append(found)
+        alike = by_identity.get(_identity(item, dedupe_key))
+        matches.append(alike.popleft() if alike else None)
     return matches
 
 

@@ -61,7 +61,9 @@ API served
   ``WLM_DUPLICATE_WORKITEM``, ``details`` the JSON list of duplicate indexes. Big queues
   stay fast (:mod:`.item_lists`): a look-up by id (an ``eq`` on ``id``, or an ``or`` of up
   to 100) is answered from an index in milliseconds on a 100,000-item queue, as is a page
-  sorted by ``id``; other filters read every item (a few hundred ms there).
+  sorted by ``id``, a range on ``id`` (a lost add's reconciliation), statuses (a
+  re-queue's pages) and an export's window on ``updatedOn``; other filters read every
+  item (a few hundred ms there).
 - Bots (:mod:`.deployments`): ``POST /v4/automations/deploy`` (``botId``,
   ``unattendedRequest.runAsUserIds``; 404 while ``deploy_v4_enabled`` is off) and ``POST
   /v3/automations/deploy`` (``fileId``, ``runAsUserIds``) → ``{"deploymentId",

@@ -170,6 +170,71 @@ def ids_asked(condition: dict[str, Any] | None) -> list[int] | None:
     return ids
 
 
+def id_bound(leaf: dict[str, Any]) -> tuple[str, float] | None:
+    """
+    ``(operator, value)`` when the checked filter ``leaf`` is a range (``gt``, ``ge``,
+    ``lt``, ``le``) on ``id`` with a number an index of integer ids can bisect exactly;
+    else ``None``.
+    """
+    if leaf["operator"] not in ("gt", "ge", "lt", "le") or leaf.get("field") != "id":
+        return None
+    number = _as_number(leaf["value"])  # checked: a number
+    if number is None or abs(number) >= EXACT_FLOAT_IDS:
+        return None
+    return leaf["operator"], number
+
+
+def texts_asked(condition: dict[str, Any], field: str) -> frozenset[str] | None:
+    """
+    The texts a checked filter asks ``field`` to equal when it is one ``eq`` on it or an
+    ``or`` of them, each value text that reads as neither a number nor an instant (so that
+    it matches exactly the records whose ``field`` is that text); else ``None``.
+    """
+    leaves = condition["operands"] if condition["operator"] == "or" else [condition]
+    texts = set()
+    for leaf in leaves:
+        value = leaf.get("value")
+        if leaf["operator"] != "eq" or leaf.get("field") != field or not isinstance(value, str):
+            return None
+        if _as_number(value) is not None or instant_nanoseconds(value) is not None:
+            return None
+        texts.add(value)
+    return frozenset(texts)
+
+
+def equality_key(value: Any) -> tuple[str, Any] | None:
+    """
+    What ``eq`` compares of a value: two values are ``eq`` exactly when their keys are equal
+    (as numbers, else as instants, else as text); ``None`` for a missing value, which
+    matches nothing. An index of records by this key answers ``eq`` as matching would.
+    """
+    if value is None or value is _MISSING:
+        return None
+    number = _as_number(value)
+    if number is not None:
+        return ("number", number)
+    moment = instant_nanoseconds(value)
+    if moment is not None:
+        return ("instant", moment)
+    return ("text", _as_text(value))
+
+
+def text_of(record: Record, field: str) -> str | None:
+    """
+    ``record``'s value of ``field`` as an ``eq`` against a text compares it (``None`` when
+    missing): with a text that reads as neither a number nor an instant, ``eq`` holds
+    exactly when this is that text (see :func:`texts_asked`).
+    """
+    value = _lookup(record, field)
+    return None if value is _MISSING else _as_text(value)
+
+
+def lookup(record: Record, field: str) -> Any:
+    """``record``'s value of ``field`` as filters see it (top level, then inside ``json``); ``None`` when missing."""
+    value = _lookup(record, field)
+    return None if value is _MISSING else value
+
+
 def _validate(node: Any, where: str, depth: int) -> None:
     if not isinstance(node, dict):
         raise bad_request(f"{where} must be a JSON object")

@@ -19,7 +19,8 @@ the :data:`HISTORY_DAYS` days before the moment it takes effect, all finished by
 whose time comparisons are by instant. A history of 100,000 runs stays fast for what exports
 ask: a window on one time field (``ge``/``gt`` and ``lt``/``le`` operands of an ``and``)
 sorted on that field (then ``id``) is answered by bisection, merged with the few deployed
-runs; any other request reads every record.
+runs; a filter with an ``eq`` (a run's ``deploymentId``, a bot's ``fileId``) reads only the
+records an index by that field's value holds; any other request reads every record.
 """
 
 from __future__ import annotations
@@ -121,6 +122,7 @@ class SortedRecords:
         self._record = record
         self._time_fields = tuple(time_fields)
         self._indexes: dict[str, tuple[list[int], list[Key], list[int]]] = {}
+        self._values: dict[tuple[str, bool], dict[tuple[str, Any], list[int]]] = {}
 
     def __len__(self) -> int:
         return self._count
@@ -136,8 +138,13 @@ class SortedRecords:
         """
         field = _window_field(request)
         if field not in self._time_fields or not self._count:
-            records = self.records(numeric_ids) + others
-            return filters.query_parsed(records, request)
+            numbers = self._equal(request.condition, numeric_ids)
+            if numbers is None:
+                return filters.query_parsed(self.records(numeric_ids) + others, request)
+            # Only the records an ``eq`` of the filter holds can match: the same answer.
+            answer = filters.query_parsed([self._record(number, numeric_ids) for number in numbers] + others, request)
+            answer["page"]["total"] = self._count + len(others)
+            return answer
         nanos, keys, order = self._index(field, numeric_ids)
         low, high = _bounds(request.condition, nanos)
         condition = request.condition
@@ -157,6 +164,27 @@ class SortedRecords:
                 page.append(live[live_keys[taken][1]])
                 taken += 1
         return request.answer(page, self._count + len(others), high - low + len(live))
+
+    def _equal(self, condition: dict[str, Any] | None, numeric_ids: bool) -> list[int] | None:
+        """
+        The numbers of the records that an ``eq`` among ``condition``'s conjuncts holds (a
+        bot run's ``deploymentId``, a bot's ``fileId``), from an index of that field built on
+        first use; ``None`` when no conjunct is an ``eq``.
+        """
+        leaves = [] if condition is None else _conjuncts(condition)
+        leaf = next((leaf for leaf in leaves if leaf["operator"] == "eq"), None)
+        if leaf is None:
+            return None
+        key = (leaf["field"], numeric_ids)
+        if key not in self._values:
+            by_value: dict[tuple[str, Any], list[int]] = {}
+            for number in range(self._count):
+                value = filters.equality_key(filters.lookup(self._record(number, numeric_ids), leaf["field"]))
+                if value is not None:
+                    by_value.setdefault(value, []).append(number)
+            self._values[key] = by_value
+        wanted = filters.equality_key(leaf["value"])
+        return self._values[key].get(wanted, []) if wanted is not None else []
 
     def _index(self, field: str, numeric_ids: bool) -> tuple[list[int], list[Key], list[int]]:
         """Nanoseconds of ``field``, ``(nanoseconds, id text)`` sort keys, and record numbers, in key order."""

@@ -8,7 +8,7 @@ import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow_provider_aa.emulator.responses import ApiError, bad_request
 
@@ -179,16 +179,21 @@ class WorkItem:
     updated_by: int = field(init=False)
     updated_on: float = field(init=False)
     active_since: float | None = None
+    #: How often any item was created or changed its ``updated_on``: an index by that time
+    #: (:mod:`.item_lists`) is valid while this and its queue's size stay the same.
+    changes: ClassVar[int] = 0
 
     def __post_init__(self) -> None:
         self.updated_by = self.created_by
         self.updated_on = self.created_on
+        WorkItem.changes += 1
 
     def touch(self, by: int, at: float) -> None:
         """Record a change: a new version, who and when."""
         self.version += 1
         self.updated_by = by
         self.updated_on = at
+        WorkItem.changes += 1
 
     def public(self, numeric_ids: bool) -> dict[str, Any]:
         """The item as answers show it (a copy); :class:`ItemRecord` reads the same one field at a time."""

@@ -66,6 +66,9 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
     :param timeout: with ``wait_for_completion``: seconds to wait before failing.
     :param deferrable: with ``wait_for_completion``: wait in the triggerer (default:
         ``[operators] default_deferrable``).
+    :param return_full_items: with ``wait_for_completion``: push each finished item as the
+        Control Room returned it (every field and the item's data: about 1.5 KB per item
+        plus its data) instead of its outcome.
 
     Exactly once: progress is saved before and after every batch (in the task state store of
     Airflow 3.3+, else in an Airflow Variable per task instance), so a retried or cleared
@@ -77,8 +80,12 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
     XCom (return value): the created work item ids as strings, in the order given, e.g.
     ``["40957", "40958"]`` — ready for ``AutomationAnywhereWorkItemSensor(work_item_ids=...)``.
     With ``wait_for_completion`` the finished items are pushed too, under the key
-    ``work_items`` as ``{id: work item}``. Under ``automation_anywhere_queue``: the queue
-    (``{"control_room_url", "queue_id"}``) for the "Work queue" link.
+    ``work_items`` (``add.output["work_items"]``), as the work item sensor returns them:
+    ``{id: {"id", "status", "result", "error"}}``, each text at most 200 characters and a
+    marker (about 0.7 KB per item at most); ``{id: work item}`` with ``return_full_items``.
+    See ``docs/payloads.md``.
+    Under ``automation_anywhere_queue``: the queue (``{"control_room_url", "queue_id"}``) for
+    the "Work queue" link.
 
     OpenLineage: the queue as an output (docs/lineage-and-links.md).
 
@@ -106,10 +113,12 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
         poke_interval: float = 30.0,
         timeout: float = 7 * 24 * 3600.0,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        return_full_items: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         check_id_or_name("queue_id", queue_id, "queue_name", queue_name)
+        self.return_full_items = return_full_items
         self.queue_id = queue_id
         self.queue_name = queue_name
         self.work_items = work_items
@@ -231,6 +240,7 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
             work_item_ids=ids,
             pending_statuses=self.pending_statuses,
             failure_statuses=self.failure_statuses,
+            full_items=self.return_full_items,
             log=self.log,
         )
 
@@ -316,14 +326,15 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
     The saved state is dropped once the task succeeds, or the run succeeded or failed.
 
     XCom (return value): the ``deploymentId`` (a string, e.g. for
-    ``AutomationAnywhereBotRunSensor(deployment_id=...)``); with ``wait_for_completion``
-    the finished run instead: ``{"deployment_id", "status": "COMPLETED", "outputs": {name:
-    value}, "runs": [...]}``, output variables as plain values (see the sensor). The shape
-    is the same for one run or several (run-as users, an API task's executions):
-    ``outputs`` are the first listed run's, ``runs`` holds every run as ``{"execution_id",
-    "status", "message", "outputs"}``.
-    Under ``automation_anywhere_run``: ``{"control_room_url", "deployment_id", "bot_id"}``
-    for the "Control Room run" link.
+    ``AutomationAnywhereBotRunSensor(deployment_id=...)``), whether or not the task waits.
+    With ``wait_for_completion`` the finished run is pushed too, under the key ``bot_run``
+    (``deploy.output["bot_run"]``), as the bot run sensor returns it: ``{"deployment_id",
+    "status": "COMPLETED", "outputs": {name: value}, "runs": [...]}``, output variables as
+    plain values. See ``docs/payloads.md``.
+    The run's shape is the same for one run or several (run-as users, an API task's
+    executions): ``outputs`` are the first listed run's, ``runs`` holds every run as
+    ``{"execution_id", "status", "message", "outputs"}``. Under ``automation_anywhere_run``:
+    ``{"control_room_url", "deployment_id", "bot_id"}`` for the "Control Room run" link.
 
     OpenLineage: the deployment id, the bot id and the run's status as a run facet
     (docs/lineage-and-links.md).
@@ -426,7 +437,7 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         #: The deployment of this try, for lineage: deployment_id, bot_id, status (once waited for).
         self._run: dict[str, Any] | None = None
 
-    def execute(self, context: Context) -> str | dict[str, Any]:
+    def execute(self, context: Context) -> str:
         from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
         from airflow_provider_aa.name_parameters import deployment_of
         from airflow_provider_aa.task_state import TaskStateStore
@@ -447,7 +458,9 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
             watch = self._watch(deployment_id, deployment.runs_expected if deployment.headless else None)
             if not self.deferrable:
                 return self._finish(
+                    context,
                     store,
+                    deployment_id,
                     lambda: _poll(
                         lambda: watch.check(hook.get_bot_runs(deployment_id)),
                         poke_interval=self.poke_interval,
@@ -468,15 +481,18 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
             timeout=timedelta(seconds=self.timeout),
         )
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        """Resume after deferral: the finished run, or the error a poll would raise."""
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> str:
+        """Resume after deferral: push the finished run, return the id; or the error a poll would raise."""
         from airflow_provider_aa.task_state import TaskStateStore
 
         # The id travels in the trigger's event: `dag.test()` drops `defer(kwargs=...)`.
-        watch = self._watch(str(event.get("deployment_id") or ""))
+        deployment_id = str(event.get("deployment_id") or "")
+        watch = self._watch(deployment_id)
         pushed = context["ti"].xcom_pull(task_ids=self.task_id, key=RUN_XCOM_KEY)
-        self._run = dict(pushed) if isinstance(pushed, dict) else {"deployment_id": watch.wait.deployment_id}
-        return self._finish(TaskStateStore(context, "bot_deployment"), lambda: watch.resume(event))
+        self._run = dict(pushed) if isinstance(pushed, dict) else {"deployment_id": deployment_id}
+        return self._finish(
+            context, TaskStateStore(context, "bot_deployment"), deployment_id, lambda: watch.resume(event)
+        )
 
     def get_openlineage_facets_on_start(self) -> OperatorLineage:
         """Nothing yet: the deployment exists once the task ran."""
@@ -619,21 +635,25 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
 
         return BotRunWatch(BotRunWait(deployment_id, self.run_policy, expected_runs=expected_runs), log=self.log)
 
-    def _finish(self, store: TaskStateStore, wait: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    def _finish(
+        self, context: Context, store: TaskStateStore, deployment_id: str, wait: Callable[[], dict[str, Any]]
+    ) -> str:
         """
-        The wait's result. Once the run succeeded or failed, the saved deployment is
-        dropped (a retry or a clear deploys anew); after a timeout or a failed call it is
-        kept, so that a retry waits for the same run.
+        Push the wait's result (XCom ``bot_run``) and return the deployment id. Once the run
+        succeeded or failed, the saved deployment is dropped (a retry or a clear deploys
+        anew); after a timeout or a failed call it is kept, so that a retry waits for the
+        same run.
         """
         try:
             result = wait()
         except AirflowFailException:
             store.done()
             raise
+        context["ti"].xcom_push(key="bot_run", value=result)
         store.done()
         if self._run is not None:
             self._run["status"] = result.get("status")
-        return result
+        return deployment_id
 
 
 def check_api_task_targets(**targets: Any) -> None:

@@ -125,11 +125,18 @@ class AutomationAnywhereWorkItemSensor(_AutomationAnywhereSensor):
         DATA_ERROR, ERROR).
     :param automation_anywhere_conn_id: connection of type ``automation_anywhere``.
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+    :param return_full_items: return each item as the Control Room returned it (every field
+        and the item's data: about 1.5 KB per item plus its data) instead of its outcome.
 
-    XCom (return value): ``{id: work item}`` for every id, as the Control Room returned the
-    items (ids as strings), e.g. ``{"40957": {"id": "40957", "status": "COMPLETED",
-    "result": "...", "json": {...}, ...}}``. Under ``automation_anywhere_queue``: the queue
-    (``{"control_room_url", "queue_id"}``) for the "Work queue" link.
+    XCom (return value): ``{id: outcome}`` for every id in the order given (ids as strings),
+    e.g. ``{"40957": {"id": "40957", "status": "COMPLETED", "result": "Paid", "error": ""}}``;
+    ``status``, ``result`` and ``error`` hold at most 200 characters each, longer text is cut
+    and marked ``… [N more characters]`` (so each item costs at most about 0.7 KB, and a
+    deferred wait's trigger event the same). With ``return_full_items=True``: ``{id: work
+    item}``, e.g. ``{"40957": {"id": "40957", "status": "COMPLETED", "result": "...",
+    "json": {...}, "version": "2", ...}}``. See ``docs/payloads.md``. Under
+    ``automation_anywhere_queue``: the queue (``{"control_room_url", "queue_id"}``) for the
+    "Work queue" link.
 
     OpenLineage: the queue as an input (docs/lineage-and-links.md).
     """
@@ -147,10 +154,12 @@ class AutomationAnywhereWorkItemSensor(_AutomationAnywhereSensor):
         failure_statuses: Collection[str] = WORK_ITEM_FAILURE_STATUSES,
         automation_anywhere_conn_id: str = DEFAULT_CONN_ID,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        return_full_items: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(automation_anywhere_conn_id=automation_anywhere_conn_id, deferrable=deferrable, **kwargs)
         check_id_or_name("queue_id", queue_id, "queue_name", queue_name)
+        self.return_full_items = return_full_items
         self.queue_id = queue_id
         self.queue_name = queue_name
         self.work_item_ids = work_item_ids
@@ -181,6 +190,7 @@ class AutomationAnywhereWorkItemSensor(_AutomationAnywhereSensor):
             work_item_ids=validate_ids(self.work_item_ids, "work_item_ids"),
             pending_statuses=self.pending_statuses,
             failure_statuses=self.failure_statuses,
+            full_items=self.return_full_items,
             log=self.log,
         )
 

@@ -191,14 +191,18 @@ class AutomationAnywhereWorkItemTrigger(_PollingTrigger):
     :param work_item_ids: validated work item ids (digit strings).
     :param pending_statuses: statuses that mean "keep waiting".
     :param failure_statuses: statuses that end the wait as a failure.
+    :param return_full_items: the event carries each item as the Control Room returned it,
+        instead of ``{"id", "status", "result", "error"}`` with text cut to ``TEXT_LIMIT``
+        (200) characters.
     :param deadline: wall-clock time (epoch seconds) after which a timeout event is sent.
     :param poke_interval: seconds between polls.
     :param exponential_backoff: double the interval after each poll, up to ``max_poke_interval``.
     :param max_poke_interval: the longest interval with backoff.
     :param clients: the Control Room clients to use (default: the running loop's; not serialized).
 
-    Events: ``{"status": "done", "items": {id: work item}, "work_item_ids": [...], "queue_id"}`` (the
-    caller judges them, exactly as a poke would), ``{"status": "timeout", "message": ...}``, or
+    Events: ``{"status": "done", "items": {id: item}, "work_item_ids": [...], "queue_id"}``, the
+    items in the wait's shape (``WorkItemWait.result``; the caller judges them, exactly as a
+    poke would), ``{"status": "timeout", "message": ...}``, or
     ``{"status": "error", "message": ...}``.
     """
 
@@ -211,6 +215,7 @@ class AutomationAnywhereWorkItemTrigger(_PollingTrigger):
         pending_statuses: list[str],
         failure_statuses: list[str],
         deadline: float,
+        return_full_items: bool = False,
         poke_interval: float = 60.0,
         exponential_backoff: bool = False,
         max_poke_interval: float = 3600.0,
@@ -228,8 +233,13 @@ class AutomationAnywhereWorkItemTrigger(_PollingTrigger):
         self.work_item_ids = list(work_item_ids)
         self.pending_statuses = list(pending_statuses)
         self.failure_statuses = list(failure_statuses)
+        self.return_full_items = bool(return_full_items)
         self._wait_on = WorkItemWait(
-            self.queue_id, tuple(self.work_item_ids), self.pending_statuses, self.failure_statuses
+            self.queue_id,
+            tuple(self.work_item_ids),
+            self.pending_statuses,
+            self.failure_statuses,
+            self.return_full_items,
         )
         self._unknown_statuses = UnknownStatusWarnings(self.log, "Work item")
 
@@ -239,6 +249,7 @@ class AutomationAnywhereWorkItemTrigger(_PollingTrigger):
             work_item_ids=self.work_item_ids,
             pending_statuses=self.pending_statuses,
             failure_statuses=self.failure_statuses,
+            return_full_items=self.return_full_items,
         )
 
     async def _poll(self, client: AsyncControlRoomClient, now: float) -> dict[str, Any] | _Pending:
@@ -250,7 +261,7 @@ class AutomationAnywhereWorkItemTrigger(_PollingTrigger):
                 "status": "done",
                 "outcome": verdict.outcome,
                 "message": verdict.message,
-                "items": items,
+                "items": self._wait_on.result(items),
                 "work_item_ids": self.work_item_ids,
                 "queue_id": self.queue_id,  # a task that named its queue resumes without a look-up
             }

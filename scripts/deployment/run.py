@@ -1031,7 +1031,7 @@ def case_deploy_kill(d: Deployment) -> str:
     check(len(deploys) == 1, f"{len(deploys)} deploy requests, expected 1")
     check(bot_runs[0]["status"] == "COMPLETED", f"the run is {bot_runs[0]['status']}")
     check(
-        isinstance(value, dict) and value.get("deployment_id") == bot_runs[0]["deploymentId"],
+        value == bot_runs[0]["deploymentId"],
         f"the task returned {value!r}, not deployment {bot_runs[0]['deploymentId']}",
     )
     retry_began = parse_time(ti["start_date"])

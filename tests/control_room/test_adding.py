@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from airflow_provider_aa.control_room.adding import AddProgress, add_batch, validate_settle_delay
+from airflow_provider_aa.control_room.adding import AddProgress, add_batch, add_fingerprint, validate_settle_delay
 from airflow_provider_aa.control_room.errors import AmbiguousOutcomeError, AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import Sleep
 from airflow_provider_aa.control_room.work_items import added_since_filter, match_created
@@ -62,6 +62,83 @@ def test_a_candidate_without_data_matches_nothing():
 
 def test_no_candidates_no_matches():
     assert match_created([{"a": 1}, {"a": 2}], [], dedupe_key=None) == [None, None]
+
+
+@pytest.mark.parametrize("dedupe_key", [None, "k"])
+def test_matching_a_large_batch_reads_each_item_and_candidate_once(monkeypatch, dedupe_key):
+    # Linear, not quadratic: a batch of 1,000 of which half was created, after 1,000 items
+    # of another producer, computes 2,500 identities; comparing each item with every
+    # unclaimed candidate computed over a million.
+    from airflow_provider_aa.control_room import work_items
+
+    identities = 0
+    identity = work_items._identity
+
+    def counted(data, key):
+        nonlocal identities
+        identities += 1
+        return identity(data, key)
+
+    monkeypatch.setattr(work_items, "_identity", counted)
+    batch = [{"k": f"K{n}", "n": n} for n in range(1000)]
+    others = [candidate(str(n), k=f"other-{n}", n=n) for n in range(1, 1001)]
+    ours = [candidate(str(2000 + n), k=f"K{n}", n=n) for n in range(0, 1000, 2)]
+    candidates = list(reversed(others + ours))
+    found = match_created(batch, candidates, dedupe_key=dedupe_key)
+    assert ids(found) == [str(2000 + n) if n % 2 == 0 else None for n in range(1000)]
+    assert identities == len(batch) + len(candidates)
+
+
+# -- one add's input: validated once, not copied, fingerprinted item by item ---------------------
+
+
+def test_validated_items_are_the_callers_own_and_are_not_validated_again(monkeypatch):
+    from airflow_provider_aa.control_room import work_items
+
+    items = [{"n": n, "text": "x" * 50} for n in range(3)]
+    checked = work_items.validate_work_items(items)
+    assert list(checked) == items and all(mine is theirs for mine, theirs in zip(checked, items))
+    monkeypatch.setattr(work_items, "check_depth", lambda *_: pytest.fail("validated twice"))
+    assert work_items.validate_work_items(checked) is checked
+
+
+def test_the_fingerprint_serialises_one_item_at_a_time(monkeypatch):
+    from airflow_provider_aa.control_room import adding, work_items
+
+    items = [{"n": n, "text": "x" * 50} for n in range(1000)]
+    longest = max(len(json.dumps(item)) for item in items)
+    written: list[int] = []
+    dumps = json.dumps
+
+    def measured(value, **kwargs):
+        text = dumps(value, **kwargs)
+        written.append(len(text))
+        return text
+
+    # Whichever module serialises: neither may write the whole input as one text.
+    monkeypatch.setattr(work_items.json, "dumps", measured)
+    monkeypatch.setattr(adding.json, "dumps", measured)
+    assert len(add_fingerprint("20", items)) == 64
+    assert written and max(written) <= longest
+
+
+def test_the_same_input_has_the_same_fingerprint_and_any_change_another():
+    def items():
+        return [{"n": n, "vendor": "Acme", "amount": 1.5} for n in range(3)]
+
+    same = add_fingerprint("20", items())
+    assert add_fingerprint("20", items()) == same
+    assert add_fingerprint("20", [dict(reversed(list(item.items()))) for item in items()]) == same  # key order
+    changed = items()
+    changed[2]["amount"] = 1.25
+    others = {
+        add_fingerprint("21", items()),
+        add_fingerprint("20", changed),
+        add_fingerprint("20", items()[:2]),
+        add_fingerprint("20", list(reversed(items()))),
+        add_fingerprint("20", [{"n": 0}, {"n": 1}, {"n": 2}]),
+    }
+    assert same not in others and len(others) == 5
 
 
 # -- added_since_filter -------------------------------------------------------------------------

@@ -62,3 +62,39 @@ def test_an_id_range_is_the_lowest_and_highest_id_not_each_one():
     assert id_range(["41000", None, "9", "40000"]) == "ids 9 to 41000"
     assert id_range(["7", None]) == "id 7"
     assert id_range([None]) == "no ids"
+
+
+# -- a wait's messages on many items -------------------------------------------------------------
+
+
+def _wait(count):
+    from airflow_provider_aa.control_room.statuses import WORK_ITEM_FAILURE_STATUSES, WorkItemWait
+
+    ids = [str(100_000 + n) for n in range(count)]
+    return ids, WorkItemWait("7", ids, ("NEW",), WORK_ITEM_FAILURE_STATUSES)
+
+
+def test_a_wait_on_100000_items_ends_with_one_short_line_of_counts_and_the_id_range():
+    ids, wait = _wait(100_000)
+    items = {item_id: {"id": item_id, "status": "COMPLETED" if n % 4 else "ON_HOLD"} for n, item_id in enumerate(ids)}
+    verdict = wait.judge(items)
+    assert verdict.outcome == "done"
+    assert verdict.message == (
+        "All 100000 work item(s) in queue 7 are done (ids 100000 to 199999): 75000 COMPLETED, 25000 ON_HOLD."
+    )
+
+
+def test_pending_missing_and_failed_items_are_named_up_to_a_bound_then_counted():
+    ids, wait = _wait(1000)
+    pending = wait.judge({item_id: {"status": "NEW"} for item_id in ids})
+    assert pending.message == (
+        "1000 of 1000 work item(s) still pending in queue 7: " + ", ".join(ids[:10]) + ", ... and 990 more."
+    )
+    missing = wait.judge({})
+    assert missing.outcome == "missing"
+    assert missing.message.endswith(", ".join(ids[:10]) + ", ... and 990 more.")
+    failed = wait.judge({item_id: {"status": "FAILED", "error": f"bad {item_id}"} for item_id in ids})
+    lines = failed.message.splitlines()
+    assert lines[0] == "Work queue 7: 1000 work item(s) failed:"
+    assert lines[1:21] == [f"  id {item_id}: status FAILED: bad {item_id}" for item_id in ids[:20]]
+    assert lines[21:] == ["  ... and 980 more (ids 100020 to 100999)."]

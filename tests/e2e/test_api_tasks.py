@@ -16,6 +16,7 @@ from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.operators.automation_anywhere import AutomationAnywhereDeployBotOperator
 from airflow_provider_aa.sensors.automation_anywhere import AutomationAnywhereBotRunSensor
 from tests.e2e.conftest import load_example_dag, task_states, xcoms
+from tests.operators.test_deploy_bot import TaskInstance
 from tests.operators.test_on_kill import MANAGE, SAVED_DEPLOYMENT, Killed, kill_while_waiting
 from tests.sensors.test_bot_run_sensor import StateStore
 
@@ -39,7 +40,7 @@ def test_the_example_deploys_an_api_task_by_path_and_its_outputs_reach_xcom(fast
     runs = fast_bot.bot_runs()
     assert len(runs) == 2 and {record["deploymentId"] for record in runs} == {runs[0]["deploymentId"]}
     assert {(record["fileId"], record["deviceId"]) for record in runs} == {("701", "")}  # no device
-    result = xcoms(run)["classify_invoice"]
+    result = xcoms(run, "bot_run")["classify_invoice"]
     assert (result["deployment_id"], result["status"]) == (runs[0]["deploymentId"], "COMPLETED")
     assert sorted(entry["execution_id"] for entry in result["runs"]) == sorted(record["id"] for record in runs)
     assert result["outputs"] == {
@@ -71,14 +72,17 @@ def test_more_executions_than_slots_queue_and_the_task_waits_for_every_one(aa_em
     aa_emulator.use_connection(monkeypatch)
     aa_emulator.configure(api_task_slots=2, activity_delay=0, pickup_delay=0.2, work_delay=0.5)
 
-    result = api_task(
+    ti = TaskInstance()
+    deployment_id = api_task(
         number_of_executions=3,
         queue_on_slots_exhaustion=True,
         shared_run_as_user_name="runner_finance",
         bot_input={"sInvoiceText": "x"},
         wait_for_completion=True,
         poke_interval=0.2,
-    ).execute({"task_state_store": StateStore()})
+    ).execute({"task_state_store": StateStore(), "ti": ti})
+    result = ti.xcoms["bot_run"]
+    assert result["deployment_id"] == deployment_id
 
     assert [entry["status"] for entry in result["runs"]] == ["COMPLETED"] * 3
     assert {record["userId"] for record in aa_emulator.bot_runs()} == {"29"}

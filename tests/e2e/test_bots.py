@@ -106,8 +106,9 @@ def test_one_task_deploys_and_waits_deferred(fast_bot, monkeypatch):
     run = load_example_dag("example_automation_anywhere_bot_one_task").test()
 
     assert task_states(run) == {"deploy_and_wait": "success"}
-    result = xcoms(run)["deploy_and_wait"]
+    result = xcoms(run, "bot_run")["deploy_and_wait"]
     (record,) = fast_bot.bot_runs()
+    assert xcoms(run)["deploy_and_wait"] == record["deploymentId"]  # the same shape as without waiting
     assert (result["deployment_id"], result["status"]) == (record["deploymentId"], "COMPLETED")
     assert result["outputs"]["lItems"] == [{"sku": "A-1", "qty": 2}, {"sku": "B-7", "qty": 1}]
     assert fast_bot.counters.requests("POST /v4/automations/deploy") == 1  # resuming did not deploy again
@@ -124,7 +125,7 @@ def test_one_task_waits_in_poke_mode_on_a_v3_only_control_room(fast_bot, monkeyp
     run = dag.test()
 
     assert task_states(run) == {"deploy_and_wait": "success"}
-    result = xcoms(run)["deploy_and_wait"]
+    result = xcoms(run, "bot_run")["deploy_and_wait"]
     assert [r["execution_id"] for r in result["runs"]] == [r["id"] for r in fast_bot.bot_runs()]  # one per user
     assert all(r["outputs"]["lItems"][0] == {"sku": "A-1", "qty": 2} for r in result["runs"])
     assert fast_bot.counters.requests("POST /v4/automations/deploy") == 1  # 404, then v3

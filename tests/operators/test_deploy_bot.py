@@ -45,6 +45,14 @@ def activity(requests_mock, *answers):
     )
 
 
+class TaskInstance:
+    def __init__(self):
+        self.xcoms = {}
+
+    def xcom_push(self, key, value):
+        self.xcoms[key] = value
+
+
 def deploys(requests_mock):
     return sum(r.path == "/v4/automations/deploy" for r in requests_mock.request_history)
 
@@ -170,15 +178,18 @@ def test_a_retry_after_the_worker_died_between_send_and_save_takes_the_run(reque
     assert deploys(requests_mock) == 0
 
 
-def test_waits_for_completion_and_returns_status_and_outputs(requests_mock):
+def test_waits_for_completion_returns_the_id_and_pushes_status_and_outputs(requests_mock):
     activity(requests_mock, [], [("RUNNING", "")], [("COMPLETED", "")])
     requests_mock.get(
         f"{BASE_URL}/v3/activity/execution/e1",
         json={"botOutVariables": {"values": {"lItems": {"type": "LIST", "list": [{"type": "STRING", "string": "a"}]}}}},
     )
+    ti = TaskInstance()
 
-    result = operator(wait_for_completion=True, deferrable=False, poke_interval=0.01).execute({})
+    # One shape whether or not the task waits: the id; the finished run under its own key.
+    assert operator(wait_for_completion=True, deferrable=False, poke_interval=0.01).execute({"ti": ti}) == DEPLOYMENT
 
+    result = ti.xcoms["bot_run"]
     assert result["deployment_id"] == DEPLOYMENT and result["status"] == "COMPLETED"
     assert result["outputs"] == {"lItems": ["a"]}
 
@@ -201,9 +212,10 @@ def test_a_retry_after_a_failed_wait_waits_for_the_same_run(requests_mock, no_sl
 
     activity(requests_mock, [("COMPLETED", "")])
     requests_mock.get(f"{BASE_URL}/v3/activity/execution/e1", json={})
-    result = operator(wait_for_completion=True, deferrable=False).execute({"task_state_store": store})
+    ti = TaskInstance()
+    result = operator(wait_for_completion=True, deferrable=False).execute({"task_state_store": store, "ti": ti})
 
-    assert result["deployment_id"] == DEPLOYMENT and deploys(requests_mock) == 1
+    assert result == ti.xcoms["bot_run"]["deployment_id"] == DEPLOYMENT and deploys(requests_mock) == 1
     assert store.values == {}  # done: a later clear deploys anew
 
 
