@@ -12,8 +12,8 @@ import json
 import time
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_aa.airflow_compat import AirflowFailException
 from airflow_provider_aa.control_room.statuses import TEXT_LIMIT, WORK_ITEM_FAILURE_STATUSES, cut_text
 from airflow_provider_aa.operators.automation_anywhere import AutomationAnywhereAddWorkItemsOperator
 from airflow_provider_aa.sensors.automation_anywhere import AutomationAnywhereWorkItemSensor

@@ -46,7 +46,7 @@ def test_a_bot_deployed_by_names_runs_for_those_users_on_that_pool(fast_bot, mon
     runs = fast_bot.bot_runs()
     assert sorted((record["fileId"], record["userId"]) for record in runs) == [("501", "29"), ("501", "30")]
     assert {record["deviceId"] for record in runs} <= {"111", "112"}  # the pool's devices
-    assert xcoms(run)["deploy"]["status"] == "COMPLETED"
+    assert xcoms(run, "bot_run")["deploy"]["status"] == "COMPLETED"
     assert [fast_bot.counters.requests(endpoint) for endpoint in (FILES, RUN_AS_USERS, POOLS)] == [1, 1, 1]
 
 
