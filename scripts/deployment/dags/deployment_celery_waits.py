@@ -6,7 +6,7 @@ keeps them waiting until the test releases them), each waited for by a deferrabl
 its own (dynamic task mapping), spread by Airflow over the deployment's two triggerers.
 How many (``AA_DEPLOYMENT_CELERY_WAITS``, read when the file is parsed) is the test's.
 
-``deployment_celery_takeover``: 100 such waits on queue 37; the test SIGKILLs the triggerer
+``deployment_celery_takeover``: 40 such waits on queue 37; the test SIGKILLs the triggerer
 that holds some of them, and the other one takes them over.
 """
 
@@ -23,7 +23,8 @@ from airflow_provider_aa.sensors.automation_anywhere import (
     AutomationAnywhereWorkItemSensor,
 )
 
-WAITS = int(os.environ.get("AA_DEPLOYMENT_CELERY_WAITS", "1000"))
+WAITS = int(os.environ.get("AA_DEPLOYMENT_CELERY_WAITS", "100"))
+TAKEOVER_WAITS = 40
 
 
 def held_waits(queue_id: int, count: int, poke_interval: int) -> None:
@@ -63,4 +64,4 @@ with DAG(
     default_args={"automation_anywhere_conn_id": "aa_takeover"},
     tags=["automation_anywhere", "deployment-test"],
 ):
-    held_waits(37, 100, poke_interval=2)
+    held_waits(37, TAKEOVER_WAITS, poke_interval=2)
