@@ -55,6 +55,32 @@ Cases (one line each: ``PASS``/``FAIL``, name, counts)
    triggerer's shared session recovers without a restart); what four runs at once do (sessions
    ending each other, UM1114) is reported as it happens, not required.
 
+The Celery leg (``--executor celery``)
+-------------------------------------
+The same deployment with Airflow's CeleryExecutor: Debian's ``redis-server`` as the broker
+(started by this script as an unprivileged user — ``redis``, made by the package, else
+``nobody`` — on a free port of 127.0.0.1, in a folder of its own, with a random password in
+its config file; ``.ci/run`` installs it when missing), PostgreSQL as metadata database and
+Celery's result backend, two Celery workers (``worker-a``, ``worker-b``: hostnames and log
+server ports of their own, concurrency 4) and two triggerers (``triggerer-a``,
+``triggerer-b``, each known by its job id). Cases (one line each):
+
+c1. ``fanout``: ``--waits`` (100) deferred sensors on two queues, spread over both
+    triggerers: each triggerer logs in once; per queue and poll round at most one list
+    request per 100 waits each triggerer holds; the busiest rounds while the waits arrive
+    reported; every wait finishes.
+c2. ``mapped``: 50 mapped add tasks on both workers at once: each instance run once per try
+    (the workers' own logs), 50 items, 0 duplicates, 0 missing.
+c3. ``rotation``: as case 5.
+c4. ``takeover``: 40 deferred waits; the triggerer holding most SIGKILLed: the other holds
+    them all after Airflow's health-check threshold, and they finish in their first try.
+c5. ``kill-add``, c6. ``deploy-kill``: cases 3 and 7 with the whole Celery worker running the
+    task SIGKILLed (main process, pool processes and the task): the retry runs on the other
+    worker; the killed one is started again after the case. One at a time: a killed worker
+    takes every task on it down.
+c7. ``secrets``: as case 6, the Redis password included.
+(The asset watcher on two triggerers gets its case beside c4.)
+
 Each case has users (and queues) of its own in the emulator's seed, so that cases running at
 the same time do not mix their counts. The harness's request log tells the workers' sync
 hook (``python-requests``) from the triggerer (``python-httpx``) and is checked against the
@@ -67,7 +93,8 @@ apache/airflow#72716, #71580), as is a reschedule-mode sensor whose next poke is
 early (#71172); a try failed that way is missing from the task's history, so its log is not
 served by the API (#67371; case 6 reads it from disk).
 
-Bounded: every wait has a timeout, and the whole run a deadline (``--budget``, 570 s).
+Bounded: every wait has a timeout, and the whole run a deadline (``--budget``, 570 s; 1080 s
+for the Celery leg).
 ``--keep`` keeps the throw-away folders (kept anyway when a case fails); ``--only CASE``
 runs some cases.
 """
