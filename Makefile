@@ -74,9 +74,9 @@ test-compat: $(COMPAT_INSTALLED)
 # - CeleryExecutor (Debian's Redis as broker), two Celery workers, two triggerers: about 10
 #   minutes (578 s measured on 2 cores shared with other work; budget 1080 s). Its fanout
 #   case defers 100 sensors (--waits), not 1,000: each sensor costs two task processes on the
-#   workers (the first poke, then the resumption), and 100 took 190 s to defer next to the
-#   leg's other first-phase cases; 1,000 would add about half an hour. What more waits cost
-#   the Control Room is in docs/running-at-scale.md.
+#   workers (the first poke, then the resumption): 300 alone took 532 s (246 s to defer),
+#   so 1,000 would take the leg past half an hour. What more waits cost the Control Room is
+#   in docs/running-at-scale.md.
 test-deployment: $(INSTALLED)
 	$(BIN)/python scripts/deployment/run.py
 	$(BIN)/python scripts/deployment/run.py --executor celery
