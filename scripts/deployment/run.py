@@ -76,8 +76,8 @@ c4. ``takeover``: 40 deferred waits; the triggerer holding most SIGKILLed: the o
     them all after Airflow's health-check threshold, and they finish in their first try.
 c5. ``kill-add``, c6. ``deploy-kill``: cases 3 and 7 with the whole Celery worker running the
     task SIGKILLed (main process, pool processes and the task): the retry runs on the other
-    worker; the killed one is started again after the case. One at a time: a killed worker
-    takes every task on it down.
+    worker; the killed one is started again after the case. Each alone: a killed worker takes
+    every task on it down, another case's too.
 c7. ``secrets``: as case 6, the Redis password included.
 (The asset watcher on two triggerers gets its case beside c4.)
 
@@ -162,6 +162,7 @@ CASE_USERS = (
     "single_session_user",
     "mapped_user",
     "takeover_user",
+    "variables_user",
 )
 CASE_QUEUES = {
     30: "Fanout A",
@@ -172,6 +173,7 @@ CASE_QUEUES = {
     35: "Single session",
     36: "Mapped adds",
     37: "Takeover",
+    38: "Mapped adds (Variables)",
 }
 #: The deferrable example on a connection without ``multiple_login`` (dags/deployment_examples_per_mode.py).
 SINGLE_SESSION_DAG = "example_automation_anywhere_deferrable__single_session"
@@ -1498,15 +1500,79 @@ def case_celery_takeover(d: Deployment) -> str:
 
 def case_celery_mapped(d: Deployment) -> str:
     """50 mapped adds at once on both Celery workers: each item added once, each instance run once."""
+    return mapped_adds(d, "deployment_celery_mapped", 36, "mapped_user")
+
+
+def case_celery_mapped_variables(d: Deployment) -> str:
+    """
+    The same with the progress in Variables (Airflow 3.1/3.2's task state): while the
+    instances run (each add held 3 s in the Control Room), every instance's progress Variable
+    is listed in an index Variable (the shared index of old lost entries to concurrent
+    writers); at the end no Variable of theirs is left.
+    """
+    dag_id = "deployment_celery_mapped_variables"
+    d.emulator.control(
+        "POST",
+        "faults",
+        {"kind": "latency", "seconds": 3.0, "method": "POST", "path": r"/queues/38/workitems$", "count": 50},
+    )
+    seen: dict[str, set[str]] = {"progress": set(), "unindexed": set()}
+
+    def variables() -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for _ in range(50):
+            page = d.api.call("GET", "variables", variable_key_pattern=dag_id, limit=100, offset=len(found))
+            found.update({v["key"]: v["value"] for v in page["variables"]})
+            if not page["variables"] or len(found) >= page["total_entries"]:
+                break
+        return found
+
+    def watch(run_id: str) -> None:
+        progress_prefix = f"airflow_provider_aa.add_progress.{dag_id}.add.{run_id}."
+        while d.api.run_state(dag_id, run_id) not in ("success", "failed"):
+            # Headers first, then the indexes: an instance registers before it writes its header
+            # and deletes its header before it unregisters, so a header still there after the
+            # indexes were read must be in one of them.
+            headers = {k for k in variables() if k.startswith(progress_prefix) and ".part" not in k}
+            indexed: set[str] = set()
+            for key, value in variables().items():
+                if key.startswith(f"airflow_provider_aa.index.{dag_id}.add."):
+                    indexed |= set(json.loads(value))
+            seen["progress"] |= headers
+            for key in headers - indexed:
+                with contextlib.suppress(CaseFailed):  # 404: done meanwhile
+                    d.api.call("GET", f"variables/{q(key)}")
+                    seen["unindexed"].add(key)
+            time.sleep(1.0)
+
+    text = mapped_adds(d, dag_id, 38, "variables_user", watch)
+    left = sorted(variables())
+    check(
+        not seen["unindexed"],
+        f"progress Variables missing from every index while running: {sorted(seen['unindexed'])[:5]}",
+    )
+    check(len(seen["progress"]) >= 8, f"only {len(seen['progress'])} progress Variables seen while running")
+    leftover = [key for key in left if ".add_progress." in key]
+    check(not leftover, f"progress Variables left after the run: {leftover[:5]}")
+    return (
+        f"{text}; progress in Variables: {len(seen['progress'])} instances seen in flight, each listed in its "
+        f"map index's index, none left after"
+    )
+
+
+def mapped_adds(
+    d: Deployment, dag_id: str, queue_id: int, user: str, watch: Callable[[str], None] | None = None
+) -> str:
     em, api = d.emulator, d.api
-    dag_id = "deployment_celery_mapped"
     before = time.time()
     run_id = d.trigger(dag_id)
+    if watch is not None:
+        watch(run_id)
     state = api.wait_run(dag_id, run_id, d.remaining(300))
     tis = api.task_instances(dag_id, run_id)
     check(state == "success" and states(tis)["success"] == 50, f"run {state}: {dict(states(tis))}")
     retried = check_retries(d, dag_id, run_id, tis)
-    numbers = Counter(item["json"]["n"] for item in em.items(36))
+    numbers = Counter(item["json"]["n"] for item in em.items(queue_id))
     duplicates = sum(count - 1 for count in numbers.values() if count > 1)
     missing = len(set(range(50)) - set(numbers))
     check(
@@ -1514,7 +1580,7 @@ def case_celery_mapped(d: Deployment) -> str:
     )
     # Which worker ran which instance: the workloads each Celery worker logged it executed.
     executed: dict[str, list[int]] = {}
-    workload = re.compile(r"dag_id='deployment_celery_mapped', run_id='" + re.escape(run_id) + r"'.*?map_index=(-?\d+)")
+    workload = re.compile(rf"dag_id='{dag_id}', run_id='" + re.escape(run_id) + r"'.*?map_index=(-?\d+)")
     for name in ("worker-a", "worker-b"):
         text = "\n".join(proc.log.read_text(errors="replace") for proc in d.procs.procs if proc.name == name)
         executed[name] = [
@@ -1530,8 +1596,8 @@ def case_celery_mapped(d: Deployment) -> str:
         f"instances run {dict(runs)} times by the workers, not once per try",
     )
     check(all(executed.values()), f"one worker ran none: {[(n, len(v)) for n, v in executed.items()]}")
-    logins = em.logins(user="mapped_user", agent="workers", status=200, since=before)
-    d.measures["mapped"] = {"instances": 50, "worker_logins": len(logins)}
+    logins = em.logins(user=user, agent="workers", status=200, since=before)
+    d.measures[dag_id] = {"instances": 50, "worker_logins": len(logins)}
     return (
         f"50/50 mapped adds success ({retried} retried after Airflow's stale-event race), run by "
         f"{', '.join(f'{name} {len(v)}' for name, v in executed.items())}; 50 items, 0 duplicates, 0 missing; "
@@ -1653,6 +1719,9 @@ def build(
             "AIRFLOW_CONN_AA_MAPPED": connection_env(
                 em.url, "mapped_user", "password", password=passwords["mapped_user"], **multi
             ),
+            "AIRFLOW_CONN_AA_MAPPED_VARIABLES": connection_env(
+                em.url, "variables_user", "password", password=passwords["variables_user"], **multi
+            ),
             "AIRFLOW_CONN_AA_TAKEOVER": connection_env(
                 em.url, "takeover_user", "password", password=passwords["takeover_user"], **multi
             ),
@@ -1760,6 +1829,7 @@ def build(
         "deployment_celery_fanout",
         "deployment_celery_takeover",
         "deployment_celery_mapped",
+        "deployment_celery_mapped_variables",
     }
 
     def parsed() -> bool:
@@ -1811,11 +1881,12 @@ PHASES = (
     ("6-secrets",),
 )
 #: The Celery leg (``--executor celery``): the same kinds of cases with two Celery workers and
-#: two triggerers. A case that kills a Celery worker kills every task on it, so those run one
-#: at a time, each followed by the worker started again.
+#: two triggerers. A case that kills a Celery worker kills every task on it (another case's
+#: too), so those run alone, each followed by the worker started again.
 CELERY_CASES: dict[str, Callable[[Deployment], str]] = {
     "c1-fanout": case_celery_fanout,
     "c2-mapped": case_celery_mapped,
+    "c2-mapped-variables": case_celery_mapped_variables,
     "c3-rotation": case_rotation,
     "c4-takeover": case_celery_takeover,
     "c5-kill-add": restarting_killed_workers(case_kill_add),
@@ -1824,8 +1895,9 @@ CELERY_CASES: dict[str, Callable[[Deployment], str]] = {
     "c7-secrets": case_secrets,
 }
 CELERY_PHASES = (
-    ("c1-fanout", "c2-mapped", "c3-rotation"),
-    ("c4-takeover", "c5-kill-add"),
+    ("c1-fanout", "c2-mapped", "c2-mapped-variables", "c3-rotation"),
+    ("c4-takeover",),
+    ("c5-kill-add",),
     ("c6-deploy-kill",),
     ("c7-secrets",),
 )
