@@ -70,7 +70,10 @@ c1. ``fanout``: ``--waits`` (100) deferred sensors on two queues, spread over bo
     request per 100 waits each triggerer holds; the busiest rounds while the waits arrive
     reported; every wait finishes.
 c2. ``mapped``: 50 mapped add tasks on both workers at once: each instance run once per try
-    (the workers' own logs), 50 items, 0 duplicates, 0 missing.
+    (the workers' own logs), 50 items, 0 duplicates, 0 missing. ``mapped-variables``: the
+    same with the progress in Variables as on Airflow 3.1/3.2 (the DAG drops 3.3's task state
+    store from the context): while they run, every instance's progress Variable is listed in
+    an index Variable (read through the REST API); none is left after.
 c3. ``rotation``: as case 5.
 c4. ``takeover``: 40 deferred waits; the triggerer holding most SIGKILLed: the other holds
     them all after Airflow's health-check threshold, and they finish in their first try.
@@ -1535,8 +1538,9 @@ def case_celery_mapped_variables(d: Deployment) -> str:
             # indexes were read must be in one of them.
             headers = {k for k in variables() if k.startswith(progress_prefix) and ".part" not in k}
             indexed: set[str] = set()
+            index = f"airflow_provider_aa.index.{dag_id}.add"
             for key, value in variables().items():
-                if key.startswith(f"airflow_provider_aa.index.{dag_id}.add."):
+                if key == index or key.startswith(f"{index}."):  # one index per task, or per map index
                     indexed |= set(json.loads(value))
             seen["progress"] |= headers
             for key in headers - indexed:
