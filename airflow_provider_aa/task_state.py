@@ -37,9 +37,14 @@ class TaskStateStore:
     A value may come in numbered *parts* (``save(value, part=3)``), so that a growing state
     is written piece by piece instead of whole every time; :meth:`done` forgets them all.
 
-    On Airflow 3.1/3.2 each task keeps an index Variable of the Variables its instances
-    wrote (``airflow_provider_aa.index.<dag_id>.<task_id>``); a run of the task removes the
-    ones older than :data:`LEFTOVER_AFTER` that a dead task instance left behind.
+    On Airflow 3.1/3.2 each task keeps, per map index, an index Variable of the Variables its
+    instances wrote (``airflow_provider_aa.index.<dag_id>.<task_id>.<map_index>``); a run of
+    the task removes the ones older than :data:`LEFTOVER_AFTER` that a dead task instance
+    of the same map index left behind. Variables have no compare-and-set, so an index is
+    read, changed and written whole: one per map index keeps the mapped instances of a run,
+    which run at the same time on several workers, from losing each other's entries (one
+    shared index did). Two runs of the same task with the same map index starting within the
+    same instant can still lose an entry: its Variables are then left behind, never used again.
 
     Used to add work items exactly once across retries (``add_progress``), to deploy a bot
     once (``bot_deployment``) and to carry a bot run wait's clocks across rescheduled pokes
@@ -56,7 +61,9 @@ class TaskStateStore:
             else None
         )
         self._index = (
-            f"airflow_provider_aa.index.{ti.dag_id}.{ti.task_id}" if ti is not None and self._variable else None
+            f"airflow_provider_aa.index.{ti.dag_id}.{ti.task_id}.{ti.map_index}"
+            if ti is not None and self._variable
+            else None
         )
         self._registered = False
 

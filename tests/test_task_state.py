@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from types import SimpleNamespace
 
@@ -41,8 +42,8 @@ def variables(monkeypatch):
     return fake
 
 
-def context(run_id="run-1"):
-    return {"ti": SimpleNamespace(dag_id="dag", task_id="add", run_id=run_id, map_index=-1)}
+def context(run_id="run-1", map_index=-1):
+    return {"ti": SimpleNamespace(dag_id="dag", task_id="add", run_id=run_id, map_index=map_index)}
 
 
 def test_progress_is_written_in_parts_and_linear_in_the_items(variables):
@@ -72,7 +73,7 @@ def test_done_removes_the_value_its_parts_and_the_index_entry(variables):
     assert len([key for key in variables.values if key.startswith("airflow_provider_aa.add_progress")]) == 3
     saved.clear()
     assert [key for key in variables.values if key.startswith("airflow_provider_aa.add_progress")] == []
-    assert json.loads(variables.values["airflow_provider_aa.index.dag.add"]) == {}
+    assert json.loads(variables.values["airflow_provider_aa.index.dag.add.-1"]) == {}
 
 
 def test_leftovers_of_instances_that_died_long_ago_are_removed_by_the_next_run(variables):
@@ -80,9 +81,9 @@ def test_leftovers_of_instances_that_died_long_ago_are_removed_by_the_next_run(v
     SavedAddProgress(dead).save(AddProgress("fp", batches=[["1"], ["2"]], mark_id=2))
     recent = TaskStateStore(context("run-recent"), "add_progress")
     recent.save({"fingerprint": "other"})
-    index = json.loads(variables.values["airflow_provider_aa.index.dag.add"])
+    index = json.loads(variables.values["airflow_provider_aa.index.dag.add.-1"])
     index["airflow_provider_aa.add_progress.dag.add.run-dead.-1"]["saved_at"] = time.time() - LEFTOVER_AFTER - 1
-    variables.values["airflow_provider_aa.index.dag.add"] = json.dumps(index)
+    variables.values["airflow_provider_aa.index.dag.add.-1"] = json.dumps(index)
 
     TaskStateStore(context("run-next"), "add_progress").save({"fingerprint": "next"})
 
@@ -91,3 +92,50 @@ def test_leftovers_of_instances_that_died_long_ago_are_removed_by_the_next_run(v
         "airflow_provider_aa.add_progress.dag.add.run-next.-1",
         "airflow_provider_aa.add_progress.dag.add.run-recent.-1",
     ]
+
+
+def test_mapped_instances_writing_at_once_keep_each_others_index_entries(variables):
+    """
+    Mapped instances of one run start together on several workers: each reads an index before
+    any writes it back (a barrier forces that interleaving). Every instance's Variables must
+    stay findable for the sweep of leftovers.
+    """
+    instances = 4
+    barrier = threading.Barrier(instances, timeout=10)
+    plain_get = variables.get
+
+    def get(key, default=None, deserialize_json=False):
+        value = plain_get(key, default, deserialize_json)
+        if key.startswith("airflow_provider_aa.index."):
+            barrier.wait()  # every instance has read its index; none has written it yet
+        return value
+
+    variables.get = get
+    stores = [TaskStateStore(context("run-1", map_index), "add_progress") for map_index in range(instances)]
+    threads = [threading.Thread(target=store.save, args=({"fingerprint": "fp"},)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    variables.get = plain_get
+
+    registered = set()
+    for key, text in variables.values.items():
+        if key.startswith("airflow_provider_aa.index."):
+            registered |= set(json.loads(text))
+    assert registered == {f"airflow_provider_aa.add_progress.dag.add.run-1.{n}" for n in range(instances)}
+
+
+def test_a_later_run_sweeps_the_leftovers_of_its_own_map_index(variables):
+    dead = TaskStateStore(context("run-dead", map_index=3), "add_progress")
+    dead.save({"fingerprint": "fp"})
+    index_name = "airflow_provider_aa.index.dag.add.3"
+    index = json.loads(variables.values[index_name])
+    index["airflow_provider_aa.add_progress.dag.add.run-dead.3"]["saved_at"] = time.time() - LEFTOVER_AFTER - 1
+    variables.values[index_name] = json.dumps(index)
+
+    TaskStateStore(context("run-next", map_index=3), "add_progress").save({"fingerprint": "next"})
+
+    left = sorted(key for key in variables.values if key.startswith("airflow_provider_aa.add_progress"))
+    assert left == ["airflow_provider_aa.add_progress.dag.add.run-next.3"]
+    assert set(json.loads(variables.values[index_name])) == {"airflow_provider_aa.add_progress.dag.add.run-next.3"}

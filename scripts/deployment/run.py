@@ -54,10 +54,39 @@ Cases (one line each: ``PASS``/``FAIL``, name, counts)
    once the session's eviction window has passed. The first and last must succeed (the
    triggerer's shared session recovers without a restart); what four runs at once do (sessions
    ending each other, UM1114) is reported as it happens, not required.
-9. ``asset-watcher``: a DAG scheduled on an asset whose watcher watches queue 36; 30 held
+9. ``asset-watcher``: a DAG scheduled on an asset whose watcher watches queue 39; 30 held
    items completed in three batches start runs that together see each item exactly once. On
    Airflow 3.3 the triggerer is SIGKILLed after the first batch, the second completes while
    none runs, and the new triggerer reports it from the watermark in the asset state store.
+
+The Celery leg (``--executor celery``)
+-------------------------------------
+The same deployment with Airflow's CeleryExecutor: Debian's ``redis-server`` as the broker
+(started by this script as an unprivileged user — ``redis``, made by the package, else
+``nobody`` — on a free port of 127.0.0.1, in a folder of its own, with a random password in
+its config file; ``.ci/run`` installs it when missing), PostgreSQL as metadata database and
+Celery's result backend, two Celery workers (``worker-a``, ``worker-b``: hostnames and log
+server ports of their own, concurrency 4) and two triggerers (``triggerer-a``,
+``triggerer-b``, each known by its job id). Cases (one line each):
+
+c1. ``fanout``: ``--waits`` (100) deferred sensors on two queues, spread over both
+    triggerers: each triggerer logs in once; per queue and poll round at most one list
+    request per 100 waits each triggerer holds; the busiest rounds while the waits arrive
+    reported; every wait finishes.
+c2. ``mapped``: 50 mapped add tasks on both workers at once: each instance run once per try
+    (the workers' own logs), 50 items, 0 duplicates, 0 missing. ``mapped-variables``: the
+    same with the progress in Variables as on Airflow 3.1/3.2 (the DAG drops 3.3's task state
+    store from the context): while they run, every instance's progress Variable is listed in
+    an index Variable (read through the REST API); none is left after.
+c3. ``rotation``: as case 5.
+c4. ``takeover``: 40 deferred waits; the triggerer holding most SIGKILLed: the other holds
+    them all after Airflow's health-check threshold, and they finish in their first try.
+c5. ``kill-add``, c6. ``deploy-kill``: cases 3 and 7 with the whole Celery worker running the
+    task SIGKILLed (main process, pool processes and the task): the retry runs on the other
+    worker; the killed one is started again after the case. Each alone: a killed worker takes
+    every task on it down, another case's too.
+c7. ``secrets``: as case 6, the Redis password included.
+(The asset watcher on two triggerers gets its case beside c4.)
 
 Each case has users (and queues) of its own in the emulator's seed, so that cases running at
 the same time do not mix their counts. The harness's request log tells the workers' sync
@@ -71,7 +100,8 @@ apache/airflow#72716, #71580), as is a reschedule-mode sensor whose next poke is
 early (#71172); a try failed that way is missing from the task's history, so its log is not
 served by the API (#67371; case 6 reads it from disk).
 
-Bounded: every wait has a timeout, and the whole run a deadline (``--budget``, 570 s).
+Bounded: every wait has a timeout, and the whole run a deadline (``--budget``, 570 s; 1080 s
+for the Celery leg).
 ``--keep`` keeps the throw-away folders (kept anyway when a case fails); ``--only CASE``
 runs some cases.
 """
@@ -104,6 +134,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_aa.control_room.listing import PAGE_LENGTH
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 AIRFLOW = Path(sys.executable).with_name("airflow")
@@ -113,6 +145,10 @@ ADMIN = "admin"
 TOKEN_LIFETIME = 20.0  # emulator tokens: renewed several times during the run
 FANOUT_POLL = 5.0  # deployment_fanout.py's poke_interval
 HEARTBEAT_TIMEOUT = 20
+CELERY_CONCURRENCY = 4  # task processes per Celery worker
+#: Case c1-fanout's deferred sensors by default (``--waits``): see the Makefile for why not 1,000.
+CELERY_WAITS = 100
+TAKEOVER_WAITS = 40  # dags/deployment_celery_waits.py
 EXAMPLE_IDS = (
     "example_automation_anywhere_work_items",
     "example_automation_anywhere_deferrable",
@@ -132,6 +168,9 @@ CASE_USERS = (
     "ops_admin",
     "single_session_user",
     "watch_user",
+    "mapped_user",
+    "takeover_user",
+    "variables_user",
 )
 CASE_QUEUES = {
     30: "Fanout A",
@@ -140,7 +179,10 @@ CASE_QUEUES = {
     33: "Triggerer restart",
     34: "Rotation",
     35: "Single session",
-    36: "Asset watcher",
+    36: "Mapped adds",
+    37: "Takeover",
+    38: "Mapped adds (Variables)",
+    39: "Asset watcher",
 }
 #: The deferrable example on a connection without ``multiple_login`` (dags/deployment_examples_per_mode.py).
 SINGLE_SESSION_DAG = "example_automation_anywhere_deferrable__single_session"
@@ -308,19 +350,22 @@ def postgres_bin() -> Path:
     raise SystemExit("PostgreSQL is not installed: apt-get install -y postgresql (.ci/run does)")
 
 
+def unprivileged(user: str, workdir: Path) -> dict[str, Any]:
+    """Popen arguments to run as ``user`` (else ``nobody``) when root, owning ``workdir``; none when not root."""
+    if os.geteuid() != 0:
+        return {}
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        entry = pwd.getpwnam("nobody")
+    os.chown(workdir, entry.pw_uid, entry.pw_gid)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+
 def start_postgres(procs: Processes, workdir: Path) -> tuple[str, str]:
     """initdb + postgres as an unprivileged user; returns (the SQLAlchemy URL, the server version)."""
     bindir = postgres_bin()
-    popen: dict[str, Any] = {}
-    if os.geteuid() == 0:
-        user = "postgres"
-        try:
-            pwd.getpwnam(user)
-        except KeyError:
-            user = "nobody"
-        entry = pwd.getpwnam(user)
-        popen = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
-        os.chown(workdir, entry.pw_uid, entry.pw_gid)
+    popen = unprivileged("postgres", workdir)
     password = secrets.token_urlsafe(16)
     pwfile = workdir / "pwfile"
     pwfile.write_text(password + "\n")
@@ -398,6 +443,50 @@ def start_postgres(procs: Processes, workdir: Path) -> tuple[str, str]:
         raise SystemExit(f"createdb failed: {created.stderr}")
     version = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True).stdout.strip()
     return f"postgresql+psycopg2://airflow:{password}@127.0.0.1:{port}/airflow", version
+
+
+# -- Redis (the Celery leg's broker) ---------------------------------------------------
+
+
+def start_redis(procs: Processes, workdir: Path) -> tuple[str, str, str]:
+    """
+    Debian's ``redis-server`` as an unprivileged user (``redis``, made by the package, else
+    ``nobody``), on a free port of 127.0.0.1, in a folder of its own, with a random password
+    (in its config file, not on its command line), nothing saved to disk. Returns (the broker
+    URL, the password, the server version).
+    """
+    server = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not Path(server).exists():
+        raise SystemExit("Redis is not installed: apt-get install -y redis-server (.ci/run does)")
+    popen = unprivileged("redis", workdir)
+    password = secrets.token_urlsafe(16)
+    port = free_port()
+    config = workdir / "redis.conf"
+    config.write_text(
+        f"bind 127.0.0.1\nport {port}\nrequirepass {password}\ndir {workdir}\n"
+        'save ""\nappendonly no\ndaemonize no\nprotected-mode yes\n'
+    )
+    config.chmod(0o600)
+    if popen:
+        os.chown(config, popen["user"], popen["group"])
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
+    procs.start("redis", [server, str(config)], env, cwd=workdir, **popen)
+
+    def ping() -> bool:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+            conn.sendall(f"AUTH {password}\r\nPING\r\n".encode())
+            answer = b""
+            while answer.count(b"\r\n") < 2:
+                chunk = conn.recv(100)
+                if not chunk:
+                    break
+                answer += chunk
+            return answer == b"+OK\r\n+PONG\r\n"
+        return False
+
+    wait_for("Redis to answer", ping, 30, 0.2)
+    version = subprocess.run([server, "--version"], capture_output=True, text=True).stdout.split(" sha=")[0].strip()
+    return f"redis://:{password}@127.0.0.1:{port}/0", password, version
 
 
 # -- the emulator and its traffic -------------------------------------------------------
@@ -600,6 +689,13 @@ class Deployment:
     deadline: float
     runs: list[tuple[str, str]] = field(default_factory=list)
     triggerers: int = 1
+    executor: str = "LocalExecutor"
+    #: The Celery leg's triggerers by their job id in the metadata database.
+    triggerer_jobs: dict[int, str] = field(default_factory=dict)
+    #: The Celery leg's workers killed by a case, started again when it ends.
+    killed_workers: list[str] = field(default_factory=list)
+    #: What the cases measured, written to ``--measures`` (docs/running-at-scale.md).
+    measures: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def remaining(self, cap: float) -> float:
@@ -611,18 +707,31 @@ class Deployment:
             self.runs.append((dag_id, run_id))
         return run_id
 
-    def start_component(self, name: str, args: list[str]) -> Proc:
-        return self.procs.start(name, [str(AIRFLOW), *args], self.env)
+    def start_component(self, name: str, args: list[str], **env: str) -> Proc:
+        return self.procs.start(name, [str(AIRFLOW), *args], {**self.env, **env})
+
+    def start_worker(self, name: str) -> Proc:
+        """A Celery worker of its own hostname and log server port (two share this machine)."""
+        return self.start_component(
+            name,
+            ["celery", "worker", "--celery-hostname", f"{name}@%h", "--concurrency", str(CELERY_CONCURRENCY)],
+            AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
+        )
 
     def component(self, name: str) -> Proc:
         return next(proc for proc in reversed(self.procs.procs) if proc.name == name)
 
 
 def kill_worker(deployment: Deployment, dag_id: str, run_id: str, task_id: str) -> str:
-    """SIGKILL the task's process and the LocalExecutor worker supervising it (a worker dying)."""
+    """
+    SIGKILL the task's process and the LocalExecutor worker supervising it (a worker dying);
+    on Celery, the whole Celery worker running it (main process, pool processes, the task).
+    """
     ti = deployment.api.task_instance(dag_id, run_id, task_id)
     pid = ti.get("pid")
     check(bool(pid), f"{dag_id}.{task_id} has no pid in the API ({ti.get('state')})")
+    if deployment.executor == "CeleryExecutor":
+        return kill_celery_worker(deployment, int(pid))
     try:
         supervisor = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
         title = Path(f"/proc/{supervisor}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
@@ -633,6 +742,42 @@ def kill_worker(deployment: Deployment, dag_id: str, run_id: str, task_id: str) 
         with contextlib.suppress(ProcessLookupError):
             os.kill(victim, signal.SIGKILL)
     return f"task pid {pid} + worker pid {supervisor}"
+
+
+def kill_celery_worker(d: Deployment, pid: int) -> str:
+    """SIGKILL the Celery worker component that task process ``pid`` descends from, and the task (its own group)."""
+    components = {proc.process.pid: proc for proc in d.procs.procs if proc.name.startswith("worker-") and proc.alive()}
+    ancestor = pid
+    for _ in range(10):
+        if ancestor in components:
+            break
+        try:
+            ancestor = int(Path(f"/proc/{ancestor}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError) as problem:
+            raise CaseFailed(f"task process {pid} is not running here ({problem})") from None
+    check(ancestor in components, f"task process {pid} descends from no Celery worker of the deployment")
+    worker = components[ancestor]
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    Processes.stop(worker, signal.SIGKILL, grace=5)
+    with d._lock:
+        d.killed_workers.append(worker.name)
+    return f"Celery worker {worker.name} (pid {worker.process.pid}, task pid {pid})"
+
+
+def restarting_killed_workers(case: Callable[[Deployment], str]) -> Callable[[Deployment], str]:
+    """The case, then the Celery workers it killed started again (the next cases have two again)."""
+
+    def run(d: Deployment) -> str:
+        try:
+            return case(d)
+        finally:
+            with d._lock:
+                names, d.killed_workers = list(d.killed_workers), []
+            for name in names:
+                d.start_worker(name)
+
+    return run
 
 
 def parse_time(text: str) -> float:
@@ -1181,12 +1326,12 @@ def case_secrets(d: Deployment) -> str:
     )
 
 
-WATCHED_QUEUE = 36
+WATCHED_QUEUE = 39
 
 
 def case_asset_watcher(d: Deployment) -> str:
     """
-    Held items of queue 36 completed in three batches start runs of ``deployment_asset_watcher``
+    Held items of queue 39 completed in three batches start runs of ``deployment_asset_watcher``
     through its asset watcher. On Airflow 3.3 the triggerer is SIGKILLed after the first batch
     was reported (and its watermark stored), the second batch completes while no triggerer
     runs, and the new triggerer must report it from the stored watermark.
@@ -1219,7 +1364,7 @@ def case_asset_watcher(d: Deployment) -> str:
     def all_done() -> bool:
         return all(run["state"] == "success" for run in runs())
 
-    wait_for("the watcher to poll queue 36", lambda: polls(0), d.remaining(120), 1.0)
+    wait_for("the watcher to poll queue 39", lambda: polls(0), d.remaining(120), 1.0)
     added = em.harness_call(
         "POST",
         "add",
@@ -1240,7 +1385,7 @@ def case_asset_watcher(d: Deployment) -> str:
             time.sleep(2)
             d.triggerers += 1
             d.start_component(f"triggerer-{d.triggerers}", ["triggerer"]).name = "triggerer"
-            wait_for("the new triggerer to poll queue 36", lambda at=killed_at: polls(at), d.remaining(120), 1.0)
+            wait_for("the new triggerer to poll queue 39", lambda at=killed_at: polls(at), d.remaining(120), 1.0)
             notes.append(
                 f"batch 2 completed while the triggerer was dead; polled again {min(e['t'] for e in polls(killed_at)) - killed_at:.0f} s after the kill"
             )
@@ -1281,14 +1426,306 @@ def case_asset_watcher(d: Deployment) -> str:
         f"30 items completed in 3 batches started {len(runs())} runs, which saw each item exactly once"
         + (f"; {notes[0]}" if notes else " (Airflow before 3.3: no triggerer kill, the watermark is in memory)")
         + "; the example asset watcher DAG reported an invoice finished in queue 20"
+
+
+# -- the Celery leg's cases -------------------------------------------------------------
+
+
+def triggerer_of(d: Deployment, ti: dict[str, Any]) -> str:
+    """The name of the triggerer that holds a deferred task instance's trigger ("-" for none)."""
+    return d.triggerer_jobs.get((ti.get("trigger") or {}).get("triggerer_id") or 0, "-")
+
+
+def per_round(entries: list[dict[str, Any]], start: float, rounds: int, length: float) -> list[int]:
+    counts = [0] * rounds
+    for entry in entries:
+        number = int((entry["t"] - start) // length)
+        if 0 <= number < rounds:
+            counts[number] += 1
+    return counts
+
+
+def case_celery_fanout(d: Deployment) -> str:
+    """
+    ``--waits`` deferred sensors on two queues, spread by Airflow over the two triggerers. Each
+    triggerer logs in once, reads each queue at most once per poll round; measured as the
+    waits grow (every round while they defer) and over three rounds once all are deferred.
+    """
+    em, api = d.emulator, d.api
+    dag_id, waits = "deployment_celery_fanout", d.args.waits
+    before = time.time()
+    run_id = d.trigger(dag_id)
+    growth: list[tuple[float, int]] = []  # (when, waits deferred)
+
+    def sensors() -> list[dict[str, Any]]:
+        return [ti for ti in api.task_instances(dag_id, run_id) if ti["task_id"].startswith("wait_")]
+
+    def all_deferred() -> bool:
+        tis = sensors()
+        bad = [ti for ti in tis if ti["state"] in ("failed", "upstream_failed")]
+        check(not bad, f"sensors failed before deferring: {[(ti['task_id'], ti['map_index']) for ti in bad][:5]}")
+        deferred = sum(ti["state"] == "deferred" for ti in tis)
+        growth.append((time.time(), deferred))
+        return len(tis) == waits and deferred == waits
+
+    wait_for(f"{waits} sensors deferred", all_deferred, d.remaining(1200), FANOUT_POLL)
+    deferred_at = time.time()
+    ramp = time.time() - before
+    window_start = math.ceil(deferred_at / FANOUT_POLL) * FANOUT_POLL + FANOUT_POLL
+    time.sleep(max(0.0, window_start + 3 * FANOUT_POLL + 1.0 - time.time()))
+    tis = sensors()
+    holders = Counter(triggerer_of(d, ti) for ti in tis)
+    # A triggerer reads a queue in list requests of up to 100 ids (PAGE_LENGTH) per poll round:
+    # once per round while it holds at most 100 of the queue's waits.
+    held = Counter((int(ti["task_id"].split("_")[1]), triggerer_of(d, ti)) for ti in tis)
+    bound = {q: sum(math.ceil(n / PAGE_LENGTH) for (queue, _), n in held.items() if queue == q) for q in (30, 31)}
+
+    def lists(queue_id: int, since: float = before) -> list[dict[str, Any]]:
+        return em.requests(
+            user="fanout_user",
+            agent="triggerer",
+            method="POST",
+            path_end=f"/queues/{queue_id}/workitems/list",
+            since=since,
+        )
+
+    rounds = {queue_id: per_round(lists(queue_id), window_start, 3, FANOUT_POLL) for queue_id in (30, 31)}
+    # While the waits grew: each round's list requests (both queues) against the waits deferred then.
+    all_lists = lists(30) + lists(31)
+    grown = []
+    for when, deferred in growth:
+        if deferred:
+            in_round = sum(when - FANOUT_POLL <= entry["t"] < when for entry in all_lists)
+            grown.append((deferred, in_round))
+    ids = {queue_id: [item["id"] for item in em.items(queue_id)] for queue_id in (30, 31)}
+    for queue_id, item_ids in ids.items():
+        em.release(queue_id, item_ids)
+    state = api.wait_run(dag_id, run_id, d.remaining(600))
+    all_tis = api.task_instances(dag_id, run_id)
+    check(state == "success", f"run {state}: {dict(states(all_tis))}")
+    check(states(all_tis)["success"] == waits + 2, f"task states {dict(states(all_tis))}")
+    retried = check_retries(d, dag_id, run_id, all_tis)
+    check(sum(len(v) for v in ids.values()) == waits, f"queues hold {[len(v) for v in ids.values()]} items")
+    triggerer_logins = em.logins(user="fanout_user", agent="triggerer", since=before)
+    worker_logins = em.logins(user="fanout_user", agent="workers", status=200, since=before)
+    em.check_against_counters(["fanout_user"])
+    holding = len([name for name in holders if name != "-"])
+    check(holding == 2, f"the waits were held by {dict(holders)}: expected both triggerers")
+    check(
+        len(triggerer_logins) <= holding and all(e["status"] == 200 for e in triggerer_logins),
+        f"the triggerers logged in {len(triggerer_logins)} times ({[e['status'] for e in triggerer_logins]}), "
+        f"expected at most once each ({holding})",
+    )
+    too_many = {q: r for q, r in rounds.items() if max(r) > bound[q]}
+    check(
+        not too_many,
+        f"more list requests per queue per round than 1 per 100 waits per triggerer {bound} (queue: rounds): {too_many}",
+    )
+    silent = {q: r for q, r in rounds.items() if min(r) == 0}
+    check(not silent, f"poll rounds without a list request (queue: rounds): {silent}")
+    # New triggers read at once (not on the round's clock): while waits arrive, a round's list
+    # requests follow how many arrived in it, not how many wait. Reported, not bounded.
+    bucket = max(10, waits // 10)
+    steps = sorted(
+        {
+            (deferred // bucket * bucket, max(c for n, c in grown if n // bucket == deferred // bucket))
+            for deferred, _ in grown
+        }
+    )
+    d.measures["fanout"] = {
+        "waits": waits,
+        "holders": dict(holders),
+        "triggerer_logins": len(triggerer_logins),
+        "worker_logins": len(worker_logins),
+        "task_tries": sum(ti["try_number"] or 0 for ti in all_tis),
+        "rounds": rounds,
+        "bound": bound,
+        "held": {f"{queue}/{name}": n for (queue, name), n in held.items()},
+        "growth": steps,
+        "ramp_s": round(ramp),
+    }
+    return (
+        f"{waits}/{waits} deferred sensors success ({retried} retried after Airflow's stale-event race), deferred in "
+        f"{ramp:.0f} s, held {dict(holders)}; triggerer logins {len(triggerer_logins)} (1 per triggerer), worker "
+        f"logins {len(worker_logins)} for {waits + 2} tasks; list requests per queue per {FANOUT_POLL:g}-s round "
+        f"{rounds} (bound: 1 per 100 waits held per triggerer, {bound}); while deferring, the busiest round per "
+        f"{bucket} waits deferred (waits, list requests of both queues) {steps}"
+    )
+
+
+def case_celery_takeover(d: Deployment) -> str:
+    """40 deferred waits on two triggerers; the one holding most SIGKILLed: the other takes them over."""
+    em, api = d.emulator, d.api
+    dag_id = "deployment_celery_takeover"
+    before = time.time()
+    run_id = d.trigger(dag_id)
+
+    def sensors() -> list[dict[str, Any]]:
+        return [ti for ti in api.task_instances(dag_id, run_id) if ti["task_id"].startswith("wait_")]
+
+    def lists(since: float) -> list[dict[str, Any]]:
+        return em.requests(user="takeover_user", agent="triggerer", path_end="/queues/37/workitems/list", since=since)
+
+    wait_for(
+        f"{TAKEOVER_WAITS} sensors deferred and polled",
+        lambda: (
+            lambda tis: len(tis) == TAKEOVER_WAITS and all(ti["state"] == "deferred" for ti in tis) and lists(before)
+        )(sensors()),
+        d.remaining(300),
+        2.0,
+    )
+    holders = Counter(triggerer_of(d, ti) for ti in sensors())
+    victim = max((name for name in holders if name != "-"), key=lambda name: holders[name])
+    survivor = next(name for name in d.triggerer_jobs.values() if name != victim)
+    proc = d.component(victim)
+    Processes.stop(proc, signal.SIGKILL, grace=5)
+    killed_at = time.time()
+    check(not proc.alive(), f"{victim} survived SIGKILL")
+    wait_for(
+        f"{survivor} to hold every wait",
+        lambda: all(triggerer_of(d, ti) == survivor for ti in sensors()),
+        d.remaining(120),
+        1.0,
+    )
+    taken_after = time.time() - killed_at
+    wait_for(f"{survivor} to poll the queue", lambda: lists(time.time() - 2.5), d.remaining(60), 0.5)
+    still_deferred = states(sensors())
+    em.release(37, [item["id"] for item in em.items(37)])
+    state = api.wait_run(dag_id, run_id, d.remaining(300))
+    tis = api.task_instances(dag_id, run_id)
+    check(
+        still_deferred == Counter({"deferred": TAKEOVER_WAITS}),
+        f"before the release the waits were {dict(still_deferred)}",
+    )
+    check(state == "success" and states(tis)["success"] == TAKEOVER_WAITS + 1, f"run {state}: {dict(states(tis))}")
+    again = [(ti["task_id"], ti["map_index"], ti["try_number"]) for ti in tis if ti["try_number"] != 1]
+    check(not again, f"tries beyond the first (a wait ended twice or failed): {again}")
+    logins = em.logins(user="takeover_user", agent="triggerer", status=200, since=before)
+    check(len(logins) <= 2, f"{len(logins)} triggerer logins, expected at most one per triggerer")
+    return (
+        f"{TAKEOVER_WAITS} waits held {dict(holders)}; {victim} SIGKILLed, {survivor} held all {taken_after:.0f} s "
+        f"later and polled; {TAKEOVER_WAITS}/{TAKEOVER_WAITS} success in try 1 (none twice, none lost), triggerer "
+        f"logins {len(logins)}"
+    )
+
+
+def case_celery_mapped(d: Deployment) -> str:
+    """50 mapped adds at once on both Celery workers: each item added once, each instance run once."""
+    return mapped_adds(d, "deployment_celery_mapped", 36, "mapped_user")
+
+
+def case_celery_mapped_variables(d: Deployment) -> str:
+    """
+    The same with the progress in Variables (Airflow 3.1/3.2's task state): while the
+    instances run (each add held 3 s in the Control Room), every instance's progress Variable
+    is listed in an index Variable (the shared index of old lost entries to concurrent
+    writers); at the end no Variable of theirs is left.
+    """
+    dag_id = "deployment_celery_mapped_variables"
+    d.emulator.control(
+        "POST",
+        "faults",
+        {"kind": "latency", "seconds": 3.0, "method": "POST", "path": r"/queues/38/workitems$", "count": 50},
+    )
+    seen: dict[str, set[str]] = {"progress": set(), "unindexed": set()}
+
+    def variables() -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for _ in range(50):
+            page = d.api.call("GET", "variables", variable_key_pattern=dag_id, limit=100, offset=len(found))
+            found.update({v["key"]: v["value"] for v in page["variables"]})
+            if not page["variables"] or len(found) >= page["total_entries"]:
+                break
+        return found
+
+    def watch(run_id: str) -> None:
+        progress_prefix = f"airflow_provider_aa.add_progress.{dag_id}.add.{run_id}."
+        while d.api.run_state(dag_id, run_id) not in ("success", "failed"):
+            # Headers first, then the indexes: an instance registers before it writes its header
+            # and deletes its header before it unregisters, so a header still there after the
+            # indexes were read must be in one of them.
+            headers = {k for k in variables() if k.startswith(progress_prefix) and ".part" not in k}
+            indexed: set[str] = set()
+            index = f"airflow_provider_aa.index.{dag_id}.add"
+            for key, value in variables().items():
+                if key == index or key.startswith(f"{index}."):  # one index per task, or per map index
+                    indexed |= set(json.loads(value))
+            seen["progress"] |= headers
+            for key in headers - indexed:
+                with contextlib.suppress(CaseFailed):  # 404: done meanwhile
+                    d.api.call("GET", f"variables/{q(key)}")
+                    seen["unindexed"].add(key)
+            time.sleep(1.0)
+
+    text = mapped_adds(d, dag_id, 38, "variables_user", watch)
+    left = sorted(variables())
+    check(
+        not seen["unindexed"],
+        f"progress Variables missing from every index while running: {sorted(seen['unindexed'])[:5]}",
+    )
+    check(len(seen["progress"]) >= 8, f"only {len(seen['progress'])} progress Variables seen while running")
+    leftover = [key for key in left if ".add_progress." in key]
+    check(not leftover, f"progress Variables left after the run: {leftover[:5]}")
+    return (
+        f"{text}; progress in Variables: {len(seen['progress'])} instances seen in flight, each listed in its "
+        f"map index's index, none left after"
+    )
+
+
+def mapped_adds(
+    d: Deployment, dag_id: str, queue_id: int, user: str, watch: Callable[[str], None] | None = None
+) -> str:
+    em, api = d.emulator, d.api
+    before = time.time()
+    run_id = d.trigger(dag_id)
+    if watch is not None:
+        watch(run_id)
+    state = api.wait_run(dag_id, run_id, d.remaining(300))
+    tis = api.task_instances(dag_id, run_id)
+    check(state == "success" and states(tis)["success"] == 50, f"run {state}: {dict(states(tis))}")
+    retried = check_retries(d, dag_id, run_id, tis)
+    numbers = Counter(item["json"]["n"] for item in em.items(queue_id))
+    duplicates = sum(count - 1 for count in numbers.values() if count > 1)
+    missing = len(set(range(50)) - set(numbers))
+    check(
+        duplicates == 0 and missing == 0, f"{sum(numbers.values())} items: {duplicates} duplicates, {missing} missing"
+    )
+    # Which worker ran which instance: the workloads each Celery worker logged it executed.
+    executed: dict[str, list[int]] = {}
+    workload = re.compile(rf"dag_id='{dag_id}', run_id='" + re.escape(run_id) + r"'.*?map_index=(-?\d+)")
+    for name in ("worker-a", "worker-b"):
+        text = "\n".join(proc.log.read_text(errors="replace") for proc in d.procs.procs if proc.name == name)
+        executed[name] = [
+            int(match.group(1))
+            for line in text.splitlines()
+            if "Executing workload" in line
+            for match in [workload.search(line)]
+            if match
+        ]
+    runs = Counter(n for numbers_run in executed.values() for n in numbers_run)
+    check(
+        runs == Counter({ti["map_index"]: ti["try_number"] for ti in tis}),
+        f"instances run {dict(runs)} times by the workers, not once per try",
+    )
+    check(all(executed.values()), f"one worker ran none: {[(n, len(v)) for n, v in executed.items()]}")
+    logins = em.logins(user=user, agent="workers", status=200, since=before)
+    d.measures[dag_id] = {"instances": 50, "worker_logins": len(logins)}
+    return (
+        f"50/50 mapped adds success ({retried} retried after Airflow's stale-event race), run by "
+        f"{', '.join(f'{name} {len(v)}' for name, v in executed.items())}; 50 items, 0 duplicates, 0 missing; "
+        f"worker logins {len(logins)} (one per task process)"
     )
 
 
 # -- the run ----------------------------------------------------------------------------
 
 
-def build(args: argparse.Namespace, procs: Processes, home: Path, pgdir: Path, started: float) -> Deployment:
+def build(
+    args: argparse.Namespace, procs: Processes, home: Path, pgdir: Path, redisdir: Path, started: float
+) -> Deployment:
     db_url, pg_version = start_postgres(procs, pgdir)
+    celery = args.executor == "celery"
+    broker_url, broker_password, redis_version = start_redis(procs, redisdir) if celery else ("", "", "")
     seed = home / "seed.json"
     passwords = make_seed(seed)
     info = home / "emulator.json"
@@ -1332,7 +1769,7 @@ def build(args: argparse.Namespace, procs: Processes, home: Path, pgdir: Path, s
     env.update(
         {
             "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor" if celery else "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": str(args.parallelism),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
@@ -1394,8 +1831,34 @@ def build(args: argparse.Namespace, procs: Processes, home: Path, pgdir: Path, s
             "AIRFLOW_CONN_AA_SINGLE_SESSION": connection_env(
                 em.url, "single_session_user", "password", password=passwords["single_session_user"]
             ),
+            "AIRFLOW_CONN_AA_MAPPED": connection_env(
+                em.url, "mapped_user", "password", password=passwords["mapped_user"], **multi
+            ),
+            "AIRFLOW_CONN_AA_MAPPED_VARIABLES": connection_env(
+                em.url, "variables_user", "password", password=passwords["variables_user"], **multi
+            ),
+            "AIRFLOW_CONN_AA_TAKEOVER": connection_env(
+                em.url, "takeover_user", "password", password=passwords["takeover_user"], **multi
+            ),
+            "AA_DEPLOYMENT_CELERY_WAITS": str(args.waits),
         }
     )
+    if celery:
+        passwords["Redis (the broker)"] = broker_password
+        env.update(
+            {
+                "AIRFLOW__CELERY__BROKER_URL": broker_url,
+                # Celery's task results in the metadata database (SQLAlchemy through Celery's "db+").
+                "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{db_url}",
+                "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(CELERY_CONCURRENCY),
+                # Sending to the broker on 2 busy cores takes longer than the default 1 s at times.
+                "AIRFLOW__CELERY__OPERATION_TIMEOUT": "10",
+                # Eight task processes and two triggerers starting at once keep the API server's
+                # two workers busy for more than the default 5 s per Execution API call: a task
+                # whose start timed out is failed before it ran (and retried).
+                "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
+            }
+        )
     migrate = subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
     if migrate.returncode:
         raise SystemExit(f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}")
@@ -1411,9 +1874,20 @@ def build(args: argparse.Namespace, procs: Processes, home: Path, pgdir: Path, s
         started,
         started + args.budget,
     )
+    deployment.executor = env["AIRFLOW__CORE__EXECUTOR"]
     deployment.start_component("api-server", ["api-server", "--workers", "2"])
-    for name in ("scheduler", "dag-processor", "triggerer"):
+    for name in ("scheduler", "dag-processor"):
         deployment.start_component(name, [name])
+    if celery:
+        # Two triggerers, each with a log server port of its own; the second starts once the
+        # first is registered, so that each one's job id is known (case celery-takeover).
+        deployment.start_component(
+            "triggerer-a", ["triggerer"], AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(free_port())
+        )
+        for name in ("worker-a", "worker-b"):
+            deployment.start_worker(name)
+    else:
+        deployment.start_component("triggerer", ["triggerer"])
 
     def healthy() -> bool:
         for proc in procs.procs:
@@ -1430,6 +1904,33 @@ def build(args: argparse.Namespace, procs: Processes, home: Path, pgdir: Path, s
 
     wait_for("Airflow's components to report healthy", healthy, 180, 1.0)
     deployment.api.sign_in()
+    if celery:
+
+        def triggerer_jobs() -> list[int]:
+            jobs = deployment.api.call("GET", "jobs", job_type="TriggererJob", is_alive=True, limit=10)["jobs"]
+            return sorted(job["id"] for job in jobs)
+
+        first = wait_for("triggerer-a to register", triggerer_jobs, 60, 0.5)
+        deployment.start_component(
+            "triggerer-b", ["triggerer"], AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(free_port())
+        )
+        both = wait_for(
+            "triggerer-b to register", lambda: (lambda j: j if len(j) == 2 else None)(triggerer_jobs()), 60, 0.5
+        )
+        deployment.triggerer_jobs = {first[0]: "triggerer-a", next(j for j in both if j != first[0]): "triggerer-b"}
+
+        def workers_ready() -> bool:
+            for name in ("worker-a", "worker-b"):
+                proc = deployment.component(name)
+                if not proc.alive():
+                    raise SystemExit(f"{name} exited with {proc.process.returncode}:\n{proc.tail()}")
+            return all(
+                f"{name}@" in text and " ready." in text
+                for name in ("worker-a", "worker-b")
+                for text in [deployment.component(name).log.read_text(errors="replace")]
+            )
+
+        wait_for("both Celery workers ready", workers_ready, 120, 1.0)
     expected = {
         *EXAMPLE_IDS,
         *(f"{dag_id}__{mode}" for dag_id in EXAMPLE_IDS for mode in ("api_key", "token")),
@@ -1441,6 +1942,10 @@ def build(args: argparse.Namespace, procs: Processes, home: Path, pgdir: Path, s
         "deployment_deploy_kill",
         "deployment_asset_watcher",
         SINGLE_SESSION_DAG,
+        "deployment_celery_fanout",
+        "deployment_celery_takeover",
+        "deployment_celery_mapped",
+        "deployment_celery_mapped_variables",
     }
 
     def parsed() -> bool:
@@ -1451,9 +1956,15 @@ def build(args: argparse.Namespace, procs: Processes, home: Path, pgdir: Path, s
         return expected <= dags_seen
 
     wait_for(f"the {len(expected)} DAGs to be parsed", parsed, 120, 1.0)
+    components = (
+        f"scheduler with CeleryExecutor, 2 Celery workers x{CELERY_CONCURRENCY}, dag-processor, 2 triggerers), "
+        f"{pg_version} (metadata and results), {redis_version} (broker)"
+        if celery
+        else f"scheduler with LocalExecutor x{args.parallelism}, dag-processor, triggerer), {pg_version}"
+    )
     print(
-        f"deployment up in {time.monotonic() - started:.0f} s: Airflow {airflow_version()} (api-server, scheduler with "
-        f"LocalExecutor x{args.parallelism}, dag-processor, triggerer), {pg_version}, emulator {em.url}",
+        f"deployment up in {time.monotonic() - started:.0f} s: Airflow {airflow_version()} (api-server, "
+        f"{components}, emulator {em.url}",
         flush=True,
     )
     return deployment
@@ -1488,12 +1999,33 @@ PHASES = (
     ("9-asset-watcher",),
     ("6-secrets",),
 )
+#: The Celery leg (``--executor celery``): the same kinds of cases with two Celery workers and
+#: two triggerers. A case that kills a Celery worker kills every task on it (another case's
+#: too), so those run alone, each followed by the worker started again.
+CELERY_CASES: dict[str, Callable[[Deployment], str]] = {
+    "c1-fanout": case_celery_fanout,
+    "c2-mapped": case_celery_mapped,
+    "c2-mapped-variables": case_celery_mapped_variables,
+    "c3-rotation": case_rotation,
+    "c4-takeover": case_celery_takeover,
+    "c5-kill-add": restarting_killed_workers(case_kill_add),
+    "c6-deploy-kill": restarting_killed_workers(case_deploy_kill),
+    # The asset watcher on two triggerers comes here (its own phase beside c4-takeover's).
+    "c7-secrets": case_secrets,
+}
+CELERY_PHASES = (
+    ("c1-fanout", "c2-mapped", "c2-mapped-variables", "c3-rotation"),
+    ("c4-takeover",),
+    ("c5-kill-add",),
+    ("c6-deploy-kill",),
+    ("c7-secrets",),
+)
 
 
 def run_case(deployment: Deployment, name: str, results: dict[str, tuple[bool, str]], lock: threading.Lock) -> None:
     began = time.monotonic()
     try:
-        ok, text = True, CASES[name](deployment)
+        ok, text = True, (CELERY_CASES if deployment.executor == "CeleryExecutor" else CASES)[name](deployment)
     except CaseFailed as problem:
         ok, text = False, str(problem)
     except Exception as problem:  # a bug here, or an API answer of an unexpected shape
@@ -1508,11 +2040,28 @@ def run_case(deployment: Deployment, name: str, results: dict[str, tuple[bool, s
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--budget", type=float, default=570.0, help="seconds for the whole run (default 570)")
+    parser.add_argument(
+        "--budget", type=float, help="seconds for the whole run (default 570; 1080 with --executor celery)"
+    )
     parser.add_argument("--parallelism", type=int, default=8, help="LocalExecutor worker processes (default 8)")
     parser.add_argument("--keep", action="store_true", help="keep AIRFLOW_HOME and the database folder")
-    parser.add_argument("--only", action="append", choices=sorted(CASES), help="run only these cases (repeatable)")
+    parser.add_argument(
+        "--executor",
+        choices=("local", "celery"),
+        default="local",
+        help="local: LocalExecutor, one triggerer (cases 1-8); celery: CeleryExecutor with Redis, two Celery "
+        "workers and two triggerers (cases c1-c7)",
+    )
+    parser.add_argument(
+        "--waits", type=int, default=CELERY_WAITS, help=f"deferred sensors of case c1-fanout (default {CELERY_WAITS})"
+    )
+    parser.add_argument("--measures", type=Path, help="write what the cases measured to this JSON file")
+    parser.add_argument(
+        "--only", action="append", choices=sorted([*CASES, *CELERY_CASES]), help="run only these cases (repeatable)"
+    )
     args = parser.parse_args()
+    if args.budget is None:
+        args.budget = 1080.0 if args.executor == "celery" else 570.0
     started = time.monotonic()
 
     def interrupted(signum: int, _frame: Any) -> None:
@@ -1524,14 +2073,16 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="aa-deployment-"))
     pgdir = Path(tempfile.mkdtemp(prefix="aa-deployment-pg-"))
     os.chmod(pgdir, 0o755)
+    redisdir = Path(tempfile.mkdtemp(prefix="aa-deployment-redis-"))
+    os.chmod(redisdir, 0o755)
     (home / "components").mkdir()
     procs = Processes(home / "components")
     results: dict[str, tuple[bool, str]] = {}
     lock = threading.Lock()
     deployment = None
     try:
-        deployment = build(args, procs, home, pgdir, started)
-        for phase in PHASES:
+        deployment = build(args, procs, home, pgdir, redisdir, started)
+        for phase in CELERY_PHASES if args.executor == "celery" else PHASES:
             chosen = [name for name in phase if not args.only or name in args.only]
             threads = [
                 threading.Thread(target=run_case, args=(deployment, name, results, lock), daemon=True)
@@ -1564,16 +2115,18 @@ def main() -> int:
                     f"--- {proc.name} ({'running' if proc.alive() else f'exit {proc.process.returncode}'}), last lines of {proc.log}:\n{proc.tail(15)}",
                     file=sys.stderr,
                 )
-        procs.stop_all(last=("emulator", "postgres"))
+        procs.stop_all(last=("emulator", "redis", "postgres"))
         orphans = reap_orphans()
         if orphans:
             print(f"ended {orphans} orphaned process(es) of the deployment", flush=True)
         keep = args.keep or bool(failed)
         if keep:
-            print(f"kept: AIRFLOW_HOME {home}, database {pgdir}", flush=True)
+            print(f"kept: AIRFLOW_HOME {home}, database {pgdir}, broker {redisdir}", flush=True)
         else:
-            shutil.rmtree(home, ignore_errors=True)
-            shutil.rmtree(pgdir, ignore_errors=True)
+            for folder in (home, pgdir, redisdir):
+                shutil.rmtree(folder, ignore_errors=True)
+        if deployment is not None and args.measures:
+            args.measures.write_text(json.dumps(deployment.measures, indent=1))
     passed = sum(ok for ok, _ in results.values())
     print(f"deployment test took {time.monotonic() - started:.0f} s", flush=True)
     print(f"deployment: {passed} passed, {len(results) - passed} failed", flush=True)

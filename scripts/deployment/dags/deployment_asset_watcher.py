@@ -1,8 +1,8 @@
 """
-Case 9: a DAG started by an asset watcher on queue 36, its watermark in the triggerer's
+Case 9: a DAG started by an asset watcher on queue 39, its watermark in the triggerer's
 asset state store.
 
-The test adds held items to queue 36 and completes them in three batches (the second while
+The test adds held items to queue 39 and completes them in three batches (the second while
 the triggerer is dead, on Airflow 3.3); each run reports the ids of the items in the events
 that started it, and together the runs must see every item exactly once.
 """
@@ -22,7 +22,7 @@ watched_queue = Asset(
         AssetWatcher(
             name="deployment_asset_watcher",
             trigger=AutomationAnywhereWorkItemEventTrigger(
-                queue_id=36, statuses=["COMPLETED"], poll_interval=2, automation_anywhere_conn_id="aa_watch"
+                queue_id=39, statuses=["COMPLETED"], poll_interval=2, automation_anywhere_conn_id="aa_watch"
             ),
         )
     ],

@@ -1,0 +1,67 @@
+"""
+The Celery leg's deferred waits (``run.py --executor celery``).
+
+``deployment_celery_fanout``: held work items added to queues 30 and 31 (``STATUS:ON_HOLD``
+keeps them waiting until the test releases them), each waited for by a deferrable sensor of
+its own (dynamic task mapping), spread by Airflow over the deployment's two triggerers.
+How many (``AA_DEPLOYMENT_CELERY_WAITS``, read when the file is parsed) is the test's.
+
+``deployment_celery_takeover``: 40 such waits on queue 37; the test SIGKILLs the triggerer
+that holds some of them, and the other one takes them over.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+from airflow_provider_aa.operators.automation_anywhere import AutomationAnywhereAddWorkItemsOperator
+from airflow_provider_aa.sensors.automation_anywhere import (
+    WORK_ITEM_RUNNING_STATUSES,
+    AutomationAnywhereWorkItemSensor,
+)
+
+WAITS = int(os.environ.get("AA_DEPLOYMENT_CELERY_WAITS", "100"))
+TAKEOVER_WAITS = 40
+
+
+def held_waits(queue_id: int, count: int, poke_interval: int) -> None:
+    add = AutomationAnywhereAddWorkItemsOperator(
+        task_id=f"add_{queue_id}",
+        queue_id=queue_id,
+        work_items=[{"ref": f"C{queue_id}-{n}", "hold": "STATUS:ON_HOLD"} for n in range(count)],
+    )
+    AutomationAnywhereWorkItemSensor.partial(
+        task_id=f"wait_{queue_id}",
+        queue_id=queue_id,
+        pending_statuses=WORK_ITEM_RUNNING_STATUSES,
+        deferrable=True,
+        poke_interval=poke_interval,
+        timeout=1200,
+    ).expand(work_item_ids=add.output)
+
+
+with DAG(
+    dag_id="deployment_celery_fanout",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_tasks=2048,
+    default_args={"automation_anywhere_conn_id": "aa_fanout"},
+    tags=["automation_anywhere", "deployment-test"],
+):
+    for queue in (30, 31):
+        held_waits(queue, WAITS // 2, poke_interval=5)
+
+with DAG(
+    dag_id="deployment_celery_takeover",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_tasks=256,
+    default_args={"automation_anywhere_conn_id": "aa_takeover"},
+    tags=["automation_anywhere", "deployment-test"],
+):
+    held_waits(37, TAKEOVER_WAITS, poke_interval=2)
