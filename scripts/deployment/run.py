@@ -1426,6 +1426,7 @@ def case_asset_watcher(d: Deployment) -> str:
         f"30 items completed in 3 batches started {len(runs())} runs, which saw each item exactly once"
         + (f"; {notes[0]}" if notes else " (Airflow before 3.3: no triggerer kill, the watermark is in memory)")
         + "; the example asset watcher DAG reported an invoice finished in queue 20"
+    )
 
 
 # -- the Celery leg's cases -------------------------------------------------------------
