@@ -183,7 +183,7 @@ def _child() -> None:
 
     import bench  # noqa: F401  (a throw-away AIRFLOW_HOME when none is set)
     from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
-    from airflow_provider_aa.task_state import SavedAddProgress, TaskStateStore
+    from airflow_provider_aa.tasks.state import SavedAddProgress, TaskStateStore
     from bench.common import MemoryTaskState
 
     logging.disable(logging.INFO)

@@ -29,8 +29,8 @@ from typing import Any
 from airflow.sdk import DAG, task
 from airflow.timetables.interval import DeltaDataIntervalTimetable
 
-from airflow_provider_aa.export import latest_records
 from airflow_provider_aa.operators.export import AutomationAnywhereExportOperator
+from airflow_provider_aa.tasks.export_files import latest_records
 
 DESTINATION = os.environ.get("AA_EXPORT_DESTINATION", "file:///tmp/aa-export")
 

@@ -9,7 +9,7 @@ import pytest
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_aa.control_room.errors import InvalidInputError
-from airflow_provider_aa.export import (
+from airflow_provider_aa.tasks.export_files import (
     ExportFileError,
     export_name,
     export_path,

@@ -23,7 +23,7 @@ NEVER_AT_PARSE = (
     "cryptography",
     "airflow_provider_aa.transport",
     "airflow_provider_aa.emulator",
-    "airflow_provider_aa.export",
+    "airflow_provider_aa.tasks.export_files",
     "airflow_provider_aa.triggers",
 )
 #: Loaded by the hook's module, but not by the operators' and sensors' (they import the hook
@@ -33,8 +33,8 @@ RUNTIME_ONLY = (
     "airflow_provider_aa.control_room.capabilities",
     "airflow_provider_aa.control_room.names",
     "airflow_provider_aa.control_room.adding",
-    "airflow_provider_aa.name_parameters",
-    "airflow_provider_aa.waits",
+    "airflow_provider_aa.tasks.names",
+    "airflow_provider_aa.tasks.waits",
 )
 
 _PROBE = """

@@ -9,9 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from airflow_provider_aa import task_state
 from airflow_provider_aa.control_room.adding import AddProgress
-from airflow_provider_aa.task_state import LEFTOVER_AFTER, SavedAddProgress, TaskStateStore
+from airflow_provider_aa.tasks import state as task_state
+from airflow_provider_aa.tasks.state import LEFTOVER_AFTER, SavedAddProgress, TaskStateStore
 
 
 class Variables:

@@ -3,7 +3,7 @@ Adding a batch of work items exactly once, also when an answer gets lost.
 
 An add that times out, loses its connection or meets a 5xx may or may not have been
 committed — possibly later than the client gave up. Re-sending it blindly risks doubles;
-giving up risks losing the batch. Instead, after a settle delay that lets a late commit land,
+giving up risks losing the batch. Instead, after a lost-answer delay that lets a late commit land,
 the queue's items created after the add's *mark* (the newest id before it was sent; ids only
 grow) are read — filtered by the ``dedupe_key`` values when there is one — and matched
 against the batch; only the items the Control Room does not hold are sent again. No clock is
@@ -57,12 +57,12 @@ class BatchOutcome:
     reconciled: int
 
 
-def validate_settle_delay(value: Any, default: float) -> float:
+def validate_lost_answer_delay(value: Any, default: float) -> float:
     """``None`` → ``default``; else a number of seconds from 0 to an hour."""
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 3600:
-        raise InvalidInputError(f"settle_delay must be a number of seconds from 0 to 3600, got {value!r}.")
+        raise InvalidInputError(f"lost_answer_delay must be a number of seconds from 0 to 3600, got {value!r}.")
     return float(value)
 
 
@@ -79,7 +79,7 @@ def add_batch(
     *,
     mark_id: int,
     clock: Callable[[], float],
-    settle_delay: float,
+    lost_answer_delay: float,
     dedupe_key: str | None = None,
     maybe_sent_since: float | None = None,
     claimed: frozenset[str] = frozenset(),
@@ -90,7 +90,7 @@ def add_batch(
     :param mark_id: an id no item of this batch can have or be below: the queue's newest id
         before the batch was first sent.
     :param clock: local wall-clock seconds (only compared with itself).
-    :param settle_delay: seconds a Control Room may still commit an add after its answer was
+    :param lost_answer_delay: seconds a Control Room may still commit an add after its answer was
         lost; the queue is checked only once they have passed since the answer was given up on.
     :param maybe_sent_since: set when an earlier try may have sent this batch already (when,
         on the local clock): the queue is checked before anything is sent.
@@ -106,7 +106,16 @@ def add_batch(
     for _ in range(MAX_ADD_ATTEMPTS):
         if uncertain_since is not None:
             reconciled += yield from _settle_and_reconcile(
-                session, queue_id, batch, created, dedupe_key, mark_id, claimed, clock, uncertain_since, settle_delay
+                session,
+                queue_id,
+                batch,
+                created,
+                dedupe_key,
+                mark_id,
+                claimed,
+                clock,
+                uncertain_since,
+                lost_answer_delay,
             )
             uncertain_since = None
         pending = [index for index, item in enumerate(created) if item is None]
@@ -116,7 +125,7 @@ def add_batch(
         try:
             answer = yield from session.request_json(request)
         except AmbiguousOutcomeError as lost:
-            # The settle delay runs from when the answer was given up on, not from the send:
+            # The lost-answer delay runs from when the answer was given up on, not from the send:
             # a commit after a read timeout (or after retries the session made) still counts.
             problem, uncertain_since = lost, clock()
             continue
@@ -135,7 +144,7 @@ def add_batch(
                     [batch[index]],
                     mark_id=mark_id,
                     clock=clock,
-                    settle_delay=settle_delay,
+                    lost_answer_delay=lost_answer_delay,
                     dedupe_key=dedupe_key,
                     claimed=claimed | {item["id"] for item in created if item is not None},
                 )
@@ -149,7 +158,7 @@ def add_batch(
         break
     if uncertain_since is not None:
         reconciled += yield from _settle_and_reconcile(
-            session, queue_id, batch, created, dedupe_key, mark_id, claimed, clock, uncertain_since, settle_delay
+            session, queue_id, batch, created, dedupe_key, mark_id, claimed, clock, uncertain_since, lost_answer_delay
         )
     missing = sum(item is None for index, item in enumerate(created) if index not in duplicates)
     if missing:
@@ -171,15 +180,15 @@ def _settle_and_reconcile(
     claimed: frozenset[str],
     clock: Callable[[], float],
     sent_at: float,
-    settle_delay: float,
+    lost_answer_delay: float,
 ) -> Operation[int]:
     """
     Wait until a late commit had its time, then fill ``created`` with the batch's items the
     queue already holds; return how many.
     """
     # ``sent_at`` may come from another worker's clock (an earlier try): never wait longer
-    # than the settle delay itself, however far ahead that clock was.
-    wait = min(sent_at + settle_delay - clock(), settle_delay)
+    # than the lost-answer delay itself, however far ahead that clock was.
+    wait = min(sent_at + lost_answer_delay - clock(), lost_answer_delay)
     if wait > 0:
         yield Sleep(wait)
     pending = [index for index, item in enumerate(created) if item is None]
@@ -219,7 +228,7 @@ class AddProgress:
 
     fingerprint: str
     batches: list[list[str | None]] = field(default_factory=list)
-    #: Saved in parts: the header counts them under this name (see ``task_state.SavedProgress``).
+    #: Saved in parts: the header counts them under this name (see ``tasks.state.SavedProgress``).
     PARTS: ClassVar[str] = "batches"
     mark_id: int | None = None
     in_flight_since: float | None = None
@@ -276,7 +285,7 @@ def add_items(
     batch_size: int,
     progress: AddProgress,
     clock: Callable[[], float],
-    settle_delay: float,
+    lost_answer_delay: float,
     dedupe_key: str | None = None,
     fail_on_duplicate: bool = True,
     keep_items: bool = True,
@@ -313,7 +322,7 @@ def add_items(
             items[start : start + batch_size],
             mark_id=progress.mark_id,
             clock=clock,
-            settle_delay=settle_delay,
+            lost_answer_delay=lost_answer_delay,
             dedupe_key=dedupe_key,
             maybe_sent_since=maybe_sent_since,
         )

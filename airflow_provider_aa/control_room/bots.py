@@ -692,7 +692,7 @@ class BotRunVerdict:
 
 
 @dataclass
-class BotRunWait:
+class BotRunCheck:
     """
     One wait on a deployment: the policy and its clocks (epoch seconds), JSON-serialisable
     so that a rescheduled poke or a trigger carries on where the last reading stopped.
@@ -792,7 +792,7 @@ class BotRunWait:
         }
 
     @classmethod
-    def from_json(cls, value: Mapping[str, Any]) -> BotRunWait:
+    def from_json(cls, value: Mapping[str, Any]) -> BotRunCheck:
         policy = BotRunPolicy(
             value["activity_grace_period"],
             value["paused_timeout"],

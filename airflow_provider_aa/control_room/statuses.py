@@ -136,7 +136,7 @@ def work_item_outcome(item_id: str, item: Mapping[str, Any]) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class WorkItemWait:
+class WorkItemCheck:
     """
     What ends a wait on work items. The one judgement behind the sensor's pokes, the add
     operator's ``wait_for_completion`` and the trigger, so that poking and deferring end

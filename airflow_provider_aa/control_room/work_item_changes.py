@@ -418,7 +418,7 @@ class RequeueProgress:
     chosen: list[list[str]] | None = None
     after_id: int = 0
     skipped: dict[str, list[str]] = field(default_factory=lambda: {reason: [] for reason in SKIP_REASONS})
-    #: Saved in parts: the header counts them under this name (see ``task_state.SavedProgress``).
+    #: Saved in parts: the header counts them under this name (see ``tasks.state.SavedProgress``).
     PARTS: ClassVar[str] = "pages"
 
     def header(self) -> dict[str, Any]:

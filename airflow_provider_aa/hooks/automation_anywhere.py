@@ -15,7 +15,7 @@ from airflow_provider_aa.control_room.adding import (
     AddProgress,
     add_fingerprint,
     add_items,
-    validate_settle_delay,
+    validate_lost_answer_delay,
 )
 from airflow_provider_aa.control_room.any_api import any_request, call
 from airflow_provider_aa.control_room.bots import (
@@ -263,14 +263,14 @@ class AutomationAnywhereHook(BaseHook):
         progress: AddProgress | None = None,
         on_progress: Callable[[AddProgress], None] | None = None,
         on_duplicate: str = "fail",
-        settle_delay: float | None = None,
+        lost_answer_delay: float | None = None,
         keep_items: bool = True,
     ) -> list[dict[str, Any]]:
         """
         Add work items to a queue, ``batch_size`` per request, each exactly once.
 
         An add without a clear answer (timeout, dropped connection, 5xx) is never re-sent
-        blindly. After ``settle_delay`` seconds, in which a Control Room that commits late
+        blindly. After ``lost_answer_delay`` seconds, in which a Control Room that commits late
         can still do so, the queue's items created since the add began are matched against
         the batch (by their data, or by the ``dedupe_key`` attribute, which also narrows the
         look-up) and only the missing items are sent again. Where the add begins is the
@@ -290,7 +290,7 @@ class AutomationAnywhereHook(BaseHook):
             as duplicates (the other items are added either way): ``"fail"`` raises
             :class:`~airflow_provider_aa.control_room.errors.DuplicateWorkItemsError` naming
             each refused item, ``"skip"`` logs a warning per item.
-        :param settle_delay: seconds to let a late commit land after an ambiguous outcome
+        :param lost_answer_delay: seconds to let a late commit land after an ambiguous outcome
             (default: the connection's ``timeout``). Longer is safer against slow Control
             Rooms and costs that much time only when an answer was lost.
         :param keep_items: ``False`` returns nothing and keeps only the ids (in ``progress``):
@@ -308,7 +308,7 @@ class AutomationAnywhereHook(BaseHook):
         key = validate_dedupe_key(dedupe_key, items)
         if on_duplicate not in ("fail", "skip"):
             raise InvalidInputError(f"on_duplicate must be 'fail' or 'skip', got {on_duplicate!r}.")
-        settle = validate_settle_delay(settle_delay, self.settings.timeout)
+        settle = validate_lost_answer_delay(lost_answer_delay, self.settings.timeout)
         for warning in display_limit_warnings(items):
             self.log.warning(warning)
         fingerprint = add_fingerprint(queue, items)
@@ -322,7 +322,7 @@ class AutomationAnywhereHook(BaseHook):
                 batch_size=size,
                 progress=progress,
                 clock=time.time,
-                settle_delay=settle,
+                lost_answer_delay=settle,
                 dedupe_key=key,
                 fail_on_duplicate=on_duplicate == "fail",
                 keep_items=keep_items,

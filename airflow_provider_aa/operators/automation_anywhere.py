@@ -22,7 +22,7 @@ from airflow_provider_aa.control_room.work_item_changes import validate_max_item
 from airflow_provider_aa.control_room.work_items import validate_batch_size, validate_filter, validate_work_items
 from airflow_provider_aa.hooks import DEFAULT_CONN_ID
 from airflow_provider_aa.links import RUN_XCOM_KEY, AutomationAnywhereQueueLink, AutomationAnywhereRunLink
-from airflow_provider_aa.task_errors import NamesTaskInInputErrors, check_id_or_name
+from airflow_provider_aa.tasks.errors import NamesTaskInInputErrors, check_id_or_name
 
 # What a task needs only when it runs is imported then: a DAG file that makes these tasks
 # does not pay for the hook, the HTTP stack or the waits at every parse.
@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 
     from airflow_provider_aa.control_room.bots import BotDeployment
     from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
-    from airflow_provider_aa.task_state import TaskStateStore
-    from airflow_provider_aa.waits import BotRunWatch, WorkItemWatch
+    from airflow_provider_aa.tasks.state import TaskStateStore
+    from airflow_provider_aa.tasks.waits import TaskBotRunWait, TaskWorkItemWait
 
 T = TypeVar("T")
 
@@ -55,7 +55,7 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
     :param on_duplicate: for queues with ``disallowDuplicate``: the other items are added
         either way; ``"fail"`` (default) then fails the task naming each refused item,
         ``"skip"`` logs them and returns the ids of the added ones.
-    :param settle_delay: seconds to let a Control Room commit an add late after its answer
+    :param lost_answer_delay: seconds to let a Control Room commit an add late after its answer
         was lost, before the queue is checked and only missing items are re-sent (default:
         the connection's ``timeout``).
     :param wait_for_completion: after adding, wait in the same task until the items leave
@@ -106,7 +106,7 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
         batch_size: int = 100,
         dedupe_key: str | None = None,
         on_duplicate: str = "fail",
-        settle_delay: float | None = None,
+        lost_answer_delay: float | None = None,
         wait_for_completion: bool = False,
         pending_statuses: Collection[str] = WORK_ITEM_RUNNING_STATUSES,
         failure_statuses: Collection[str] = WORK_ITEM_FAILURE_STATUSES,
@@ -126,7 +126,7 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
         self.batch_size = validate_batch_size(batch_size)
         self.dedupe_key = dedupe_key
         self.on_duplicate = on_duplicate
-        self.settle_delay = settle_delay
+        self.lost_answer_delay = lost_answer_delay
         self.wait_for_completion = wait_for_completion
         self.pending_statuses = normalise_statuses(pending_statuses, "pending_statuses")
         self.failure_statuses = normalise_statuses(failure_statuses, "failure_statuses")
@@ -140,9 +140,9 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
         from airflow_provider_aa.control_room.adding import add_fingerprint
         from airflow_provider_aa.control_room.errors import DuplicateWorkItemsError
         from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
-        from airflow_provider_aa.name_parameters import queue_label, resolve_queue
-        from airflow_provider_aa.task_state import SavedAddProgress, TaskStateStore
-        from airflow_provider_aa.waits import TriggerPolling, warn_before_deferring
+        from airflow_provider_aa.tasks.names import queue_label, resolve_queue
+        from airflow_provider_aa.tasks.state import SavedAddProgress, TaskStateStore
+        from airflow_provider_aa.tasks.waits import TriggerPolling, warn_before_deferring
 
         queue = queue_label(self)  # checked before any request, as the items are
         items = validate_work_items(self.work_items)
@@ -168,7 +168,7 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
                     progress=progress,
                     on_progress=saved.save,
                     on_duplicate=self.on_duplicate,
-                    settle_delay=self.settle_delay,
+                    lost_answer_delay=self.lost_answer_delay,
                     keep_items=False,  # the ids are in the progress; items would cost memory
                 )
             except DuplicateWorkItemsError:
@@ -209,8 +209,8 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> list[str]:
         """Resume after deferral: push the finished items, return the ids."""
-        from airflow_provider_aa.name_parameters import resumed_queue
-        from airflow_provider_aa.task_state import SavedAddProgress, TaskStateStore
+        from airflow_provider_aa.tasks.names import resumed_queue
+        from airflow_provider_aa.tasks.state import SavedAddProgress, TaskStateStore
 
         # The ids travel in the trigger's event: `dag.test()` drops `defer(kwargs=...)`.
         ids = list(event.get("work_item_ids") or [])
@@ -232,10 +232,10 @@ class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperato
 
         return lineage.queue_lineage(self, self._queue, read=False, written=True)
 
-    def _watch(self, queue_id: str, ids: list[str]) -> WorkItemWatch:
-        from airflow_provider_aa.waits import WorkItemWatch
+    def _watch(self, queue_id: str, ids: list[str]) -> TaskWorkItemWait:
+        from airflow_provider_aa.tasks.waits import TaskWorkItemWait
 
-        return WorkItemWatch(
+        return TaskWorkItemWait(
             queue_id=queue_id,
             work_item_ids=ids,
             pending_statuses=self.pending_statuses,
@@ -297,7 +297,7 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         stop the deployment's runs that have not finished and log which (``on_kill``; in the
         triggerer, the deferred wait does the same). ``False`` leaves the bot running.
 
-    :param settle_delay: after a deploy whose answer was lost, seconds to let the Control
+    :param lost_answer_delay: after a deploy whose answer was lost, seconds to let the Control
         Room write its activity records before looking for the run (default: the
         connection's ``timeout``).
 
@@ -374,7 +374,7 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         paused_timeout: float | None = 3600.0,
         unknown_timeout: float | None = 600.0,
         pending_timeout: float | None = 3600.0,
-        settle_delay: float | None = None,
+        lost_answer_delay: float | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         stop_on_kill: bool = True,
         api_task: bool = False,
@@ -385,7 +385,7 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.settle_delay = settle_delay
+        self.lost_answer_delay = lost_answer_delay
         check_id_or_name("bot_id", bot_id, "bot_path", bot_path)
         if not isinstance(api_task, bool):
             raise InvalidInputError(f"api_task must be True or False, got {api_task!r}.")
@@ -439,9 +439,9 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
 
     def execute(self, context: Context) -> str:
         from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
-        from airflow_provider_aa.name_parameters import deployment_of
-        from airflow_provider_aa.task_state import TaskStateStore
-        from airflow_provider_aa.waits import TriggerPolling, warn_before_deferring
+        from airflow_provider_aa.tasks.names import deployment_of
+        from airflow_provider_aa.tasks.state import TaskStateStore
+        from airflow_provider_aa.tasks.waits import TriggerPolling, warn_before_deferring
 
         store = TaskStateStore(context, "bot_deployment")
         hook = AutomationAnywhereHook(self.automation_anywhere_conn_id)
@@ -483,7 +483,7 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> str:
         """Resume after deferral: push the finished run, return the id; or the error a poll would raise."""
-        from airflow_provider_aa.task_state import TaskStateStore
+        from airflow_provider_aa.tasks.state import TaskStateStore
 
         # The id travels in the trigger's event: `dag.test()` drops `defer(kwargs=...)`.
         deployment_id = str(event.get("deployment_id") or "")
@@ -514,10 +514,10 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         """
         if not (self.stop_on_kill and self._waiting_for):
             return
-        from airflow_provider_aa.stop_on_kill import stop_deployment_runs
+        from airflow_provider_aa.tasks.stop_on_kill import stop_runs_on_kill
 
         deployment_id, store = self._waiting_for
-        if stop_deployment_runs(self.automation_anywhere_conn_id, deployment_id, self.log):
+        if stop_runs_on_kill(self.automation_anywhere_conn_id, deployment_id, self.log):
             try:
                 store.done()
             except Exception as problem:  # on_kill must never raise
@@ -550,7 +550,7 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         try:
             deployment_id = self._send(hook, deployment, sent.automation_name)
         except AmbiguousOutcomeError:
-            # The settle delay runs from when the answer was given up on: a Control Room that
+            # The lost-answer delay runs from when the answer was given up on: a Control Room that
             # commits late writes the activity record later still.
             return self._adopt(hook, deployment, store, sent, "This task sent", settle_from=time.time())
         except AutomationAnywhereError:
@@ -594,10 +594,10 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         automation name), or fail without deploying. Failures keep the marker and are not
         final: a retry only looks again (the activity may be late) and never deploys.
         """
-        from airflow_provider_aa.control_room.adding import validate_settle_delay
+        from airflow_provider_aa.control_room.adding import validate_lost_answer_delay
         from airflow_provider_aa.control_room.errors import DeploymentUnknownError
 
-        settle = validate_settle_delay(self.settle_delay, hook.settings.timeout)
+        settle = validate_lost_answer_delay(self.lost_answer_delay, hook.settings.timeout)
         wait = min(settle_from + settle - time.time(), settle)
         if wait > 0:
             time.sleep(wait)  # the Control Room writes activity records a few seconds late
@@ -629,11 +629,11 @@ class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
         store.save({"fingerprint": deployment.fingerprint(), **sent.saved(deployment_id)})
         return deployment_id
 
-    def _watch(self, deployment_id: str, expected_runs: int | None = None) -> BotRunWatch:
-        from airflow_provider_aa.control_room.bots import BotRunWait
-        from airflow_provider_aa.waits import BotRunWatch
+    def _watch(self, deployment_id: str, expected_runs: int | None = None) -> TaskBotRunWait:
+        from airflow_provider_aa.control_room.bots import BotRunCheck
+        from airflow_provider_aa.tasks.waits import TaskBotRunWait
 
-        return BotRunWatch(BotRunWait(deployment_id, self.run_policy, expected_runs=expected_runs), log=self.log)
+        return TaskBotRunWait(BotRunCheck(deployment_id, self.run_policy, expected_runs=expected_runs), log=self.log)
 
     def _finish(
         self, context: Context, store: TaskStateStore, deployment_id: str, wait: Callable[[], dict[str, Any]]
@@ -756,8 +756,8 @@ class AutomationAnywhereRequeueWorkItemsOperator(NamesTaskInInputErrors, BaseOpe
     def execute(self, context: Context) -> list[str]:
         from airflow_provider_aa.control_room.work_item_changes import requeue_fingerprint, validate_requeue_statuses
         from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
-        from airflow_provider_aa.name_parameters import queue_label, resolve_queue
-        from airflow_provider_aa.task_state import SavedRequeueProgress, TaskStateStore
+        from airflow_provider_aa.tasks.names import queue_label, resolve_queue
+        from airflow_provider_aa.tasks.state import SavedRequeueProgress, TaskStateStore
 
         # Everything is checked before the first request, the queue's name included.
         queue = queue_label(self)

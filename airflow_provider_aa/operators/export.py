@@ -11,7 +11,7 @@ from airflow.providers.common.compat.sdk import BaseOperator
 from airflow_provider_aa.control_room.errors import InvalidInputError
 from airflow_provider_aa.control_room.history import HistoryWindow, validate_dataset
 from airflow_provider_aa.hooks import DEFAULT_CONN_ID
-from airflow_provider_aa.task_errors import NamesTaskInInputErrors, check_id_or_name
+from airflow_provider_aa.tasks.errors import NamesTaskInInputErrors, check_id_or_name
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -40,7 +40,7 @@ class AutomationAnywhereExportOperator(NamesTaskInInputErrors, BaseOperator):
     Pages go by change time, then id, each from the last change time read on. A record that
     changes while the window is read gets a later change time: it leaves the window (the
     next export reads it) or comes again later in this file; no other record is skipped for
-    it. :func:`~airflow_provider_aa.export.latest_records` keeps one version per id (the
+    it. :func:`~airflow_provider_aa.tasks.export_files.latest_records` keeps one version per id (the
     newest): read the exports through it. The overlap reads again what the Control Room
     listed late; keep it at least as long as the data interval (a warning says when not).
 
@@ -106,7 +106,7 @@ class AutomationAnywhereExportOperator(NamesTaskInInputErrors, BaseOperator):
             raise InvalidInputError(f"overlap must be a timedelta of 0 or more, got {overlap!r}.")
         if not isinstance(destination, str):
             # Imported here and when the task runs: a DAG file giving a string does not pay for it.
-            from airflow_provider_aa.export import storage_path
+            from airflow_provider_aa.tasks.export_files import storage_path
 
             storage_path(destination)  # a string may be a template: checked when the task runs
         self.destination = destination
@@ -120,8 +120,8 @@ class AutomationAnywhereExportOperator(NamesTaskInInputErrors, BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_aa.control_room.names import validate_names
         from airflow_provider_aa.control_room.work_items import validate_ids
-        from airflow_provider_aa.export import export_path, storage_path, write_records
         from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+        from airflow_provider_aa.tasks.export_files import export_path, storage_path, write_records
 
         interval_start, interval_end = _data_interval(context)
         if interval_start == interval_end:

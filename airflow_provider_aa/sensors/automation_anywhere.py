@@ -18,7 +18,7 @@ from airflow_provider_aa.control_room.statuses import (
 )
 from airflow_provider_aa.hooks import DEFAULT_CONN_ID
 from airflow_provider_aa.links import AutomationAnywhereQueueLink, AutomationAnywhereRunLink
-from airflow_provider_aa.task_errors import NamesTaskInInputErrors, check_id_or_name
+from airflow_provider_aa.tasks.errors import NamesTaskInInputErrors, check_id_or_name
 
 # What a sensor needs only when it runs is imported then (see the operators' module).
 if TYPE_CHECKING:
@@ -27,11 +27,11 @@ if TYPE_CHECKING:
     from airflow.triggers.base import BaseTrigger
 
     from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+    from airflow_provider_aa.tasks.waits import TaskBotRunWait, TaskWorkItemWait, TriggerPolling
     from airflow_provider_aa.triggers.automation_anywhere import (
         AutomationAnywhereBotRunTrigger,
         AutomationAnywhereWorkItemTrigger,
     )
-    from airflow_provider_aa.waits import BotRunWatch, TriggerPolling, WorkItemWatch
 
 __all__ = [
     "WORK_ITEM_RUNNING_STATUSES",
@@ -70,7 +70,7 @@ class _AutomationAnywhereSensor(NamesTaskInInputErrors, BaseSensorOperator):
     def poke(self, context: Context) -> PokeReturnValue:
         reading = self._poke(context)
         if self.deferrable and not reading.is_done:
-            from airflow_provider_aa.waits import TriggerPolling, warn_before_deferring
+            from airflow_provider_aa.tasks.waits import TriggerPolling, warn_before_deferring
 
             # Hand the wait to the triggerer: TaskDeferred is a BaseException, so it passes
             # BaseSensorOperator's error handling untouched.
@@ -169,23 +169,23 @@ class AutomationAnywhereWorkItemSensor(_AutomationAnywhereSensor):
         self._queue: str | None = None
 
     @cached_property
-    def watch(self) -> WorkItemWatch:
+    def work_item_wait(self) -> TaskWorkItemWait:
         """
         The rendered, validated wait (built on first use, after templating); a queue given
         by name is looked up then, once per try, after the ids have been checked.
         """
         from airflow_provider_aa.control_room.work_items import validate_ids
-        from airflow_provider_aa.name_parameters import queue_label, resolve_queue
+        from airflow_provider_aa.tasks.names import queue_label, resolve_queue
 
         queue_label(self)
         validate_ids(self.work_item_ids, "work_item_ids")
-        return self._watch(resolve_queue(self, self.hook))
+        return self._work_item_wait(resolve_queue(self, self.hook))
 
-    def _watch(self, queue_id: str) -> WorkItemWatch:
+    def _work_item_wait(self, queue_id: str) -> TaskWorkItemWait:
         from airflow_provider_aa.control_room.work_items import validate_ids
-        from airflow_provider_aa.waits import WorkItemWatch
+        from airflow_provider_aa.tasks.waits import TaskWorkItemWait
 
-        return WorkItemWatch(
+        return TaskWorkItemWait(
             queue_id=queue_id,
             work_item_ids=validate_ids(self.work_item_ids, "work_item_ids"),
             pending_statuses=self.pending_statuses,
@@ -195,23 +195,23 @@ class AutomationAnywhereWorkItemSensor(_AutomationAnywhereSensor):
         )
 
     def _trigger(self, context: Context, polling: TriggerPolling) -> AutomationAnywhereWorkItemTrigger:
-        return self.watch.trigger(self.automation_anywhere_conn_id, polling)
+        return self.work_item_wait.trigger(self.automation_anywhere_conn_id, polling)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         """Resume after deferral with the outcome a poke would have had."""
-        from airflow_provider_aa.name_parameters import resumed_queue
+        from airflow_provider_aa.tasks.names import resumed_queue
 
         # The event names the queue the trigger polled: a queue_name needs no look-up again.
-        watch = self._watch(resumed_queue(self, event))
+        watch = self._work_item_wait(resumed_queue(self, event))
         self._queue = watch.queue_id
         return watch.resume(event)
 
     def _poke(self, context: Context) -> PokeReturnValue:
         if self._queue is None:
-            self._queue = self.watch.queue_id
+            self._queue = self.work_item_wait.queue_id
             AutomationAnywhereQueueLink().push(context, self.hook, self._queue)
-        items = self.hook.get_work_items(self.watch.queue_id, self.watch.work_item_ids)
-        done = self.watch.check(items)
+        items = self.hook.get_work_items(self.work_item_wait.queue_id, self.work_item_wait.work_item_ids)
+        done = self.work_item_wait.check(items)
         return PokeReturnValue(is_done=done is not None, xcom_value=done)
 
     def get_openlineage_facets_on_start(self) -> OperatorLineage:
@@ -305,27 +305,27 @@ class AutomationAnywhereBotRunSensor(_AutomationAnywhereSensor):
         self.stop_on_kill = stop_on_kill
         self.expected_runs = expected_runs
         self.run_policy = BotRunPolicy(activity_grace_period, paused_timeout, unknown_timeout, pending_timeout)
-        self._watch: BotRunWatch | None = None
+        self._bot_run_wait: TaskBotRunWait | None = None
         self._pushed_run = False
 
-    def watch(self, context: Context) -> BotRunWatch:
+    def bot_run_wait(self, context: Context) -> TaskBotRunWait:
         """The rendered, validated wait; its clocks continue those of an earlier poke or try."""
-        if self._watch is None:
-            from airflow_provider_aa.control_room.bots import BotRunWait, validate_deployment_id
-            from airflow_provider_aa.task_state import TaskStateStore
-            from airflow_provider_aa.waits import BotRunWatch
+        if self._bot_run_wait is None:
+            from airflow_provider_aa.control_room.bots import BotRunCheck, validate_deployment_id
+            from airflow_provider_aa.tasks.state import TaskStateStore
+            from airflow_provider_aa.tasks.waits import TaskBotRunWait
 
             deployment_id = validate_deployment_id(self.deployment_id)
             store = TaskStateStore(context, "bot_run_wait")
             saved = store.load()
-            wait = BotRunWait(deployment_id, self.run_policy, expected_runs=self.expected_runs)
+            wait = BotRunCheck(deployment_id, self.run_policy, expected_runs=self.expected_runs)
             if isinstance(saved, dict) and saved.get("deployment_id") == deployment_id:
                 wait.started_at, wait.held_since = saved.get("started_at"), dict(saved.get("held_since") or {})
-            self._watch = BotRunWatch(wait, log=self.log, store=store)
-        return self._watch
+            self._bot_run_wait = TaskBotRunWait(wait, log=self.log, store=store)
+        return self._bot_run_wait
 
     def _poke(self, context: Context) -> PokeReturnValue:
-        watch = self.watch(context)
+        watch = self.bot_run_wait(context)
         if not self._pushed_run:
             AutomationAnywhereRunLink().push(context, self.hook, watch.wait.deployment_id)
             self._pushed_run = True
@@ -333,15 +333,17 @@ class AutomationAnywhereBotRunSensor(_AutomationAnywhereSensor):
         return PokeReturnValue(is_done=done is not None, xcom_value=done)
 
     def _trigger(self, context: Context, polling: TriggerPolling) -> AutomationAnywhereBotRunTrigger:
-        return self.watch(context).trigger(self.automation_anywhere_conn_id, polling, stop_on_kill=self.stop_on_kill)
+        return self.bot_run_wait(context).trigger(
+            self.automation_anywhere_conn_id, polling, stop_on_kill=self.stop_on_kill
+        )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Resume after deferral with the outcome a poke would have had."""
-        return self.watch(context).resume(event)
+        return self.bot_run_wait(context).resume(event)
 
     def on_kill(self) -> None:
         """With ``stop_on_kill``, once the wait has begun: stop the deployment's unfinished runs. Never raises."""
-        if self.stop_on_kill and self._watch is not None:
-            from airflow_provider_aa.stop_on_kill import stop_deployment_runs
+        if self.stop_on_kill and self._bot_run_wait is not None:
+            from airflow_provider_aa.tasks.stop_on_kill import stop_runs_on_kill
 
-            stop_deployment_runs(self.automation_anywhere_conn_id, self._watch.wait.deployment_id, self.log)
+            stop_runs_on_kill(self.automation_anywhere_conn_id, self._bot_run_wait.wait.deployment_id, self.log)

@@ -98,13 +98,13 @@ class HttpxTransport:
                             break
                 content = failure or body.finish()
         except httpx.HTTPError as problem:
-            return transport_failure(problem, self.settings.timeout, self.settings.base_url)
+            return httpx_failure(problem, self.settings.timeout, self.settings.base_url)
         if isinstance(content, TransportFailure):
             return content
         return ApiResponse(answer.status_code, dict(answer.headers), content)
 
 
-def transport_failure(problem: httpx.HTTPError, timeout: float, base_url: str) -> TransportFailure:
+def httpx_failure(problem: httpx.HTTPError, timeout: float, base_url: str) -> TransportFailure:
     """What an ``httpx`` exception means for a request."""
     if isinstance(problem, httpx.ConnectError) and ssl_cause(problem) is not None:
         return tls_failure(problem, base_url)

@@ -90,7 +90,7 @@ class RequestsTransport:
         try:
             return self._exchange(request, watchdog)
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as problem:
-            failure = transport_failure(problem, timeout, self.settings.base_url)
+            failure = requests_failure(problem, timeout, self.settings.base_url)
             # Once the watchdog has shut the connection down, what broke is the deadline.
             return deadline_failure(timeout) if watchdog.expired and not failure.not_sent else failure
         finally:
@@ -136,7 +136,7 @@ class RequestsTransport:
         return ApiResponse(answer.status_code, dict(answer.headers), content)
 
 
-def transport_failure(problem: Exception, timeout: float, base_url: str) -> TransportFailure:
+def requests_failure(problem: Exception, timeout: float, base_url: str) -> TransportFailure:
     """What a ``requests`` (or, reading the body, ``urllib3``) exception means for a request."""
     if isinstance(problem, (requests.exceptions.SSLError, urllib3.exceptions.SSLError)):
         return tls_failure(problem, base_url)

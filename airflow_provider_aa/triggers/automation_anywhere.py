@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from airflow.providers.common.compat.sdk import redact
 from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
-from airflow_provider_aa.control_room.bots import BotRunWait
+from airflow_provider_aa.control_room.bots import BotRunCheck
 from airflow_provider_aa.control_room.errors import (
     AutomationAnywhereError,
     FatalError,
@@ -25,7 +25,7 @@ from airflow_provider_aa.control_room.errors import (
     LoginRefusedError,
 )
 from airflow_provider_aa.control_room.names import path_folders, validate_name
-from airflow_provider_aa.control_room.statuses import UnknownStatusWarnings, WorkItemWait
+from airflow_provider_aa.control_room.statuses import UnknownStatusWarnings, WorkItemCheck
 from airflow_provider_aa.control_room.watching import (
     Changes,
     WatchedRecords,
@@ -33,13 +33,13 @@ from airflow_provider_aa.control_room.watching import (
     validate_statuses,
 )
 from airflow_provider_aa.control_room.work_items import validate_id
-from airflow_provider_aa.task_errors import check_id_or_name
+from airflow_provider_aa.tasks.errors import check_id_or_name
 from airflow_provider_aa.triggers.clients import LOOKUP_WINDOW, AsyncControlRoomClient, TriggerClients
 from airflow_provider_aa.triggers.stop_on_kill import (
     STOP_TIMEOUT,
     TRIGGERER_CALLS_ON_KILL,
+    astop_runs_on_kill,
     ended_by_user,
-    stop_deployment_runs,
 )
 
 __all__ = [
@@ -201,7 +201,7 @@ class AutomationAnywhereWorkItemTrigger(_PollingTrigger):
     :param clients: the Control Room clients to use (default: the running loop's; not serialized).
 
     Events: ``{"status": "done", "items": {id: item}, "work_item_ids": [...], "queue_id"}``, the
-    items in the wait's shape (``WorkItemWait.result``; the caller judges them, exactly as a
+    items in the wait's shape (``WorkItemCheck.result``; the caller judges them, exactly as a
     poke would), ``{"status": "timeout", "message": ...}``, or
     ``{"status": "error", "message": ...}``.
     """
@@ -234,7 +234,7 @@ class AutomationAnywhereWorkItemTrigger(_PollingTrigger):
         self.pending_statuses = list(pending_statuses)
         self.failure_statuses = list(failure_statuses)
         self.return_full_items = bool(return_full_items)
-        self._wait_on = WorkItemWait(
+        self._wait_on = WorkItemCheck(
             self.queue_id,
             tuple(self.work_item_ids),
             self.pending_statuses,
@@ -276,10 +276,10 @@ class AutomationAnywhereBotRunTrigger(_PollingTrigger):
     """
     Poll a bot deployment's runs until they completed, one failed, the wait policy gives up
     (no activity record after the grace period, a run paused or unknown too long), or the
-    deadline passes. Judged by ``control_room.bots.BotRunWait``, as a poke is.
+    deadline passes. Judged by ``control_room.bots.BotRunCheck``, as a poke is.
 
     :param automation_anywhere_conn_id: connection of type ``automation_anywhere``.
-    :param wait: the wait's policy and clocks, ``BotRunWait.to_json()``.
+    :param wait: the wait's policy and clocks, ``BotRunCheck.to_json()``.
     :param deadline: wall-clock time (epoch seconds) after which a timeout event is sent.
     :param poke_interval: seconds between polls.
     :param exponential_backoff: double the interval after each poll, up to ``max_poke_interval``.
@@ -316,7 +316,7 @@ class AutomationAnywhereBotRunTrigger(_PollingTrigger):
         )
         self.wait = dict(wait)
         self.stop_on_kill = bool(stop_on_kill)
-        self._state = BotRunWait.from_json(self.wait)
+        self._state = BotRunCheck.from_json(self.wait)
         self._unknown_statuses = UnknownStatusWarnings(self.log, "Bot run")
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -351,7 +351,7 @@ class AutomationAnywhereBotRunTrigger(_PollingTrigger):
 
     async def _stop_runs(self) -> None:
         clients = self.clients or TriggerClients.of_running_loop()
-        await stop_deployment_runs(clients, self.automation_anywhere_conn_id, self._state.deployment_id, self.log)
+        await astop_runs_on_kill(clients, self.automation_anywhere_conn_id, self._state.deployment_id, self.log)
 
     async def _poll(self, client: AsyncControlRoomClient, now: float) -> dict[str, Any] | _Pending:
         deployment_id = self._state.deployment_id

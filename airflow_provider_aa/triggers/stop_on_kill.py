@@ -68,7 +68,7 @@ async def ended_by_user(task_instance: Any, log: logging.Logger | Any) -> bool:
     return state != "deferred"
 
 
-async def stop_deployment_runs(
+async def astop_runs_on_kill(
     clients: TriggerClients, conn_id: str, deployment_id: str, log: logging.Logger | Any
 ) -> list[str] | None:
     """

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from airflow_provider_aa.control_room.adding import AddProgress, add_batch, add_fingerprint, validate_settle_delay
+from airflow_provider_aa.control_room.adding import AddProgress, add_batch, add_fingerprint, validate_lost_answer_delay
 from airflow_provider_aa.control_room.errors import AmbiguousOutcomeError, AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import Sleep
 from airflow_provider_aa.control_room.work_items import added_since_filter, match_created
@@ -258,21 +258,21 @@ def test_progress_saved_by_the_earlier_provider_version_is_continued(old, expect
     assert AddProgress.load({"fingerprint": "fp", **old}, {}.get, "fp") == expected
 
 
-# -- validate_settle_delay -------------------------------------------------------------------
+# -- validate_lost_answer_delay -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("value", "expected"), [(None, 30.0), (0, 0.0), (2.5, 2.5), (3600, 3600.0)])
-def test_settle_delays_from_0_to_an_hour(value, expected):
-    result = validate_settle_delay(value, 30.0)
+def test_lost_answer_delays_from_0_to_an_hour(value, expected):
+    result = validate_lost_answer_delay(value, 30.0)
     assert result == expected and isinstance(result, float)
 
 
 @pytest.mark.parametrize(
     "value", [-1, -0.001, 3600.5, 86400, True, False, "5", "30s", [30], float("nan"), float("inf")]
 )
-def test_other_settle_delays_are_refused(value):
-    with pytest.raises(InvalidInputError, match=r"settle_delay must be a number of seconds from 0 to 3600, got "):
-        validate_settle_delay(value, 30.0)
+def test_other_lost_answer_delays_are_refused(value):
+    with pytest.raises(InvalidInputError, match=r"lost_answer_delay must be a number of seconds from 0 to 3600, got "):
+        validate_lost_answer_delay(value, 30.0)
 
 
 # -- reconciling without a clock ------------------------------------------------------------------
@@ -340,7 +340,7 @@ def test_items_above_the_mark_match_whenever_the_control_room_says_they_were_cre
     queue = FakeQueue(held, ["lost"])
 
     outcome, slept = run(
-        add_batch(queue, "7", [{"a": 1}, {"a": 2}], mark_id=10, clock=lambda: our_clock, settle_delay=0)
+        add_batch(queue, "7", [{"a": 1}, {"a": 2}], mark_id=10, clock=lambda: our_clock, lost_answer_delay=0)
     )
 
     assert ids(outcome.created) == ["11", "12"] and outcome.reconciled == 2
@@ -357,7 +357,7 @@ def test_look_alikes_at_or_below_the_mark_are_never_taken_for_ours(our_clock):
     ]
     queue = FakeQueue(held, ["lost", "ok"])
 
-    outcome, _ = run(add_batch(queue, "7", [{"a": 1}], mark_id=10, clock=lambda: our_clock, settle_delay=0))
+    outcome, _ = run(add_batch(queue, "7", [{"a": 1}], mark_id=10, clock=lambda: our_clock, lost_answer_delay=0))
 
     assert ids(outcome.created) == ["11"] and outcome.reconciled == 0
     assert len(sent_adds(queue)) == 2
@@ -369,7 +369,9 @@ def test_with_a_dedupe_key_only_the_missing_items_are_sent_again():
     queue = FakeQueue(held, ["lost", "ok"])
 
     outcome, _ = run(
-        add_batch(queue, "7", [{"k": "A"}, {"k": "B"}], mark_id=50, clock=lambda: 0.0, settle_delay=0, dedupe_key="k")
+        add_batch(
+            queue, "7", [{"k": "A"}, {"k": "B"}], mark_id=50, clock=lambda: 0.0, lost_answer_delay=0, dedupe_key="k"
+        )
     )
 
     assert ids(outcome.created) == ["51", "52"] and outcome.reconciled == 1
@@ -379,11 +381,11 @@ def test_with_a_dedupe_key_only_the_missing_items_are_sent_again():
     assert listing["sort"] == [{"field": "id", "direction": "asc"}]
 
 
-def test_the_settle_delay_counts_from_the_send_on_our_own_clock():
+def test_the_lost_answer_delay_counts_from_the_send_on_our_own_clock():
     ticks = iter([1000.0, 1004.0])  # the send, then the moment before the listing
     queue = FakeQueue([], ["lost after commit"])
 
-    outcome, slept = run(add_batch(queue, "7", [{"a": 1}], mark_id=0, clock=lambda: next(ticks), settle_delay=30))
+    outcome, slept = run(add_batch(queue, "7", [{"a": 1}], mark_id=0, clock=lambda: next(ticks), lost_answer_delay=30))
 
     assert slept == [26.0]
     assert ids(outcome.created) == ["1"]
@@ -392,25 +394,31 @@ def test_the_settle_delay_counts_from_the_send_on_our_own_clock():
 def test_an_earlier_trys_send_is_checked_before_anything_is_sent():
     queue = FakeQueue([{"id": 5, "json": {"a": 1}}], [])
     outcome, slept = run(
-        add_batch(queue, "7", [{"a": 1}], mark_id=4, clock=lambda: 1000.0, settle_delay=30, maybe_sent_since=990.0)
+        add_batch(queue, "7", [{"a": 1}], mark_id=4, clock=lambda: 1000.0, lost_answer_delay=30, maybe_sent_since=990.0)
     )
     assert ids(outcome.created) == ["5"] and outcome.reconciled == 1
     assert sent_adds(queue) == [] and slept == [20.0]
 
 
-def test_an_earlier_send_long_past_its_settle_delay_is_checked_at_once():
+def test_an_earlier_send_long_past_its_lost_answer_delay_is_checked_at_once():
     queue = FakeQueue([], ["ok"])
     outcome, slept = run(
-        add_batch(queue, "7", [{"a": 1}], mark_id=0, clock=lambda: 1000.0, settle_delay=30, maybe_sent_since=1.0)
+        add_batch(queue, "7", [{"a": 1}], mark_id=0, clock=lambda: 1000.0, lost_answer_delay=30, maybe_sent_since=1.0)
     )
     assert ids(outcome.created) == ["1"] and slept == []
 
 
-def test_a_send_time_from_a_clock_ahead_of_ours_waits_no_longer_than_the_settle_delay():
+def test_a_send_time_from_a_clock_ahead_of_ours_waits_no_longer_than_the_lost_answer_delay():
     queue = FakeQueue([], ["ok"])
     _, slept = run(
         add_batch(
-            queue, "7", [{"a": 1}], mark_id=0, clock=lambda: 1000.0, settle_delay=30, maybe_sent_since=1000.0 + 7200
+            queue,
+            "7",
+            [{"a": 1}],
+            mark_id=0,
+            clock=lambda: 1000.0,
+            lost_answer_delay=30,
+            maybe_sent_since=1000.0 + 7200,
         )
     )
     assert all(seconds <= 30 for seconds in slept)
@@ -419,7 +427,7 @@ def test_a_send_time_from_a_clock_ahead_of_ours_waits_no_longer_than_the_settle_
 def test_three_lost_adds_fail_saying_what_is_in_the_queue():
     queue = FakeQueue([], ["lost", "lost", "lost"])
     with pytest.raises(AutomationAnywhereError, match="no clear answer 3 times; 0 are in the queue, 1 are not"):
-        run(add_batch(queue, "7", [{"a": 1}], mark_id=0, clock=lambda: 0.0, settle_delay=0))
+        run(add_batch(queue, "7", [{"a": 1}], mark_id=0, clock=lambda: 0.0, lost_answer_delay=0))
     listings = [r for r in queue.sent if r.path.endswith("/list")]
     assert len(listings) == 3 and len(sent_adds(queue)) == 3
 
@@ -444,7 +452,7 @@ def test_items_the_batch_already_claimed_are_not_taken_twice_in_the_one_by_one_p
             [{"k": "A", "v": 1}, {"k": "A", "v": 2}],
             mark_id=100,
             clock=lambda: 0.0,
-            settle_delay=0,
+            lost_answer_delay=0,
             dedupe_key="k",
         )
     )

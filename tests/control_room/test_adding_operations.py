@@ -68,7 +68,7 @@ def ids(outcome):
 
 def adding(session, clock, batch, **kwargs):
     kwargs.setdefault("mark_id", MARK)
-    kwargs.setdefault("settle_delay", SETTLE)
+    kwargs.setdefault("lost_answer_delay", SETTLE)
     return add_batch(session, QUEUE, batch, clock=clock, **kwargs)
 
 
@@ -117,7 +117,7 @@ def test_an_add_that_could_not_connect_is_simply_sent_again_without_a_look_up(se
     outcome = run(adding(session, clock, batch), script, session=session, clock=clock)
 
     assert ids(outcome) == ["101"] and outcome.reconciled == 0
-    assert script.sleeps == [1.0]  # the session's backoff, not the settle delay
+    assert script.sleeps == [1.0]  # the session's backoff, not the lost-answer delay
 
 
 def test_duplicates_refused_with_409_are_found_by_adding_one_item_at_a_time(session, clock, token):
@@ -143,7 +143,7 @@ LOST_IDS = ["timeout", "dropped", "500", "502", "503", "504"]
 
 
 @pytest.mark.parametrize("outcome", LOST, ids=LOST_IDS)
-def test_after_a_lost_answer_the_queue_is_read_after_the_settle_delay_and_nothing_found_is_resent(
+def test_after_a_lost_answer_the_queue_is_read_after_the_lost_answer_delay_and_nothing_found_is_resent(
     session, clock, token, outcome
 ):
     batch = [{"n": 1}, {"n": 2}]
@@ -266,7 +266,7 @@ def test_a_resumed_add_waits_out_the_earlier_send_and_looks_before_sending(sessi
     )
 
     assert ids(result) == ["103", "104"] and result.reconciled == 1
-    assert script.kinds[:2] == ["sleep", "authenticate"]  # the rest of the settle delay, before anything else
+    assert script.kinds[:2] == ["sleep", "authenticate"]  # the rest of the lost-answer delay, before anything else
     assert script.sleeps == [SETTLE - 10]
 
 
@@ -302,7 +302,7 @@ def test_a_dedupe_value_repeated_across_look_up_chunks_claims_each_item_once(ses
     assert ids(result) == [str(n) for n in range(101, 202)]
 
 
-def test_the_settle_delay_counts_from_the_attempt_whose_answer_was_lost(session, clock, token):
+def test_the_lost_answer_delay_counts_from_the_attempt_whose_answer_was_lost(session, clock, token):
     batch = [{"n": 1}]
     script = Script(
         [

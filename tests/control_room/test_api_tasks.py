@@ -12,7 +12,7 @@ from airflow_provider_aa.control_room.bots import (
     ApiTasksUnavailableError,
     BotDeployment,
     BotRun,
-    BotRunWait,
+    BotRunCheck,
     DeployApi,
     DeploymentUnknownError,
     DeployRefusedError,
@@ -156,14 +156,14 @@ def test_another_run_of_the_api_task_without_our_name_is_not_taken_whatever_its_
 
 
 def test_the_wait_for_several_executions_goes_on_until_each_is_listed_and_done():
-    wait = BotRunWait("d-h", expected_runs=3)
+    wait = BotRunCheck("d-h", expected_runs=3)
     done = [BotRun(f"e{index}", "COMPLETED") for index in range(3)]
     verdict = wait.judge(done[:2], 0.0)
     assert (verdict.outcome, verdict.message) == ("waiting", "Bot deployment d-h: 2 of 3 run(s) listed so far.")
     assert wait.judge(done, 1.0).outcome == "completed"
-    assert BotRunWait.from_json(wait.to_json()) == wait
+    assert BotRunCheck.from_json(wait.to_json()) == wait
 
 
 def test_a_failed_execution_fails_the_wait_before_the_others_are_listed():
-    wait = BotRunWait("d-h", expected_runs=3)
+    wait = BotRunCheck("d-h", expected_runs=3)
     assert wait.judge([BotRun("e0", "RUN_FAILED", "boom")], 0.0).outcome == "failed"

@@ -9,8 +9,8 @@ import pytest
 from airflow_provider_aa.control_room.bots import (
     BotDeployment,
     BotRun,
+    BotRunCheck,
     BotRunPolicy,
-    BotRunWait,
     activity_request,
     bot_run_result,
     execution_request,
@@ -304,11 +304,11 @@ def run(status, execution_id="e1", message=""):
 )
 def test_status_classes(statuses, outcome):
     runs = [run(status, f"e{n}") for n, status in enumerate(statuses)]
-    assert BotRunWait("dep-1").judge(runs, 100.0).outcome == outcome
+    assert BotRunCheck("dep-1").judge(runs, 100.0).outcome == outcome
 
 
 def test_a_failure_names_each_failed_run_and_its_message():
-    verdict = BotRunWait("dep-1").judge(
+    verdict = BotRunCheck("dep-1").judge(
         [run("COMPLETED", "e1"), run("RUN_FAILED", "e2", "Bot error on line 3"), run("RUN_ABORTED", "e3")], 0.0
     )
     assert verdict.message == (
@@ -319,16 +319,16 @@ def test_a_failure_names_each_failed_run_and_its_message():
 
 
 def test_unrecognised_statuses_keep_the_wait_going_and_are_reported():
-    verdict = BotRunWait("dep-1").judge([run("COMPLETED", "e1"), run("BRAND_NEW", "e2")], 0.0)
+    verdict = BotRunCheck("dep-1").judge([run("COMPLETED", "e1"), run("BRAND_NEW", "e2")], 0.0)
     assert (verdict.outcome, verdict.unknown) == ("waiting", {"e2": "BRAND_NEW"})
 
 
 def test_late_activity_is_waited_for_during_the_grace_period_only():
-    wait = BotRunWait("dep-1", BotRunPolicy(activity_grace_period=10))
+    wait = BotRunCheck("dep-1", BotRunPolicy(activity_grace_period=10))
     assert wait.judge([], 1000.0).outcome == "waiting"
     assert wait.judge([], 1009.9).outcome == "waiting"
     assert wait.judge([run("RUNNING")], 1009.95).outcome == "waiting"  # a record arrived in time
-    verdict = BotRunWait("dep-1", BotRunPolicy(activity_grace_period=10), started_at=1000.0).judge([], 1010.0)
+    verdict = BotRunCheck("dep-1", BotRunPolicy(activity_grace_period=10), started_at=1000.0).judge([], 1010.0)
     assert verdict.outcome == "failed"
     assert "no run of deployment dep-1 10 s after the wait began (activity_grace_period=10 s)" in verdict.message
     assert '"View everyone\'s activity"' in verdict.message
@@ -339,7 +339,7 @@ def test_late_activity_is_waited_for_during_the_grace_period_only():
     [("RUN_PAUSED", "paused_timeout"), ("UNKNOWN", "unknown_timeout"), ("PENDING_EXECUTION", "pending_timeout")],
 )
 def test_paused_unknown_and_pending_runs_are_waited_for_until_their_timeout(status, name):
-    wait = BotRunWait("dep-1", BotRunPolicy(paused_timeout=60, unknown_timeout=60, pending_timeout=60))
+    wait = BotRunCheck("dep-1", BotRunPolicy(paused_timeout=60, unknown_timeout=60, pending_timeout=60))
     assert wait.judge([run("RUNNING")], 0.0).outcome == "waiting"
     assert wait.judge([run(status, message="device offline")], 100.0).outcome == "waiting"  # the clock starts here
     assert wait.judge([run(status)], 159.0).outcome == "waiting"
@@ -350,7 +350,7 @@ def test_paused_unknown_and_pending_runs_are_waited_for_until_their_timeout(stat
 
 
 def test_a_run_that_moves_on_restarts_the_held_clock():
-    wait = BotRunWait("dep-1", BotRunPolicy(paused_timeout=60))
+    wait = BotRunCheck("dep-1", BotRunPolicy(paused_timeout=60))
     wait.judge([run("RUN_PAUSED")], 0.0)
     wait.judge([run("RUNNING")], 50.0)
     assert wait.held_since == {}
@@ -360,16 +360,16 @@ def test_a_run_that_moves_on_restarts_the_held_clock():
 
 
 def test_no_held_timeout_waits_forever():
-    wait = BotRunWait("dep-1", BotRunPolicy(paused_timeout=None, unknown_timeout=None, pending_timeout=None))
+    wait = BotRunCheck("dep-1", BotRunPolicy(paused_timeout=None, unknown_timeout=None, pending_timeout=None))
     runs = [run("RUN_PAUSED", "e1"), run("UNKNOWN", "e2"), run("PENDING_EXECUTION", "e3")]
     wait.judge(runs, 0.0)
     assert wait.judge(runs, 10**9).outcome == "waiting"
 
 
 def test_the_wait_survives_serialisation():
-    wait = BotRunWait("dep-1", BotRunPolicy(5, None, 7, 9))
+    wait = BotRunCheck("dep-1", BotRunPolicy(5, None, 7, 9))
     wait.judge([run("UNKNOWN")], 42.0)
-    restored = BotRunWait.from_json(wait.to_json())
+    restored = BotRunCheck.from_json(wait.to_json())
     assert restored == wait
     assert restored.to_json() == {
         "deployment_id": "dep-1",

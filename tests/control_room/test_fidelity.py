@@ -17,8 +17,8 @@ from airflow_provider_aa.control_room.adding import add_batch
 from airflow_provider_aa.control_room.bots import (
     BotDeployment,
     BotRun,
+    BotRunCheck,
     BotRunPolicy,
-    BotRunWait,
     bot_datetime,
     deploy,
     from_bot_values,
@@ -152,7 +152,7 @@ def test_every_shape_of_add_answer_gives_the_items_in_request_order(session, clo
         ]
     )
     outcome = run(
-        add_batch(session, QUEUE, batch, mark_id=300, clock=clock, settle_delay=30.0),
+        add_batch(session, QUEUE, batch, mark_id=300, clock=clock, lost_answer_delay=30.0),
         script,
         session=session,
         clock=clock,
@@ -166,7 +166,7 @@ def test_an_add_answer_of_no_known_shape_is_an_error(session, clock, token, body
     script = Script([login(token), (expect("POST", ADD_PATH, replay_safe=False), answer(200, body))])
     with pytest.raises(AutomationAnywhereError, match="no 'list' of work items with ids"):
         run(
-            add_batch(session, QUEUE, [{"a": 1}], mark_id=300, clock=clock, settle_delay=30.0),
+            add_batch(session, QUEUE, [{"a": 1}], mark_id=300, clock=clock, lost_answer_delay=30.0),
             script,
             session=session,
             clock=clock,
@@ -177,10 +177,10 @@ def test_an_add_answer_of_no_known_shape_is_an_error(session, clock, token, body
 
 
 def test_pending_execution_has_its_own_deadline_whose_clock_survives_serialisation():
-    wait = BotRunWait("dep-1", BotRunPolicy(pending_timeout=600))
+    wait = BotRunCheck("dep-1", BotRunPolicy(pending_timeout=600))
     pending = [BotRun("e1", "PENDING_EXECUTION")]
     assert wait.judge(pending, 1000.0).outcome == "waiting"
-    wait = BotRunWait.from_json(wait.to_json())  # a rescheduled poke, a retry, a deferral
+    wait = BotRunCheck.from_json(wait.to_json())  # a rescheduled poke, a retry, a deferral
     assert wait.judge(pending, 1599.0).outcome == "waiting"
     verdict = wait.judge(pending, 1600.0)
     assert verdict.outcome == "failed"
@@ -189,9 +189,9 @@ def test_pending_execution_has_its_own_deadline_whose_clock_survives_serialisati
 
 def test_the_default_pending_timeout_is_an_hour_also_for_a_wait_serialised_before_it_existed():
     assert BotRunPolicy().pending_timeout == 3600.0
-    old = BotRunWait("dep-1", started_at=5.0).to_json()
+    old = BotRunCheck("dep-1", started_at=5.0).to_json()
     del old["pending_timeout"]
-    assert BotRunWait.from_json(old).policy.pending_timeout == 3600.0
+    assert BotRunCheck.from_json(old).policy.pending_timeout == 3600.0
 
 
 # -- the connection test for a user without queue rights ---------------------------------------

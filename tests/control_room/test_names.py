@@ -28,7 +28,7 @@ from airflow_provider_aa.control_room.names import (
     validate_name,
     validate_names,
 )
-from airflow_provider_aa.task_errors import check_id_or_name
+from airflow_provider_aa.tasks.errors import check_id_or_name
 from tests.control_room.scripted import Script, answer, expect, jwt_token, login, new_session, run
 
 QUEUES = "/v3/wlm/queues/list"

@@ -36,7 +36,7 @@ def test_an_add_of_five_batches_five_seconds_apart_logs_every_ten_seconds_then_o
         batch_size=1,
         progress=AddProgress("fingerprint"),
         clock=clock,
-        settle_delay=0,
+        lost_answer_delay=0,
         note=notes.append,
     )
 
@@ -68,10 +68,10 @@ def test_an_id_range_is_the_lowest_and_highest_id_not_each_one():
 
 
 def _wait(count):
-    from airflow_provider_aa.control_room.statuses import WORK_ITEM_FAILURE_STATUSES, WorkItemWait
+    from airflow_provider_aa.control_room.statuses import WORK_ITEM_FAILURE_STATUSES, WorkItemCheck
 
     ids = [str(100_000 + n) for n in range(count)]
-    return ids, WorkItemWait("7", ids, ("NEW",), WORK_ITEM_FAILURE_STATUSES)
+    return ids, WorkItemCheck("7", ids, ("NEW",), WORK_ITEM_FAILURE_STATUSES)
 
 
 def test_a_wait_on_100000_items_ends_with_one_short_line_of_counts_and_the_id_range():

@@ -25,7 +25,7 @@ API_TASK = 701
 
 
 def api_task(**kwargs):
-    arguments = {"task_id": "api_task", "bot_id": API_TASK, "api_task": True, "settle_delay": 0, **kwargs}
+    arguments = {"task_id": "api_task", "bot_id": API_TASK, "api_task": True, "lost_answer_delay": 0, **kwargs}
     return AutomationAnywhereDeployBotOperator(**arguments)
 
 

@@ -13,7 +13,7 @@ try:
     from airflow.sdk.serde import deserialize
 except ImportError:  # Airflow 3.1
     from airflow.serialization.serde import deserialize  # type: ignore[no-redef]
-from airflow_provider_aa.control_room.bots import BotRunPolicy, BotRunWait
+from airflow_provider_aa.control_room.bots import BotRunCheck, BotRunPolicy
 from tests.e2e.conftest import load_example_dag, task_states, xcoms
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
@@ -29,7 +29,7 @@ def readings(monkeypatch):
     (the logs themselves do not always reach pytest's capture).
     """
     seen = []
-    judge = BotRunWait.judge
+    judge = BotRunCheck.judge
 
     def spy(wait, runs, now):
         before = dict(wait.held_since)
@@ -37,7 +37,7 @@ def readings(monkeypatch):
         seen.append((id(wait), before, dict(wait.held_since), verdict))
         return verdict
 
-    monkeypatch.setattr(BotRunWait, "judge", spy)
+    monkeypatch.setattr(BotRunCheck, "judge", spy)
     return seen
 
 
@@ -46,14 +46,14 @@ def test_example_deploys_waits_deferred_and_prints_outputs(fast_bot, monkeypatch
     # The first poke finds no record yet, so the sensor defers; the record is listed from the
     # first reading on, however long Airflow took to start the sensor.
     fast_bot.configure(activity_delay=3600.0)
-    judge = BotRunWait.judge
+    judge = BotRunCheck.judge
 
     def judge_then_show_activity(wait, runs, now):
         verdict = judge(wait, runs, now)
         fast_bot.show_activity()
         return verdict
 
-    monkeypatch.setattr(BotRunWait, "judge", judge_then_show_activity)
+    monkeypatch.setattr(BotRunCheck, "judge", judge_then_show_activity)
 
     run = load_example_dag("example_automation_anywhere_bot").test()
 
@@ -142,7 +142,7 @@ def test_a_paused_run_fails_after_paused_timeout_across_rescheduled_pokes(fast_b
     # The wait's clock moves 2 s a reading, however slowly Airflow reschedules the pokes: the
     # paused run fails at the third reading after it was first seen paused, 6 s on.
     ticks = itertools.count(1_800_000_000, 2)
-    monkeypatch.setattr("airflow_provider_aa.waits.time", SimpleNamespace(time=lambda: next(ticks)))
+    monkeypatch.setattr("airflow_provider_aa.tasks.waits.time", SimpleNamespace(time=lambda: next(ticks)))
 
     run = dag.test(run_conf={"vendor": "STATUS:RUN_PAUSED"})
 

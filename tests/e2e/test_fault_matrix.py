@@ -8,7 +8,7 @@ The table is printed at the end of the test run and kept in docs/fault-matrix.md
 
 Then exactly once under what breaks it in real deployments (``test_exactly_once``): a lost
 add answer on a queue other producers fill at 300 items/s (with and without
-``dedupe_key``), commits later than the client gave up (within ``settle_delay``, and the
+``dedupe_key``), commits later than the client gave up (within ``lost_answer_delay``, and the
 documented limit beyond it), a Control Room clock 5 minutes off, and a worker dying between
 send and save; and a bot deployed exactly once (``test_deploy_once``) after a lost answer,
 a failed look-up, a worker dying, and with the clock off. Each counts from the emulator's
@@ -150,7 +150,7 @@ def test_fault(aa_emulator, monkeypatch, capfd, case, fault_matrix_row):
 ADD = "POST /v3/wlm/queues/{queueId}/workitems"
 DEPLOY = "POST /v4/automations/deploy"
 ACTIVITY_PATH = r"/v3/activity/list$"
-#: Other producers' rate on busy queues: over 250 of their items land in the 1 s settle delay.
+#: Other producers' rate on busy queues: over 250 of their items land in the 1 s lost-answer delay.
 BUSY_RATE = 300
 ONCE = [1, 2, 3]
 
@@ -204,7 +204,7 @@ def worker_dies_before_saving_the_answer(cr: Any, monkeypatch: Any) -> None:
     committed and answered, before the progress after the answer is saved: what is saved
     says the batch may have been sent, not what it created.
     """
-    from airflow_provider_aa.task_state import SavedAddProgress
+    from airflow_provider_aa.tasks.state import SavedAddProgress
 
     save, calls = SavedAddProgress.save, []
 
@@ -242,20 +242,20 @@ ONCE_CASES = [
         busy=True,
     ),
     OnceCase(
-        "late commit 0.5 s < settle_delay 1 s, answer times out",
+        "late commit 0.5 s < lost_answer_delay 1 s, answer times out",
         lose_first_add("late_commit", seconds=0.5, answer="timeout"),
     ),
     OnceCase(
-        "late commit 0.5 s < settle_delay 1 s, connection dropped",
+        "late commit 0.5 s < lost_answer_delay 1 s, connection dropped",
         lose_first_add("late_commit", seconds=0.5, answer="drop"),
     ),
-    # The documented bound: a commit later than settle_delay is not seen by the check, so the
+    # The documented bound: a commit later than lost_answer_delay is not seen by the check, so the
     # batch is sent again and the late commit lands as well — batch 1 (items 1, 2) twice. The
     # add waits for its items in the task (items take 1.5 s) so that its session is still open
     # when the commit lands: the emulator drops a late commit whose session has logged out
     # meanwhile (see test_exactly_once.py), which a real Control Room would not.
     OnceCase(
-        "KNOWN LIMIT: commit 1.5 s late > settle_delay 1 s (batch 1 doubled)",
+        "KNOWN LIMIT: commit 1.5 s late > lost_answer_delay 1 s (batch 1 doubled)",
         slow_bot(lose_first_add("late_commit", seconds=1.5, answer="drop")),
         held=[1, 1, 2, 2, 3],
         add_waits=True,
@@ -278,11 +278,11 @@ def try_numbers(run: Any) -> dict[str, int]:
 @pytest.mark.parametrize("case", matrix_params(ONCE_CASES))
 def test_exactly_once(aa_emulator, monkeypatch, case, fault_matrix_row):
     from airflow_provider_aa.control_room import adding
-    from airflow_provider_aa.waits import WorkItemWatch
+    from airflow_provider_aa.tasks.waits import TaskWorkItemWait
     from tests.e2e.conftest import xcoms
 
     aa_emulator.configure(pickup_delay=0.2, work_delay=0.3)
-    aa_emulator.use_connection(monkeypatch, timeout=1)  # settle_delay: 1 s
+    aa_emulator.use_connection(monkeypatch, timeout=1)  # lost_answer_delay: 1 s
     monkeypatch.setattr("airflow_provider_aa.control_room.session.RetryPolicy.initial_delay", 0.2)
     marks: list[int] = []  # the mark of each add_batch call
     sent: list[float] = []  # when each add_batch call began
@@ -310,13 +310,13 @@ def test_exactly_once(aa_emulator, monkeypatch, case, fault_matrix_row):
         add.wait_for_completion, add.deferrable, add.poke_interval, add.timeout = True, False, 0.5, 60
     dag.get_task("wait_deferred").poke_interval = 0.2
     deferrals: list[Any] = []  # each wait handed to the triggerer (which logs in on its own)
-    trigger = WorkItemWatch.trigger
+    trigger = TaskWorkItemWait.trigger
 
     def spy_trigger(watch: Any, *args: Any, **kwargs: Any) -> Any:
         deferrals.append(watch)
         return trigger(watch, *args, **kwargs)
 
-    monkeypatch.setattr(WorkItemWatch, "trigger", spy_trigger)
+    monkeypatch.setattr(TaskWorkItemWait, "trigger", spy_trigger)
     case.arrange(aa_emulator, monkeypatch)
 
     run = dag.test()
@@ -424,7 +424,7 @@ DEPLOY_CASES = [
 def test_deploy_once(aa_emulator, monkeypatch, case, fault_matrix_row):
     from tests.e2e.conftest import xcoms
 
-    # Activity records within the 1 s settle delay (the connection's timeout), a quick bot.
+    # Activity records within the 1 s lost-answer delay (the connection's timeout), a quick bot.
     aa_emulator.configure(pickup_delay=0.2, work_delay=0.3, activity_delay=0.3)
     aa_emulator.use_connection(monkeypatch, timeout=1)
     monkeypatch.setattr("airflow_provider_aa.control_room.session.RetryPolicy.initial_delay", 0.2)

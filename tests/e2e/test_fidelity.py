@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from airflow_provider_aa.control_room.bots import BotRunWait
+from airflow_provider_aa.control_room.bots import BotRunCheck
 from airflow_provider_aa.emulator.connections import connection_fields, env_var_name
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from tests.conftest import TEST_DAGS
@@ -94,13 +94,13 @@ def test_a_run_left_pending_fails_the_waiting_deploy_after_pending_timeout(fast_
     fast_bot.configure(activity_delay=0.0)
     dag = fidelity_dag("pending")  # pending_timeout=0.5
     verdicts = []
-    judge = BotRunWait.judge
+    judge = BotRunCheck.judge
 
     def spy(wait, runs, now):
         verdicts.append(judge(wait, runs, now))
         return verdicts[-1]
 
-    monkeypatch.setattr(BotRunWait, "judge", spy)
+    monkeypatch.setattr(BotRunCheck, "judge", spy)
 
     run = dag.test()
 

@@ -330,7 +330,7 @@ def test_a_lost_add_that_was_committed_is_found_not_resent(requests_mock, passwo
     assert [i["id"] for i in created] == ["41"]
     assert paths(requests_mock).count("POST /v3/wlm/queues/7/workitems") == 1
     assert list_bodies(requests_mock) == [PROBE, after(40)]
-    assert no_sleep == [pytest.approx(30.0, abs=1)]  # the settle delay: the connection's timeout
+    assert no_sleep == [pytest.approx(30.0, abs=1)]  # the lost-answer delay: the connection's timeout
 
 
 @pytest.mark.parametrize("failure", AMBIGUOUS)
@@ -423,26 +423,26 @@ def test_the_mark_moves_past_each_batch_created(requests_mock, password_conn, no
     ]
 
 
-def test_the_settle_delay_can_be_set_per_call(requests_mock, password_conn, no_sleep):
+def test_the_lost_answer_delay_can_be_set_per_call(requests_mock, password_conn, no_sleep):
     requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": make_token()})
     requests_mock.post(f"{QUEUE}/workitems", [{"exc": requests.exceptions.ReadTimeout("slow")}])
     queue_lists(requests_mock, queue=[item(1, json={"a": 1})])
     hook = AutomationAnywhereHook()
 
-    assert [i["id"] for i in hook.add_work_items(7, [{"a": 1}], settle_delay=5)] == ["1"]
+    assert [i["id"] for i in hook.add_work_items(7, [{"a": 1}], lost_answer_delay=5)] == ["1"]
     assert no_sleep == [pytest.approx(5.0, abs=1)]
     assert list_bodies(requests_mock) == [PROBE, after(0)]  # an empty queue: mark 0
 
     no_sleep.clear()
     requests_mock.post(f"{QUEUE}/workitems", [{"exc": requests.exceptions.ReadTimeout("slow")}])
-    assert [i["id"] for i in hook.add_work_items(7, [{"a": 1}], settle_delay=0)] == ["1"]
+    assert [i["id"] for i in hook.add_work_items(7, [{"a": 1}], lost_answer_delay=0)] == ["1"]
     assert no_sleep == []
 
 
 @pytest.mark.parametrize("bad", [-1, 3601, True, "30", float("nan")])
-def test_a_bad_settle_delay_is_rejected_before_any_request(requests_mock, password_conn, bad):
-    with pytest.raises(InvalidInputError, match="settle_delay must be a number of seconds from 0 to 3600"):
-        AutomationAnywhereHook().add_work_items(7, [{"a": 1}], settle_delay=bad)
+def test_a_bad_lost_answer_delay_is_rejected_before_any_request(requests_mock, password_conn, bad):
+    with pytest.raises(InvalidInputError, match="lost_answer_delay must be a number of seconds from 0 to 3600"):
+        AutomationAnywhereHook().add_work_items(7, [{"a": 1}], lost_answer_delay=bad)
     assert requests_mock.call_count == 0
 
 
@@ -478,7 +478,7 @@ class FakeTaskState:
 
 def test_saved_progress_continues_an_earlier_try(requests_mock, password_conn, no_sleep):
     from airflow_provider_aa.control_room.adding import AddProgress, add_fingerprint
-    from airflow_provider_aa.task_state import SavedAddProgress, TaskStateStore
+    from airflow_provider_aa.tasks.state import SavedAddProgress, TaskStateStore
 
     requests_mock.post(f"{BASE_URL}/v2/authentication", json={"token": make_token()})
     requests_mock.post(f"{QUEUE}/workitems", json={"list": [item(62, json={"n": 2})]})
@@ -506,7 +506,7 @@ def test_saved_progress_continues_an_earlier_try(requests_mock, password_conn, n
     assert state.writes == [key, f"{key}.part1", key]  # before the send, then the new part and the header
     assert list_bodies(requests_mock) == [after(60)]  # checked before re-sending; the saved mark: no probe
     assert add_bodies(requests_mock) == [{"workItems": [{"json": {"n": 2}}]}]
-    assert no_sleep == []  # the earlier send is long past its settle delay
+    assert no_sleep == []  # the earlier send is long past its lost-answer delay
 
     saved.clear()
     assert state.values == {}

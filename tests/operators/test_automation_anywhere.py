@@ -113,13 +113,15 @@ def test_a_retry_continues_where_the_failed_try_stopped(requests_mock, queue, no
     assert state.values == {}  # done: the progress is forgotten
 
 
-def test_a_lost_answer_waits_the_operators_settle_delay(requests_mock, queue, no_sleep):
+def test_a_lost_answer_waits_the_operators_lost_answer_delay(requests_mock, queue, no_sleep):
     def committed_but_lost(request, context):
         queue.append({"id": 500, "json": request.json()["workItems"][0]["json"]})
         raise requests.exceptions.ReadTimeout("slow")
 
     requests_mock.post(ADD, json=committed_but_lost)
-    operator = AutomationAnywhereAddWorkItemsOperator(task_id="add", queue_id=7, work_items=[{"a": 1}], settle_delay=5)
+    operator = AutomationAnywhereAddWorkItemsOperator(
+        task_id="add", queue_id=7, work_items=[{"a": 1}], lost_answer_delay=5
+    )
     assert operator.execute({}) == ["500"]
     assert no_sleep == [pytest.approx(5.0, abs=1)]
     assert sum(r.path == "/v3/wlm/queues/7/workitems" for r in requests_mock.request_history) == 1

@@ -10,9 +10,9 @@ import pytest
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError, NameLookupError
 from airflow_provider_aa.control_room.history import control_room_instant
-from airflow_provider_aa.export import latest_records
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.operators.export import AutomationAnywhereExportOperator
+from airflow_provider_aa.tasks.export_files import latest_records
 
 ACTIVITY = "POST /v3/activity/list"
 HISTORY_RUNS = 300

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from airflow_provider_aa.export import latest_records
 from airflow_provider_aa.operators.export import AutomationAnywhereExportOperator
+from airflow_provider_aa.tasks.export_files import latest_records
 
 
 @pytest.fixture

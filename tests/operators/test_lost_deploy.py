@@ -26,7 +26,7 @@ def emulator(aa_emulator, monkeypatch):
 
 def deploy_task():
     return AutomationAnywhereDeployBotOperator(
-        task_id="deploy", bot_id=501, run_as_user_ids=[29], bot_input={"sVendor": "ours"}, settle_delay=0
+        task_id="deploy", bot_id=501, run_as_user_ids=[29], bot_input={"sVendor": "ours"}, lost_answer_delay=0
     )
 
 

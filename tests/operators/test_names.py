@@ -15,7 +15,7 @@ from airflow_provider_aa.operators.automation_anywhere import (
     AutomationAnywhereDeployBotOperator,
 )
 from airflow_provider_aa.sensors.automation_anywhere import AutomationAnywhereWorkItemSensor
-from airflow_provider_aa.task_state import SavedAddProgress, TaskStateStore
+from airflow_provider_aa.tasks.state import SavedAddProgress, TaskStateStore
 from tests.sensors.test_bot_run_sensor import StateStore
 
 try:

@@ -16,9 +16,9 @@ def test_add_operator_runs_with_a_mocked_task_instance(aa_emulator, monkeypatch,
     operator = AutomationAnywhereAddWorkItemsOperator(
         task_id="add", queue_id=20, work_items=[{"n": 1}, {"n": 2}, {"n": 3}], batch_size=2
     )
-    with caplog.at_level(logging.WARNING, logger="airflow_provider_aa.task_state"):
+    with caplog.at_level(logging.WARNING, logger="airflow_provider_aa.tasks.state"):
         ids = operator.execute({"ti": mock.MagicMock()})
 
     assert ids == [item["id"] for item in aa_emulator.work_items(20)] and len(ids) == 3
-    warnings = [record.getMessage() for record in caplog.records if record.name == "airflow_provider_aa.task_state"]
+    warnings = [record.getMessage() for record in caplog.records if record.name == "airflow_provider_aa.tasks.state"]
     assert len(warnings) == 1 and "No task runner" in warnings[0]

@@ -50,7 +50,7 @@ def connection(use_connection, requests_mock):
 def clock(monkeypatch):
     clock = Clock()
     monkeypatch.setattr(
-        "airflow_provider_aa.waits.time",
+        "airflow_provider_aa.tasks.waits.time",
         SimpleNamespace(time=clock, monotonic=time.monotonic, sleep=time.sleep),
     )
     return clock

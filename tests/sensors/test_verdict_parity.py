@@ -22,8 +22,8 @@ from airflow_provider_aa.sensors.automation_anywhere import (
     AutomationAnywhereBotRunSensor,
     AutomationAnywhereWorkItemSensor,
 )
+from airflow_provider_aa.tasks.waits import TriggerPolling
 from airflow_provider_aa.triggers import automation_anywhere as triggers
-from airflow_provider_aa.waits import TriggerPolling
 
 SEQUENCES = 150
 WORK_ITEM_STATUSES = ["NEW", "ACTIVE", "ON_HOLD", "COMPLETED", "FAILED", "DATA_ERROR", "BRAND_NEW", None]
@@ -137,7 +137,7 @@ def test_work_item_waits_end_alike(seed, monkeypatch):
 
     deferred = Script(readings)
     waiting = sensor()
-    trigger = waiting.watch.trigger("automation_anywhere_default", TriggerPolling(30.0, 0.01))
+    trigger = waiting.work_item_wait.trigger("automation_anywhere_default", TriggerPolling(30.0, 0.01))
     trigger.clients = FakeClients(FakeClient(deferred))
     by_deferring = outcome(lambda: waiting.execute_complete({}, run_trigger(trigger, deferred)))
 
@@ -163,7 +163,7 @@ def test_bot_run_waits_end_alike(seed, monkeypatch):
 
     deferred = Script(readings)
     waiting = sensor()
-    trigger = waiting.watch({}).trigger("automation_anywhere_default", TriggerPolling(30.0, 0.01))
+    trigger = waiting.bot_run_wait({}).trigger("automation_anywhere_default", TriggerPolling(30.0, 0.01))
     trigger.clients = FakeClients(FakeClient(deferred))
     by_deferring = outcome(lambda: waiting.execute_complete({}, run_trigger(trigger, deferred)))
 
@@ -208,7 +208,7 @@ def test_a_reading_that_outlasts_the_deadline_ends_the_wait_near_it(monkeypatch)
 
     monkeypatch.setattr(triggers, "READING_GRACE", 0.5)
     waiting = AutomationAnywhereWorkItemSensor(task_id="wait", queue_id=20, work_item_ids=["40001"])
-    trigger = waiting.watch.trigger("automation_anywhere_default", TriggerPolling(0.5, 0.01))
+    trigger = waiting.work_item_wait.trigger("automation_anywhere_default", TriggerPolling(0.5, 0.01))
     trigger.clients = FakeClients(Hanging(Script([])))
     started = time.monotonic()
     event = run_trigger(trigger, Script([]))

@@ -9,7 +9,7 @@ import time
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout
 
-from airflow_provider_aa.control_room.bots import BotRunPolicy, BotRunWait
+from airflow_provider_aa.control_room.bots import BotRunCheck, BotRunPolicy
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.sensors.automation_anywhere import AutomationAnywhereBotRunSensor
 from airflow_provider_aa.triggers.automation_anywhere import (
@@ -24,7 +24,7 @@ def trigger(deployment_id, *, policy=None, deadline_in=30.0, poke_interval=0.2, 
     now = clients.clock() if clients else time.time()
     return AutomationAnywhereBotRunTrigger(
         automation_anywhere_conn_id="automation_anywhere_default",
-        wait=BotRunWait(deployment_id, policy or BotRunPolicy()).to_json(),
+        wait=BotRunCheck(deployment_id, policy or BotRunPolicy()).to_json(),
         deadline=now + deadline_in,
         poke_interval=poke_interval,
         clients=clients,

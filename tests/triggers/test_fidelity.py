@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from airflow_provider_aa.control_room.bots import BotRunPolicy, BotRunWait
+from airflow_provider_aa.control_room.bots import BotRunCheck, BotRunPolicy
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.triggers.automation_anywhere import AutomationAnywhereBotRunTrigger
 from tests.triggers.test_automation_anywhere import first_event
@@ -36,7 +36,7 @@ def test_the_pending_clock_of_the_pokes_before_deferral_carries_on_in_the_trigge
     deployment_id = deploy(sMode="STATUS:PENDING_EXECUTION")
     start = virtual_time()
     # A poke 1200 s ago already saw the run pending, then the task deferred with its wait.
-    wait = BotRunWait(deployment_id, BotRunPolicy(pending_timeout=1800))
+    wait = BotRunCheck(deployment_id, BotRunPolicy(pending_timeout=1800))
     wait.judge(AutomationAnywhereHook().get_bot_runs(deployment_id), start - 1200)
     deferred = AutomationAnywhereBotRunTrigger(
         automation_anywhere_conn_id="automation_anywhere_default",

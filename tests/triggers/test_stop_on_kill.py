@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from airflow_provider_aa.control_room.bots import BotRunWait
+from airflow_provider_aa.control_room.bots import BotRunCheck
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.triggers import automation_anywhere as triggers_module
 from airflow_provider_aa.triggers import stop_on_kill
@@ -34,7 +34,7 @@ def deployment_id(virtual_emulator):
 def trigger(deployment_id, clients, **kwargs):
     waiting = AutomationAnywhereBotRunTrigger(
         automation_anywhere_conn_id="automation_anywhere_default",
-        wait=BotRunWait(deployment_id).to_json(),
+        wait=BotRunCheck(deployment_id).to_json(),
         deadline=clients.clock() + 86400,
         poke_interval=60,
         clients=clients,
@@ -162,7 +162,7 @@ def test_a_failed_stop_is_logged_not_raised(virtual_emulator, virtual_clients, d
 
 def test_stop_on_kill_is_serialized_and_on_by_default():
     _, kwargs = AutomationAnywhereBotRunTrigger(
-        automation_anywhere_conn_id="aa", wait=BotRunWait("dep-1").to_json(), deadline=0.0
+        automation_anywhere_conn_id="aa", wait=BotRunCheck("dep-1").to_json(), deadline=0.0
     ).serialize()
     assert kwargs["stop_on_kill"] is True
     off = AutomationAnywhereBotRunTrigger(**{**json.loads(json.dumps(kwargs)), "stop_on_kill": False})

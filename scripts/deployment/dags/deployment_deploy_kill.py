@@ -33,7 +33,7 @@ with DAG(
         deferrable=False,
         poke_interval=1,
         timeout=240,
-        settle_delay=3,
+        lost_answer_delay=3,
         retries=1,
         retry_delay=timedelta(seconds=0),
     )

@@ -2,8 +2,8 @@
 Waiting on work items and bot runs: what ends a wait and what the task makes of it, shared
 by the sensors, the operators' ``wait_for_completion`` and their deferred resumption, so
 that every way of waiting gives the same outcome. The judgement itself is the protocol's
-(:class:`~airflow_provider_aa.control_room.statuses.WorkItemWait`,
-:class:`~airflow_provider_aa.control_room.bots.BotRunWait`); this module turns it into logs,
+(:class:`~airflow_provider_aa.control_room.statuses.WorkItemCheck`,
+:class:`~airflow_provider_aa.control_room.bots.BotRunCheck`); this module turns it into logs,
 XCom values, Airflow's errors and triggers.
 """
 
@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout
 
-from airflow_provider_aa.control_room.bots import BotRun, BotRunWait, bot_run_result
+from airflow_provider_aa.control_room.bots import BotRun, BotRunCheck, bot_run_result
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError
-from airflow_provider_aa.control_room.statuses import UnknownStatusWarnings, WorkItemWait
+from airflow_provider_aa.control_room.statuses import UnknownStatusWarnings, WorkItemCheck
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import BaseSensorOperator
 
     from airflow_provider_aa.control_room.settings import ConnectionSettings
-    from airflow_provider_aa.task_state import TaskStateStore
+    from airflow_provider_aa.tasks.state import TaskStateStore
     from airflow_provider_aa.triggers.automation_anywhere import (
         AutomationAnywhereBotRunTrigger,
         AutomationAnywhereWorkItemTrigger,
@@ -65,7 +65,7 @@ def warn_before_deferring(settings: ConnectionSettings, warn: Callable[[str], ob
         warn(f"Deferring to the triggerer, which logs in by itself. {warning}")
 
 
-class WorkItemWatch:
+class TaskWorkItemWait:
     """
     One wait on work items: what ends it, shared by the sensor, the add operator's
     ``wait_for_completion`` and their deferred resumption, so all give the same outcome.
@@ -87,7 +87,7 @@ class WorkItemWatch:
         log: Any,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        self.wait = WorkItemWait(queue_id, tuple(work_item_ids), pending_statuses, failure_statuses, full_items)
+        self.wait = WorkItemCheck(queue_id, tuple(work_item_ids), pending_statuses, failure_statuses, full_items)
         self.log = log
         self._clock = clock or time.time
         self._unknown_statuses = UnknownStatusWarnings(log, "Work item")
@@ -102,7 +102,7 @@ class WorkItemWatch:
 
     def check(self, items: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]] | None:
         """
-        Judge one reading: the wait's result (:meth:`WorkItemWait.result`) when it is over,
+        Judge one reading: the wait's result (:meth:`WorkItemCheck.result`) when it is over,
         ``None`` while it goes on.
 
         :raises AirflowFailException: an item failed, or the queue does not hold an id.
@@ -133,7 +133,7 @@ class WorkItemWatch:
 
     def resume(self, event: dict[str, Any]) -> dict[str, dict[str, Any]]:
         """The outcome of a trigger event: the wait's result, or the error a poke would raise."""
-        # The trigger ended the wait on the same judgement (WorkItemWait) that check() makes,
+        # The trigger ended the wait on the same judgement (WorkItemCheck) that check() makes,
         # and sent the result in the wait's shape: judged again here, it gives the result or
         # raises the same failure a poke raises.
         if event.get("status") == "done" and self._over(event["items"]):
@@ -141,11 +141,11 @@ class WorkItemWatch:
         raise event_error(event, "work items")
 
 
-class BotRunWatch:
+class TaskBotRunWait:
     """
     One wait on a bot deployment, shared by the sensor, the deploy operator's
     ``wait_for_completion`` and their deferred resumption, so all give the same outcome.
-    The judgement is :meth:`BotRunWait.judge`; this class turns it into logs, an XCom value
+    The judgement is :meth:`BotRunCheck.judge`; this class turns it into logs, an XCom value
     or the task's failure.
 
     :param wait: the policy and its clocks.
@@ -158,7 +158,7 @@ class BotRunWatch:
 
     def __init__(
         self,
-        wait: BotRunWait,
+        wait: BotRunCheck,
         *,
         log: Any,
         store: TaskStateStore | None = None,
@@ -203,7 +203,7 @@ class BotRunWatch:
     def resume(self, event: dict[str, Any]) -> dict[str, Any]:
         """The outcome of a trigger event: the result, or the error a poke would raise."""
         if event.get("status") == "done":
-            # The trigger judged with the same BotRunWait as check(): take its verdict.
+            # The trigger judged with the same BotRunCheck as check(): take its verdict.
             runs = [BotRun.from_json(run) for run in event.get("runs") or []]
             return self._finish(event["outcome"], str(event.get("message") or ""), runs)
         raise event_error(event, "the bot run")

@@ -12,7 +12,7 @@ from airflow_provider_aa.control_room.errors import StopRefusedError
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 
 
-def stop_deployment_runs(conn_id: str, deployment_id: Any, log: logging.Logger | Any) -> bool:
+def stop_runs_on_kill(conn_id: str, deployment_id: Any, log: logging.Logger | Any) -> bool:
     """
     Stop the runs of ``deployment_id`` that have not finished, logging which; never raises.
 
