@@ -163,7 +163,7 @@ def test_a_token_that_looks_expired_on_arrival_is_still_used_for_a_while():
 
 
 def test_every_token_the_hook_receives_is_masked_renewed_ones_included(requests_mock, use_connection, clock):
-    from airflow.sdk._shared.secrets_masker import _secrets_masker
+    from airflow.providers.common.compat.sdk import redact
 
     use_connection(login="jdoe", password=PASSWORD)
     issued = [make_token(1200, issued_at=clock.now), make_token(1200, issued_at=clock.now + 1150)]
@@ -176,7 +176,7 @@ def test_every_token_the_hook_receives_is_masked_renewed_ones_included(requests_
     hook.get_work_items(7, 1)
     assert requests_mock.last_request.headers["X-Authorization"] == issued[1]
     for token in issued:
-        assert token not in _secrets_masker().redact(f"token={token}")
+        assert token not in redact(f"token={token}")
 
 
 # -- input checked before any request ---------------------------------------------------
