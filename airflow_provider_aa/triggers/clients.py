@@ -49,8 +49,18 @@ if AIRFLOW_V_3_3_PLUS:
 else:
 
     async def amask_secret(secret: str, name: str | None = None) -> None:  # type: ignore[misc]
-        """Mask in this process and tell the supervisor, off the event loop (Airflow before 3.3 has no async masker)."""
-        await sync_to_async(mask_secret)(secret, name)
+        """
+        Mask in this process and tell the supervisor (Airflow before 3.3 has no async masker).
+        Telling it is a blocking call on the supervisor's channel: made off the event loop.
+        Without a supervisor (outside a triggerer) nothing blocks, and the token is masked
+        before any other coroutine runs, as 3.3's masker does.
+        """
+        from airflow.sdk.execution_time import task_runner
+
+        if getattr(task_runner, "SUPERVISOR_COMMS", None) is None:
+            mask_secret(secret, name)
+        else:
+            await sync_to_async(mask_secret)(secret, name)
 
 
 _log = logging.getLogger(__name__)
