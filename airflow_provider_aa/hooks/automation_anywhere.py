@@ -9,7 +9,8 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from airflow.providers.common.compat.sdk import BaseHook, mask_secret
+from airflow.providers.common.compat.sdk import BaseHook
+from airflow.sdk.log import mask_secret
 
 from airflow_provider_aa.control_room.adding import (
     AddProgress,

@@ -14,7 +14,7 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, NamedTuple
 
-from airflow.providers.common.compat.sdk import redact
+from airflow.sdk.log import redact
 from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
 from airflow_provider_aa.control_room.bots import BotRunCheck

@@ -28,7 +28,8 @@ import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar
 
-from airflow.providers.common.compat.sdk import BaseHook, mask_secret
+from airflow.providers.common.compat.sdk import BaseHook
+from airflow.sdk.log import mask_secret
 from asgiref.sync import sync_to_async
 
 from airflow_provider_aa.control_room.bots import BotRun, read_bot_runs

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from airflow.providers.common.compat.sdk import redact
+from airflow.sdk.log import redact
 from asgiref.sync import sync_to_async
 
 from airflow_provider_aa.control_room.errors import StopRefusedError

@@ -163,7 +163,7 @@ def test_a_token_that_looks_expired_on_arrival_is_still_used_for_a_while():
 
 
 def test_every_token_the_hook_receives_is_masked_renewed_ones_included(requests_mock, use_connection, clock):
-    from airflow.providers.common.compat.sdk import redact
+    from airflow.sdk.log import redact
 
     use_connection(login="jdoe", password=PASSWORD)
     issued = [make_token(1200, issued_at=clock.now), make_token(1200, issued_at=clock.now + 1150)]
