@@ -5,10 +5,10 @@
 ``dist`` and checks their metadata against the source tree: version, requires-python,
 license, classifiers (all known to PyPI), project URLs, every dependency of
 pyproject.toml, the README as long description (rendered the way PyPI renders Markdown),
-and that the wheel ships ``py.typed``, the emulator's JSON seeds and the
-``apache_airflow_provider`` entry point, and nothing but the package (the sdist the same
-files and ``docs/control-room-api.md``). Exits 1 listing
-every problem found.
+and that the wheel ships ``py.typed``, the emulator's JSON seeds, the
+``apache_airflow_provider`` entry point and the Apache License's text (``LICENSE``, as
+the source tree has it), and nothing but the package (the sdist the same files, LICENSE
+and ``docs/control-room-api.md``). Exits 1 listing every problem found.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ def check_metadata(metadata: Message, version: str) -> list[str]:
         "Version": version,
         "Requires-Python": REQUIRES_PYTHON,
         "License-Expression": LICENSE,
+        "License-File": "LICENSE",
         "Description-Content-Type": "text/markdown",
     }
     for field, value in expected.items():
@@ -112,6 +113,9 @@ def check_wheel(wheel: Path, version: str) -> list[str]:
         dist_info = f"airflow_provider_automation_anywhere-{version}.dist-info"
         problems = check_metadata(HeaderParser().parsestr(archive.read(f"{dist_info}/METADATA").decode()), version)
         entry_points = archive.read(f"{dist_info}/entry_points.txt").decode()
+        license_text = archive.read(f"{dist_info}/licenses/LICENSE") if f"{dist_info}/licenses/LICENSE" in names else None
+    if license_text != (ROOT / "LICENSE").read_bytes():
+        problems.append("the wheel's licenses/LICENSE is missing or not the source tree's LICENSE")
     if f"[apache_airflow_provider]\n{ENTRY_POINT}" not in entry_points:
         problems.append(f"entry point missing: [apache_airflow_provider] {ENTRY_POINT}")
     for needed in sorted(shipped_files()):
@@ -131,7 +135,11 @@ def check_sdist(sdist: Path, version: str) -> list[str]:
         pkg_info = archive.extractfile(f"{top}/PKG-INFO")
         assert pkg_info is not None
         metadata = HeaderParser().parsestr(pkg_info.read().decode())
+        license_file = archive.extractfile(f"{top}/LICENSE") if f"{top}/LICENSE" in names else None
+        license_text = license_file.read() if license_file else None
     problems = [f"sdist: {problem}" for problem in check_metadata(metadata, version)]
+    if license_text != (ROOT / "LICENSE").read_bytes():
+        problems.append("the sdist's LICENSE is missing or not the source tree's LICENSE")
     # docs/control-room-api.md: CONTRIBUTING.md (shipped too) points to it.
     for needed in sorted({"pyproject.toml", "README.md", "docs/control-room-api.md"} | shipped_files()):
         if f"{top}/{needed}" not in names:
