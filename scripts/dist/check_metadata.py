@@ -4,7 +4,7 @@
 ``python scripts/dist/check_metadata.py dist`` reads the one wheel and the one sdist in
 ``dist`` and checks their metadata against the source tree: version, requires-python,
 license, classifiers (all known to PyPI), project URLs, every dependency of
-pyproject.toml, the README as long description (rendered the way PyPI renders Markdown),
+pyproject.toml, the published extras, the README as long description (rendered the way PyPI renders Markdown),
 and that the wheel ships ``py.typed``, the emulator's JSON seeds, the
 ``apache_airflow_provider`` entry point and the Apache License's text (``LICENSE``, as
 the source tree has it), and nothing but the package (the sdist the same files, LICENSE
@@ -42,6 +42,9 @@ CLASSIFIERS = {
     "Typing :: Typed",
 }
 PROJECT_URLS = {"Homepage", "Documentation", "Changelog", "Issues"}
+#: What users see as ``pip install airflow-provider-automation-anywhere[...]``; development
+#: tools are dependency groups, which are not published.
+EXTRAS: set[str] = set()
 ENTRY_POINT = "provider_info = airflow_provider_aa.get_provider_info:get_provider_info"
 
 
@@ -85,6 +88,9 @@ def check_metadata(metadata: Message, version: str) -> list[str]:
     problems += [
         f"dependency {dep!r} missing" for dep in pyproject["dependencies"] if _requirement(dep) not in requires
     ]
+    extras = set(metadata.get_all("Provides-Extra") or [])
+    if extras != EXTRAS:
+        problems.append(f"published extras are {sorted(extras)}, expected {sorted(EXTRAS)}")
     description = metadata.get_payload()
     if not isinstance(description, str) or description.strip() != (ROOT / "README.md").read_text().strip():
         problems.append("the long description is not README.md")
