@@ -14,18 +14,19 @@ DIST_VENV ?= .venv-dist
 
 .PHONY: test test-latest test-compat test-deployment lint dist demo bench clean
 
-# The development tools are dependency groups (PEP 735) of pyproject.toml, not published
+# The provider and the emulator (emulator/, a distribution of its own), both editable. The
+# development tools are dependency groups (PEP 735) of pyproject.toml, not published
 # extras: pip installs them from 25.1 on (--group).
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml emulator/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade 'pip>=25.1'
-	$(BIN)/python -m pip install --quiet -e . --group dev
+	$(BIN)/python -m pip install --quiet -e ./emulator -e . --group dev
 	touch $(INSTALLED)
 
-$(COMPAT_INSTALLED): pyproject.toml
+$(COMPAT_INSTALLED): pyproject.toml emulator/pyproject.toml
 	test -x $(COMPAT_VENV)/bin/python || $(PYTHON) -m venv $(COMPAT_VENV)
 	$(COMPAT_VENV)/bin/python -m pip install --quiet --upgrade 'pip>=25.1'
-	$(COMPAT_VENV)/bin/python -m pip install --quiet -e . --group test 'apache-airflow==$(COMPAT_AIRFLOW)'
+	$(COMPAT_VENV)/bin/python -m pip install --quiet -e ./emulator -e . --group test 'apache-airflow==$(COMPAT_AIRFLOW)'
 	touch $(COMPAT_INSTALLED)
 
 # Lint first (seconds), then the release files (about a minute), then the whole suite on

@@ -5,7 +5,7 @@
 ``dist`` and checks their metadata against the source tree: version, requires-python,
 license, classifiers (all known to PyPI), project URLs, every dependency of
 pyproject.toml, the published extras, the README as long description (rendered the way PyPI renders Markdown),
-and that the wheel ships ``py.typed``, the emulator's JSON seeds, the
+and that the wheel ships ``py.typed``, the
 ``apache_airflow_provider`` entry point and the Apache License's text (``LICENSE``, as
 the source tree has it), and nothing but the package (the sdist the same files, LICENSE
 and ``docs/control-room-api.md``). Exits 1 listing every problem found.
@@ -44,7 +44,7 @@ CLASSIFIERS = {
 PROJECT_URLS = {"Homepage", "Documentation", "Changelog", "Issues"}
 #: What users see as ``pip install airflow-provider-automation-anywhere[...]``; development
 #: tools are dependency groups, which are not published.
-EXTRAS: set[str] = set()
+EXTRAS = {"emulator"}
 ENTRY_POINT = "provider_info = airflow_provider_aa.get_provider_info:get_provider_info"
 
 
@@ -107,9 +107,8 @@ def _requirement(text: str) -> tuple[str, str, str]:
 
 
 def shipped_files() -> set[str]:
-    """Files both archives must hold beside the Python modules: the typing marker and the emulator's seeds."""
-    seeds = {f"{PACKAGE}/emulator/{path.name}" for path in (ROOT / PACKAGE / "emulator").glob("*.json")}
-    return {f"{PACKAGE}/__init__.py", f"{PACKAGE}/py.typed"} | seeds
+    """Files both archives must hold beside the Python modules: the typing marker."""
+    return {f"{PACKAGE}/__init__.py", f"{PACKAGE}/py.typed"}
 
 
 def check_wheel(wheel: Path, version: str) -> list[str]:

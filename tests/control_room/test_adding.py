@@ -11,7 +11,7 @@ from airflow_provider_aa.control_room.errors import AutomationAnywhereError, Inv
 from airflow_provider_aa.control_room.exchange import Sleep
 from airflow_provider_aa.control_room.session import AmbiguousOutcomeError
 from airflow_provider_aa.control_room.work_items import added_since_filter, match_created
-from airflow_provider_aa.emulator.filters import query
+from automation_anywhere_emulator.filters import query
 
 # -- match_created ----------------------------------------------------------------------------
 

@@ -19,8 +19,8 @@ import itertools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from airflow_provider_aa.emulator import filters
-from airflow_provider_aa.emulator.models import ItemRecord, WorkItem
+from automation_anywhere_emulator import filters
+from automation_anywhere_emulator.models import ItemRecord, WorkItem
 
 
 def _nanoseconds(seconds: float) -> int:

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from airflow_provider_aa.emulator.clock import ControlRoomClock
-from airflow_provider_aa.emulator.models import as_long, instant
-from airflow_provider_aa.emulator.responses import bad_request
+from automation_anywhere_emulator.clock import ControlRoomClock
+from automation_anywhere_emulator.models import as_long, instant
+from automation_anywhere_emulator.responses import bad_request
 
 STATUS_PREFIX = "STATUS:"
 #: v4's ``unattendedRequest.deviceUsageType`` values; the last runs on the pools' devices.
