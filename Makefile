@@ -9,8 +9,9 @@ COMPAT_AIRFLOW ?= 3.1.*
 COMPAT_VENV ?= .venv-compat
 COMPAT_INSTALLED := $(COMPAT_VENV)/.installed
 
-# make dist: the wheel alone, installed into a virtualenv made anew each time.
+# make dist: each wheel alone, installed into a virtualenv made anew each time.
 DIST_VENV ?= .venv-dist
+DIST_EMULATOR_VENV ?= .venv-dist-emulator
 
 # make docs: MkDocs alone (the dependency group "docs"), in a virtualenv of its own, without
 # Airflow, so that the docs build in seconds from a fresh clone.
@@ -19,16 +20,19 @@ DOCS_INSTALLED := $(DOCS_VENV)/.installed
 
 .PHONY: test test-latest test-compat test-deployment lint docs dist demo bench clean
 
-$(INSTALLED): pyproject.toml
+# The provider and the emulator (emulator/, a distribution of its own), both editable. The
+# development tools are dependency groups (PEP 735) of pyproject.toml, not published
+# extras: pip installs them from 25.1 on (--group).
+$(INSTALLED): pyproject.toml emulator/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --upgrade 'pip>=25.1'
+	$(BIN)/python -m pip install --quiet -e ./emulator -e . --group dev
 	touch $(INSTALLED)
 
-$(COMPAT_INSTALLED): pyproject.toml
+$(COMPAT_INSTALLED): pyproject.toml emulator/pyproject.toml
 	test -x $(COMPAT_VENV)/bin/python || $(PYTHON) -m venv $(COMPAT_VENV)
-	$(COMPAT_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(COMPAT_VENV)/bin/python -m pip install --quiet -e '.[test]' 'apache-airflow==$(COMPAT_AIRFLOW)'
+	$(COMPAT_VENV)/bin/python -m pip install --quiet --upgrade 'pip>=25.1'
+	$(COMPAT_VENV)/bin/python -m pip install --quiet -e ./emulator -e . --group test 'apache-airflow==$(COMPAT_AIRFLOW)'
 	touch $(COMPAT_INSTALLED)
 
 # pip >= 25.1 installs a dependency group (PEP 735) with --group.
@@ -38,7 +42,7 @@ $(DOCS_INSTALLED): pyproject.toml
 	$(DOCS_VENV)/bin/python -m pip install --quiet --group docs
 	touch $(DOCS_INSTALLED)
 
-# Lint and the docs first (seconds), then the release files (about a minute), then the whole
+# Lint and the docs first (seconds), then the release files (about 1-2 minutes), then the whole
 # suite on the newest Airflow, again on the oldest supported one, then a real deployment.
 test: lint docs dist test-latest test-compat test-deployment
 
@@ -57,19 +61,31 @@ docs: $(DOCS_INSTALLED)
 	$(DOCS_VENV)/bin/mkdocs build --strict
 	$(DOCS_VENV)/bin/python scripts/docs/selftest.py
 
-# The release files: sdist and wheel built in dist/ and checked (twine, then
-# scripts/dist/check_metadata.py), then the wheel alone installed into a fresh virtualenv
-# (pip resolves Airflow; no -e, no extras) and smoke-tested there (scripts/dist/smoke.py).
-# The fresh virtualenv has no pip of its own: .venv's newer pip installs into it, about
-# twice as fast as the one venv bundles; both reuse pip's cache.
+# The release files: the provider's and the emulator's (emulator/) sdist and wheel built in
+# dist/ and checked (twine, then scripts/dist/check_metadata.py). Then, each in a
+# virtualenv made anew: the provider's wheel alone (pip resolves Airflow; no -e, no extras:
+# no emulator), the emulator's wheel alone (no provider, no Airflow), and the provider's
+# extra emulator added to the first one from dist/ — each smoke-tested
+# (scripts/dist/smoke.py). The fresh virtualenvs have no pip of their own: .venv's newer pip
+# installs into them, about twice as fast as the one venv bundles; all reuse pip's cache.
+PROVIDER_WHEEL = dist/airflow_provider_automation_anywhere-*-py3-none-any.whl
+EMULATOR_WHEEL = dist/automation_anywhere_emulator-*-py3-none-any.whl
+PIP_INTO = $(BIN)/python -m pip --python
+
 dist: $(INSTALLED)
-	rm -rf dist $(DIST_VENV)
+	rm -rf dist $(DIST_VENV) $(DIST_EMULATOR_VENV)
 	$(BIN)/python -m build --quiet --outdir dist .
+	$(BIN)/python -m build --quiet --outdir dist emulator
 	$(BIN)/twine check --strict dist/*
 	$(BIN)/python scripts/dist/check_metadata.py dist
 	$(PYTHON) -m venv --without-pip $(DIST_VENV)
-	$(BIN)/python -m pip --python $(DIST_VENV)/bin/python install --quiet dist/*.whl
-	$(DIST_VENV)/bin/python scripts/dist/smoke.py dist/*.whl
+	$(PIP_INTO) $(DIST_VENV)/bin/python install --quiet $(PROVIDER_WHEEL)
+	$(DIST_VENV)/bin/python scripts/dist/smoke.py $(PROVIDER_WHEEL)
+	$(PYTHON) -m venv --without-pip $(DIST_EMULATOR_VENV)
+	$(PIP_INTO) $(DIST_EMULATOR_VENV)/bin/python install --quiet $(EMULATOR_WHEEL)
+	$(DIST_EMULATOR_VENV)/bin/python scripts/dist/smoke.py $(EMULATOR_WHEEL)
+	$(PIP_INTO) $(DIST_VENV)/bin/python install --quiet --no-index --find-links dist "$$(echo $(PROVIDER_WHEEL))[emulator]"
+	$(DIST_VENV)/bin/python scripts/dist/smoke.py $(EMULATOR_WHEEL)
 
 # Two pytest-xdist workers, each with its own AIRFLOW_HOME (tests/conftest.py); the UI tests
 # stay in one worker (xdist_group "ui": one API server and one browser).
@@ -111,4 +127,4 @@ bench: $(INSTALLED)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) $(COMPAT_VENV) $(DIST_VENV) $(DOCS_VENV) dist site .demo .pytest_cache
+	rm -rf $(VENV) $(COMPAT_VENV) $(DIST_VENV) $(DIST_EMULATOR_VENV) $(DOCS_VENV) dist site .demo .pytest_cache

@@ -52,7 +52,7 @@ def invoice(n: int) -> dict[str, object]:
 
 
 def run(n: int = N, batch_size: int = BATCH_SIZE) -> dict[str, float]:
-    from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
+    from automation_anywhere_emulator import ControlRoomEmulator, EmulatorConfig
 
     with ControlRoomEmulator(EmulatorConfig(pause_bot=True)) as emulator, connection_to(emulator):
         child, job = start_child("bench.add_memory", {"n": n, "batch_size": batch_size})

@@ -6,8 +6,8 @@ import math
 import time
 from dataclasses import dataclass
 
-from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+from automation_anywhere_emulator import ControlRoomEmulator, EmulatorConfig
 from bench.baseline import PlainClient
 from bench.common import QUEUE_ID, Row, connection_to, items
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_aa.emulator import ControlRoomEmulator
+from automation_anywhere_emulator import ControlRoomEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 CONN_ENV = "AIRFLOW_CONN_AUTOMATION_ANYWHERE_DEFAULT"

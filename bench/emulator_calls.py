@@ -80,7 +80,7 @@ def run() -> list[tuple[str, float, int]]:
     """(call, median milliseconds, records answered) per call."""
     import requests
 
-    from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
+    from automation_anywhere_emulator import ControlRoomEmulator, EmulatorConfig
 
     with ControlRoomEmulator(EmulatorConfig(pause_bot=True, history_runs=N)) as emulator:
         created = emulator.add_work_items(QUEUE_ID, [{"invoice_id": f"INV-{n}", "n": n} for n in range(N)])

@@ -33,7 +33,7 @@ ACTIVITY = "POST /v3/activity/list"
 
 
 def run(n: int) -> dict[str, float]:
-    from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
+    from automation_anywhere_emulator import ControlRoomEmulator, EmulatorConfig
 
     with ControlRoomEmulator(EmulatorConfig(history_runs=n)) as emulator, connection_to(emulator):
         with tempfile.TemporaryDirectory(prefix="aa-bench-export-") as folder:

@@ -76,7 +76,7 @@ class SavedAddResult:
 
 def run(n: int, batch_size: int = BATCH_SIZE) -> SavedAddResult:
     """Add ``n`` items in a fresh process, the progress saved at every step."""
-    from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
+    from automation_anywhere_emulator import ControlRoomEmulator, EmulatorConfig
 
     # A paused bot: nothing but the adds happens in the Control Room while they run.
     with ControlRoomEmulator(EmulatorConfig(pause_bot=True)) as emulator, connection_to(emulator):

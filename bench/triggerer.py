@@ -86,7 +86,7 @@ class TriggerResult:
 
 def run(side: str, n: int, interval: float = INTERVAL) -> TriggerResult:
     """Add ``n`` items, let ``n`` sensors of ``side`` ("ours" or "baseline") wait for them."""
-    from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
+    from automation_anywhere_emulator import ControlRoomEmulator, EmulatorConfig
 
     with (
         ControlRoomEmulator(EmulatorConfig(pause_bot=True, pickup_delay=0.0)) as emulator,

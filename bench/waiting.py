@@ -25,8 +25,8 @@ from airflow_provider_aa.control_room.statuses import (
     WORK_ITEM_RUNNING_STATUSES,
     judge,
 )
-from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+from automation_anywhere_emulator import ControlRoomEmulator, EmulatorConfig
 from bench.baseline import PlainClient
 from bench.common import LIST, QUEUE_ID, Row, SimulatedClock, connection_to, items
 

@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
-from airflow_provider_aa.emulator.connections import connection_uri
+from automation_anywhere_emulator import ControlRoomEmulator, EmulatorConfig
+from automation_anywhere_emulator.connections import connection_uri
 
 ROOT = Path(__file__).resolve().parent.parent
 DAGS_FOLDER = ROOT / "example_dags"
@@ -33,7 +33,7 @@ DEFERRABLE_DAG = DAGS_FOLDER / "example_automation_anywhere_deferrable.py"
 BOT_DAG = DAGS_FOLDER / "example_automation_anywhere_bot.py"
 #: The queues the two work item DAGs fill (their params name them: Invoices, Orders).
 INVOICES, ORDERS = 20, 22
-#: ``python -m airflow_provider_aa.emulator`` listens here by default.
+#: ``python -m automation_anywhere_emulator`` listens here by default.
 EMULATOR_URL = "http://127.0.0.1:8765"
 #: Marks the line ``--run-dags`` prints per DAG run: the run's outcome as JSON.
 RESULT = "DEMO RESULT "
@@ -154,7 +154,7 @@ def _show_next_steps(connection: str) -> None:
         f"""
 Next: the same DAGs in a running Airflow, a scheduler and a triggerer against the emulator,
 step by step in docs/run-it-for-real.md. In short, after `. {sys.prefix}/bin/activate`:
-  the emulator       python -m airflow_provider_aa.emulator   (it prints the connection lines)
+  the emulator       python -m automation_anywhere_emulator   (it prints the connection lines)
   the connection     airflow connections add automation_anywhere_default --conn-uri '{connection}'
   the example DAGs   {DAGS_FOLDER}   (AIRFLOW__CORE__DAGS_FOLDER)
   Airflow            airflow standalone, then unpause and trigger the DAGs"""

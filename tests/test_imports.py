@@ -22,7 +22,7 @@ NEVER_AT_PARSE = (
     "jwt",
     "cryptography",
     "airflow_provider_aa.transport",
-    "airflow_provider_aa.emulator",
+    "automation_anywhere_emulator",
     "airflow_provider_aa.tasks.export_files",
     "airflow_provider_aa.triggers",
 )

@@ -496,7 +496,7 @@ def make_seed(path: Path) -> dict[str, str]:
     """The default seed plus a user per case and the cases' queues; returns the users' passwords."""
     from importlib import resources
 
-    seed = json.loads(resources.files("airflow_provider_aa.emulator").joinpath("default_seed.json").read_text())
+    seed = json.loads(resources.files("automation_anywhere_emulator").joinpath("default_seed.json").read_text())
     passwords = {}
     for number, username in enumerate(CASE_USERS):
         passwords[username] = f"{username.title().replace('_', '')}-{secrets.token_urlsafe(9)}"

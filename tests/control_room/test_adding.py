@@ -10,7 +10,7 @@ from airflow_provider_aa.control_room.adding import AddProgress, add_batch, add_
 from airflow_provider_aa.control_room.errors import AmbiguousOutcomeError, AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.exchange import Sleep
 from airflow_provider_aa.control_room.work_items import added_since_filter, match_created
-from airflow_provider_aa.emulator.filters import query
+from automation_anywhere_emulator.filters import query
 
 # -- match_created ----------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import pytest
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.listing import PageCursor, lookup, read_all
 from airflow_provider_aa.control_room.work_items import list_request
-from airflow_provider_aa.emulator.filters import query
+from automation_anywhere_emulator.filters import query
 
 FIRST = list_request("7")
 

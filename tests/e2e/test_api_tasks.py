@@ -11,10 +11,10 @@ from airflow.providers.common.compat.sdk import AirflowSensorTimeout
 
 from airflow_provider_aa.control_room.bots import ApiTasksUnavailableError
 from airflow_provider_aa.control_room.errors import InvalidInputError
-from airflow_provider_aa.emulator import EmulatorConfig
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 from airflow_provider_aa.operators.automation_anywhere import AutomationAnywhereDeployBotOperator
 from airflow_provider_aa.sensors.automation_anywhere import AutomationAnywhereBotRunSensor
+from automation_anywhere_emulator import EmulatorConfig
 from tests.e2e.conftest import load_example_dag, task_states, xcoms
 from tests.operators.test_deploy_bot import TaskInstance
 from tests.operators.test_on_kill import MANAGE, SAVED_DEPLOYMENT, Killed, kill_while_waiting

@@ -12,8 +12,8 @@ import json
 import pytest
 
 from airflow_provider_aa.control_room.bots import BotRunCheck
-from airflow_provider_aa.emulator.connections import connection_fields, env_var_name
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+from automation_anywhere_emulator.connections import connection_fields, env_var_name
 from tests.conftest import TEST_DAGS
 from tests.e2e.conftest import task_states, xcoms
 

@@ -17,10 +17,10 @@ import pytest
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError
 from airflow_provider_aa.control_room.roles import ROLE_PRESETS
-from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
-from airflow_provider_aa.emulator.connections import connection_fields, env_var_name
-from airflow_provider_aa.emulator.profiles import PROFILES
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+from automation_anywhere_emulator import ControlRoomEmulator, EmulatorConfig
+from automation_anywhere_emulator.connections import connection_fields, env_var_name
+from automation_anywhere_emulator.profiles import PROFILES
 from tests.e2e.conftest import load_example_dag, task_states, xcoms
 
 pytestmark = pytest.mark.usefixtures("airflow_db")

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from airflow_provider_aa.control_room.roles import ROLE_PRESETS
-from airflow_provider_aa.emulator.connections import connection_fields, env_var_name
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+from automation_anywhere_emulator.connections import connection_fields, env_var_name
 from tests.e2e.conftest import load_test_dag, task_states, xcoms
 
 pytestmark = pytest.mark.usefixtures("airflow_db")

@@ -30,8 +30,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
-from airflow_provider_aa.emulator.config import load_seed
+from automation_anywhere_emulator import ControlRoomEmulator, EmulatorConfig
+from automation_anywhere_emulator.config import load_seed
 from tests.e2e.conftest import load_test_dag, task_states
 
 pytestmark = pytest.mark.usefixtures("airflow_db")

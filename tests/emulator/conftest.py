@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
+from automation_anywhere_emulator import ControlRoomEmulator, EmulatorConfig
 
 PASSWORD_USER = {"username": "bot_runner", "password": "Emulator-Passw0rd!"}
 API_KEY_USER = {"username": "api_user", "apiKey": "EMUAPIKEY0Qx7Rt2Lm9Vb4Nc8Hs3Kd6Wp1Zf5Gj8"}

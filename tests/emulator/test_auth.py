@@ -5,8 +5,8 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from airflow_provider_aa.emulator import ControlRoomEmulator
-from airflow_provider_aa.emulator.config import load_seed
+from automation_anywhere_emulator import ControlRoomEmulator
+from automation_anywhere_emulator.config import load_seed
 from tests.emulator.conftest import API_KEY_USER, PASSWORD_USER, SINGLE_USER, Client
 
 QUEUE = "/v3/wlm/queues/20"

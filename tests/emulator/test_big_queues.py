@@ -9,8 +9,8 @@ import random
 
 import pytest
 
-from airflow_provider_aa.emulator import bot_runner, filters
-from airflow_provider_aa.emulator.models import WorkItem
+from automation_anywhere_emulator import bot_runner, filters
+from automation_anywhere_emulator.models import WorkItem
 from tests.emulator.conftest import Client
 
 BIG = 100_000

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from airflow_provider_aa.emulator.bot_runner import outcome
-from airflow_provider_aa.emulator.models import instant
+from automation_anywhere_emulator.bot_runner import outcome
+from automation_anywhere_emulator.models import instant
 from tests.emulator.conftest import Client
 
 

@@ -7,8 +7,8 @@ import time
 import pytest
 import requests
 
-from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
-from airflow_provider_aa.emulator.models import OTHER_PRODUCER, instant
+from automation_anywhere_emulator import ControlRoomEmulator, EmulatorConfig
+from automation_anywhere_emulator.models import OTHER_PRODUCER, instant
 from tests.emulator.conftest import TIMEOUT, Client
 
 

@@ -1,4 +1,4 @@
-"""``python -m airflow_provider_aa.emulator`` starts, serves and stops on SIGTERM."""
+"""``python -m automation_anywhere_emulator`` starts, serves and stops on SIGTERM."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def test_cli_serves_until_sigterm(tmp_path):
     seed_file = tmp_path / "seed.json"
     seed_file.write_text(json.dumps(seed))
     port = free_port()
-    command = [sys.executable, "-m", "airflow_provider_aa.emulator", "--port", str(port), "--seed", str(seed_file)]
+    command = [sys.executable, "-m", "automation_anywhere_emulator", "--port", str(port), "--seed", str(seed_file)]
     command += ["--numeric-ids", "--no-auth-v1", "--token-lifetime", "30", "--pickup-delay", "0", "--work-delay", "0"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -60,7 +60,7 @@ def test_cli_reports_a_busy_port():
         busy.listen()
         port = busy.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "airflow_provider_aa.emulator", "--port", str(port)],
+            [sys.executable, "-m", "automation_anywhere_emulator", "--port", str(port)],
             capture_output=True, text=True, timeout=20,
         )  # fmt: skip
     assert result.returncode == 2 and "emulator:" in result.stderr
@@ -68,7 +68,7 @@ def test_cli_reports_a_busy_port():
 
 def test_cli_serves_https_with_a_clock_offset():
     port = free_port()
-    command = [sys.executable, "-m", "airflow_provider_aa.emulator", "--port", str(port), "--tls"]
+    command = [sys.executable, "-m", "automation_anywhere_emulator", "--port", str(port), "--tls"]
     command += ["--clock-offset", "-61"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -86,7 +86,7 @@ def test_cli_serves_https_with_a_clock_offset():
 
 def test_cli_sets_busy_queues_and_page_quirks():
     port = free_port()
-    command = [sys.executable, "-m", "airflow_provider_aa.emulator", "--port", str(port), "--busy-queue", "20=50"]
+    command = [sys.executable, "-m", "automation_anywhere_emulator", "--port", str(port), "--busy-queue", "20=50"]
     command += ["--busy-queue", "22=0.5", "--page-cap", "7", "--ignore-offset"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -102,7 +102,7 @@ def test_cli_sets_busy_queues_and_page_quirks():
 
 def test_cli_issues_tokens_with_the_claims_asked_for():
     port = free_port()
-    command = [sys.executable, "-m", "airflow_provider_aa.emulator", "--port", str(port), "--token-claims", "exp_only"]
+    command = [sys.executable, "-m", "automation_anywhere_emulator", "--port", str(port), "--token-claims", "exp_only"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert f"http://127.0.0.1:{port}" in process.stdout.readline()
@@ -117,7 +117,7 @@ def test_cli_issues_tokens_with_the_claims_asked_for():
 def test_cli_refuses_a_bad_busy_queue():
     for value in ("20", "20=fast", "99=1", "20=-1"):
         result = subprocess.run(
-            [sys.executable, "-m", "airflow_provider_aa.emulator", "--port", "0", "--busy-queue", value],
+            [sys.executable, "-m", "automation_anywhere_emulator", "--port", "0", "--busy-queue", value],
             capture_output=True, text=True, timeout=20,
         )  # fmt: skip
         assert result.returncode == 2 and ("busy" in result.stderr), (value, result.stderr)
@@ -128,7 +128,7 @@ def test_cli_has_two_days_of_history_to_export_unless_told_otherwise():
     url = f"http://127.0.0.1:{port}"
     totals = []
     for extra in ([], ["--history-runs", "0"]):
-        command = [sys.executable, "-m", "airflow_provider_aa.emulator", "--port", str(port), *extra]
+        command = [sys.executable, "-m", "automation_anywhere_emulator", "--port", str(port), *extra]
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             assert url in process.stdout.readline()

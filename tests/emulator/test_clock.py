@@ -9,9 +9,9 @@ import jwt
 import pytest
 import requests
 
-from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
-from airflow_provider_aa.emulator.config import MAX_SECONDS
-from airflow_provider_aa.emulator.models import instant
+from automation_anywhere_emulator import ControlRoomEmulator, EmulatorConfig
+from automation_anywhere_emulator.config import MAX_SECONDS
+from automation_anywhere_emulator.models import instant
 from tests.emulator.conftest import TIMEOUT, Client
 
 QUEUE = "/v3/wlm/queues/20"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_aa.emulator.deployments import Bot, run_outcome
+from automation_anywhere_emulator.deployments import Bot, run_outcome
 from tests.emulator.conftest import Client
 
 TYPED = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_aa.emulator.filters import query
-from airflow_provider_aa.emulator.responses import ApiError
+from automation_anywhere_emulator.filters import query
+from automation_anywhere_emulator.responses import ApiError
 
 RECORDS = [
     {"id": "40001", "status": "COMPLETED", "json": {"name": "Ann", "amount": "5", "city": "Oslo"}},

@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from airflow_provider_aa.emulator import ControlRoomEmulator
+from automation_anywhere_emulator import ControlRoomEmulator
 from tests.emulator.conftest import (
     TIMEOUT,
     Client,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_aa.control_room import bots, work_item_changes, work_items
-from airflow_provider_aa.emulator import filters
+from automation_anywhere_emulator import filters
 
 
 @pytest.fixture

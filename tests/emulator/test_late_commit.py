@@ -10,8 +10,8 @@ from datetime import datetime
 import pytest
 import requests
 
-from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig, server
-from airflow_provider_aa.emulator.models import instant
+from automation_anywhere_emulator import ControlRoomEmulator, EmulatorConfig, server
+from automation_anywhere_emulator.models import instant
 from tests.emulator.conftest import (
     PASSWORD_USER,
     TIMEOUT,

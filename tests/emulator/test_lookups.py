@@ -137,8 +137,8 @@ def test_the_lists_need_a_token_and_a_well_formed_body(aa_emulator, client, path
 
 
 def test_a_seed_without_look_up_data_lists_nothing():
-    from airflow_provider_aa.emulator import ControlRoomEmulator
-    from airflow_provider_aa.emulator.config import load_seed
+    from automation_anywhere_emulator import ControlRoomEmulator
+    from automation_anywhere_emulator.config import load_seed
 
     seed = {key: value for key, value in load_seed().items() if key not in ("runAsUsers", "pools", "privateBots")}
     with ControlRoomEmulator(seed=seed) as emulator:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from airflow_provider_aa.emulator import ControlRoomEmulator
+from automation_anywhere_emulator import ControlRoomEmulator
 from tests.emulator.conftest import TIMEOUT, Client, address, assert_threads_end, handler_threads, parse_answer
 
 QUEUE = "/v3/wlm/queues/20"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from airflow_provider_aa.emulator import EmulatorConfig
+from automation_anywhere_emulator import EmulatorConfig
 from tests.emulator.conftest import TIMEOUT
 
 ACTIVITIES = "/v3/activity/list"

@@ -1,4 +1,4 @@
-"""The ``export AIRFLOW_CONN_...`` lines ``python -m airflow_provider_aa.emulator`` prints work as pasted."""
+"""The ``export AIRFLOW_CONN_...`` lines ``python -m automation_anywhere_emulator`` prints work as pasted."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from airflow.models import Connection as CoreConnection
 from airflow.sdk import Connection
 
 from airflow_provider_aa.control_room.settings import settings_of
-from airflow_provider_aa.emulator.connections import connection_uri
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+from automation_anywhere_emulator.connections import connection_uri
 from tests.emulator.conftest import API_KEY_USER, PASSWORD_USER
 
 CONN_IDS = {
@@ -41,7 +41,7 @@ class Started:
 @contextmanager
 def start(*options: str, lines: int) -> Iterator[Started]:
     """Run the emulator CLI on a free port, read its first ``lines`` lines, stop it on SIGTERM."""
-    command = [sys.executable, "-m", "airflow_provider_aa.emulator", "--port", "0", *options]
+    command = [sys.executable, "-m", "automation_anywhere_emulator", "--port", "0", *options]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout is not None and process.stderr is not None
     watchdog = threading.Timer(START_TIMEOUT, process.kill)

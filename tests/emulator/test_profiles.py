@@ -9,9 +9,9 @@ import sys
 import pytest
 import requests
 
-from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
-from airflow_provider_aa.emulator.__main__ import main
-from airflow_provider_aa.emulator.profiles import DEFAULT_PROFILE, PROFILES
+from automation_anywhere_emulator import ControlRoomEmulator, EmulatorConfig
+from automation_anywhere_emulator.__main__ import main
+from automation_anywhere_emulator.profiles import DEFAULT_PROFILE, PROFILES
 from tests.emulator.conftest import PASSWORD_USER, TIMEOUT, Client
 from tests.emulator.test_cli import free_port
 
@@ -106,7 +106,7 @@ def test_list_profiles_prints_each_name_description_and_sources(capsys):
 def test_the_command_line_serves_a_profile_strict_and_says_so():
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "airflow_provider_aa.emulator", "--port", str(port)]
+    command = [sys.executable, "-m", "automation_anywhere_emulator", "--port", str(port)]
     process = subprocess.Popen(
         [*command, "--profile", "on-prem-11.3", "--strict", "--no-auth-v1"],
         stdout=subprocess.PIPE,

@@ -77,16 +77,52 @@ def test_use_connection_sets_the_environment(aa_emulator, monkeypatch):
     assert json.loads(os.environ["AIRFLOW_CONN_MY_CR"])["login"] == "bot_runner"
 
 
-def test_plugin_is_registered_and_cheap_to_import():
+def test_plugin_is_registered_by_the_emulator_alone_and_cheap_to_import():
     code = (
         "import sys, importlib.metadata as m;"
         "eps = [e.value for e in m.entry_points(group='pytest11')];"
-        "assert 'airflow_provider_aa.emulator.pytest_plugin' in eps, eps;"
-        "import airflow_provider_aa.emulator.pytest_plugin;"
-        "import airflow_provider_aa.emulator;"
+        "assert 'automation_anywhere_emulator.pytest_plugin' in eps, eps;"
+        "owners = [e.dist.name for e in m.entry_points(group='pytest11') if 'emulator' in e.value];"
+        "assert owners == ['automation-anywhere-emulator'], owners;"
+        "import automation_anywhere_emulator.pytest_plugin;"
+        "import automation_anywhere_emulator;"
         "assert not [name for name in sys.modules if name == 'airflow' or name.startswith('airflow.')]"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_the_emulator_imports_nothing_of_the_provider():
+    """Every module of the emulator's package imports without the provider (a distribution of its own)."""
+    code = (
+        "import importlib, pkgutil, sys, automation_anywhere_emulator as package;"
+        "[importlib.import_module(m.name) for m in pkgutil.walk_packages(package.__path__, package.__name__ + '.')];"
+        "assert 'automation_anywhere_emulator.tls' in sys.modules;"
+        "assert not [name for name in sys.modules if name.startswith('airflow_provider_aa')], 'the provider was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_the_fixtures_call_the_registered_reset_hooks(pytester):
+    """The provider registers ``forget_capabilities``: a test that switched an API version off does not leak it."""
+    pytester.makepyfile(
+        """
+        from airflow_provider_aa.control_room.capabilities import Capabilities
+        from airflow_provider_aa.hooks import automation_anywhere
+
+        def test_learns(aa_emulator):
+            automation_anywhere._CAPABILITIES[(aa_emulator.url, "bot_runner")] = Capabilities()
+
+        def test_forgotten(aa_emulator):
+            assert automation_anywhere._CAPABILITIES == {}
+
+        def test_learns_over_tls(aa_emulator_tls):
+            automation_anywhere._CAPABILITIES[(aa_emulator_tls.url, "bot_runner")] = Capabilities()
+
+        def test_forgotten_over_tls(aa_emulator_tls):
+            assert automation_anywhere._CAPABILITIES == {}
+        """
+    )
+    pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider").assert_outcomes(passed=4)
 
 
 def test_users_can_use_the_fixture_in_their_own_tests(pytester):

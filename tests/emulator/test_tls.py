@@ -13,7 +13,7 @@ import pytest
 import requests
 from cryptography import x509
 
-from airflow_provider_aa.emulator import ControlRoomEmulator
+from automation_anywhere_emulator import ControlRoomEmulator
 from tests.emulator.conftest import PASSWORD_USER, TIMEOUT, address, assert_threads_end, handler_threads
 
 

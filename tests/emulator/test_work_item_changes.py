@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from airflow_provider_aa.emulator import bot_runner
-from airflow_provider_aa.emulator.responses import ApiError
+from automation_anywhere_emulator import bot_runner
+from automation_anywhere_emulator.responses import ApiError
 from tests.emulator.conftest import Client
 
 ITEMS = "/v3/wlm/queues/20/workitems"

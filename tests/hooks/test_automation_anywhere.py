@@ -9,8 +9,8 @@ import requests
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
 from airflow_provider_aa.control_room.session import ControlRoomSession
-from airflow_provider_aa.emulator.filters import query
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+from automation_anywhere_emulator.filters import query
 from tests.conftest import API_KEY, BASE_URL, PASSWORD, make_token
 
 QUEUE = f"{BASE_URL}/v3/wlm/queues/7"

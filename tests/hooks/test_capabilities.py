@@ -9,8 +9,8 @@ import pytest
 
 from airflow_provider_aa import check as check_cli
 from airflow_provider_aa.control_room.capabilities import REPORT_KEYS
-from airflow_provider_aa.emulator import EmulatorConfig
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+from automation_anywhere_emulator import EmulatorConfig
 
 V4_DEPLOY = "POST /v4/automations/deploy"
 V4_UPDATE = "PUT /v4/wlm/queues/{queueId}/workitems/{id}"

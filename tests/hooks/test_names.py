@@ -112,8 +112,8 @@ def test_bad_input_fails_before_any_request(hook, aa_emulator, call, message):
 
 
 def test_an_ambiguous_queue_name(aa_emulator, monkeypatch):
-    from airflow_provider_aa.emulator import ControlRoomEmulator
-    from airflow_provider_aa.emulator.config import load_seed
+    from automation_anywhere_emulator import ControlRoomEmulator
+    from automation_anywhere_emulator.config import load_seed
 
     seed = load_seed()
     seed["queues"].append({**seed["queues"][0], "id": 23, "description": "a second queue of that name"})

@@ -8,8 +8,8 @@ import pytest
 
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError, NameLookupError
 from airflow_provider_aa.control_room.roles import ROLE_PRESETS
-from airflow_provider_aa.emulator.connections import connection_fields, env_var_name
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+from automation_anywhere_emulator.connections import connection_fields, env_var_name
 
 LIST_V2 = "POST /v2/usermanagement/roles/list"
 LIST_V1 = "POST /v1/usermanagement/roles/list"

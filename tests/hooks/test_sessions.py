@@ -16,9 +16,9 @@ from airflow_provider_aa.control_room.errors import (
     SessionConflictError,
 )
 from airflow_provider_aa.control_room.session import EVICTION_WINDOW, MAX_EVICTIONS, ControlRoomSession
-from airflow_provider_aa.emulator import ControlRoomEmulator
-from airflow_provider_aa.emulator.config import load_seed
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+from automation_anywhere_emulator import ControlRoomEmulator
+from automation_anywhere_emulator.config import load_seed
 from tests.conftest import BASE_URL, PASSWORD, make_token
 from tests.hooks.test_automation_anywhere import QUEUE, hook_with_clock, item
 

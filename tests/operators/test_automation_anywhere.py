@@ -7,8 +7,8 @@ import requests
 
 from airflow_provider_aa.control_room.adding import add_fingerprint
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
-from airflow_provider_aa.emulator.filters import query
 from airflow_provider_aa.operators.automation_anywhere import AutomationAnywhereAddWorkItemsOperator
+from automation_anywhere_emulator.filters import query
 from tests.conftest import BASE_URL, PASSWORD, make_token
 from tests.sensors.test_bot_run_sensor import StateStore
 

@@ -228,8 +228,8 @@ def test_a_deployment_saved_by_an_id_task_is_taken_by_a_retry_by_name(emulator):
 def named_alike(monkeypatch):
     """An emulator that also holds objects named like the seed's but for whitespace, and bots at
     ``Report`` and in a top-level folder named like the root."""
-    from airflow_provider_aa.emulator import ControlRoomEmulator
-    from airflow_provider_aa.emulator.config import load_seed
+    from automation_anywhere_emulator import ControlRoomEmulator
+    from automation_anywhere_emulator.config import load_seed
 
     seed = load_seed()
     seed["queues"].append({**seed["queues"][0], "id": 24, "name": "Invoices "})

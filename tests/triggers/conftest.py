@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, TransportFailure
-from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
 from airflow_provider_aa.triggers.clients import AsyncControlRoomClient, TriggerClients
+from automation_anywhere_emulator import ControlRoomEmulator, EmulatorConfig
 from tests.triggers.virtual_time import VirtualTime
 
 

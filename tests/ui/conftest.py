@@ -233,7 +233,7 @@ def browser():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as problem:
-        pytest.fail(f"Playwright is not installed ({problem}): pip install -e '.[test]'", pytrace=False)
+        pytest.fail(f"Playwright is not installed ({problem}): pip install --group test", pytrace=False)
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(
             f"No Chromium at {CHROMIUM}: install it with `apt-get install -y chromium` "

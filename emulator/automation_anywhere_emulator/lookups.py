@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_aa.emulator.models import instant
+from automation_anywhere_emulator.models import instant
 
 TASK_BOT = "application/vnd.aa.taskbot"
 #: An API task's file type (PixieBrix's client lists them by it: pixiebrix/pixiebrix-extension,

@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_aa.emulator.tokens import TOKEN_CLAIMS
+from automation_anywhere_emulator.tokens import TOKEN_CLAIMS
 
 _DURATION_FIELDS = ("token_lifetime", "pickup_delay", "work_delay", "activity_delay")
 _BOOL_FIELDS = (
@@ -185,7 +185,7 @@ class EmulatorConfig:
         The settings of the Control Room version ``name`` (see :mod:`.profiles`), then
         ``changes``; an unknown profile raises ``ValueError``, an unknown setting ``TypeError``.
         """
-        from airflow_provider_aa.emulator.profiles import profile
+        from automation_anywhere_emulator.profiles import profile
 
         return cls().replace(**profile(name).settings).replace(**changes)
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from airflow_provider_aa.emulator.responses import bad_request
+from automation_anywhere_emulator.responses import bad_request
 
 MAX_PAGE_LENGTH = 100
 UNPAGED_LIMIT = 200

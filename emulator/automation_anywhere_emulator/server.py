@@ -25,13 +25,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-from airflow_provider_aa.emulator import admin, api, tls
-from airflow_provider_aa.emulator.config import EmulatorConfig, load_seed
-from airflow_provider_aa.emulator.connections import AUTH_TYPES, airflow_connection, connection_fields, env_var_name
-from airflow_provider_aa.emulator.counters import Counters, RequestLog
-from airflow_provider_aa.emulator.faults import FaultInjector, Streamed, answer_instead, oversized
-from airflow_provider_aa.emulator.responses import ApiError, Response
-from airflow_provider_aa.emulator.state import ControlRoomState
+from automation_anywhere_emulator import admin, api, tls
+from automation_anywhere_emulator.config import EmulatorConfig, load_seed
+from automation_anywhere_emulator.connections import AUTH_TYPES, airflow_connection, connection_fields, env_var_name
+from automation_anywhere_emulator.counters import Counters, RequestLog
+from automation_anywhere_emulator.faults import FaultInjector, Streamed, answer_instead, oversized
+from automation_anywhere_emulator.responses import ApiError, Response
+from automation_anywhere_emulator.state import ControlRoomState
 
 if TYPE_CHECKING:
     import pytest

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any
 
-from airflow_provider_aa.emulator.counters import Counters
-from airflow_provider_aa.emulator.models import Session
-from airflow_provider_aa.emulator.responses import ApiError, Response, json_response, no_content
-from airflow_provider_aa.emulator.roles import check_api
-from airflow_provider_aa.emulator.state import TOKEN_MISSING, Accepted, ControlRoomState, validating
-from airflow_provider_aa.emulator.strict import check_body, check_headers
+from automation_anywhere_emulator.counters import Counters
+from automation_anywhere_emulator.models import Session
+from automation_anywhere_emulator.responses import ApiError, Response, json_response, no_content
+from automation_anywhere_emulator.roles import check_api
+from automation_anywhere_emulator.state import TOKEN_MISSING, Accepted, ControlRoomState, validating
+from automation_anywhere_emulator.strict import check_body, check_headers
 
 #: Deepest nesting of arrays and objects accepted in a request body: the emulator copies and
 #: checks bodies recursively, and Python's recursion limit is about 1000 frames.

@@ -43,9 +43,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_aa.emulator.config import EmulatorConfig
-from airflow_provider_aa.emulator.models import Session, as_long, instant, require_version
-from airflow_provider_aa.emulator.responses import ApiError, bad_request
+from automation_anywhere_emulator.config import EmulatorConfig
+from automation_anywhere_emulator.models import Session, as_long, instant, require_version
+from automation_anywhere_emulator.responses import ApiError, bad_request
 
 ROLE_NOT_FOUND = "UM_ROLE_NOT_FOUND"
 ROLE_EXISTS = "UM_ROLE_ALREADY_EXISTS"

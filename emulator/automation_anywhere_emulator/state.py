@@ -42,11 +42,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from airflow_provider_aa.emulator import filters, item_lists, status_rules
-from airflow_provider_aa.emulator.bot_runner import BotIdentity, BotRunner
-from airflow_provider_aa.emulator.clock import ControlRoomClock
-from airflow_provider_aa.emulator.config import EmulatorConfig
-from airflow_provider_aa.emulator.deployments import (
+from automation_anywhere_emulator import filters, item_lists, status_rules
+from automation_anywhere_emulator.bot_runner import BotIdentity, BotRunner
+from automation_anywhere_emulator.clock import ControlRoomClock
+from automation_anywhere_emulator.config import EmulatorConfig
+from automation_anywhere_emulator.deployments import (
     ApiTaskSlots,
     Bot,
     BotRun,
@@ -58,9 +58,9 @@ from airflow_provider_aa.emulator.deployments import (
     uses_pools,
     whole_number,
 )
-from airflow_provider_aa.emulator.history import History
-from airflow_provider_aa.emulator.lookups import API_TASK, TASK_BOT, Directory, bot_file
-from airflow_provider_aa.emulator.models import (
+from automation_anywhere_emulator.history import History
+from automation_anywhere_emulator.lookups import API_TASK, TASK_BOT, Directory, bot_file
+from automation_anywhere_emulator.models import (
     EVICTED,
     LOGGED_OUT,
     OTHER_PRODUCER,
@@ -71,9 +71,9 @@ from airflow_provider_aa.emulator.models import (
     as_long,
     require_version,
 )
-from airflow_provider_aa.emulator.responses import ApiError, bad_request
-from airflow_provider_aa.emulator.roles import RoleStore
-from airflow_provider_aa.emulator.tokens import TokenIssuer
+from automation_anywhere_emulator.responses import ApiError, bad_request
+from automation_anywhere_emulator.roles import RoleStore
+from automation_anywhere_emulator.tokens import TokenIssuer
 
 # Error codes. UM1101 and UM1114 are the Control Room's; the others are the emulator's choice.
 BAD_CREDENTIALS = "UM1101"

@@ -8,7 +8,8 @@ the provider's tests, the demo and users' own DAG tests run without a Control Ro
 Start it
 --------
 - Python: ``with ControlRoomEmulator() as emulator: ... emulator.url ...``
-- Command line: ``python -m airflow_provider_aa.emulator --port 8765`` (``--help``).
+- Command line: ``automation-anywhere-emulator --port 8765`` or ``python -m
+  automation_anywhere_emulator --port 8765`` (``--help``).
 - pytest: the ``aa_emulator`` fixture (see :mod:`.pytest_plugin`), registered on install.
 - A Control Room version: ``EmulatorConfig.for_profile(name)``, ``--profile NAME``, ``pytest
   --aa-emulator-profile NAME`` (:mod:`.profiles`); ``strict`` refuses what the API reference
@@ -167,7 +168,11 @@ client gave up). HTTP controls under ``/_emulator/``:
 user and refreshes. :meth:`ControlRoomEmulator.restart` keeps data and drops sessions.
 """
 
-from airflow_provider_aa.emulator.config import EmulatorConfig
-from airflow_provider_aa.emulator.server import ControlRoomEmulator
+from automation_anywhere_emulator.config import EmulatorConfig
+from automation_anywhere_emulator.server import ControlRoomEmulator
+
+# The same version as the provider's (its extra emulator pins it; make dist checks both).
+# emulator/pyproject.toml reads it without importing the package.
+__version__ = "0.1.0"
 
 __all__ = ["ControlRoomEmulator", "EmulatorConfig"]

@@ -32,10 +32,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_aa.emulator import filters
-from airflow_provider_aa.emulator.clock import ControlRoomClock
-from airflow_provider_aa.emulator.deployments import Bot
-from airflow_provider_aa.emulator.models import instant
+from automation_anywhere_emulator import filters
+from automation_anywhere_emulator.clock import ControlRoomClock
+from automation_anywhere_emulator.deployments import Bot
+from automation_anywhere_emulator.models import instant
 
 HISTORY_DAYS = 2
 #: Longest run of the history (seconds); runs begin early enough to end before the anchor.

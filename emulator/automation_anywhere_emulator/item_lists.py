@@ -25,8 +25,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from airflow_provider_aa.emulator import filters
-from airflow_provider_aa.emulator.models import ItemRecord, WorkItem
+from automation_anywhere_emulator import filters
+from automation_anywhere_emulator.models import ItemRecord, WorkItem
 
 
 def _nanoseconds(seconds: float) -> int:

@@ -24,7 +24,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_provider_aa.emulator.responses import ApiError, bad_request
+from automation_anywhere_emulator.responses import ApiError, bad_request
 
 #: Request headers of HTTP itself (RFC 9110/9112), which clients send whatever the API.
 HTTP_HEADERS = frozenset(

@@ -62,8 +62,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_aa.emulator.config import check_number
-from airflow_provider_aa.emulator.responses import JSON, ApiError, Response
+from automation_anywhere_emulator.config import check_number
+from automation_anywhere_emulator.responses import JSON, ApiError, Response
 
 KINDS: dict[str, dict[str, Any]] = {
     "latency": {"seconds": 1.0},

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_aa.emulator.api import Request
-from airflow_provider_aa.emulator.responses import ApiError, Response, bad_request, json_response, no_content
+from automation_anywhere_emulator.api import Request
+from automation_anywhere_emulator.responses import ApiError, Response, bad_request, json_response, no_content
 
 if TYPE_CHECKING:
-    from airflow_provider_aa.emulator.server import ControlRoomEmulator
+    from automation_anywhere_emulator.server import ControlRoomEmulator
 
 PREFIX = "/_emulator/"
 
@@ -67,7 +67,7 @@ def _dispatch(emulator: ControlRoomEmulator, method: str, name: str, request: Re
         case "POST", "tokens":
             return json_response({"token": emulator.issue_token(_username(request))})
     raise ApiError(
-        404, "NOT_FOUND", f"No emulator control {method} {PREFIX}{name}", "See airflow_provider_aa.emulator.admin"
+        404, "NOT_FOUND", f"No emulator control {method} {PREFIX}{name}", "See automation_anywhere_emulator.admin"
     )
 
 

@@ -1,5 +1,5 @@
 """
-``python -m airflow_provider_aa.emulator``: run the emulator until SIGINT or SIGTERM.
+``python -m automation_anywhere_emulator``: run the emulator until SIGINT or SIGTERM.
 
 At start it prints its URL, then (with ``--tls``) its certificate's path, then one ready
 ``export AIRFLOW_CONN_...=...`` line per auth mode for the seed's users, to paste into the
@@ -15,10 +15,10 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
-from airflow_provider_aa.emulator.connections import connection_uri, env_var_name
-from airflow_provider_aa.emulator.profiles import DEFAULT_PROFILE, PROFILES, describe
-from airflow_provider_aa.emulator.tokens import TOKEN_CLAIMS
+from automation_anywhere_emulator import ControlRoomEmulator, EmulatorConfig
+from automation_anywhere_emulator.connections import connection_uri, env_var_name
+from automation_anywhere_emulator.profiles import DEFAULT_PROFILE, PROFILES, describe
+from automation_anywhere_emulator.tokens import TOKEN_CLAIMS
 
 #: The command line's history: a run about every five minutes over two days, so that the
 #: export example has something to show. (``EmulatorConfig`` and the pytest fixture start with
@@ -47,7 +47,7 @@ def _busy_queue(text: str) -> tuple[str, float]:
 def _parser() -> argparse.ArgumentParser:
     defaults = EmulatorConfig()
     parser = argparse.ArgumentParser(
-        prog="python -m airflow_provider_aa.emulator", description="Automation Anywhere Control Room emulator"
+        prog="python -m automation_anywhere_emulator", description="Automation Anywhere Control Room emulator"
     )
     parser.add_argument(
         "--profile",

@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from airflow_provider_aa.emulator.clock import ControlRoomClock
-from airflow_provider_aa.emulator.models import as_long, instant
-from airflow_provider_aa.emulator.responses import bad_request
+from automation_anywhere_emulator.clock import ControlRoomClock
+from automation_anywhere_emulator.models import as_long, instant
+from automation_anywhere_emulator.responses import bad_request
 
 STATUS_PREFIX = "STATUS:"
 #: The one ``executionType`` of a headless (API task) deploy that the emulator knows.

@@ -16,6 +16,12 @@ pytest fixtures for testing against the Control Room emulator, registered on ins
   (``url`` is ``https://...``), reset alike; trust ``aa_emulator_tls.ca_file``, e.g.
   ``requests.get(aa_emulator_tls.url + ..., verify=aa_emulator_tls.ca_file)``.
 
+After each reset the fixtures call the callables that installed distributions register in
+the entry point group ``automation_anywhere_emulator.reset`` (no arguments), so that a
+client library forgets what it cached of the emulator: the Airflow provider registers its
+hooks' ``forget_capabilities`` (a test may switch API versions off). The emulator itself
+imports no client.
+
 Both behave as the default, lenient emulator (every API version); ``pytest
 --aa-emulator-profile NAME`` makes them a Control Room version (see :mod:`.profiles`), and
 ``--aa-emulator-strict`` refuses what the API reference does not document (see :mod:`.strict`).
@@ -25,13 +31,15 @@ Importing this module is cheap: the emulator is imported when a fixture is first
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
+from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
 import pytest
 
 if TYPE_CHECKING:
-    from airflow_provider_aa.emulator import ControlRoomEmulator, EmulatorConfig
+    from automation_anywhere_emulator import ControlRoomEmulator, EmulatorConfig
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -40,7 +48,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--aa-emulator-profile",
         metavar="NAME",
         help="the aa_emulator fixtures behave as this Control Room version (python -m "
-        "airflow_provider_aa.emulator --list-profiles)",
+        "automation_anywhere_emulator --list-profiles)",
     )
     group.addoption(
         "--aa-emulator-strict",
@@ -49,8 +57,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+#: Entry point group of callables (no arguments) the fixtures call after each reset.
+RESET_HOOKS = "automation_anywhere_emulator.reset"
+
+
+@functools.cache
+def _reset_hooks() -> tuple[Callable[[], object], ...]:
+    """The registered reset hooks, loaded once per process (loading imports their modules)."""
+    return tuple(entry_point.load() for entry_point in entry_points(group=RESET_HOOKS))
+
+
+def _reset(emulator: ControlRoomEmulator) -> ControlRoomEmulator:
+    emulator.reset()
+    for hook in _reset_hooks():
+        hook()
+    return emulator
+
+
 def _config(config: pytest.Config) -> EmulatorConfig:
-    from airflow_provider_aa.emulator import EmulatorConfig
+    from automation_anywhere_emulator import EmulatorConfig
 
     profile = config.getoption("aa_emulator_profile")
     strict = bool(config.getoption("aa_emulator_strict"))
@@ -60,7 +85,7 @@ def _config(config: pytest.Config) -> EmulatorConfig:
 @pytest.fixture(scope="session")
 def aa_emulator_server(pytestconfig: pytest.Config) -> Iterator[ControlRoomEmulator]:
     """One Control Room emulator on a free port for the whole test session."""
-    from airflow_provider_aa.emulator import ControlRoomEmulator
+    from automation_anywhere_emulator import ControlRoomEmulator
 
     with ControlRoomEmulator(_config(pytestconfig)) as emulator:
         yield emulator
@@ -69,20 +94,16 @@ def aa_emulator_server(pytestconfig: pytest.Config) -> Iterator[ControlRoomEmula
 @pytest.fixture
 def aa_emulator(aa_emulator_server: ControlRoomEmulator) -> ControlRoomEmulator:
     """
-    The session's emulator, freshly reset to its seed and default settings; the provider's
-    hooks forget the API versions they learned of it (a test may switch them off).
+    The session's emulator, freshly reset to its seed and default settings; the reset hooks
+    ran (the provider's hooks forget the API versions they learned of it).
     """
-    from airflow_provider_aa.hooks.automation_anywhere import forget_capabilities
-
-    aa_emulator_server.reset()
-    forget_capabilities()
-    return aa_emulator_server
+    return _reset(aa_emulator_server)
 
 
 @pytest.fixture(scope="session")
 def aa_emulator_tls_server(pytestconfig: pytest.Config) -> Iterator[ControlRoomEmulator]:
     """One Control Room emulator serving HTTPS (self-signed certificate) for the whole test session."""
-    from airflow_provider_aa.emulator import ControlRoomEmulator
+    from automation_anywhere_emulator import ControlRoomEmulator
 
     with ControlRoomEmulator(_config(pytestconfig), tls=True) as emulator:
         yield emulator
@@ -90,6 +111,5 @@ def aa_emulator_tls_server(pytestconfig: pytest.Config) -> Iterator[ControlRoomE
 
 @pytest.fixture
 def aa_emulator_tls(aa_emulator_tls_server: ControlRoomEmulator) -> ControlRoomEmulator:
-    """The session's HTTPS emulator, freshly reset to its seed and default settings."""
-    aa_emulator_tls_server.reset()
-    return aa_emulator_tls_server
+    """The session's HTTPS emulator, freshly reset to its seed and default settings; the reset hooks ran."""
+    return _reset(aa_emulator_tls_server)

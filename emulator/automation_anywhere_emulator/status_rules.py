@@ -19,7 +19,7 @@ refusal are the emulator's choice; a Control Room's are unconfirmed.
 
 from __future__ import annotations
 
-from airflow_provider_aa.emulator.responses import ApiError
+from automation_anywhere_emulator.responses import ApiError
 
 TRANSITION_NOT_ALLOWED = "WLM_STATUS_TRANSITION_NOT_ALLOWED"
 NOT_EDITABLE = "WLM_WORKITEM_NOT_EDITABLE"

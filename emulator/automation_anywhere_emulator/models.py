@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from airflow_provider_aa.emulator.responses import ApiError, bad_request
+from automation_anywhere_emulator.responses import ApiError, bad_request
 
 #: Number of ``colN`` display columns on every work item.
 DISPLAY_COLUMNS = 5

@@ -24,9 +24,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_aa.emulator.clock import ControlRoomClock
-from airflow_provider_aa.emulator.config import EmulatorConfig
-from airflow_provider_aa.emulator.models import WorkItem
+from automation_anywhere_emulator.clock import ControlRoomClock
+from automation_anywhere_emulator.config import EmulatorConfig
+from automation_anywhere_emulator.models import WorkItem
 
 RESULT_TEXT = "Processed by emulated bot"
 STATUS_PREFIX = "STATUS:"
