@@ -30,11 +30,12 @@ The answer is ``{"page": {"offset", "total", "totalFilter"}, "list": [...]}`` wi
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import operator
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -379,3 +380,26 @@ def _page(page: Any) -> tuple[int, int]:
             shown = "a number too large" if isinstance(value, int) and abs(value) >= 10**30 else repr(value)
             raise bad_request(f"page.{name} must be a whole number from 0 to {MAX_PAGE_NUMBER}, not {shown}")
     return offset, min(length, MAX_PAGE_LENGTH)
+
+
+def conjuncts(condition: dict[str, Any]) -> list[dict[str, Any]]:
+    """The leaves of nested ``and``s."""
+    if condition["operator"] != "and":
+        return [condition]
+    return [leaf for operand in condition["operands"] for leaf in conjuncts(operand)]
+
+
+def bisect_bounds(ordered: Sequence[int], bounds: Iterable[tuple[str, int]]) -> tuple[int, int]:
+    """The slice ``[low, high)`` of the ascending ``ordered`` that every ``(operator, value)``
+    bound holds (``ge``, ``gt``, ``lt``, else ``le``); ``low == high`` when none does."""
+    low, high = 0, len(ordered)
+    for operator_name, value in bounds:
+        if operator_name == "ge":
+            low = max(low, bisect.bisect_left(ordered, value))
+        elif operator_name == "gt":
+            low = max(low, bisect.bisect_right(ordered, value))
+        elif operator_name == "lt":
+            high = min(high, bisect.bisect_left(ordered, value))
+        else:
+            high = min(high, bisect.bisect_right(ordered, value))
+    return low, max(low, high)

@@ -171,7 +171,7 @@ class SortedRecords:
         bot run's ``deploymentId``, a bot's ``fileId``), from an index of that field built on
         first use; ``None`` when no conjunct is an ``eq``.
         """
-        leaves = [] if condition is None else _conjuncts(condition)
+        leaves = [] if condition is None else filters.conjuncts(condition)
         leaf = next((leaf for leaf in leaves if leaf["operator"] == "eq"), None)
         if leaf is None:
             return None
@@ -216,7 +216,7 @@ def _window_field(request: filters.ListQuery) -> str | None:
     field = request.sort[0][0]
     if [name for name, _ in request.sort[1:]] not in ([], ["id"]):
         return None
-    for leaf in _conjuncts(condition):
+    for leaf in filters.conjuncts(condition):
         value = leaf.get("value")
         if leaf["operator"] not in _RANGE or leaf.get("field") != field:
             return None
@@ -225,30 +225,15 @@ def _window_field(request: filters.ListQuery) -> str | None:
     return field
 
 
-def _conjuncts(condition: dict[str, Any]) -> list[dict[str, Any]]:
-    """The leaves of nested ``and``s."""
-    if condition["operator"] != "and":
-        return [condition]
-    return [leaf for operand in condition["operands"] for leaf in _conjuncts(operand)]
-
-
 def _bounds(condition: dict[str, Any] | None, nanos: list[int]) -> tuple[int, int]:
     """The slice of the index (by ``nanos``) that the window ``condition`` holds."""
-    low, high = 0, len(nanos)
     assert condition is not None  # checked by _window_field
-    for leaf in _conjuncts(condition):
-        operator = leaf["operator"]
+    bounds = []
+    for leaf in filters.conjuncts(condition):
         value = filters.instant_nanoseconds(leaf["value"])
         assert value is not None  # checked by _window_field
-        if operator == "ge":
-            low = max(low, bisect.bisect_left(nanos, value))
-        elif operator == "gt":
-            low = max(low, bisect.bisect_right(nanos, value))
-        elif operator == "lt":
-            high = min(high, bisect.bisect_left(nanos, value))
-        else:
-            high = min(high, bisect.bisect_right(nanos, value))
-    return low, max(low, high)
+        bounds.append((leaf["operator"], value))
+    return filters.bisect_bounds(nanos, bounds)
 
 
 class History:

@@ -83,7 +83,7 @@ def _update_window(
     if [field for field, _ in sort] not in (["updatedOn"], ["updatedOn", "id"]) or any(d for _, d in sort):
         return None
     ranges, cursor = [], None
-    for leaf in _conjuncts(condition):
+    for leaf in filters.conjuncts(condition):
         if leaf["operator"] == "or" and cursor is None:
             cursor = leaf
             at = next((_instant_range(o) for o in leaf["operands"] if _instant_range(o, ("gt",))), None)
@@ -98,16 +98,7 @@ def _update_window(
     if index is None:
         return None
     nanos, ordered = index
-    low, high = 0, len(nanos)
-    for operator, value in ranges:
-        if operator == "ge":
-            low = max(low, bisect.bisect_left(nanos, value))
-        elif operator == "gt":
-            low = max(low, bisect.bisect_right(nanos, value))
-        elif operator == "lt":
-            high = min(high, bisect.bisect_left(nanos, value))
-        else:
-            high = min(high, bisect.bisect_right(nanos, value))
+    low, high = filters.bisect_bounds(nanos, ranges)
     if low >= high:
         return []
     if cursor is None:
@@ -117,13 +108,6 @@ def _update_window(
     settled = max(low, min(high, bisect.bisect_right(nanos, at[1])))
     checked = [item for item in ordered[low:settled] if filters.matches(cursor, ItemRecord(item, numeric_ids))]
     return checked + ordered[settled:high]
-
-
-def _conjuncts(condition: dict[str, Any]) -> list[dict[str, Any]]:
-    """The operands of nested ``and``s (an export's later pages nest its window)."""
-    if condition["operator"] != "and":
-        return [condition]
-    return [leaf for operand in condition["operands"] for leaf in _conjuncts(operand)]
 
 
 def _instant_range(

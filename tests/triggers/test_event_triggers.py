@@ -231,7 +231,10 @@ def test_bot_runs_that_finished_are_reported_with_their_deployment(virtual_emula
 
     async def deploy_later() -> None:
         await virtual_time.sleep(90)
-        deployments.append(await asyncio.to_thread(AutomationAnywhereHook().deploy_bot, 501, [29]))
+        # Time stands still while the deploy is on its way, as for the trigger's own requests:
+        # on a busy machine the thread would otherwise let the trigger poll on for hours.
+        async with virtual_time.in_flight():
+            deployments.append(await asyncio.to_thread(AutomationAnywhereHook().deploy_bot, 501, [29]))
 
     trigger = AutomationAnywhereBotRunEventTrigger(
         bot_id=501, poll_interval=60, clients=VirtualTriggerClients(virtual_time)
