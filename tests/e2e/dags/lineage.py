@@ -38,4 +38,6 @@ with DAG(dag_id="lineage", schedule=None, start_date=datetime(2026, 1, 1), catch
     export = AutomationAnywhereExportOperator(
         task_id="export", dataset="bot_runs", destination=os.environ.get("AA_EXPORT_DESTINATION", "/tmp/aa-export")
     )
-    add >> wait >> requeue
+    # One after the other: the wait must poke while the item is still new (so that it defers),
+    # before the deploy's wait for its bot run takes its seconds.
+    add >> wait >> requeue >> deploy >> export
