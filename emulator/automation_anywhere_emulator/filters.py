@@ -389,7 +389,7 @@ def conjuncts(condition: dict[str, Any]) -> list[dict[str, Any]]:
     return [leaf for operand in condition["operands"] for leaf in conjuncts(operand)]
 
 
-def bisect_bounds(ordered: Sequence[int], bounds: Iterable[tuple[str, int]]) -> tuple[int, int]:
+def bisect_bounds(ordered: Sequence[float], bounds: Iterable[tuple[str, float]]) -> tuple[int, int]:
     """The slice ``[low, high)`` of the ascending ``ordered`` that every ``(operator, value)``
     bound holds (``ge``, ``gt``, ``lt``, else ``le``); ``low == high`` when none does."""
     low, high = 0, len(ordered)

@@ -148,25 +148,14 @@ def _candidates(items: dict[int, WorkItem], condition: dict[str, Any], numeric_i
     candidates gives the answer that matching every item gives.
     """
     conjuncts = condition["operands"] if condition["operator"] == "and" else [condition]
+    bounds = [bound for bound in map(filters.id_bound, conjuncts) if bound is not None]
     keys: list[int] | None = None
     low, high = 0, len(items)
-    for leaf in conjuncts:
-        bound = filters.id_bound(leaf)
-        if bound is None:
-            continue
-        if keys is None:
-            keys = list(items)
-            if keys and max(abs(keys[0]), abs(keys[-1])) >= filters.EXACT_FLOAT_IDS:
-                return items.values()  # ids the grammar cannot tell apart as floats: matching decides
-        operator, value = bound
-        if operator == "gt":
-            low = max(low, bisect.bisect_right(keys, value))
-        elif operator == "ge":
-            low = max(low, bisect.bisect_left(keys, value))
-        elif operator == "lt":
-            high = min(high, bisect.bisect_left(keys, value))
-        else:
-            high = min(high, bisect.bisect_right(keys, value))
+    if bounds:
+        keys = list(items)
+        if keys and max(abs(keys[0]), abs(keys[-1])) >= filters.EXACT_FLOAT_IDS:
+            return items.values()  # ids the grammar cannot tell apart as floats: matching decides
+        low, high = filters.bisect_bounds(keys, bounds)
     # Skipping to the range in the dict's own order: no look-up per id.
     chosen: Iterable[WorkItem] = items.values() if keys is None else itertools.islice(items.values(), low, high)
     for leaf in conjuncts:

@@ -86,7 +86,7 @@ def test_the_body_is_sent_as_given():
         ("/v2%20/authentication", "authentication API"),
         ("/v2/%20authentication", "authentication API"),
         ("/v2/authentication%EF%BC%8Ejson", "authentication API"),  # a fullwidth dot
-        # Java servers read '..;' as '..' and drop ';...' from a segment (review of issue 16).
+        # Java servers read '..;' as '..' and drop ';...' from a segment.
         ("/v3/..;/v1/authentication", "';'"),
         ("/v1/authentication;x", "';'"),
         ("/v2;/authentication/token", "';'"),

@@ -1,5 +1,5 @@
 """
-Where public clients show the Control Room differing from its docs (issue 15): pools need a
+Where public clients show the Control Room differing from its docs: pools need a
 device usage type, DATETIME bot input carries the zone id, add answers come in three shapes,
 runs stuck in PENDING_EXECUTION, 412 on deploy, and a connection test for bot deployers.
 """

@@ -1,6 +1,6 @@
 """
 Through real Airflow (dag.test) against the emulator, where Control Rooms differ from their
-docs (issue 15): add answers in every shape, pools, 412 on deploy, runs left in
+docs: add answers in every shape, pools, 412 on deploy, runs left in
 PENDING_EXECUTION, and the connection test of a user without queue rights.
 """
 

@@ -1,5 +1,5 @@
 """
-The emulator as real Control Rooms behave where they differ from the docs (issue 15): pools
+The emulator as real Control Rooms behave where they differ from the docs: pools
 are used only when the deploy says so, empty pools are refused with 412, DATETIME input in
 AA's bracketed form, runs left in PENDING_EXECUTION, add answers in three shapes, and users
 without queue rights.
