@@ -363,20 +363,39 @@ def queue_ids_of(session: ControlRoomSession, names: Sequence[str], field: str =
 
 
 def bot_id_of(
-    session: ControlRoomSession, path: str, field: str = "bot_path", workspace: Workspace = "public"
+    session: ControlRoomSession,
+    path: str,
+    field: str = "bot_path",
+    workspace: Workspace = "public",
+    api_task: bool | None = None,
 ) -> Operation[str]:
     """
     The file id of the task bot or API task at ``path`` in the ``workspace`` (one list
     request for the bots with the path's last part as their name; the folders are matched
     here).
 
+    :param api_task: ``True``: the bot must be an API task; ``False``: a task bot; ``None``:
+        either. Checked here because the deploy endpoints of the two differ, and a Control
+        Room's refusal of the wrong one does not say which was meant.
     :raises NameLookupError: no bot or several have this path.
+    :raises InvalidInputError: the bot at this path is not of the kind ``api_task`` asks for.
     """
     folders = path_folders(path, field)
     kind = _bot_kind(validate_workspace(workspace))
     entries = yield from read_all(session, bot_files_request(folders[-1], workspace))
     found = yield from _resolve(session, kind, field, [path], entries)
-    return found[path]
+    bot_id = found[path]
+    if api_task is not None:
+        types = {_text(entry, "type") for entry in entries if str(entry.get("id")) == bot_id}
+        wrong = TASK_BOT_TYPE if api_task else API_TASK_TYPE
+        if wrong in types:
+            raise InvalidInputError(
+                f"{field} {_quoted(path)} is an API task (id {bot_id}): set api_task=True to deploy it."
+                if not api_task
+                else f"{field} {_quoted(path)} is a task bot (id {bot_id}), not an API task: "
+                "leave api_task unset to deploy it to run-as users or device pools."
+            )
+    return bot_id
 
 
 def run_as_user_ids_of(

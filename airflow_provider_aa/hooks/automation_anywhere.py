@@ -632,7 +632,7 @@ class AutomationAnywhereHook(BaseHook):
         """
         return self._ids_of("queue", validate_names(names, "queue_names"), queue_ids_of)
 
-    def get_bot_id(self, path: str, *, workspace: Workspace = "public") -> str:
+    def get_bot_id(self, path: str, *, workspace: Workspace = "public", api_task: bool | None = None) -> str:
         """
         The file id of the task bot or API task at ``path`` in the repository's
         ``workspace``, looked up once per hook (``POST /v2/repository/workspaces/{workspace}/files/list``).
@@ -645,13 +645,19 @@ class AutomationAnywhereHook(BaseHook):
             exactly one task bot or API task must match.
         :param workspace: ``"public"`` (what unattended deploys run) or ``"private"`` (the
             connection user's own).
-        :raises InvalidInputError: ``path`` names no bot, before any request.
+        :param api_task: ``True``: the bot must be an API task; ``False``: a task bot;
+            ``None`` (the default): either.
+        :raises InvalidInputError: ``path`` names no bot, before any request; or the bot at
+            ``path`` is not of the kind ``api_task`` asks for.
         :raises NameLookupError: no task bot or API task, or several, is at this path.
         """
         folders = path_folders(path, "bot_path")
-        key = ("bot", validate_workspace(workspace), *folders)
+        kind = {None: "bot", True: "api task", False: "task bot"}[api_task]
+        key = (kind, validate_workspace(workspace), *folders)
         if key not in self._ids_by_name:
-            self._ids_by_name[key] = self.run_operation(bot_id_of(self.session, path, workspace=workspace))
+            self._ids_by_name[key] = self.run_operation(
+                bot_id_of(self.session, path, workspace=workspace, api_task=api_task)
+            )
             self.log.info("Bot %r has the id %s.", "/".join(folders), self._ids_by_name[key])
         return self._ids_by_name[key]
 

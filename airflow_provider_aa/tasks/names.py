@@ -65,7 +65,7 @@ def deployment_of(task: Any, hook: AutomationAnywhereHook) -> BotDeployment:
         pools = [] if task.pool_ids in (None, []) else validate_ids(task.pool_ids, "pool_ids")
     to_bot_input(task.bot_input)
     return BotDeployment.validate(
-        hook.get_bot_id(task.bot_path) if by_path else bot,
+        hook.get_bot_id(task.bot_path, api_task=False) if by_path else bot,
         hook.get_run_as_user_ids(users) if by_users else users,
         hook.get_pool_ids(pools) if by_pools else pools,
         task.bot_input,
@@ -90,5 +90,5 @@ def _api_task_of(task: Any, hook: AutomationAnywhereHook) -> BotDeployment:
         user = hook.get_run_as_user_ids([user], field="shared_run_as_user_name")[0]
     headless = HeadlessRequest.validate(task.number_of_executions, task.queue_on_slots_exhaustion, user)
     return BotDeployment.api_task(
-        hook.get_bot_id(task.bot_path) if task.bot_path is not None else bot, headless, task.bot_input
+        hook.get_bot_id(task.bot_path, api_task=True) if task.bot_path is not None else bot, headless, task.bot_input
     )

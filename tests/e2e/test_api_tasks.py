@@ -177,3 +177,28 @@ def test_the_sensor_refuses_a_bad_expected_runs():
 def test_api_task_parameters_without_api_task_are_refused():
     with pytest.raises(InvalidInputError, match="number_of_executions apply only to API tasks"):
         AutomationAnywhereDeployBotOperator(task_id="t", bot_id=501, run_as_user_ids=[29], number_of_executions=2)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        (
+            {"bot_path": "Bots/Finance/Invoice Classifier", "run_as_user_ids": [29]},
+            "bot_path 'Bots/Finance/Invoice Classifier' is an API task \\(id 701\\): set api_task=True",
+        ),
+        (
+            {"bot_path": "Bots/Finance/Invoice Processor", "api_task": True},
+            "bot_path 'Bots/Finance/Invoice Processor' is a task bot \\(id 501\\), not an API task",
+        ),
+    ],
+)
+def test_a_bot_path_of_the_other_kind_fails_before_the_deploy(aa_emulator, monkeypatch, kwargs, named):
+    aa_emulator.use_connection(monkeypatch)
+    deploy = AutomationAnywhereDeployBotOperator(task_id="deploy", lost_answer_delay=0, **kwargs)
+
+    with pytest.raises(InvalidInputError, match=named):
+        deploy.execute({"task_state_store": StateStore()})
+
+    assert aa_emulator.counters.requests(DEPLOY) == 0
+    assert aa_emulator.counters.requests("POST /v3/automations/deploy") == 0
+    assert aa_emulator.bot_runs() == []
