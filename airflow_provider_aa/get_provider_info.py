@@ -101,6 +101,16 @@ _CONN_FIELDS: dict[str, Any] = {
         ),
         "schema": {"type": ["boolean", "null"], "default": False},
     },
+    "token_cache": {
+        "label": "Share the session on each worker host",
+        "description": (
+            "Auth type api_key, or password with Multiple login: the task processes of one worker host "
+            "share one Control Room session through a private file of the worker's OS user (0600, in "
+            "XDG_RUNTIME_DIR or /dev/shm) instead of logging in and out once each. The file holds the token, "
+            "never the password or API key; the triggerer does not use it."
+        ),
+        "schema": {"type": ["boolean", "null"], "default": False},
+    },
     "verify_ssl": {
         "label": "Verify TLS certificates",
         "description": (

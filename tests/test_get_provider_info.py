@@ -52,6 +52,7 @@ def test_connection_form_declares_every_extra_and_masks_the_secret_ones():
         "api_key",
         "token",
         "multiple_login",
+        "token_cache",
         "verify_ssl",
         "timeout",
         "max_response_bytes",

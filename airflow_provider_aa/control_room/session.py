@@ -243,6 +243,25 @@ class ControlRoomSession:
             request = ApiRequest("POST", "/v1/authentication/logout", {"token": token}, {"X-Authorization": token})
             yield from self._exchange(request)
 
+    def token(self, rejected: str | None = None) -> tuple[str, TokenTimes] | None:
+        """
+        The current token and its times while it is fresh (before its renewal time) and is
+        not ``rejected``; else ``None``.
+        """
+        if self._token and self._token != rejected and self._times and self._clock() < self._times.renew_at:
+            return self._token, self._times
+        return None
+
+    def adopt(self, token: str, times: TokenTimes) -> Operation[None]:
+        """
+        Use a token another process of this host received for the same user (the hook's token
+        cache), with the times it was judged by there: renewed and replaced as if received here.
+        """
+        yield Mask(token)
+        if token not in self._tokens:
+            self._tokens.append(token)
+        self._token, self._times = token, times
+
     def _accept_token(self, token: str, *, issued_now: bool = True) -> Operation[None]:
         yield Mask(token)
         if token not in self._tokens:

@@ -40,6 +40,9 @@ class ConnectionSettings:
     api_key: str | None = field(default=None, repr=False)
     token: str | None = field(default=None, repr=False)
     multiple_login: bool = False
+    #: Share the session's token with the other task processes of this host (the hook's
+    #: token cache): mode ``api_key``, or ``password`` with ``multiple_login``.
+    token_cache: bool = False
     #: ``True`` (the default trust store), ``False`` (no verification: test servers only), or
     #: the path of a CA bundle file. Passed to every request, so it wins over
     #: ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``.
@@ -126,6 +129,16 @@ def settings_from_connection(
             f"Connection field(s) {', '.join(repr(name) for name in missing)} must be set for "
             f"auth_type={auth_type!r} (needs {', '.join(name for name, _ in needed)})."
         )
+    multiple_login = _boolean(extras.get("multiple_login"), "extra.multiple_login", default=False)
+    token_cache = _boolean(extras.get("token_cache"), "extra.token_cache", default=False)
+    if token_cache and (auth_type == "token" or (auth_type == "password" and not multiple_login)):
+        # One token used by several processes at once must be a multi-session token, and a
+        # pre-issued token is already shared by whoever issued it.
+        raise InvalidInputError(
+            "Connection field 'extra.token_cache' is true: expected auth_type 'api_key', or 'password' with "
+            f"'extra.multiple_login' true (got auth_type={auth_type!r}"
+            f"{', multiple_login false' if auth_type == 'password' else ''})."
+        )
     return ConnectionSettings(
         base_url=base_url(host, port, schema),
         auth_type=auth_type,
@@ -133,7 +146,8 @@ def settings_from_connection(
         password=password or None,
         api_key=api_key,
         token=token,
-        multiple_login=_boolean(extras.get("multiple_login"), "extra.multiple_login", default=False),
+        multiple_login=multiple_login,
+        token_cache=token_cache,
         verify_ssl=_verify_ssl(extras.get("verify_ssl")),
         timeout=_timeout(extras.get("timeout")),
         max_response_bytes=_max_response_bytes(extras.get("max_response_bytes")),
@@ -142,7 +156,16 @@ def settings_from_connection(
 
 
 #: The extras this provider reads.
-KNOWN_EXTRAS = ("auth_type", "api_key", "token", "multiple_login", "verify_ssl", "timeout", "max_response_bytes")
+KNOWN_EXTRAS = (
+    "auth_type",
+    "api_key",
+    "token",
+    "multiple_login",
+    "token_cache",
+    "verify_ssl",
+    "timeout",
+    "max_response_bytes",
+)
 
 
 def _unknown_extras(extras: Mapping[str, Any]) -> list[str]:

@@ -37,7 +37,14 @@ from airflow_provider_aa.control_room.capabilities import (
     login_failed,
 )
 from airflow_provider_aa.control_room.errors import AutomationAnywhereError, InvalidInputError
-from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, Operation, TransportFailure, drive
+from airflow_provider_aa.control_room.exchange import (
+    ApiRequest,
+    ApiResponse,
+    Authenticator,
+    Operation,
+    TransportFailure,
+    drive,
+)
 from airflow_provider_aa.control_room.history import HistoryCursor, HistoryWindow, read_history_page, validate_dataset
 from airflow_provider_aa.control_room.listing import PageCursor, lookup, read_page
 from airflow_provider_aa.control_room.names import (
@@ -187,6 +194,26 @@ class AutomationAnywhereHook(BaseHook):
 
         return RequestsTransport(self.settings)
 
+    @cached_property
+    def _authenticator(self) -> Authenticator:
+        """The session, or the session behind this host's token cache (connection extra ``token_cache``)."""
+        if not self.settings.token_cache:
+            return self.session
+        # Imported only when the cache is on: it is I/O of its own (files, locks).
+        from airflow_provider_aa.transport.token_cache import (
+            CachedAuthenticator,
+            TokenCache,
+            UnsafeCacheFolder,
+            cache_folder,
+        )
+
+        try:
+            folder = cache_folder()
+        except (UnsafeCacheFolder, OSError) as problem:
+            self.log.warning("The token cache is off for this task: %s. Logging in without it.", problem)
+            return self.session
+        return CachedAuthenticator(self.session, TokenCache(self.settings, folder))
+
     def run_operation(self, operation: Operation[T]) -> T:
         """Run a protocol operation (see ``control_room.exchange``) on this hook's session."""
         return drive(
@@ -194,7 +221,7 @@ class AutomationAnywhereHook(BaseHook):
             send=self._send,
             sleep=time.sleep,
             mask=mask_secret,
-            authenticator=self.session,
+            authenticator=self._authenticator,
             lock=self._auth_lock,
         )
 
@@ -202,8 +229,12 @@ class AutomationAnywhereHook(BaseHook):
         return self._http.send(request)
 
     def close(self) -> None:
-        """Log out (when this hook logged in) and close pooled connections; never raises."""
-        if "session" in self.__dict__:
+        """
+        Log out (when this hook logged in) and close pooled connections; never raises. With the
+        token cache on, the session is left to the host's next task (it lapses at its expiry).
+        """
+        # A session shared through the token cache is the next task's: not ended here.
+        if "session" in self.__dict__ and self.__dict__.get("_authenticator", self.session) is self.session:
             try:
                 self.run_operation(self.session.logout())
             except AutomationAnywhereError as problem:

@@ -74,7 +74,9 @@ c1. ``fanout``: ``--waits`` (100) deferred sensors on two queues, spread over bo
     request per 100 waits each triggerer holds; the busiest rounds while the waits arrive
     reported; every wait finishes.
 c2. ``mapped``: 50 mapped add tasks on both workers at once: each instance run once per try
-    (the workers' own logs), 50 items, 0 duplicates, 0 missing. ``mapped-variables``: the
+    (the workers' own logs), 50 items, 0 duplicates, 0 missing; its connection shares one
+    session through the host's token cache (``token_cache``): one login, and at most one more
+    per token lifetime (20 s here) for the 50 task processes; none logs out. ``mapped-variables`` (no token cache: one login each): the
     same with the progress in Variables as on Airflow 3.1/3.2 (the DAG drops 3.3's task state
     store from the context): while they run, every instance's progress Variable is listed in
     an index Variable (read through the REST API); none is left after.
@@ -1613,8 +1615,18 @@ def case_celery_takeover(d: Deployment) -> str:
 
 
 def case_celery_mapped(d: Deployment) -> str:
-    """50 mapped adds at once on both Celery workers: each item added once, each instance run once."""
-    return mapped_adds(d, "deployment_celery_mapped", 36, "mapped_user")
+    """
+    50 mapped adds at once on both Celery workers: each item added once, each instance run
+    once. Its connection shares the session through the host's token cache: the 50 task
+    processes log in once (again only if the token lapsed between them), and none logs out.
+    """
+    before = time.time()
+    text = mapped_adds(d, "deployment_celery_mapped", 36, "mapped_user", token_cache=True)
+    logouts = d.emulator.requests(user="mapped_user", path_end="/authentication/logout", since=before)
+    refreshes = d.emulator.requests(user="mapped_user", path_end="/authentication/token", since=before)
+    check(not logouts, f"{len(logouts)} task processes logged out of the shared session")
+    d.measures["deployment_celery_mapped"]["worker_refreshes"] = len(refreshes)
+    return f"{text}, {len(refreshes)} renewals, 0 logouts"
 
 
 def case_celery_mapped_variables(d: Deployment) -> str:
@@ -1676,7 +1688,13 @@ def case_celery_mapped_variables(d: Deployment) -> str:
 
 
 def mapped_adds(
-    d: Deployment, dag_id: str, queue_id: int, user: str, watch: Callable[[str], None] | None = None
+    d: Deployment,
+    dag_id: str,
+    queue_id: int,
+    user: str,
+    watch: Callable[[str], None] | None = None,
+    *,
+    token_cache: bool = False,
 ) -> str:
     em, api = d.emulator, d.api
     before = time.time()
@@ -1712,11 +1730,17 @@ def mapped_adds(
     )
     check(all(executed.values()), f"one worker ran none: {[(n, len(v)) for n, v in executed.items()]}")
     logins = em.logins(user=user, agent="workers", status=200, since=before)
-    d.measures[dag_id] = {"instances": 50, "worker_logins": len(logins)}
+    d.measures[dag_id] = {"instances": 50, "worker_logins": len(logins), "token_cache": token_cache}
+    if token_cache:
+        # One login, then one more at most per token lifetime: only a shared token that lapsed
+        # because no task renewed it in time (no task started meanwhile) needs another.
+        most = 1 + int((time.time() - before) // TOKEN_LIFETIME)
+        check(len(logins) <= most, f"{len(logins)} worker logins for 50 task processes sharing a session (most {most})")
     return (
         f"50/50 mapped adds success ({retried} retried after Airflow's stale-event race), run by "
         f"{', '.join(f'{name} {len(v)}' for name, v in executed.items())}; 50 items, 0 duplicates, 0 missing; "
-        f"worker logins {len(logins)} (one per task process)"
+        f"worker logins {len(logins)} "
+        + ("(the host's token cache: one session for all)" if token_cache else "(one per task process)")
     )
 
 
@@ -1768,10 +1792,13 @@ def build(
     (home / "passwords.json").write_text(json.dumps({ADMIN: admin_password}))
     api_port = free_port()
     multi = {"multiple_login": True}
+    runtime_dir = home / "run"  # the token cache's base folder (XDG_RUNTIME_DIR), private
+    runtime_dir.mkdir(mode=0o700)
     env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
     env.update(
         {
             "AIRFLOW_HOME": str(home),
+            "XDG_RUNTIME_DIR": str(runtime_dir),
             "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor" if celery else "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": str(args.parallelism),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -1834,8 +1861,10 @@ def build(
             "AIRFLOW_CONN_AA_SINGLE_SESSION": connection_env(
                 em.url, "single_session_user", "password", password=passwords["single_session_user"]
             ),
+            # The workers share one session through the host's token cache (both Celery workers
+            # run on this machine as one OS user: one cache, in the deployment's own folder).
             "AIRFLOW_CONN_AA_MAPPED": connection_env(
-                em.url, "mapped_user", "password", password=passwords["mapped_user"], **multi
+                em.url, "mapped_user", "password", password=passwords["mapped_user"], token_cache=True, **multi
             ),
             "AIRFLOW_CONN_AA_MAPPED_VARIABLES": connection_env(
                 em.url, "variables_user", "password", password=passwords["variables_user"], **multi
