@@ -7,6 +7,26 @@ session's ``verify``. So every request here passes ``verify`` itself, streams th
 :class:`~airflow_provider_aa.transport.BodyReader`, and runs under a :class:`_Watchdog` that shuts
 the request's connection down when the total time is up, which ends a read blocked in the middle
 of the status line or the headers as well as in the body.
+
+The watchdog learns which connection that is without replacing anything of urllib3 or
+``requests``: the adapter's pool managers (direct, and one per HTTP or SOCKS proxy) get their
+pool classes through ``pool_classes_by_scheme``, the switch urllib3 keeps for that (its SOCKS
+support uses it), from ``init_poolmanager`` and ``proxy_manager_for``, the methods ``requests``
+documents for adapter subclasses. Those pools' connection classes override only urllib3's public
+``connect`` and ``request``, to claim the connection for the current thread's request; a
+watchdog shuts down only a connection its request still owns, never one that went back to the
+pool and carries another thread's request now.
+
+Why two HTTP stacks (this one and :mod:`~airflow_provider_aa.transport.httpx_transport` for the
+triggerer): both come with Airflow (``requests`` with its core, ``httpx`` with its task SDK), so
+one stack would remove code, not a dependency. The hook on ``httpx``'s blocking client would
+still need a deadline of its own (that client too bounds each read only: a dripping server keeps
+it forever), through an ``httpcore`` network backend under a hand-written transport, and its
+``get_conn()`` would stop being the ``requests.Session`` that users and the hook's unit tests
+(``requests-mock``) rely on. The triggerer on ``requests``
+would drop the ``httpx`` module (about 150 lines) but send each request on a thread of the
+triggerer's shared ``asyncio.to_thread`` pool, which cancelling a trigger cannot stop; ``httpx``
+ends a request with ``asyncio.wait_for`` and holds no thread.
 """
 
 from __future__ import annotations
@@ -285,8 +305,8 @@ class _WatchedAdapter(HTTPAdapter):
     """
 
     def __init__(self) -> None:
-        self._pools: weakref.WeakSet[ConnectionPool] = weakref.WeakSet()
         super().__init__()
+        self._pools: weakref.WeakSet[ConnectionPool] = weakref.WeakSet()
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
