@@ -301,7 +301,8 @@ class _WatchedAdapter(HTTPAdapter):
     """
     An adapter whose pool managers (direct and per proxy) make watched pools, through the
     methods ``requests`` exposes for subclasses, and which closes its pools' connections when
-    closed (urllib3 2 leaves that to the garbage collector).
+    closed: urllib3 2 leaves that to the garbage collector, and after a failed request a pool
+    may sit in a reference cycle, its idle connections open, until a collection finds it.
     """
 
     def __init__(self) -> None:
