@@ -7,10 +7,31 @@ session's ``verify``. So every request here passes ``verify`` itself, streams th
 :class:`~airflow_provider_aa.transport.BodyReader`, and runs under a :class:`_Watchdog` that shuts
 the request's connection down when the total time is up, which ends a read blocked in the middle
 of the status line or the headers as well as in the body.
+
+The watchdog learns which connection that is without replacing anything of urllib3 or
+``requests``: the adapter's pool managers (direct, and one per HTTP or SOCKS proxy) get their
+pool classes through ``pool_classes_by_scheme``, the switch urllib3 keeps for that (its SOCKS
+support uses it), from ``init_poolmanager`` and ``proxy_manager_for``, the methods ``requests``
+documents for adapter subclasses. Those pools' connection classes override only urllib3's public
+``connect`` and ``request``, to claim the connection for the current thread's request; a
+watchdog shuts down only a connection its request still owns, never one that went back to the
+pool and carries another thread's request now.
+
+Why two HTTP stacks (this one and :mod:`~airflow_provider_aa.transport.httpx_transport` for the
+triggerer): both come with Airflow (``requests`` with its core, ``httpx`` with its task SDK), so
+one stack would remove code, not a dependency. The hook on ``httpx``'s blocking client would
+still need a deadline of its own (that client too bounds each read only: a dripping server keeps
+it forever), through an ``httpcore`` network backend under a hand-written transport, and its
+``get_conn()`` would stop being the ``requests.Session`` that users and the hook's unit tests
+(``requests-mock``) rely on. The triggerer on ``requests``
+would drop the ``httpx`` module (about 150 lines) but send each request on a thread of the
+triggerer's shared ``asyncio.to_thread`` pool, which cancelling a trigger cannot stop; ``httpx``
+ends a request with ``asyncio.wait_for`` and holds no thread.
 """
 
 from __future__ import annotations
 
+import functools
 import socket
 import threading
 import weakref
@@ -19,6 +40,9 @@ from typing import Any
 import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
+from urllib3 import HTTPConnectionPool, PoolManager
+from urllib3.connection import HTTPConnection
+from urllib3.connectionpool import ConnectionPool
 
 from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, TransportFailure
 from airflow_provider_aa.control_room.settings import ConnectionSettings
@@ -46,10 +70,12 @@ from airflow_provider_aa.transport import (
 #: (it may still have been connecting when the deadline came).
 _RECHECK = 0.05
 
-#: The watchdog of the request the current thread is sending, for the connection pool to
-#: tell which connection that request uses.
+#: The watchdog of the request the current thread is sending, for the connection it uses to
+#: claim (see :class:`_Claimed`).
 _current = threading.local()
-_wrapping = threading.Lock()
+#: Guards which watchdog owns a connection, so that a watchdog never shuts down a connection
+#: that went back to the pool and now carries another thread's request.
+_ownership = threading.Lock()
 
 
 class RequestsTransport:
@@ -176,7 +202,7 @@ def _speaks_tls(address: tuple[str, int], timeout: float) -> bool:
 class _Watchdog:
     """
     Ends one request at its deadline by shutting down the socket of every connection the
-    request took from the pool: a read blocked on that socket returns at once.
+    request still owns (see :class:`_Claimed`): a read blocked on that socket returns at once.
 
     One short-lived thread per request, stopped (and joined) when the request ends.
     """
@@ -184,8 +210,8 @@ class _Watchdog:
     def __init__(self, seconds: float) -> None:
         self._seconds = seconds
         self._done = threading.Event()
-        self._lock = threading.Lock()
-        self._connections: list[Any] = []
+        #: The connections this request has claimed (guarded by ``_ownership``).
+        self.connections: set[_Claimed] = set()
         self.expired = False
         self._thread = threading.Thread(target=self._watch, name="aa-request-deadline", daemon=True)
 
@@ -195,30 +221,25 @@ class _Watchdog:
     def stop(self) -> None:
         self._done.set()
         self._thread.join()
-
-    def watch(self, connection: Any) -> None:
-        with self._lock:
-            self._connections.append(connection)
-
-    def unwatch(self, connection: Any) -> None:
-        """The connection went back to the pool: another request may take it now."""
-        with self._lock:
-            self._connections = [known for known in self._connections if known is not connection]
+        with _ownership:
+            self.connections.clear()
 
     def _watch(self) -> None:
         if self._done.wait(self._seconds):
             return
         self.expired = True
         while True:
-            with self._lock:
-                for connection in self._connections:
-                    _shut_down(connection)
+            with _ownership:
+                for connection in self.connections:
+                    # Back in the pool and claimed by another request since: not ours to end.
+                    if connection.watchdog is self:
+                        _shut_down(connection)
             if self._done.wait(_RECHECK):
                 return
 
 
-def _shut_down(connection: Any) -> None:
-    sock = getattr(connection, "sock", None)
+def _shut_down(connection: HTTPConnection) -> None:
+    sock = connection.sock
     if not isinstance(sock, socket.socket):
         sock = getattr(sock, "socket", None)  # urllib3's SSLTransport (TLS inside a TLS proxy)
     if isinstance(sock, socket.socket):
@@ -230,52 +251,77 @@ def _shut_down(connection: Any) -> None:
             pass  # already closed
 
 
+class _Claimed(HTTPConnection):
+    """
+    Mixed into the connection class of every pool the adapter's managers make (direct, HTTP
+    proxy, SOCKS): connecting and sending a request make the connection the current request's.
+    Only urllib3's public ``connect`` and ``request`` are overridden.
+    """
+
+    #: The watchdog of the request that uses the connection now (guarded by ``_ownership``).
+    watchdog: _Watchdog | None = None
+
+    def connect(self) -> None:
+        _claim(self)
+        super().connect()
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _claim(self)
+        super().request(*args, **kwargs)
+
+
+def _claim(connection: _Claimed) -> None:
+    """Make ``connection`` the current thread's request's: no other watchdog shuts it down now."""
+    watchdog = getattr(_current, "watchdog", None)
+    with _ownership:
+        connection.watchdog = watchdog
+        if watchdog is not None:
+            watchdog.connections.add(connection)
+
+
+@functools.cache
+def _watched_pool(pool_class: type[HTTPConnectionPool]) -> type[HTTPConnectionPool]:
+    """``pool_class`` with its ``ConnectionCls`` made a :class:`_Claimed` subclass (once)."""
+    connection_class = pool_class.ConnectionCls
+    if issubclass(connection_class, _Claimed):
+        return pool_class
+    claimed = type(f"Claimed{connection_class.__name__}", (_Claimed, connection_class), {})
+    return type(f"Watched{pool_class.__name__}", (pool_class,), {"ConnectionCls": claimed})
+
+
+def _watch(manager: PoolManager) -> PoolManager:
+    """Make ``manager`` build watched pools: ``pool_classes_by_scheme`` is urllib3's own switch for that."""
+    manager.pool_classes_by_scheme = {
+        scheme: _watched_pool(pool_class) for scheme, pool_class in manager.pool_classes_by_scheme.items()
+    }
+    return manager
+
+
 class _WatchedAdapter(HTTPAdapter):
     """
-    An adapter whose connection pools tell the current request's watchdog which connection
-    it uses (any pool class: direct, HTTP proxy, SOCKS), and which closes its pools'
-    connections when closed (urllib3 2 leaves that to the garbage collector).
+    An adapter whose pool managers (direct and per proxy) make watched pools, through the
+    methods ``requests`` exposes for subclasses, and which closes its pools' connections when
+    closed: urllib3 2 leaves that to the garbage collector, and after a failed request a pool
+    may sit in a reference cycle, its idle connections open, until a collection finds it.
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self._pools: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._pools: weakref.WeakSet[ConnectionPool] = weakref.WeakSet()
 
-    def get_connection_with_tls_context(self, *args: Any, **kwargs: Any) -> Any:  # requests >= 2.32.2
-        return self._watched(super().get_connection_with_tls_context(*args, **kwargs))
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        _watch(self.poolmanager)
 
-    def get_connection(self, *args: Any, **kwargs: Any) -> Any:  # older requests
-        return self._watched(super().get_connection(*args, **kwargs))
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        return _watch(super().proxy_manager_for(proxy, **proxy_kwargs))
+
+    def get_connection_with_tls_context(self, *args: Any, **kwargs: Any) -> Any:
+        pool = super().get_connection_with_tls_context(*args, **kwargs)
+        self._pools.add(pool)
+        return pool
 
     def close(self) -> None:
         for pool in list(self._pools):
             pool.close()
         super().close()
-
-    def _watched(self, pool: Any) -> Any:
-        with _wrapping:
-            if pool not in self._pools:
-                _watch_connections(pool)
-                self._pools.add(pool)
-        return pool
-
-
-def _watch_connections(pool: Any) -> None:
-    """Wrap the pool's ``_get_conn``/``_put_conn`` (holding the pool weakly: no cycle)."""
-    pool_class, pool_ref = type(pool), weakref.ref(pool)
-
-    def _get_conn(timeout: float | None = None) -> Any:
-        connection = pool_class._get_conn(pool_ref(), timeout)
-        watchdog = getattr(_current, "watchdog", None)
-        if watchdog is not None:
-            watchdog.watch(connection)
-        return connection
-
-    def _put_conn(connection: Any) -> None:
-        watchdog = getattr(_current, "watchdog", None)
-        if watchdog is not None:
-            watchdog.unwatch(connection)
-        pool_class._put_conn(pool_ref(), connection)
-
-    pool._get_conn = _get_conn
-    pool._put_conn = _put_conn
