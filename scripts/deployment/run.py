@@ -1801,7 +1801,14 @@ def case_celery_asset_watcher(d: Deployment) -> str:
         reports = new_reports()
         return set(added) <= set(reports) and reports == Counter(i for _, ids in new_events() for i in ids)
 
-    wait_for("runs reporting every item of every event", all_reported, d.remaining(180), 1.0)
+    try:
+        wait_for("runs reporting every item of every event", all_reported, d.remaining(180), 1.0)
+    except CaseFailed as problem:
+        reports, events = new_reports(), Counter(i for _, ids in new_events() for i in ids)
+        raise CaseFailed(
+            f"{problem}: never reported {sorted(set(added) - set(reports), key=int)}; in events but not reported "
+            f"{dict(events - reports)}; reported but in no event {dict(reports - events)}"
+        ) from None
     seen = new_reports()
     events = new_events()
     runs = [run for run in watcher_runs(d) if run["dag_run_id"] not in runs_before]
@@ -1837,8 +1844,9 @@ def case_celery_asset_watcher(d: Deployment) -> str:
         "takeover_s": round(taken_after, 1),
         "first_poll_s": round(silent, 1),
     }
+    spread = sorted({f"{age:.1f}" for age in ages.values()}, key=float)
     again = (
-        f"{len(repeated)} twice (batch 2's, first recorded {min(ages.values()):.1f}-{max(ages.values()):.1f} s "
+        f"{len(repeated)} twice (batch 2's, first recorded {'-'.join(spread[:: max(1, len(spread) - 1)])} s "
         f"before the kill; window {window:g} s)"
         if repeated
         else "none twice"
