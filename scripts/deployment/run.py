@@ -1762,6 +1762,12 @@ def case_celery_asset_watcher(d: Deployment) -> str:
         # Batch 1's watermark is stored at the first poll once its event is STORE_DELAY old.
         stored_by = max(when for item_id, when in first_events().items() if item_id in batches[0]) + window
         time.sleep(max(0.0, stored_by + 1.0 - time.time()))
+        holder = live_holder()
+        check(holder is not None, "no live triggerer runs the watcher")
+        victim = d.triggerer_jobs[holder]
+        survivor = next(name for name in ("triggerer-a", "triggerer-b") if name != victim)
+        survivor_job = max(job for job, name in d.triggerer_jobs.items() if name == survivor)
+        proc = d.component(victim)
         em.release(WATCHED_QUEUE, batches[1])
         recorded = wait_for(
             "batch 2's event recorded",
@@ -1769,12 +1775,6 @@ def case_celery_asset_watcher(d: Deployment) -> str:
             d.remaining(60),
             0.2,
         )
-        holder = live_holder()
-        check(holder is not None, "no live triggerer runs the watcher")
-        victim = d.triggerer_jobs[holder]
-        survivor = next(name for name in ("triggerer-a", "triggerer-b") if name != victim)
-        survivor_job = max(job for job, name in d.triggerer_jobs.items() if name == survivor)
-        proc = d.component(victim)
         Processes.stop(proc, signal.SIGKILL, grace=5)
         killed_at = time.time()
         check(not proc.alive(), f"{victim} survived SIGKILL")
