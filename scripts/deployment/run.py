@@ -86,14 +86,14 @@ c5. ``kill-add``, c6. ``deploy-kill``: cases 3 and 7 with the whole Celery worke
     worker; the killed one is started again after the case. Each alone: a killed worker takes
     every task on it down, another case's too.
 c7. ``secrets``: as case 6, the Redis password included.
-c8. ``asset-watcher``: the watcher of case 9 with two triggerers (c4's killed one started
-    again first): 30 held items completed in three batches; the second's event recorded,
-    the triggerer running the watcher (the trigger table's ``triggerer_id``) is SIGKILLed at
-    once, inside the window in which that event's watermark is not stored yet, and the third
-    completes while no triggerer runs the watcher. The other takes it over from the stored
-    watermark: the runs report exactly the items of the asset's events, each of the 30 at
-    least once, and twice only an item whose first event was recorded at most
-    ``STORE_DELAY`` + one poll interval + 1 s before the kill (batch 2's).
+c8. ``asset-watcher`` (alone, after c4): the watcher of case 9 with two triggerers (c4's
+    killed one started again first): 30 held items completed in three batches; the second's
+    event recorded, the triggerer running the watcher (the trigger table's ``triggerer_id``)
+    is SIGKILLed at once, inside the window in which that event's watermark is not stored
+    yet, and the third completes while no triggerer runs the watcher. The other takes it
+    over from the stored watermark: the runs report exactly the items of the asset's events,
+    each of the 30 at least once, and twice only an item whose first event was recorded at
+    most ``STORE_DELAY`` + one poll interval + 1 s before the kill (batch 2's).
 
 Each case has users (and queues) of its own in the emulator's seed, so that cases running at
 the same time do not mix their counts. The harness's request log tells the workers' sync
@@ -2249,8 +2249,8 @@ CELERY_CASES: dict[str, Callable[[Deployment], str]] = {
     "c4-takeover": case_celery_takeover,
     "c5-kill-add": restarting_killed_workers(case_kill_add),
     "c6-deploy-kill": restarting_killed_workers(case_deploy_kill),
-    "c8-asset-watcher": case_celery_asset_watcher,
     "c7-secrets": case_secrets,
+    "c8-asset-watcher": case_celery_asset_watcher,
 }
 CELERY_PHASES = (
     ("c1-fanout", "c2-mapped", "c2-mapped-variables", "c3-rotation"),
