@@ -88,7 +88,14 @@ c5. ``kill-add``, c6. ``deploy-kill``: cases 3 and 7 with the whole Celery worke
     worker; the killed one is started again after the case. Each alone: a killed worker takes
     every task on it down, another case's too.
 c7. ``secrets``: as case 6, the Redis password included.
-(The asset watcher on two triggerers gets its case beside c4.)
+c8. ``asset-watcher`` (alone, after c4): the watcher of case 9 with two triggerers (c4's
+    killed one started again first): 30 held items completed in three batches; the second's
+    event recorded, the triggerer running the watcher (the trigger table's ``triggerer_id``)
+    is SIGKILLed at once, inside the window in which that event's watermark is not stored
+    yet, and the third completes while no triggerer runs the watcher. The other takes it
+    over from the stored watermark: the runs report exactly the items of the asset's events,
+    each of the 30 at least once, and twice only an item whose first event was recorded at
+    most ``STORE_DELAY`` + one poll interval + 1 s before the kill (batch 2's).
 
 Each case has users (and queues) of its own in the emulator's seed, so that cases running at
 the same time do not mix their counts. The harness's request log tells the workers' sync
@@ -147,6 +154,9 @@ ADMIN = "admin"
 TOKEN_LIFETIME = 20.0  # emulator tokens: renewed several times during the run
 FANOUT_POLL = 5.0  # deployment_fanout.py's poke_interval
 HEARTBEAT_TIMEOUT = 20
+TRIGGERER_HEARTBEAT = 2  # [triggerer] job_heartbeat_sec
+#: A killed triggerer's triggers go to another after this many seconds without its heartbeat.
+TRIGGERER_HEALTH_CHECK_THRESHOLD = 15
 CELERY_CONCURRENCY = 4  # task processes per Celery worker
 #: Case c1-fanout's deferred sensors by default (``--waits``): see the Makefile for why not 1,000.
 CELERY_WAITS = 100
@@ -1331,6 +1341,55 @@ def case_secrets(d: Deployment) -> str:
 
 
 WATCHED_QUEUE = 39
+WATCHER_DAG = "deployment_asset_watcher"
+WATCHER_POLL = 2.0  # the watcher's poll_interval in dags/deployment_asset_watcher.py
+
+
+def stored_cursor() -> bool:
+    """Whether the watcher's watermark lives in the asset state store (Airflow 3.3 and later), not in memory."""
+    return tuple(int(part) for part in airflow_version().split(".")[:2]) >= (3, 3)
+
+
+def watcher_polls(d: Deployment, since: float) -> list[dict[str, Any]]:
+    """The watcher's list requests on queue 39 (any triggerer's) since ``since``."""
+    return d.emulator.requests(
+        user="watch_user", agent="triggerer", path_end=f"/queues/{WATCHED_QUEUE}/workitems/list", since=since
+    )
+
+
+def watcher_runs(d: Deployment) -> list[dict[str, Any]]:
+    return d.api.call("GET", f"dags/{WATCHER_DAG}/dagRuns", limit=100)["dag_runs"]
+
+
+def watcher_reported(d: Deployment) -> list[str]:
+    """The item ids the finished runs of the watched DAG reported, repeats kept; fails on a failed run."""
+    ids: list[str] = []
+    for run in watcher_runs(d):
+        check(run["state"] in ("queued", "running", "success"), f"run {run['dag_run_id']} is {run['state']}")
+        if run["state"] != "success":
+            continue
+        xcom = d.api.call(
+            "GET", f"dags/{WATCHER_DAG}/dagRuns/{q(run['dag_run_id'])}/taskInstances/report/xcomEntries/return_value"
+        )
+        value = xcom.get("value")
+        ids += json.loads(value) if isinstance(value, str) else value
+    return ids
+
+
+def watcher_runs_done(d: Deployment) -> bool:
+    return all(run["state"] == "success" for run in watcher_runs(d))
+
+
+def add_held_watched_items(d: Deployment, count: int) -> list[str]:
+    """``count`` items added to queue 39 on hold (the watcher reports them once released); their ids."""
+    em = d.emulator
+    added = em.harness_call(
+        "POST",
+        "add",
+        {"queue": WATCHED_QUEUE, "items": [{"ref": f"W-{n}", "hold": "STATUS:ON_HOLD"} for n in range(count)]},
+    )["ids"]
+    wait_for("the items to be held", lambda: {i["status"] for i in em.items(WATCHED_QUEUE)} == {"ON_HOLD"}, 60, 0.5)
+    return added
 
 
 def case_asset_watcher(d: Deployment) -> str:
@@ -1341,44 +1400,12 @@ def case_asset_watcher(d: Deployment) -> str:
     runs, and the new triggerer must report it from the stored watermark.
     """
     em, api = d.emulator, d.api
-    dag_id = "deployment_asset_watcher"
-    stored_cursor = tuple(int(part) for part in airflow_version().split(".")[:2]) >= (3, 3)
-
-    def polls(since: float) -> list[dict[str, Any]]:
-        return em.requests(
-            user="watch_user", agent="triggerer", path_end=f"/queues/{WATCHED_QUEUE}/workitems/list", since=since
-        )
-
-    def runs() -> list[dict[str, Any]]:
-        return api.call("GET", f"dags/{dag_id}/dagRuns", limit=100)["dag_runs"]
-
-    def reported() -> list[str]:
-        ids: list[str] = []
-        for run in runs():
-            check(run["state"] in ("queued", "running", "success"), f"run {run['dag_run_id']} is {run['state']}")
-            if run["state"] != "success":
-                continue
-            xcom = api.call(
-                "GET", f"dags/{dag_id}/dagRuns/{q(run['dag_run_id'])}/taskInstances/report/xcomEntries/return_value"
-            )
-            value = xcom.get("value")
-            ids += json.loads(value) if isinstance(value, str) else value
-        return ids
-
-    def all_done() -> bool:
-        return all(run["state"] == "success" for run in runs())
-
-    wait_for("the watcher to poll queue 39", lambda: polls(0), d.remaining(120), 1.0)
-    added = em.harness_call(
-        "POST",
-        "add",
-        {"queue": WATCHED_QUEUE, "items": [{"ref": f"W-{n}", "hold": "STATUS:ON_HOLD"} for n in range(30)]},
-    )["ids"]
-    wait_for("the items to be held", lambda: {i["status"] for i in em.items(WATCHED_QUEUE)} == {"ON_HOLD"}, 60, 0.5)
+    wait_for("the watcher to poll queue 39", lambda: watcher_polls(d, 0), d.remaining(120), 1.0)
+    added = add_held_watched_items(d, 30)
     batches = [added[:10], added[10:20], added[20:]]
     notes = []
     for number, batch in enumerate(batches, 1):
-        if number == 2 and stored_cursor:
+        if number == 2 and stored_cursor():
             # The first batch's watermark is stored once its event is 5 s old, at a poll.
             time.sleep(8)
             old = d.component("triggerer")
@@ -1389,20 +1416,22 @@ def case_asset_watcher(d: Deployment) -> str:
             time.sleep(2)
             d.triggerers += 1
             d.start_component(f"triggerer-{d.triggerers}", ["triggerer"]).name = "triggerer"
-            wait_for("the new triggerer to poll queue 39", lambda at=killed_at: polls(at), d.remaining(120), 1.0)
+            wait_for(
+                "the new triggerer to poll queue 39", lambda at=killed_at: watcher_polls(d, at), d.remaining(120), 1.0
+            )
             notes.append(
-                f"batch 2 completed while the triggerer was dead; polled again {min(e['t'] for e in polls(killed_at)) - killed_at:.0f} s after the kill"
+                f"batch 2 completed while the triggerer was dead; polled again {min(e['t'] for e in watcher_polls(d, killed_at)) - killed_at:.0f} s after the kill"
             )
         else:
             em.release(WATCHED_QUEUE, batch)
         wanted = set().union(*batches[:number])
         wait_for(
             f"runs reporting batches 1-{number}",
-            lambda wanted=wanted: all_done() and wanted <= set(reported()),
+            lambda wanted=wanted: watcher_runs_done(d) and wanted <= set(watcher_reported(d)),
             d.remaining(120),
             1.0,
         )
-    ids = reported()
+    ids = watcher_reported(d)
     check(
         sorted(ids, key=int) == sorted(added, key=int),
         f"the runs reported {len(ids)} ids ({len(set(ids))} distinct) for 30 items: {sorted(set(added) - set(ids))} missing, {sorted(i for i in set(ids) if ids.count(i) > 1)} repeated",
@@ -1427,7 +1456,7 @@ def case_asset_watcher(d: Deployment) -> str:
 
     wait_for("a run of the example asset watcher DAG reporting the invoice", example_reported, d.remaining(90), 1.0)
     return (
-        f"30 items completed in 3 batches started {len(runs())} runs, which saw each item exactly once"
+        f"30 items completed in 3 batches started {len(watcher_runs(d))} runs, which saw each item exactly once"
         + (f"; {notes[0]}" if notes else " (Airflow before 3.3: no triggerer kill, the watermark is in memory)")
         + "; the example asset watcher DAG reported an invoice finished in queue 20"
     )
@@ -1611,6 +1640,224 @@ def case_celery_takeover(d: Deployment) -> str:
         f"{TAKEOVER_WAITS} waits held {dict(holders)}; {victim} SIGKILLed, {survivor} held all {taken_after:.0f} s "
         f"later and polled; {TAKEOVER_WAITS}/{TAKEOVER_WAITS} success in try 1 (none twice, none lost), triggerer "
         f"logins {len(logins)}"
+    )
+
+
+def live_triggerer_jobs(d: Deployment) -> list[int]:
+    """The job ids of the triggerers Airflow counts as alive (heartbeat within its health-check threshold)."""
+    jobs = d.api.call("GET", "jobs", job_type="TriggererJob", is_alive=True, limit=10)["jobs"]
+    return sorted(job["id"] for job in jobs)
+
+
+def start_triggerer(d: Deployment, name: str) -> int:
+    """A Celery-leg triggerer (a trigger log server port of its own) started, once registered; its job id."""
+    known = set(d.triggerer_jobs) | set(live_triggerer_jobs(d))
+    d.start_component(name, ["triggerer"], AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(free_port()))
+    new = wait_for(f"{name} to register", lambda: [j for j in live_triggerer_jobs(d) if j not in known], 60, 0.5)
+    d.triggerer_jobs[new[0]] = name
+    return new[0]
+
+
+def trigger_holder(d: Deployment, trigger_id: int) -> int | None:
+    """
+    The job id of the triggerer running a trigger: the trigger table's ``triggerer_id``, read
+    from the metadata database (the REST API shows it for a deferred task's trigger, not for
+    an asset watcher's).
+    """
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(d.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            holder = connection.execute(
+                text("SELECT triggerer_id FROM trigger WHERE id = :id"), {"id": trigger_id}
+            ).scalar()
+    finally:
+        engine.dispose()
+    return None if holder is None else int(holder)
+
+
+def watcher_events(d: Deployment, asset_id: int) -> list[tuple[float, list[str]]]:
+    """The asset's events, oldest first: (when Airflow recorded it, the item ids in its payload)."""
+    events = d.api.call("GET", "assets/events", asset_id=asset_id, order_by="timestamp", limit=100)["asset_events"]
+    return [
+        (parse_time(event["timestamp"]), [item["id"] for item in event["extra"]["payload"]["work_items"]])
+        for event in events
+    ]
+
+
+def case_celery_asset_watcher(d: Deployment) -> str:
+    """
+    The asset watcher of ``deployment_asset_watcher`` (queue 39) with two triggerers: 30 held
+    items completed in three batches of 10. Once a run has reported the first batch and its
+    watermark is surely stored, the second is completed and, as soon as its event is in the
+    metadata database, the triggerer running the watcher (the trigger table's
+    ``triggerer_id``) is SIGKILLed: inside the window in which that event's watermark is not
+    stored yet. The third is completed at once, while no triggerer runs the watcher; the
+    other triggerer takes it over after Airflow's health-check threshold and resumes from the
+    stored watermark.
+
+    Asserted (Airflow 3.3): the new runs together report exactly the items of the asset's new
+    events (no event without its run); each of the 30 items at least once (none lost across
+    the crash); an item twice only if the event that first reported it was recorded at most
+    ``STORE_DELAY`` + one poll interval + 1 s (the store's round trip) before the kill, and
+    never three times: the first batch (stored) and the third (first reported after the kill)
+    exactly once. No triggerer polled the queue between the kill and the health-check
+    threshold, so the third batch was completed while none ran the watcher. Before 3.3
+    (watermark in memory) no triggerer is killed, and each item is reported exactly once.
+    """
+    from airflow_provider_aa.triggers.automation_anywhere import STORE_DELAY
+
+    em, api = d.emulator, d.api
+    window = STORE_DELAY + WATCHER_POLL + 1.0
+    # Case c4-takeover leaves one triggerer: the watcher needs another to take it over.
+    restarted = [name for name in ("triggerer-a", "triggerer-b") if not d.component(name).alive()]
+    for name in restarted:
+        start_triggerer(d, name)
+    assets = api.call("GET", "assets", uri_pattern=f"queues/{CASE_QUEUES[WATCHED_QUEUE]}")["assets"]
+    check(len(assets) == 1 and len(assets[0]["watchers"]) == 1, f"the watched asset and its watcher: {assets}")
+    asset_id, trigger_id = assets[0]["id"], assets[0]["watchers"][0]["trigger_id"]
+
+    def live_holder() -> int | None:
+        holder = trigger_holder(d, trigger_id)
+        return holder if holder in live_triggerer_jobs(d) else None
+
+    wait_for(
+        "a live triggerer to run the watcher and poll queue 39",
+        lambda: live_holder() and watcher_polls(d, time.time() - 2 * WATCHER_POLL - 1),
+        d.remaining(120),
+        1.0,
+    )
+    events_before = len(watcher_events(d, asset_id))
+    runs_before = {run["dag_run_id"] for run in watcher_runs(d)}
+    reported_before = Counter(watcher_reported(d))
+    added = add_held_watched_items(d, 30)
+    batches = [added[:10], added[10:20], added[20:]]
+
+    def new_events() -> list[tuple[float, list[str]]]:
+        return watcher_events(d, asset_id)[events_before:]
+
+    def new_reports() -> Counter[str]:
+        return Counter(watcher_reported(d)) - reported_before
+
+    def first_events() -> dict[str, float]:
+        """Each item's first event: when Airflow recorded it."""
+        first: dict[str, float] = {}
+        for when, ids in new_events():
+            for item_id in ids:
+                first.setdefault(item_id, when)
+        return first
+
+    em.release(WATCHED_QUEUE, batches[0])
+    wait_for(
+        "a run reporting batch 1",
+        lambda: watcher_runs_done(d) and set(batches[0]) <= set(new_reports()),
+        d.remaining(120),
+        1.0,
+    )
+    kill = stored_cursor()
+    if not kill:
+        em.release(WATCHED_QUEUE, batches[1])
+        em.release(WATCHED_QUEUE, batches[2])
+    else:
+        # Batch 1's watermark is stored at the first poll once its event is STORE_DELAY old.
+        stored_by = max(when for item_id, when in first_events().items() if item_id in batches[0]) + window
+        time.sleep(max(0.0, stored_by + 1.0 - time.time()))
+        holder = live_holder()
+        check(holder is not None, "no live triggerer runs the watcher")
+        victim = d.triggerer_jobs[holder]
+        survivor = next(name for name in ("triggerer-a", "triggerer-b") if name != victim)
+        survivor_job = max(job for job, name in d.triggerer_jobs.items() if name == survivor)
+        proc = d.component(victim)
+        em.release(WATCHED_QUEUE, batches[1])
+        recorded = wait_for(
+            "batch 2's event recorded",
+            lambda: (lambda first: first if set(batches[1]) <= set(first) else None)(first_events()),
+            d.remaining(60),
+            0.2,
+        )
+        Processes.stop(proc, signal.SIGKILL, grace=5)
+        killed_at = time.time()
+        check(not proc.alive(), f"{victim} survived SIGKILL")
+        em.release(WATCHED_QUEUE, batches[2])
+        kill_after = killed_at - max(recorded[item_id] for item_id in batches[1])
+        wait_for(
+            f"{survivor} to take the watcher over",
+            lambda: trigger_holder(d, trigger_id) == survivor_job,
+            d.remaining(120),
+            1.0,
+        )
+        taken_after = time.time() - killed_at
+        # Polls ending within a second of the kill may be the victim's, answered as it died.
+        first_poll = wait_for(
+            f"{survivor} to poll queue 39",
+            lambda: min((e["t"] for e in watcher_polls(d, killed_at + 1)), default=0.0),
+            d.remaining(60),
+            0.5,
+        )
+
+    def all_reported() -> bool:
+        if not watcher_runs_done(d):
+            return False
+        reports = new_reports()
+        return set(added) <= set(reports) and reports == Counter(i for _, ids in new_events() for i in ids)
+
+    try:
+        wait_for("runs reporting every item of every event", all_reported, d.remaining(180), 1.0)
+    except CaseFailed as problem:
+        reports, events = new_reports(), Counter(i for _, ids in new_events() for i in ids)
+        raise CaseFailed(
+            f"{problem}: never reported {sorted(set(added) - set(reports), key=int)}; in events but not reported "
+            f"{dict(events - reports)}; reported but in no event {dict(reports - events)}"
+        ) from None
+    seen = new_reports()
+    events = new_events()
+    runs = [run for run in watcher_runs(d) if run["dag_run_id"] not in runs_before]
+    check(set(seen) == set(added), f"runs reported items the case did not complete: {sorted(set(seen) - set(added))}")
+    repeated = {item_id: count for item_id, count in seen.items() if count > 1}
+    if not kill:
+        check(not repeated, f"items reported more than once without a crash: {repeated}")
+        return (
+            f"30 items completed in 3 batches: {len(events)} events, {len(runs)} runs, each item exactly once "
+            "(Airflow before 3.3: no triggerer kill, the watermark is in memory)"
+        )
+    ages = {item_id: killed_at - first_events()[item_id] for item_id in repeated}
+    outside = {
+        item_id: (repeated[item_id], round(age, 1))
+        for item_id, age in ages.items()
+        if not (0 <= age <= window and repeated[item_id] == 2)
+    }
+    check(
+        not outside,
+        f"items reported again outside the documented window (twice at most, first event at most {window:g} s "
+        f"before the kill; item: (times, seconds from its first event to the kill)): {outside}",
+    )
+    silent = first_poll - killed_at
+    check(
+        silent >= TRIGGERER_HEALTH_CHECK_THRESHOLD - TRIGGERER_HEARTBEAT,
+        f"queue 39 polled {silent:.0f} s after the kill: the killed triggerer's watcher still ran",
+    )
+    d.measures["asset-watcher"] = {
+        "events": len(events),
+        "runs": len(runs),
+        "repeated": len(repeated),
+        "kill_after_event_s": round(kill_after, 1),
+        "takeover_s": round(taken_after, 1),
+        "first_poll_s": round(silent, 1),
+    }
+    spread = sorted({f"{age:.1f}" for age in ages.values()}, key=float)
+    again = (
+        f"{len(repeated)} twice (batch 2's, first recorded {'-'.join(spread[:: max(1, len(spread) - 1)])} s "
+        f"before the kill; window {window:g} s)"
+        if repeated
+        else "none twice"
+    )
+    return (
+        f"{'started ' + ' and '.join(restarted) + ' again; ' if restarted else ''}watcher on {victim}, SIGKILLed "
+        f"{kill_after:.1f} s after batch 2's event was recorded; batch 3 completed while no triggerer ran it; "
+        f"{survivor} held it {taken_after:.0f} s after the kill, first poll at {silent:.0f} s; {len(events)} events, "
+        f"{len(runs)} runs: all 30 items reported, {again}, batches 1 and 3 once"
     )
 
 
@@ -1826,9 +2073,8 @@ def build(
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
             "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "3",
-            # A killed triggerer's triggers go to the next one after 15 s.
-            "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
-            "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "15",
+            "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": str(TRIGGERER_HEARTBEAT),
+            "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": str(TRIGGERER_HEALTH_CHECK_THRESHOLD),
             # The DAG files do not change during the run: parse them once.
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
@@ -1937,19 +2183,9 @@ def build(
     wait_for("Airflow's components to report healthy", healthy, 180, 1.0)
     deployment.api.sign_in()
     if celery:
-
-        def triggerer_jobs() -> list[int]:
-            jobs = deployment.api.call("GET", "jobs", job_type="TriggererJob", is_alive=True, limit=10)["jobs"]
-            return sorted(job["id"] for job in jobs)
-
-        first = wait_for("triggerer-a to register", triggerer_jobs, 60, 0.5)
-        deployment.start_component(
-            "triggerer-b", ["triggerer"], AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(free_port())
-        )
-        both = wait_for(
-            "triggerer-b to register", lambda: (lambda j: j if len(j) == 2 else None)(triggerer_jobs()), 60, 0.5
-        )
-        deployment.triggerer_jobs = {first[0]: "triggerer-a", next(j for j in both if j != first[0]): "triggerer-b"}
+        first = wait_for("triggerer-a to register", lambda: live_triggerer_jobs(deployment), 60, 0.5)
+        deployment.triggerer_jobs = {first[0]: "triggerer-a"}
+        start_triggerer(deployment, "triggerer-b")
 
         def workers_ready() -> bool:
             for name in ("worker-a", "worker-b"):
@@ -2042,12 +2278,14 @@ CELERY_CASES: dict[str, Callable[[Deployment], str]] = {
     "c4-takeover": case_celery_takeover,
     "c5-kill-add": restarting_killed_workers(case_kill_add),
     "c6-deploy-kill": restarting_killed_workers(case_deploy_kill),
-    # The asset watcher on two triggerers comes here (its own phase beside c4-takeover's).
     "c7-secrets": case_secrets,
+    "c8-asset-watcher": case_celery_asset_watcher,
 }
 CELERY_PHASES = (
     ("c1-fanout", "c2-mapped", "c2-mapped-variables", "c3-rotation"),
     ("c4-takeover",),
+    # After c4: it starts c4's killed triggerer again, then kills the one running the watcher.
+    ("c8-asset-watcher",),
     ("c5-kill-add",),
     ("c6-deploy-kill",),
     ("c7-secrets",),
@@ -2081,8 +2319,8 @@ def main() -> int:
         "--executor",
         choices=("local", "celery"),
         default="local",
-        help="local: LocalExecutor, one triggerer (cases 1-8); celery: CeleryExecutor with Redis, two Celery "
-        "workers and two triggerers (cases c1-c7)",
+        help="local: LocalExecutor, one triggerer (cases 1-9); celery: CeleryExecutor with Redis, two Celery "
+        "workers and two triggerers (cases c1-c8)",
     )
     parser.add_argument(
         "--waits", type=int, default=CELERY_WAITS, help=f"deferred sensors of case c1-fanout (default {CELERY_WAITS})"
