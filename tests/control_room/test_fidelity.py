@@ -23,7 +23,12 @@ from airflow_provider_aa.control_room.bots import (
     from_bot_values,
     to_bot_input,
 )
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError, DeployRefusedError, FatalError, InvalidInputError
+from airflow_provider_aa.control_room.errors import (
+    AutomationAnywhereError,
+    DeployRefusedError,
+    FatalError,
+    InvalidInputError,
+)
 from airflow_provider_aa.control_room.queues import connection_check
 from tests.control_room.scripted import BASE_URL, Script, answer, expect, login, run
 
