@@ -21,7 +21,7 @@ import functools
 import inspect
 from collections.abc import Callable, Generator, Iterator
 from functools import cached_property
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
@@ -100,7 +100,7 @@ def raising_airflow_errors(method: Callable[P, R]) -> Callable[P, R]:
             if same is problem:
                 raise
         else:
-            return _iterating(result) if inspect.isgenerator(result) else result  # type: ignore[return-value]
+            return cast(R, _iterating(result)) if inspect.isgenerator(result) else result
         # Raised outside the except clause: the error keeps its own context (the Airflow form
         # is the same error, not a new one raised while handling it).
         raise same
@@ -111,12 +111,11 @@ def raising_airflow_errors(method: Callable[P, R]) -> Callable[P, R]:
 def _iterating(pages: Generator[Any, Any, Any]) -> Iterator[Any]:
     try:
         yield from pages
+        return
     except AutomationAnywhereError as problem:
         same = airflow_error(problem)
         if same is problem:
             raise
-    else:
-        return
     raise same
 
 
