@@ -1,18 +1,27 @@
-"""The provider's errors, all of them, and how Control Room answers become errors."""
+"""
+The provider's errors, all of them, and how Control Room answers become errors.
+
+They derive from ``Exception`` only: the protocol imports no Airflow. Where the provider
+meets Airflow (the hook's methods, the operators and sensors) an error is raised in its
+Airflow form (:func:`airflow_provider_aa.tasks.errors.airflow_error`): an instance of a
+subclass of its class that is also an ``AirflowException``, and for a :class:`FatalError`
+an ``AirflowFailException``, so that ``except LoginRefusedError`` and
+``isinstance(error, FatalError)`` hold there as everywhere.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, quote_plus
-
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 from airflow_provider_aa.control_room.decoding import decode_json
 
 if TYPE_CHECKING:
     from airflow_provider_aa.control_room.bots import BotDeployment
+
+E = TypeVar("E", bound=BaseException)
 
 #: Longest piece of an unexpected body quoted in an error message.
 _BODY_EXCERPT = 200
@@ -22,7 +31,7 @@ MASKED = "***"
 _CUT_SECRET = 4
 
 
-class AutomationAnywhereError(AirflowException):
+class AutomationAnywhereError(Exception):
     """
     A Control Room call failed, or the provider was given input it cannot use.
 
@@ -51,6 +60,10 @@ class AutomationAnywhereError(AirflowException):
         self.message = message
         self.details = details
         super().__init__(self._render())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as its fields: subclasses' __init__ take keyword arguments that args lacks.
+        return restored, (type(self), self.args, self.__dict__)
 
     def call_fields(self) -> dict[str, Any]:
         """The failed call's fields, for another error about the same call: ``Other(summary, **e.call_fields())``."""
@@ -101,6 +114,14 @@ class AutomationAnywhereError(AirflowException):
         return text
 
 
+def restored(cls: type[E], args: tuple[Any, ...], fields: dict[str, Any]) -> E:
+    """An error of ``cls`` with ``args`` and attributes ``fields``, without calling its ``__init__`` (unpickling)."""
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(fields)
+    return error
+
+
 def _secret_forms(secrets: Iterable[str]) -> list[str]:
     """Each secret as a text may hold it, longest first (so that no longer form is half masked)."""
     forms: set[str] = set()
@@ -128,11 +149,12 @@ def _masked(text: str, forms: list[str]) -> str:
     return text
 
 
-class FatalError(AutomationAnywhereError, AirflowFailException):
+class FatalError(AutomationAnywhereError):
     """
     A failure that a retry cannot mend and may make worse: Airflow fails the task without
-    using its retries (it is an ``AirflowFailException``), in operators, sensors and any
-    ``@task`` that calls the hook. A trigger ends with an error event marked ``fatal``.
+    using its retries, in operators, sensors and any ``@task`` that calls the hook (there it
+    is raised as an ``AirflowFailException`` too). A trigger ends with an error event marked
+    ``fatal``.
     """
 
 

@@ -98,6 +98,7 @@ from airflow_provider_aa.control_room.work_items import (
     validate_work_items,
 )
 from airflow_provider_aa.hooks import DEFAULT_CONN_ID
+from airflow_provider_aa.tasks.errors import raises_airflow_errors
 
 if TYPE_CHECKING:
     import requests
@@ -118,6 +119,7 @@ def forget_capabilities() -> None:
         _CAPABILITIES.clear()
 
 
+@raises_airflow_errors
 class AutomationAnywhereHook(BaseHook):
     """
     Talk to an Automation Anywhere Control Room.
@@ -132,7 +134,9 @@ class AutomationAnywhereHook(BaseHook):
         up to 30 s).
     :raises AutomationAnywhereError: from every method, for invalid input (before any
         request), and for failed calls (with HTTP status and the Control Room's
-        ``code``/``message``/``details``).
+        ``code``/``message``/``details``). Raised as an ``AirflowException`` too, and a
+        ``FatalError`` as an ``AirflowFailException`` (see ``tasks.errors``): Airflow fails a
+        ``@task`` that meets one without using its retries.
     """
 
     conn_name_attr = "automation_anywhere_conn_id"

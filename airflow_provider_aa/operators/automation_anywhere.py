@@ -22,7 +22,7 @@ from airflow_provider_aa.control_room.work_item_changes import validate_max_item
 from airflow_provider_aa.control_room.work_items import validate_batch_size, validate_filter, validate_work_items
 from airflow_provider_aa.hooks import DEFAULT_CONN_ID
 from airflow_provider_aa.links import RUN_XCOM_KEY, AutomationAnywhereQueueLink, AutomationAnywhereRunLink
-from airflow_provider_aa.tasks.errors import NamesTaskInInputErrors, check_id_or_name
+from airflow_provider_aa.tasks.errors import TaskErrors, check_id_or_name
 
 # What a task needs only when it runs is imported then: a DAG file that makes these tasks
 # does not pay for the hook, the HTTP stack or the waits at every parse.
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class AutomationAnywhereAddWorkItemsOperator(NamesTaskInInputErrors, BaseOperator):
+class AutomationAnywhereAddWorkItemsOperator(TaskErrors, BaseOperator):
     """
     Add work items to a Control Room work queue (WLM) and return their ids.
 
@@ -256,7 +256,7 @@ class Sent:
         return {"sent_at": self.at, "automation_name": self.automation_name, "deployment_id": deployment_id}
 
 
-class AutomationAnywhereDeployBotOperator(NamesTaskInInputErrors, BaseOperator):
+class AutomationAnywhereDeployBotOperator(TaskErrors, BaseOperator):
     """
     Deploy a bot (run it unattended) or an API task (``api_task=True``: a headless bot in
     the Control Room's cloud) and return the ``deploymentId``; optionally wait for the runs
@@ -679,7 +679,7 @@ def check_task_bot_only(**parameters: tuple[Any, Any]) -> None:
         raise InvalidInputError(f"{' and '.join(given)} apply only to API tasks: set api_task=True, or leave them out.")
 
 
-class AutomationAnywhereRequeueWorkItemsOperator(NamesTaskInInputErrors, BaseOperator):
+class AutomationAnywhereRequeueWorkItemsOperator(TaskErrors, BaseOperator):
     """
     Put a work queue's failed (or otherwise finished) work items back into the queue and
     return their ids — the day-two "re-queue" of an operations team.

@@ -11,14 +11,14 @@ from airflow.providers.common.compat.sdk import BaseOperator
 from airflow_provider_aa.control_room.errors import InvalidInputError
 from airflow_provider_aa.control_room.history import HistoryWindow, validate_dataset
 from airflow_provider_aa.hooks import DEFAULT_CONN_ID
-from airflow_provider_aa.tasks.errors import NamesTaskInInputErrors, check_id_or_name
+from airflow_provider_aa.tasks.errors import TaskErrors, check_id_or_name
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
     from airflow.providers.openlineage.extractors import OperatorLineage
 
 
-class AutomationAnywhereExportOperator(NamesTaskInInputErrors, BaseOperator):
+class AutomationAnywhereExportOperator(TaskErrors, BaseOperator):
     """
     Export what changed in the Control Room during the run's data interval to a JSON Lines
     file: the pattern of Automation Anywhere's CoE Manager (a pull every few hours, each

@@ -18,7 +18,7 @@ from airflow_provider_aa.control_room.statuses import (
 )
 from airflow_provider_aa.hooks import DEFAULT_CONN_ID
 from airflow_provider_aa.links import AutomationAnywhereQueueLink, AutomationAnywhereRunLink
-from airflow_provider_aa.tasks.errors import NamesTaskInInputErrors, check_id_or_name
+from airflow_provider_aa.tasks.errors import TaskErrors, check_id_or_name
 
 # What a sensor needs only when it runs is imported then (see the operators' module).
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 
-class _AutomationAnywhereSensor(NamesTaskInInputErrors, BaseSensorOperator):
+class _AutomationAnywhereSensor(TaskErrors, BaseSensorOperator):
     """
     What the sensors share: a hook per task try (logged out when the try ends) and deferrable
     execution — one poke, then the wait continues in the subclass's trigger.

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout
 
 from airflow_provider_aa.control_room.bots import BotRun, BotRunCheck, bot_run_result
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError, FatalError
 from airflow_provider_aa.control_room.statuses import UnknownStatusWarnings, WorkItemCheck
+from airflow_provider_aa.tasks.errors import airflow_error
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import BaseSensorOperator
@@ -224,4 +225,4 @@ def event_error(event: dict[str, Any], waiting_for: str) -> Exception:
         return AirflowSensorTimeout(message or f"Timed out waiting for {waiting_for}.")
     text = f"Waiting for {waiting_for} failed in the triggerer: {message}"
     # A refused login or bad input in the triggerer: a retry would only repeat it.
-    return AirflowFailException(text) if event.get("fatal") else AutomationAnywhereError(text)
+    return airflow_error(FatalError(text) if event.get("fatal") else AutomationAnywhereError(text))

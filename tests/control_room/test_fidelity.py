@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 import pendulum
 import pytest
-from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_aa.control_room.adding import add_batch
 from airflow_provider_aa.control_room.bots import (
@@ -24,7 +23,12 @@ from airflow_provider_aa.control_room.bots import (
     from_bot_values,
     to_bot_input,
 )
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError, DeployRefusedError, InvalidInputError
+from airflow_provider_aa.control_room.errors import (
+    AutomationAnywhereError,
+    DeployRefusedError,
+    FatalError,
+    InvalidInputError,
+)
 from airflow_provider_aa.control_room.queues import connection_check
 from tests.control_room.scripted import BASE_URL, Script, answer, expect, login, run
 
@@ -118,7 +122,7 @@ def test_a_deploy_refused_with_412_fails_for_good_naming_bot_users_and_pools(ses
         run(deploy(session, deployment), script, session=session, clock=clock)
 
     error = refused.value
-    assert isinstance(error, AirflowFailException)
+    assert isinstance(error, FatalError)
     assert f"no device to run bot 501 as run-as user(s) 29, 30 {where}" in str(error)
     assert (error.status, error.code, error.message, error.details) == (412, *refusal.values())
     assert "HTTP 412" in str(error) and "No compatible targets found" in str(error)

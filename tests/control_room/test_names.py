@@ -7,7 +7,6 @@ errors that name the field, the value and the candidates.
 from __future__ import annotations
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_aa.control_room import names
 from airflow_provider_aa.control_room.errors import (
@@ -212,8 +211,8 @@ def test_a_queue_name_matching_several_queues_names_each_without_listing_more(se
         ["Invoices"],
         {"Invoices": [("20", "Invoices"), ("23", "Invoices")]},
     )
-    # Retrying cannot mend a name: Airflow fails the task without using its retries.
-    assert isinstance(error, FatalError) and isinstance(error, AirflowFailException)
+    # Retrying cannot mend a name: fatal, so Airflow fails the task without using its retries.
+    assert isinstance(error, FatalError)
 
 
 def test_an_entry_listed_twice_is_one_queue(session, token):

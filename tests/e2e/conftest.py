@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -28,14 +29,19 @@ def fast_bot(aa_emulator):
 
 
 def load_example_dag(name: str, folder: Path = EXAMPLE_DAGS):
-    spec = importlib.util.spec_from_file_location(f"dag_{name}", folder / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.dag
+    return load_dag_file(name, folder).dag
 
 
 def load_test_dag(name: str):
     return load_example_dag(name, TEST_DAGS)
+
+
+def load_dag_file(name: str, folder: Path = TEST_DAGS) -> ModuleType:
+    """The module of a DAG file, freshly executed (its ``dag`` and anything else it keeps)."""
+    spec = importlib.util.spec_from_file_location(f"dag_{name}", folder / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def xcoms(dag_run, key: str = "return_value") -> dict[str, object]:

@@ -1,4 +1,7 @@
-"""Bad input names the task as well as the field, when a task is made and when it runs (before any request)."""
+"""
+Bad input names the task as well as the field, when a task is made and when it runs (before
+any request), and fails it without retries (an ``AirflowFailException``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_aa.control_room.errors import InvalidInputError
 from airflow_provider_aa.operators.automation_anywhere import (
@@ -61,6 +65,7 @@ def test_a_task_made_with_bad_input_names_itself_once(make, message):
     with pytest.raises(InvalidInputError) as raised:
         make()
     assert str(raised.value).startswith(message) and str(raised.value).count("Task '") == 1
+    assert isinstance(raised.value, AirflowFailException)
 
 
 @pytest.mark.parametrize(
@@ -109,4 +114,5 @@ def test_a_task_run_with_bad_input_names_itself_before_any_request(aa_emulator, 
     with pytest.raises(InvalidInputError) as raised:
         task.execute(context)
     assert str(raised.value).startswith(message)
+    assert isinstance(raised.value, AirflowFailException)
     assert aa_emulator.counters.requests() == 0
