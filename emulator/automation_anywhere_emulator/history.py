@@ -19,8 +19,11 @@ the :data:`HISTORY_DAYS` days before the moment it takes effect, all finished by
 whose time comparisons are by instant. A history of 100,000 runs stays fast for what exports
 ask: a window on one time field (``ge``/``gt`` and ``lt``/``le`` operands of an ``and``)
 sorted on that field (then ``id``) is answered by bisection, merged with the few deployed
-runs; a filter with an ``eq`` (a run's ``deploymentId``, a bot's ``fileId``) reads only the
-records an index by that field's value holds; any other request reads every record.
+runs; a filter that is one ``eq`` sorted on one field (a run's ``deploymentId``, a bot's
+``fileId`` newest first) takes the records an index by that field's value holds in the order
+of an index by the field sorted on, builds only the page's records, and merges the deployed
+runs in; another filter with an ``eq`` reads only the records its index holds; any other
+request reads every record. Each index is built on first use, in one reading of every record.
 """
 
 from __future__ import annotations

@@ -7,10 +7,13 @@ when created). So:
 
 - a filter that only asks for ids (one ``eq`` on ``id``, or an ``or`` of at most 100: how the
   provider looks items up) is answered from the dict, without a look at the other items;
-- sorted by ``id`` first, nothing is sorted: the dict's order, or its reverse;
+- sorted by ``id`` first, nothing is sorted: the dict's order, or its reverse (without a
+  filter, only the items up to the page's end are read: the newest id before an add);
 - a range on ``id``, statuses and texts asked for (a reconciliation, a re-queue) choose the
-  candidates, from the ids' order and an index by status (built when first asked and again
-  after an item changed), and are not matched again: only the filter's other conditions are;
+  candidates, reading the ids from the end back to a lower bound (the newest items, after
+  a mark) and the items of those statuses from an index by status (built when first asked
+  and again after an item changed); they are not matched again, only the filter's other
+  conditions are;
 - an export's window on ``updatedOn`` sorted on it is bisected in an index by that time,
   built when first asked and again after an item changed;
 - other filters read only the fields they name (:class:`.models.ItemRecord`), ``createdOn``
@@ -51,7 +54,12 @@ def list_items(items: dict[int, WorkItem], request: filters.ListQuery, numeric_i
     if ids is not None:
         matching = [items[item_id] for item_id in sorted(set(ids)) if item_id in items]
     elif request.condition is None:
-        matching = list(items.values())  # references only: well under a millisecond for 100,000
+        field, descending = request.sort[0]
+        if field == "id" and _exact_ids(items):  # the dict's order or its reverse: only the page is read
+            everything = reversed(items.values()) if descending else items.values()
+            page = itertools.islice(everything, request.offset, request.offset + request.length)
+            return request.answer([item.public(numeric_ids) for item in page], len(items), len(items))
+        matching = list(items.values())
     else:
         condition = request.condition
         window = _update_window(items, condition, request.sort, numeric_ids)
