@@ -256,11 +256,9 @@ def test_a_bots_newest_records_merge_its_deployed_runs_in(aa_emulator, client):
     # Two runs of one deployment: created together, their times tie.
     body = {"botId": 501, "unattendedRequest": {"runAsUserIds": [29, 30]}}
     assert client.call("POST", "/v4/automations/deploy", json=body).status_code == 200
+    pages = [{"page": {"offset": offset, "length": 100}} for offset in range(0, 500, 100)]
     everything = [
-        record
-        for offset in range(0, 500, 100)
-        for record in client.call("POST", "/v3/activity/list", json={"page": {"offset": offset, "length": 100}})
-        .json()["list"]
+        record for body in pages for record in client.call("POST", "/v3/activity/list", json=body).json()["list"]
     ]
     assert len(everything) == 402
     for bot_id in ("501", 501, "502", "999"):
