@@ -239,6 +239,33 @@ def test_mixed_filters_over_http_answer_as_matching_every_item(aa_emulator, clie
     assert created[1]["id"] in [item["id"] for item in answer["list"]]
 
 
+def test_ranges_on_id_that_match_nothing_or_everything_answer_as_matching_all(
+    queue, aa_emulator, client, counted_matches
+):
+    for leaf in (
+        {"operator": "gt", "field": "id", "value": queue[-1]},
+        {"operator": "lt", "field": "id", "value": "1"},
+        {"operator": "ge", "field": "id", "value": "0"},
+        {"operator": "le", "field": "id", "value": f"{int(queue[10]) + 0.5}"},
+    ):
+        answer, everything, _ = listed(
+            client, aa_emulator, {"filter": leaf, "page": {"offset": 0, "length": 100}}, counted_matches
+        )
+        assert answer == everything
+
+
+@pytest.fixture
+def history(aa_emulator, client):
+    """The activity of 5,000 runs of the history, read page by page."""
+    aa_emulator.configure(pause_bot=True, history_runs=5_000)
+    client.login()
+    pages = [
+        client.call("POST", "/v3/activity/list", json={"page": {"offset": offset, "length": 100}}).json()["list"]
+        for offset in range(0, 5_000, 100)
+    ]
+    return [record for page in pages for record in page]
+
+
 def test_a_deployments_records_and_a_bots_come_from_an_index(history, aa_emulator, client, counted_matches):
     record = history[2_500]
     for request in (bots.activity_request(record["deploymentId"]), bots.bot_activity_request(str(record["fileId"]))):
