@@ -77,7 +77,7 @@ def test_a_reconciliation_matches_nothing_its_mark_and_values_chose(queue, aa_em
         assert matched == 0
 
 
-def test_other_conditions_are_matched_against_the_chosen_items_only(queue, aa_emulator, client, counted_matches):
+def test_other_conditions_are_matched_against_the_chosen_items_only(queue, aa_emulator, client, monkeypatch):
     after = int(queue[5000])
     body = {
         "filter": {
@@ -89,9 +89,20 @@ def test_other_conditions_are_matched_against_the_chosen_items_only(queue, aa_em
         },
         "page": {"offset": 0, "length": 100},
     }
-    answer, everything, matched = listed(client, aa_emulator, body, counted_matches)
-    assert answer == everything and answer["list"]
-    assert matched == 49  # the FAILED items after the last id: one in 100 of the second half
+    operators, matched = set(), set()
+    real = filters.matches
+
+    def noting(node, record):
+        operators.add(node["operator"])
+        matched.add(record["id"])
+        return real(node, record)
+
+    monkeypatch.setattr(filters, "matches", noting)
+    answer = client.list(20, body).json()
+    monkeypatch.setattr(filters, "matches", real)
+    assert answer == filters.query(aa_emulator.work_items(20), body) and answer["list"]
+    assert operators == {"substring"}  # neither the statuses nor the range on id
+    assert len(matched) == 49  # the FAILED items after the last id: one in 100 of the second half
 
 
 STATUSES = [
@@ -349,6 +360,26 @@ def test_a_value_sorted_on_a_field_answers_as_matching_every_record(numeric_ids)
             if stored.answer(filters.parse(body), live, numeric_ids) != filters.query(everything + live, body):
                 differing.append(body)
     assert differing == []
+
+
+def test_a_value_sorted_on_a_field_builds_only_its_pages_records():
+    built = []
+
+    def counted(number: int, numeric_ids: bool) -> dict:
+        built.append(number)
+        return tied_record(number, numeric_ids)
+
+    stored = SortedRecords(90, counted, ["createdOn"])
+    body = {
+        "filter": {"operator": "eq", "field": "fileId", "value": "1"},
+        "sort": [{"field": "createdOn", "direction": "desc"}],
+        "page": {"offset": 2, "length": 5},
+    }
+    stored.answer(filters.parse(body), [], False)  # the indexes are built: every record read
+    assert set(built) == set(range(90))
+    built.clear()
+    answer = stored.answer(filters.parse(body), [], False)
+    assert len(built) == len(answer["list"]) == 5 and answer["page"]["totalFilter"] == 30
 
 
 def test_a_window_on_a_time_answers_as_matching_every_record_with_ties():
