@@ -19,11 +19,12 @@ the :data:`HISTORY_DAYS` days before the moment it takes effect, all finished by
 whose time comparisons are by instant. A history of 100,000 runs stays fast for what exports
 ask: a window on one time field (``ge``/``gt`` and ``lt``/``le`` operands of an ``and``)
 sorted on that field (then ``id``) is answered by bisection, merged with the few deployed
-runs; a filter that is one ``eq`` sorted on one field (a run's ``deploymentId``, a bot's
-``fileId`` newest first) takes the records an index by that field's value holds in the order
-of an index by the field sorted on, builds only the page's records, and merges the deployed
-runs in; another filter with an ``eq`` reads only the records its index holds; any other
-request reads every record. Each index is built on first use, in one reading of every record.
+runs; a filter with an ``eq`` (a run's ``deploymentId``, a bot's ``fileId``) reads only the
+records an index by that field's value holds, and when it is the whole filter, sorted on one
+field, and holds more than a page of records (a bot's newest first), they come in the order of
+an index by the field sorted on, only the page's records are built, and the deployed runs are
+merged in; any other request reads every record. Each index is built on first use, in one
+reading of every record.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ Key = tuple[int, tuple[int, float, str]]
 _Order = tuple[list[int], list[tuple[int, float, str]]]
 #: How many of the orders asked last (a value's records sorted on a field) are kept.
 _SORTED_KEPT = 16
+#: Up to this many records of a value (a run's deployment) are built and sorted as they are:
+#: no slower than a page's, and no index by the field sorted on is built for them.
+_FEW = filters.MAX_PAGE_LENGTH
 
 
 def _number(value: int, numeric_ids: bool) -> int | str:
@@ -147,14 +151,15 @@ class SortedRecords:
         """
         The answer to ``request`` over these records plus ``others`` (records that change,
         few): bisected when ``request`` is a window on an indexed time field sorted on it
-        (then ``id``), else by matching every record.
+        (then ``id``), from the indexes by value (and by the field sorted on) when it asks
+        for one with ``eq``, else by matching every record.
         """
         field = _window_field(request)
         if field not in self._time_fields or not self._count:
-            leaf = _single_equal(request)
-            if leaf is not None and self._count:
-                return self._equal_sorted(request, leaf, others, numeric_ids)
             numbers = self._equal(request.condition, numeric_ids)
+            leaf = _single_equal(request)
+            if leaf is not None and numbers is not None and len(numbers) > _FEW:
+                return self._equal_sorted(request, leaf, numbers, others, numeric_ids)
             if numbers is None:
                 return filters.query_parsed(self.records(numeric_ids) + others, request)
             # Only the records an ``eq`` of the filter holds can match: the same answer.
@@ -174,18 +179,22 @@ class SortedRecords:
         return request.answer(page, self._count + len(others), high - low + len(live))
 
     def _equal_sorted(
-        self, request: filters.ListQuery, leaf: dict[str, Any], others: list[dict[str, Any]], numeric_ids: bool
+        self,
+        request: filters.ListQuery,
+        leaf: dict[str, Any],
+        numbers: list[int],
+        others: list[dict[str, Any]],
+        numeric_ids: bool,
     ) -> dict[str, Any]:
         """
         The answer to a filter that is one ``eq`` sorted on one field (a bot's records newest
-        first): the records the ``eq`` holds (from the index by value), in the order of an
-        index by that field built on first use, merged with the live ``others`` that match;
-        only the page's records are built.
+        first): ``numbers``, the records the ``eq`` holds, in the order of an index by that
+        field built on first use, merged with the live ``others`` that match; only the page's
+        records are built.
         """
         field, descending = request.sort[0]
-        self._build(numeric_ids, values=leaf["field"], order=field)
+        self._build(numeric_ids, order=field)
         wanted = filters.equality_key(leaf["value"])
-        numbers = self._values[(leaf["field"], numeric_ids)].get(wanted, []) if wanted is not None else []
         distinct = self._orders[(field, numeric_ids)][1]
         stored, ascending_groups = self._sorted_numbers(leaf["field"], numeric_ids, wanted, numbers, field, descending)
         live = [record for record in others if filters.matches(leaf, record)]
@@ -256,32 +265,32 @@ class SortedRecords:
         self._sorted.move_to_end(cache_key)
         return kept
 
-    def _build(self, numeric_ids: bool, values: str, order: str | None = None) -> None:
+    def _build(self, numeric_ids: bool, values: str | None = None, order: str | None = None) -> None:
         """
         Build what is missing in one reading of every record: the index by the ``eq`` key of
-        ``values`` (the records' numbers, ascending, by key) and, for ``order``, each record's
-        group (the position of its sort key among the records' distinct keys, ascending) and
-        those keys.
+        the field ``values`` (the records' numbers, ascending, by key) and, for the field
+        ``order``, each record's group (the position of its sort key among the records'
+        distinct keys, ascending) and those keys.
         """
-        want_values = (values, numeric_ids) not in self._values
-        want_order = order is not None and (order, numeric_ids) not in self._orders
-        if not want_values and not want_order:
+        if values is not None and (values, numeric_ids) in self._values:
+            values = None
+        if order is not None and (order, numeric_ids) in self._orders:
+            order = None
+        if values is None and order is None:
             return
         by_value: dict[tuple[str, Any], list[int]] = {}
         sort_keys = []
         for number in range(self._count):
             record = self._record(number, numeric_ids)
-            if want_values:
+            if values is not None:
                 value = filters.equality_key(filters.lookup(record, values))
                 if value is not None:
                     by_value.setdefault(value, []).append(number)
-            if want_order:
-                assert order is not None
+            if order is not None:
                 sort_keys.append(filters.sort_key(record, order))
-        if want_values:
+        if values is not None:
             self._values[(values, numeric_ids)] = by_value
-        if want_order:
-            assert order is not None
+        if order is not None:
             distinct = sorted(set(sort_keys))
             group_of = {key: group for group, key in enumerate(distinct)}
             self._orders[(order, numeric_ids)] = ([group_of[key] for key in sort_keys], distinct)
