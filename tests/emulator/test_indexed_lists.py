@@ -292,20 +292,20 @@ def test_a_deployments_records_and_a_bots_come_from_an_index(history, aa_emulato
 
 
 def test_a_bots_newest_records_merge_its_deployed_runs_in(aa_emulator, client):
-    aa_emulator.configure(pause_bot=True, history_runs=400, activity_delay=0)
+    aa_emulator.configure(pause_bot=True, history_runs=1_000, activity_delay=0)  # 250 runs a bot: over a page
     client.login()
     # Two runs of one deployment: created together, their times tie.
     body = {"botId": 501, "unattendedRequest": {"runAsUserIds": [29, 30]}}
     assert client.call("POST", "/v4/automations/deploy", json=body).status_code == 200
-    pages = [{"page": {"offset": offset, "length": 100}} for offset in range(0, 500, 100)]
+    pages = [{"page": {"offset": offset, "length": 100}} for offset in range(0, 1_100, 100)]
     everything = [
         record for body in pages for record in client.call("POST", "/v3/activity/list", json=body).json()["list"]
     ]
-    assert len(everything) == 402
+    assert len(everything) == 1_002
     for bot_id in ("501", 501, "502", "999"):
         request = bots.bot_activity_request(bot_id)
         for page, direction in itertools.product(
-            ({"offset": 0, "length": 100}, {"offset": 1, "length": 3}, {"offset": 99, "length": 100}), ("desc", "asc")
+            ({"offset": 0, "length": 100}, {"offset": 1, "length": 3}, {"offset": 199, "length": 100}), ("desc", "asc")
         ):
             body = {**request.json, "page": page, "sort": [{"field": "createdOn", "direction": direction}]}
             answer = client.call("POST", request.path, json=body).json()
