@@ -64,8 +64,14 @@ def list_items(items: dict[int, WorkItem], request: filters.ListQuery, numeric_i
         condition = request.condition
         window = _update_window(items, condition, request.sort, numeric_ids)
         if window is not None:
-            shown = window[request.offset : request.offset + request.length]
-            return request.answer([item.public(numeric_ids) for item in shown], len(items), len(window))
+            head, by_update, start, stop = window
+            # The window is head + by_update[start:stop], not copied: only the page is.
+            end, head_length = request.offset + request.length, len(head)
+            shown = (
+                head[request.offset : end]
+                + by_update[start + max(0, request.offset - head_length) : min(stop, start + max(0, end - head_length))]
+            )
+            return request.answer([item.public(numeric_ids) for item in shown], len(items), head_length + stop - start)
         candidates, unmatched = _candidates(items, condition, numeric_ids)
         matching = [
             item
@@ -108,14 +114,17 @@ class _QueueIndexes(Generic[_Index]):
 
 def _update_window(
     items: dict[int, WorkItem], condition: dict[str, Any], sort: list[tuple[str, bool]], numeric_ids: bool
-) -> Sequence[WorkItem] | None:
+) -> tuple[list[WorkItem], list[WorkItem], int, int] | None:
     """
     The items an export's page asks for, in order, from an index by ``updatedOn`` (built
     when first asked, again after any item changed): when ``condition`` is an ``and`` of
     ranges on ``updatedOn`` with instants (the window, the page's ``ge`` its last change
     time) and at most one ``or`` that holds a ``gt`` on ``updatedOn`` (the page's cursor),
-    sorted on ``updatedOn`` and then ``id``, ascending. The range is bisected; only the
-    items at the cursor's instant are matched against the ``or``. ``None`` for anything else.
+    sorted on ``updatedOn`` and then ``id``, ascending. The range is bisected; at the
+    cursor's instant, a cursor of that ``gt`` or a ``gt`` on ``id`` (as the provider sends
+    it) is bisected too, other items at or before it are matched against the ``or``. The
+    window is ``head + ordered[start:stop]``, as ``(head, ordered, start, stop)``; ``None``
+    for anything else.
     """
     if [field for field, _ in sort] not in (["updatedOn"], ["updatedOn", "id"]) or any(d for _, d in sort):
         return None
@@ -133,18 +142,39 @@ def _update_window(
             ranges.append(bound)
     if not _exact_ids(items):
         return None
-    index = _BY_UPDATE.of(items)
-    nanos, ordered = index
+    nanos, ordered = _BY_UPDATE.of(items)
     low, high = filters.bisect_bounds(nanos, ranges)
     if low >= high:
-        return []
+        return [], ordered, low, low
     if cursor is None:
-        return ordered[low:high]
+        return [], ordered, low, high
     # Items after the cursor's instant match its "or" already; those at or before it are matched.
     assert at is not None
     settled = max(low, min(high, bisect.bisect_right(nanos, at[1])))
-    checked = [item for item in ordered[low:settled] if filters.matches(cursor, ItemRecord(item, numeric_ids))]
-    return checked + ordered[settled:high]
+    after_id = _after_id(cursor, at[1])
+    if after_id is None:
+        checked = [item for item in ordered[low:settled] if filters.matches(cursor, ItemRecord(item, numeric_ids))]
+        return checked, ordered, settled, high
+    # At the cursor's instant its "gt" on updatedOn fails and its "gt" on id decides; the
+    # index orders those items by id: the ones after the cursor's id follow on to the end.
+    tied = max(low, bisect.bisect_left(nanos, at[1], low, settled))
+    earlier = [item for item in ordered[low:tied] if filters.matches(cursor, ItemRecord(item, numeric_ids))]
+    return earlier, ordered, bisect.bisect_right(ordered, after_id, tied, settled, key=lambda item: item.id), high
+
+
+def _after_id(cursor: dict[str, Any], at: int) -> float | None:
+    """
+    The id of an export's cursor ``or`` that is a ``gt`` on ``updatedOn`` at the instant
+    ``at`` and a ``gt`` on ``id`` (an id the grammar compares exactly), else ``None``.
+    """
+    operands = cursor["operands"]
+    if len(operands) != 2:
+        return None
+    for time_leaf, id_leaf in (operands, operands[::-1]):
+        bound = filters.id_bound(id_leaf)
+        if _instant_range(time_leaf, ("gt",)) == ("gt", at) and bound is not None and bound[0] == "gt":
+            return bound[1]
+    return None
 
 
 def _instant_range(
