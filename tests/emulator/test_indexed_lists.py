@@ -150,13 +150,21 @@ SORTS = [
 
 
 def export_bodies(ids: list[str]) -> list[dict]:
-    """An export's pages: windows on updatedOn among tied times, with and without a cursor (a time and an id)."""
+    """
+    An export's pages: windows on updatedOn among tied times, with and without a cursor (a
+    time and an id) as the provider sends it, and cursors it does not send (without the
+    page's ge, with lt on id, with a third condition) that are matched instead.
+    """
 
     def at(seconds: int) -> str:
         return instant(1_800_000_000.0 + seconds)
 
+    cursors = (None, (0, ids[5]), (2, ids[-3]))
+    shapes = ("sent", "without ge", "lt id", "three")
     bodies = []
-    for low, high, cursor in itertools.product((-1, 0, 2), (1, 3, 100), (None, (0, ids[5]), (2, ids[-3]))):
+    for low, high, cursor, shape in itertools.product((-1, 0, 2), (1, 3, 100), cursors, shapes):
+        if cursor is None and shape != "sent":
+            continue
         leaves = [
             {"operator": "ge", "field": "updatedOn", "value": at(low)},
             {"operator": "lt", "field": "updatedOn", "value": at(high)},
@@ -165,13 +173,14 @@ def export_bodies(ids: list[str]) -> list[dict]:
             since, after_id = at(cursor[0]), cursor[1]
             later = [
                 {"operator": "gt", "field": "updatedOn", "value": since},
-                {"operator": "gt", "field": "id", "value": after_id},
+                {"operator": "lt" if shape == "lt id" else "gt", "field": "id", "value": after_id},
             ]
-            leaves = [
-                {"operator": "and", "operands": leaves},
-                {"operator": "ge", "field": "updatedOn", "value": since},
-                {"operator": "or", "operands": later},
-            ]
+            if shape == "three":
+                later.append({"operator": "eq", "field": "status", "value": "FAILED"})
+            leaves = [{"operator": "and", "operands": leaves}]
+            if shape != "without ge":
+                leaves.append({"operator": "ge", "field": "updatedOn", "value": since})
+            leaves.append({"operator": "or", "operands": later})
         sort = [{"field": "updatedOn", "direction": "asc"}, {"field": "id", "direction": "asc"}]
         bodies.append({"filter": {"operator": "and", "operands": leaves}, "sort": sort})
     return bodies
