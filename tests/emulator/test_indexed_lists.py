@@ -231,7 +231,7 @@ def differing(items: dict[int, WorkItem], numeric_ids: bool, pages: list[dict]) 
 @pytest.mark.parametrize("numeric_ids", [False, True])
 def test_lists_of_mixed_filters_answer_as_matching_every_item(numeric_ids):
     items = queue_items()
-    pages = [{"offset": 0, "length": 100}, {"offset": 37, "length": 11}]
+    pages = [{"offset": 0, "length": 100}, {"offset": 5, "length": 7}, {"offset": 37, "length": 11}]
     assert differing(items, numeric_ids, pages) == []
     # Changed and deleted since the indexes were built: they are built again.
     moved = items[40_100]
