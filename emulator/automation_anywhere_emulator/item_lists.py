@@ -15,7 +15,8 @@ when created). So:
   and again after an item changed); they are not matched again, only the filter's other
   conditions are;
 - an export's window on ``updatedOn`` sorted on it is bisected in an index by that time,
-  built when first asked and again after an item changed;
+  built when first asked and again after an item changed, and so is its cursor's id among
+  the items at the cursor's instant; the page is sliced from the index, nothing else copied;
 - other filters read only the fields they name (:class:`.models.ItemRecord`), ``createdOn``
   and ``updatedOn`` sort by the times behind them, and only the items of the page answered
   are copied into records.
