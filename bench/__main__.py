@@ -122,8 +122,12 @@ alive, and it stops asking about an item once it saw it finished.
   provider sends (built by `control_room`: look-ups by id, the newest-id probe, a lost
   add's reconciliation with and without `dedupe_key`, re-queue pages, work item and bot run
   export pages, a bot run's poll, a lost deploy's search among the bot's runs) sent over
-  HTTP with a token already issued, median of 7 round trips. An index built on first use
-  (the history's values, the queue's update times) is built by the first of the 7.
+  HTTP with a token already issued, median of 7 round trips, one in each of 7 rounds of all
+  the calls (a burst of other work on the machine slows a round, not all of one call's
+  trips). An index built on first use (the history's values and sort orders, the queue's
+  update times and statuses) is built in the first round. The note gives the machine's load
+  (the median of its 1-minute average after each round, with its number of CPUs): on a busy
+  machine the times grow.
 - **import at DAG parse**: `from airflow.sdk import DAG, BaseOperator, BaseSensorOperator,
   task`, then the provider's operator, sensor and hook modules (ours) or `import requests`
   (baseline), timed in fresh interpreters with bytecode cached (one untimed run per side

@@ -20,7 +20,11 @@ whose time comparisons are by instant. A history of 100,000 runs stays fast for 
 ask: a window on one time field (``ge``/``gt`` and ``lt``/``le`` operands of an ``and``)
 sorted on that field (then ``id``) is answered by bisection, merged with the few deployed
 runs; a filter with an ``eq`` (a run's ``deploymentId``, a bot's ``fileId``) reads only the
-records an index by that field's value holds; any other request reads every record.
+records an index by that field's value holds, and when it is the whole filter, sorted on one
+field, and holds more than a page of records (a bot's newest first), they come in the order of
+an index by the field sorted on, only the page's records are built, and the deployed runs are
+merged in; any other request reads every record. Each index is built on first use, in one
+reading of every record.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from __future__ import annotations
 import bisect
 import random
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +52,14 @@ _NAMESPACE = uuid.UUID("6f1c5a3e-2b7d-4e9a-9c1f-0a8b7d6e5f40")
 _TIME_FIELDS = ("createdOn", "startDateTime", "endDateTime", "modifiedOn")
 #: Where a record sorts in a window: the time in nanoseconds, then the id as the list grammar sorts it.
 Key = tuple[int, tuple[int, float, str]]
+#: The records' sorting on one field: each record's group (the position of its sort key among
+#: the distinct keys) by record number, and the distinct keys, ascending.
+_Order = tuple[list[int], list[tuple[int, float, str]]]
+#: How many of the orders asked last (a value's records sorted on a field) are kept.
+_SORTED_KEPT = 16
+#: Up to this many records of a value (a run's deployment) are built and sorted as they are:
+#: no slower than a page's, and no index by the field sorted on is built for them.
+_FEW = filters.MAX_PAGE_LENGTH
 
 
 def _number(value: int, numeric_ids: bool) -> int | str:
@@ -123,6 +136,10 @@ class SortedRecords:
         self._time_fields = tuple(time_fields)
         self._indexes: dict[str, tuple[list[int], list[Key], list[int]]] = {}
         self._values: dict[tuple[str, bool], dict[tuple[str, Any], list[int]]] = {}
+        self._orders: dict[tuple[str, bool], _Order] = {}
+        self._sorted: OrderedDict[tuple[str, bool, tuple[str, Any], str, bool], tuple[list[int], list[int]]] = (
+            OrderedDict()
+        )
 
     def __len__(self) -> int:
         return self._count
@@ -134,11 +151,15 @@ class SortedRecords:
         """
         The answer to ``request`` over these records plus ``others`` (records that change,
         few): bisected when ``request`` is a window on an indexed time field sorted on it
-        (then ``id``), else by matching every record.
+        (then ``id``), from the indexes by value (and by the field sorted on) when it asks
+        for one with ``eq``, else by matching every record.
         """
         field = _window_field(request)
         if field not in self._time_fields or not self._count:
             numbers = self._equal(request.condition, numeric_ids)
+            leaf = _single_equal(request)
+            if leaf is not None and numbers is not None and len(numbers) > _FEW:
+                return self._equal_sorted(request, leaf, numbers, others, numeric_ids)
             if numbers is None:
                 return filters.query_parsed(self.records(numeric_ids) + others, request)
             # Only the records an ``eq`` of the filter holds can match: the same answer.
@@ -153,17 +174,126 @@ class SortedRecords:
         live_keys = sorted((_key(record, field), index) for index, record in enumerate(live))
         # Where each live record falls among the bisected ones: equal keys put the index's first.
         positions = [bisect.bisect_right(keys, key, low, high) - low + n for n, (key, _) in enumerate(live_keys)]
-        before = bisect.bisect_left(positions, request.offset)
-        stored, taken = low + request.offset - before, before
-        page: list[dict[str, Any]] = []
-        while len(page) < request.length and (stored < high or taken < len(live_keys)):
-            if taken >= len(live_keys) or (stored < high and keys[stored] <= live_keys[taken][0]):
-                page.append(self._record(order[stored], numeric_ids))
-                stored += 1
-            else:
-                page.append(live[live_keys[taken][1]])
-                taken += 1
+        shown = [live[index] for _, index in live_keys]
+        page = self._merged(request, order, low, high, shown, positions, numeric_ids)
         return request.answer(page, self._count + len(others), high - low + len(live))
+
+    def _equal_sorted(
+        self,
+        request: filters.ListQuery,
+        leaf: dict[str, Any],
+        numbers: list[int],
+        others: list[dict[str, Any]],
+        numeric_ids: bool,
+    ) -> dict[str, Any]:
+        """
+        The answer to a filter that is one ``eq`` sorted on one field (a bot's records newest
+        first): ``numbers``, the records the ``eq`` holds, in the order of an index by that
+        field built on first use, merged with the live ``others`` that match; only the page's
+        records are built.
+        """
+        field, descending = request.sort[0]
+        self._build(numeric_ids, order=field)
+        wanted = filters.equality_key(leaf["value"])
+        distinct = self._orders[(field, numeric_ids)][1]
+        stored, ascending_groups = self._sorted_numbers(leaf["field"], numeric_ids, wanted, numbers, field, descending)
+        live = [record for record in others if filters.matches(leaf, record)]
+        live.sort(key=lambda record: filters.sort_key(record, field), reverse=descending)  # stable, as query sorts
+        # Where each live record falls among the stored ones: on equal keys the stored come
+        # first (they come first in the list that is sorted stably, either way).
+        positions = []
+        for n, record in enumerate(live):
+            key = filters.sort_key(record, field)
+            if descending:  # the stored ones with keys at least this one's
+                before = len(stored) - bisect.bisect_left(ascending_groups, bisect.bisect_left(distinct, key))
+            else:  # those with keys at most this one's
+                before = bisect.bisect_right(ascending_groups, bisect.bisect_right(distinct, key) - 1)
+            positions.append(before + n)
+        page = self._merged(request, stored, 0, len(stored), live, positions, numeric_ids)
+        return request.answer(page, self._count + len(others), len(stored) + len(live))
+
+    def _merged(
+        self,
+        request: filters.ListQuery,
+        numbers: Sequence[int],
+        low: int,
+        high: int,
+        live: list[dict[str, Any]],
+        positions: list[int],
+        numeric_ids: bool,
+    ) -> list[dict[str, Any]]:
+        """
+        The page ``request`` asks for of the stored records ``numbers[low:high]`` (in order)
+        with the ``live`` ones (in order) at their ``positions`` (ascending) among them.
+        """
+        taken = bisect.bisect_left(positions, request.offset)
+        stored = low + request.offset - taken
+        page: list[dict[str, Any]] = []
+        for position in range(request.offset, min(request.offset + request.length, high - low + len(live))):
+            if taken < len(live) and positions[taken] == position:
+                page.append(live[taken])
+                taken += 1
+            else:
+                page.append(self._record(numbers[stored], numeric_ids))
+                stored += 1
+        return page
+
+    def _sorted_numbers(
+        self,
+        field: str,
+        numeric_ids: bool,
+        wanted: tuple[str, Any] | None,
+        numbers: list[int],
+        sort_field: str,
+        descending: bool,
+    ) -> tuple[list[int], list[int]]:
+        """
+        ``numbers`` (ascending: the records whose ``field`` is ``wanted``) in the order a
+        stable sort on ``sort_field`` gives, and their groups (:meth:`_build`) ascending; the
+        last few asked are kept.
+        """
+        cache_key = (field, numeric_ids, wanted or ("", None), sort_field, descending)
+        kept = self._sorted.get(cache_key)
+        if kept is None:
+            groups = self._orders[(sort_field, numeric_ids)][0]
+            ascending_groups = sorted(groups[number] for number in numbers)
+            # The numbers ascend: sorting on the group alone keeps them ascending among equal keys.
+            ordered = sorted(numbers, key=lambda number: -groups[number] if descending else groups[number])
+            kept = self._sorted[cache_key] = (ordered, ascending_groups)
+            while len(self._sorted) > _SORTED_KEPT:
+                self._sorted.popitem(last=False)
+        self._sorted.move_to_end(cache_key)
+        return kept
+
+    def _build(self, numeric_ids: bool, values: str | None = None, order: str | None = None) -> None:
+        """
+        Build what is missing in one reading of every record: the index by the ``eq`` key of
+        the field ``values`` (the records' numbers, ascending, by key) and, for the field
+        ``order``, each record's group (the position of its sort key among the records'
+        distinct keys, ascending) and those keys.
+        """
+        if values is not None and (values, numeric_ids) in self._values:
+            values = None
+        if order is not None and (order, numeric_ids) in self._orders:
+            order = None
+        if values is None and order is None:
+            return
+        by_value: dict[tuple[str, Any], list[int]] = {}
+        sort_keys = []
+        for number in range(self._count):
+            record = self._record(number, numeric_ids)
+            if values is not None:
+                value = filters.equality_key(filters.lookup(record, values))
+                if value is not None:
+                    by_value.setdefault(value, []).append(number)
+            if order is not None:
+                sort_keys.append(filters.sort_key(record, order))
+        if values is not None:
+            self._values[(values, numeric_ids)] = by_value
+        if order is not None:
+            distinct = sorted(set(sort_keys))
+            group_of = {key: group for group, key in enumerate(distinct)}
+            self._orders[(order, numeric_ids)] = ([group_of[key] for key in sort_keys], distinct)
 
     def _equal(self, condition: dict[str, Any] | None, numeric_ids: bool) -> list[int] | None:
         """
@@ -175,16 +305,9 @@ class SortedRecords:
         leaf = next((leaf for leaf in leaves if leaf["operator"] == "eq"), None)
         if leaf is None:
             return None
-        key = (leaf["field"], numeric_ids)
-        if key not in self._values:
-            by_value: dict[tuple[str, Any], list[int]] = {}
-            for number in range(self._count):
-                value = filters.equality_key(filters.lookup(self._record(number, numeric_ids), leaf["field"]))
-                if value is not None:
-                    by_value.setdefault(value, []).append(number)
-            self._values[key] = by_value
+        self._build(numeric_ids, values=leaf["field"])
         wanted = filters.equality_key(leaf["value"])
-        return self._values[key].get(wanted, []) if wanted is not None else []
+        return self._values[(leaf["field"], numeric_ids)].get(wanted, []) if wanted is not None else []
 
     def _index(self, field: str, numeric_ids: bool) -> tuple[list[int], list[Key], list[int]]:
         """Nanoseconds of ``field``, ``(nanoseconds, id text)`` sort keys, and record numbers, in key order."""
@@ -203,6 +326,14 @@ def _key(record: dict[str, Any], field: str) -> Key:
 
 
 _RANGE = ("ge", "gt", "le", "lt")
+
+
+def _single_equal(request: filters.ListQuery) -> dict[str, Any] | None:
+    """The filter of ``request`` when it is one ``eq`` (in nested ``and``s or not) and the sort one field."""
+    leaves = [] if request.condition is None else filters.conjuncts(request.condition)
+    if len(leaves) != 1 or leaves[0]["operator"] != "eq" or len(request.sort) != 1:
+        return None
+    return leaves[0]
 
 
 def _window_field(request: filters.ListQuery) -> str | None:
