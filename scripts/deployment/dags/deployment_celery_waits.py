@@ -2,9 +2,11 @@
 The Celery leg's deferred waits (``run.py --executor celery``).
 
 ``deployment_celery_fanout``: held work items added to queues 30 and 31 (``STATUS:ON_HOLD``
-keeps them waiting until the test releases them), each waited for by a deferrable sensor of
-its own (dynamic task mapping), spread by Airflow over the deployment's two triggerers.
-How many (``AA_DEPLOYMENT_CELERY_WAITS``, read when the file is parsed) is the test's.
+keeps them waiting until the test releases them), each waited for by a sensor of its own
+that starts and ends in the triggerer (``start_from_trigger``: no worker runs it), spread by
+Airflow over the deployment's two triggerers. One task per wait, not a mapped task: Airflow
+starts mapped tasks on a worker. How many (``AA_DEPLOYMENT_CELERY_WAITS``, read when the file
+is parsed) is the test's.
 
 ``deployment_celery_takeover``: 40 such waits on queue 37; the test SIGKILLs the triggerer
 that holds some of them, and the other one takes them over.
@@ -27,12 +29,32 @@ WAITS = int(os.environ.get("AA_DEPLOYMENT_CELERY_WAITS", "100"))
 TAKEOVER_WAITS = 40
 
 
-def held_waits(queue_id: int, count: int, poke_interval: int) -> None:
-    add = AutomationAnywhereAddWorkItemsOperator(
+def held_items(queue_id: int, count: int) -> AutomationAnywhereAddWorkItemsOperator:
+    return AutomationAnywhereAddWorkItemsOperator(
         task_id=f"add_{queue_id}",
         queue_id=queue_id,
         work_items=[{"ref": f"C{queue_id}-{n}", "hold": "STATUS:ON_HOLD"} for n in range(count)],
     )
+
+
+def waits_from_trigger(queue_id: int, count: int, poke_interval: int) -> None:
+    add = held_items(queue_id, count)
+    for n in range(count):
+        add >> AutomationAnywhereWorkItemSensor(
+            task_id=f"wait_{queue_id}_{n}",
+            queue_id=queue_id,
+            # The triggerer renders it: the n-th id the add task returned.
+            work_item_ids=f"{{{{ ti.xcom_pull(task_ids='add_{queue_id}')[{n}] }}}}",
+            pending_statuses=WORK_ITEM_RUNNING_STATUSES,
+            deferrable=True,
+            start_from_trigger=True,
+            poke_interval=poke_interval,
+            timeout=1200,
+        )
+
+
+def held_waits(queue_id: int, count: int, poke_interval: int) -> None:
+    add = held_items(queue_id, count)
     AutomationAnywhereWorkItemSensor.partial(
         task_id=f"wait_{queue_id}",
         queue_id=queue_id,
@@ -53,7 +75,7 @@ with DAG(
     tags=["automation_anywhere", "deployment-test"],
 ):
     for queue in (30, 31):
-        held_waits(queue, WAITS // 2, poke_interval=5)
+        waits_from_trigger(queue, WAITS // 2, poke_interval=5)
 
 with DAG(
     dag_id="deployment_celery_takeover",
