@@ -134,13 +134,15 @@ def _xcom_template(field: str, value: Any) -> str:
     """A template rendering an upstream task's XCom as JSON, for an XComArg."""
     from airflow.sdk.definitions.xcom_arg import PlainXComArg
 
-    if not isinstance(value, PlainXComArg):
+    if not isinstance(value, PlainXComArg) or value.operator.is_mapped:
         raise InvalidInputError(
-            f"start_from_trigger=True takes {field} as a value, a template or a task's XCom "
-            f"(task.output, task.output['key']), got {type(value).__name__}."
+            f"start_from_trigger=True takes {field} as a value, a template or an unmapped task's XCom "
+            f"(task.output, task.output['key']), got {value!r}."
         )
     task_ids, key = json.dumps(value.operator.task_id), json.dumps(value.key)
-    return f"{{{{ ti.xcom_pull(task_ids={task_ids}, key={key}) | tojson }}}}"
+    # map_indexes=-1: the triggerer reads one XCom (Airflow 3.3's triggerer does not serve
+    # the reading of all of a task's map indexes that xcom_pull makes without it).
+    return f"{{{{ ti.xcom_pull(task_ids={task_ids}, key={key}, map_indexes=-1) | tojson }}}}"
 
 
 def warn_before_deferring(settings: ConnectionSettings, warn: Callable[[str], object]) -> None:

@@ -43,8 +43,9 @@ def waits_from_trigger(queue_id: int, count: int, poke_interval: int) -> None:
         add >> AutomationAnywhereWorkItemSensor(
             task_id=f"wait_{queue_id}_{n}",
             queue_id=queue_id,
-            # The triggerer renders it: the n-th id the add task returned.
-            work_item_ids=f"{{{{ ti.xcom_pull(task_ids='add_{queue_id}')[{n}] }}}}",
+            # The triggerer renders it: the n-th id the add task returned (map_indexes=-1:
+            # Airflow 3.3's triggerer serves the reading of one XCom, not of all map indexes).
+            work_item_ids=f"{{{{ ti.xcom_pull(task_ids='add_{queue_id}', map_indexes=-1)[{n}] }}}}",
             pending_statuses=WORK_ITEM_RUNNING_STATUSES,
             deferrable=True,
             start_from_trigger=True,
