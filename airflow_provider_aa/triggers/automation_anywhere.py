@@ -42,6 +42,7 @@ from airflow_provider_aa.triggers.stop_on_kill import (
     astop_runs_on_kill,
     ended_by_user,
 )
+from airflow_provider_aa.version_compat import AIRFLOW_V_3_3_PLUS
 
 __all__ = [
     "AutomationAnywhereBotRunEventTrigger",
@@ -244,10 +245,12 @@ class AutomationAnywhereWorkItemTrigger(_PollingTrigger):
     items in the wait's shape (``WorkItemCheck.result``; the caller judges them, exactly as a
     poke would), ``{"status": "timeout", "message": ...}``, or
     ``{"status": "error", "message": ...}``. Started in the triggerer, the wait ends the task
-    itself: ``TaskSuccessEvent`` with the sensor's XCom (``return_value``: the items, and
-    the queue for its link), ``TaskSkippedEvent`` (``soft_fail``) or ``TaskFailedEvent``
-    after logging why; only a failure for good with ``fail_in_triggerer=False`` sends the
-    event above to the task's ``execute_complete``.
+    itself: it pushes the sensor's XComs (``return_value``: the items; the queue for its
+    link) and sends ``TaskSuccessEvent``, or ``TaskSkippedEvent`` (``soft_fail``) or
+    ``TaskFailedEvent`` after logging why. The event above goes to the task's
+    ``execute_complete`` on a worker instead for a failure for good with
+    ``fail_in_triggerer=False``, and for a success on Airflow before 3.3 (whose triggerer
+    cannot push XComs).
     """
 
     def __init__(
@@ -325,7 +328,7 @@ class AutomationAnywhereWorkItemTrigger(_PollingTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         async for event in super().run():
-            yield self._end_task(event.payload) if self.start_from_trigger else event
+            yield await self._end_task(event.payload) if self.start_from_trigger else event
 
     async def _wait(self) -> dict[str, Any]:
         if self._wait_on is None:
@@ -346,16 +349,24 @@ class AutomationAnywhereWorkItemTrigger(_PollingTrigger):
         self.queue_id = validate_id(self.queue_id, "queue_id")
         self.work_item_ids = validate_ids(self.work_item_ids, "work_item_ids")
 
-    def _end_task(self, event: dict[str, Any]) -> TriggerEvent:
+    async def _end_task(self, event: dict[str, Any]) -> TriggerEvent:
         """The event that ends the task started in the triggerer (see the class docstring)."""
         from airflow.triggers.base import TaskFailedEvent, TaskSkippedEvent, TaskSuccessEvent
 
         from airflow_provider_aa.links import QUEUE_XCOM_KEY
 
         if event["status"] == "done" and event["outcome"] == "done":
+            # The XComs go through the Execution API, as a worker's do (and through the
+            # deployment's XCom backend): Airflow 3.3 stores those of a TaskSuccessEvent as
+            # JSON text, which a downstream task would pull as a string, not the items.
+            if not AIRFLOW_V_3_3_PLUS:  # whose triggerer cannot push XComs: a worker does
+                return TriggerEvent(event)
+            await self._push_xcom("return_value", event["items"])
+            await self._push_xcom(
+                QUEUE_XCOM_KEY, {"control_room_url": self._control_room_url, "queue_id": self.queue_id}
+            )
             self.log.info(event["message"])
-            queue = {"control_room_url": self._control_room_url, "queue_id": self.queue_id}
-            return TaskSuccessEvent(xcoms={"return_value": event["items"], QUEUE_XCOM_KEY: queue})
+            return TaskSuccessEvent()
         # Failed or missing items, a timeout and fatal errors fail a worker's sensor without
         # retries; other errors (the Control Room unreachable) may be retried.
         for_good = event["status"] != "error" or bool(event.get("fatal"))
@@ -366,6 +377,13 @@ class AutomationAnywhereWorkItemTrigger(_PollingTrigger):
             message = f"Waiting for work items failed in the triggerer: {message}"
         self.log.error(message)
         return TaskSkippedEvent() if self.soft_fail else TaskFailedEvent()
+
+    async def _push_xcom(self, key: str, value: Any) -> None:
+        from airflow.sdk.execution_time.xcom import XCom
+
+        ti = self.task_instance
+        assert ti is not None
+        await XCom.aset(key, value, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, map_index=ti.map_index)
 
     async def _poll(self, client: AsyncControlRoomClient, now: float) -> dict[str, Any] | _Pending:
         assert self._wait_on is not None

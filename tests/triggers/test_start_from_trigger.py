@@ -11,11 +11,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
-from airflow.triggers.base import TaskFailedEvent, TaskSkippedEvent, TaskSuccessEvent, TriggerEvent
+from airflow.triggers.base import TaskFailedEvent, TaskSkippedEvent, TriggerEvent
 
 from airflow_provider_aa.control_room.statuses import WORK_ITEM_FAILURE_STATUSES, WORK_ITEM_RUNNING_STATUSES
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
-from airflow_provider_aa.links import QUEUE_XCOM_KEY
 from airflow_provider_aa.sensors.automation_anywhere import AutomationAnywhereWorkItemSensor
 from airflow_provider_aa.triggers.automation_anywhere import END_MARGIN, AutomationAnywhereWorkItemTrigger
 
@@ -30,7 +29,7 @@ def started(ids, *, queue_id="20", json_fields=("work_item_ids",), clients=None,
         failure_statuses=list(WORK_ITEM_FAILURE_STATUSES),
         deadline=None,
         timeout=kwargs.pop("timeout", 30.0),
-        poke_interval=0.2,
+        poke_interval=kwargs.pop("poke_interval", 0.2),
         start_from_trigger=True,
         json_fields=list(json_fields),
         clients=clients,
@@ -46,6 +45,12 @@ def add(*items):
     return [item["id"] for item in AutomationAnywhereHook().add_work_items(20, list(items))]
 
 
+def sensor_for(ids):
+    return AutomationAnywhereWorkItemSensor(
+        task_id="wait", queue_id=20, work_item_ids=ids, pending_statuses=WORK_ITEM_RUNNING_STATUSES
+    )
+
+
 @pytest.fixture
 def emulator(aa_emulator, monkeypatch):
     aa_emulator.configure(pickup_delay=0.2, work_delay=0.3)
@@ -53,16 +58,14 @@ def emulator(aa_emulator, monkeypatch):
     return aa_emulator
 
 
-def test_success_ends_the_task_with_the_sensors_xcom(emulator):
+def test_before_airflow_3_3_a_success_resumes_on_a_worker_whose_xcom_is_the_usual(emulator, monkeypatch):
+    # Success on Airflow 3.3 (the XComs pushed by the triggerer): tests/e2e/test_start_from_trigger.py.
+    monkeypatch.setattr("airflow_provider_aa.triggers.automation_anywhere.AIRFLOW_V_3_3_PLUS", False)
     ids = add({"n": 1}, {"n": 2})
     [event] = asyncio.run(events(started(ids)))
-    assert isinstance(event, TaskSuccessEvent)
-    items = event.xcoms["return_value"]
-    assert list(items) == ids
-    assert {item["status"] for item in items.values()} == {"COMPLETED"}
-    # The same bounded outcome per item a worker's sensor returns.
-    assert set(items[ids[0]]) == {"id", "status", "result", "error"}
-    assert event.xcoms[QUEUE_XCOM_KEY] == {"control_room_url": emulator.url, "queue_id": "20"}
+    assert type(event) is TriggerEvent and event.payload["status"] == "done"
+    items = sensor_for(ids).execute_complete({}, event.payload)
+    assert list(items) == ids and {item["status"] for item in items.values()} == {"COMPLETED"}
 
 
 def test_a_failed_item_fails_the_task_in_the_triggerer_naming_it(emulator, capsys):
@@ -82,11 +85,8 @@ def test_with_retries_a_failure_for_good_resumes_on_a_worker_that_fails_without_
     ids = add({"n": "FAIL"})
     [event] = asyncio.run(events(started(ids, fail_in_triggerer=False)))
     assert type(event) is TriggerEvent
-    sensor = AutomationAnywhereWorkItemSensor(
-        task_id="wait", queue_id=20, work_item_ids=ids, pending_statuses=WORK_ITEM_RUNNING_STATUSES
-    )
     with pytest.raises(AirflowFailException, match=f"id {ids[0]}: status FAILED"):
-        sensor.execute_complete({}, event.payload)
+        sensor_for(ids).execute_complete({}, event.payload)
 
 
 @pytest.mark.parametrize(
@@ -114,7 +114,7 @@ def test_the_timeout_counts_from_airflows_trigger_timeout_and_ends_before_it(
     virtual_emulator, virtual_clients, virtual_time, capsys
 ):
     ids = add({"n": "STATUS:ON_HOLD"})
-    trigger = started(ids, clients=virtual_clients, timeout=3600.0)
+    trigger = started(ids, clients=virtual_clients, timeout=3600.0, poke_interval=60)
     # Given by Airflow from start_trigger_args' timeout (the sensor's timeout plus END_MARGIN),
     # kept by a triggerer that takes the trigger over: the deadline is not the trigger's start.
     trigger.timeout_after = datetime.fromtimestamp(virtual_time() + 600 + END_MARGIN, tz=timezone.utc)
@@ -130,7 +130,7 @@ def test_without_airflows_timeout_the_wait_times_out_timeout_seconds_after_its_s
 ):
     ids = add({"n": "STATUS:ON_HOLD"})
     start = virtual_time()
-    [event] = asyncio.run(events(started(ids, clients=virtual_clients, timeout=900.0, soft_fail=True)))
+    [event] = asyncio.run(events(started(ids, clients=virtual_clients, timeout=900.0, soft_fail=True, poke_interval=60)))
     assert isinstance(event, TaskSkippedEvent)
     assert virtual_time() == pytest.approx(start + 900)
 
