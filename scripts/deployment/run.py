@@ -69,10 +69,11 @@ Celery's result backend, two Celery workers (``worker-a``, ``worker-b``: hostnam
 server ports of their own, concurrency 4) and two triggerers (``triggerer-a``,
 ``triggerer-b``, each known by its job id). Cases (one line each):
 
-c1. ``fanout``: ``--waits`` (100) deferred sensors on two queues, spread over both
-    triggerers: each triggerer logs in once; per queue and poll round at most one list
-    request per 100 waits each triggerer holds; the busiest rounds while the waits arrive
-    reported; every wait finishes.
+c1. ``fanout``: ``--waits`` (1,000) sensors on two queues that start and end in the
+    triggerer (``start_from_trigger``), spread over both triggerers: each triggerer logs in
+    once; per queue and poll round at most one list request per 100 waits each triggerer
+    holds; the busiest rounds while the waits arrive reported; every wait finishes in its
+    first try, and no sensor logs in on a worker.
 c2. ``mapped``: 50 mapped add tasks on both workers at once: each instance run once per try
     (the workers' own logs), 50 items, 0 duplicates, 0 missing. ``mapped-variables``: the
     same with the progress in Variables as on Airflow 3.1/3.2 (the DAG drops 3.3's task state
@@ -146,8 +147,10 @@ TOKEN_LIFETIME = 20.0  # emulator tokens: renewed several times during the run
 FANOUT_POLL = 5.0  # deployment_fanout.py's poke_interval
 HEARTBEAT_TIMEOUT = 20
 CELERY_CONCURRENCY = 4  # task processes per Celery worker
-#: Case c1-fanout's deferred sensors by default (``--waits``): see the Makefile for why not 1,000.
-CELERY_WAITS = 100
+#: Case c1-fanout's sensors by default (``--waits``), in DAGs of FANOUT_DAG_WAITS
+#: (dags/deployment_celery_waits.py); the time they take: see the Makefile.
+CELERY_WAITS = 1000
+FANOUT_DAG_WAITS = 100
 TAKEOVER_WAITS = 40  # dags/deployment_celery_waits.py
 EXAMPLE_IDS = (
     "example_automation_anywhere_work_items",
@@ -1450,18 +1453,27 @@ def per_round(entries: list[dict[str, Any]], start: float, rounds: int, length: 
 
 def case_celery_fanout(d: Deployment) -> str:
     """
-    ``--waits`` deferred sensors on two queues, spread by Airflow over the two triggerers. Each
-    triggerer logs in once, reads each queue at most once per poll round; measured as the
-    waits grow (every round while they defer) and over three rounds once all are deferred.
+    ``--waits`` sensors on two queues that start and end in the triggerer (no worker runs
+    them), in DAGs of 100, spread by Airflow over the two triggerers. Each triggerer logs in
+    once, reads each queue at most once per poll round; measured as the waits grow (every
+    round while they defer) and over three rounds once all are deferred. The workers run the
+    add tasks alone.
     """
     em, api = d.emulator, d.api
-    dag_id, waits = "deployment_celery_fanout", d.args.waits
+    waits = d.args.waits
+    dag_ids = [
+        "deployment_celery_fanout" if k == 0 else f"deployment_celery_fanout_{k}"
+        for k in range(math.ceil(waits / FANOUT_DAG_WAITS))
+    ]
     before = time.time()
-    run_id = d.trigger(dag_id)
+    runs = {dag_id: d.trigger(dag_id) for dag_id in dag_ids}
     growth: list[tuple[float, int]] = []  # (when, waits deferred)
 
+    def task_instances() -> list[dict[str, Any]]:
+        return [ti for dag_id, run_id in runs.items() for ti in api.task_instances(dag_id, run_id)]
+
     def sensors() -> list[dict[str, Any]]:
-        return [ti for ti in api.task_instances(dag_id, run_id) if ti["task_id"].startswith("wait_")]
+        return [ti for ti in task_instances() if ti["task_id"].startswith("wait_")]
 
     def all_deferred() -> bool:
         tis = sensors()
@@ -1503,15 +1515,27 @@ def case_celery_fanout(d: Deployment) -> str:
     ids = {queue_id: [item["id"] for item in em.items(queue_id)] for queue_id in (30, 31)}
     for queue_id, item_ids in ids.items():
         em.release(queue_id, item_ids)
-    state = api.wait_run(dag_id, run_id, d.remaining(600))
-    all_tis = api.task_instances(dag_id, run_id)
-    check(state == "success", f"run {state}: {dict(states(all_tis))}")
-    check(states(all_tis)["success"] == waits + 2, f"task states {dict(states(all_tis))}")
-    retried = check_retries(d, dag_id, run_id, all_tis)
+    ended = {dag_id: api.wait_run(dag_id, run_id, d.remaining(600)) for dag_id, run_id in runs.items()}
+    all_tis = task_instances()
+    adds = 2 * len(dag_ids)
+    check(set(ended.values()) == {"success"}, f"runs {ended}: {dict(states(all_tis))}")
+    check(states(all_tis)["success"] == waits + adds, f"task states {dict(states(all_tis))}")
+    retried = sum(
+        check_retries(d, dag_id, run_id, [ti for ti in all_tis if ti["dag_id"] == dag_id])
+        for dag_id, run_id in runs.items()
+    )
+    sensor_tries = Counter(ti["try_number"] for ti in all_tis if ti["task_id"].startswith("wait_"))
+    check(sensor_tries == Counter({1: waits}), f"sensor tries (try: sensors) {dict(sensor_tries)}, expected 1 each")
+    add_tries = sum(ti["try_number"] or 0 for ti in all_tis if ti["task_id"].startswith("add_"))
     check(sum(len(v) for v in ids.values()) == waits, f"queues hold {[len(v) for v in ids.values()]} items")
     triggerer_logins = em.logins(user="fanout_user", agent="triggerer", since=before)
     worker_logins = em.logins(user="fanout_user", agent="workers", status=200, since=before)
     em.check_against_counters(["fanout_user"])
+    # A sensor on a worker would log in there (its poke or its resumption): the adds alone do.
+    check(
+        len(worker_logins) <= add_tries,
+        f"{len(worker_logins)} worker logins for {add_tries} add task tries: a sensor ran on a worker",
+    )
     holding = len([name for name in holders if name != "-"])
     check(holding == 2, f"the waits were held by {dict(holders)}: expected both triggerers")
     check(
@@ -1540,6 +1564,7 @@ def case_celery_fanout(d: Deployment) -> str:
         "holders": dict(holders),
         "triggerer_logins": len(triggerer_logins),
         "worker_logins": len(worker_logins),
+        "dags": len(dag_ids),
         "task_tries": sum(ti["try_number"] or 0 for ti in all_tis),
         "rounds": rounds,
         "bound": bound,
@@ -1548,9 +1573,10 @@ def case_celery_fanout(d: Deployment) -> str:
         "ramp_s": round(ramp),
     }
     return (
-        f"{waits}/{waits} deferred sensors success ({retried} retried after Airflow's stale-event race), deferred in "
-        f"{ramp:.0f} s, held {dict(holders)}; triggerer logins {len(triggerer_logins)} (1 per triggerer), worker "
-        f"logins {len(worker_logins)} for {waits + 2} tasks; list requests per queue per {FANOUT_POLL:g}-s round "
+        f"{waits}/{waits} sensors started and ended in the triggerer, success ({len(dag_ids)} DAG runs; "
+        f"{retried} adds retried after Airflow's stale-event race), deferred in {ramp:.0f} s, held {dict(holders)}; "
+        f"triggerer logins {len(triggerer_logins)} (1 per triggerer), worker logins {len(worker_logins)} for "
+        f"{adds} add tasks ({add_tries} tries) and none for the sensors; list requests per queue per {FANOUT_POLL:g}-s round "
         f"{rounds} (bound: 1 per 100 waits held per triggerer, {bound}); while deferring, the busiest round per "
         f"{bucket} waits deferred (waits, list requests of both queues) {steps}"
     )

@@ -130,7 +130,9 @@ def test_without_airflows_timeout_the_wait_times_out_timeout_seconds_after_its_s
 ):
     ids = add({"n": "STATUS:ON_HOLD"})
     start = virtual_time()
-    [event] = asyncio.run(events(started(ids, clients=virtual_clients, timeout=900.0, soft_fail=True, poke_interval=60)))
+    [event] = asyncio.run(
+        events(started(ids, clients=virtual_clients, timeout=900.0, soft_fail=True, poke_interval=60))
+    )
     assert isinstance(event, TaskSkippedEvent)
     assert virtual_time() == pytest.approx(start + 900)
 

@@ -6,7 +6,8 @@ keeps them waiting until the test releases them), each waited for by a sensor of
 that starts and ends in the triggerer (``start_from_trigger``: no worker runs it), spread by
 Airflow over the deployment's two triggerers. One task per wait, not a mapped task: Airflow
 starts mapped tasks on a worker. How many (``AA_DEPLOYMENT_CELERY_WAITS``, read when the file
-is parsed) is the test's.
+is parsed) is the test's, in DAGs of 100 waits (``deployment_celery_fanout``,
+``deployment_celery_fanout_1``, ...), 50 on each queue.
 
 ``deployment_celery_takeover``: 40 such waits on queue 37; the test SIGKILLs the triggerer
 that holds some of them, and the other one takes them over.
@@ -14,6 +15,7 @@ that holds some of them, and the other one takes them over.
 
 from __future__ import annotations
 
+import math
 import os
 from datetime import datetime
 
@@ -26,7 +28,16 @@ from airflow_provider_aa.sensors.automation_anywhere import (
 )
 
 WAITS = int(os.environ.get("AA_DEPLOYMENT_CELERY_WAITS", "100"))
+#: Waits per fanout DAG: a task that starts in the triggerer costs the triggerer a copy of
+#: its whole DAG (Airflow 3.3 deserializes the DAG for each such task, to render its
+#: templates), so 1,000 waits in one DAG of 1,000 sensors would cost a million tasks' worth.
+FANOUT_DAG_WAITS = 100
 TAKEOVER_WAITS = 40
+
+
+def fanout_dag_id(k: int) -> str:
+    """The k-th fanout DAG (the first keeps the name the deployment waits to see parsed)."""
+    return "deployment_celery_fanout" if k == 0 else f"deployment_celery_fanout_{k}"
 
 
 def held_items(queue_id: int, count: int) -> AutomationAnywhereAddWorkItemsOperator:
@@ -66,17 +77,19 @@ def held_waits(queue_id: int, count: int, poke_interval: int) -> None:
     ).expand(work_item_ids=add.output)
 
 
-with DAG(
-    dag_id="deployment_celery_fanout",
-    schedule=None,
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_tasks=2048,
-    default_args={"automation_anywhere_conn_id": "aa_fanout"},
-    tags=["automation_anywhere", "deployment-test"],
-):
-    for queue in (30, 31):
-        waits_from_trigger(queue, WAITS // 2, poke_interval=5)
+for k in range(math.ceil(WAITS / FANOUT_DAG_WAITS)):
+    with DAG(
+        dag_id=fanout_dag_id(k),
+        schedule=None,
+        start_date=datetime(2026, 1, 1),
+        catchup=False,
+        max_active_tasks=2048,
+        default_args={"automation_anywhere_conn_id": "aa_fanout"},
+        tags=["automation_anywhere", "deployment-test"],
+    ):
+        share = min(FANOUT_DAG_WAITS, WAITS - k * FANOUT_DAG_WAITS)
+        for queue in (30, 31):
+            waits_from_trigger(queue, share // 2, poke_interval=5)
 
 with DAG(
     dag_id="deployment_celery_takeover",
