@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
@@ -158,18 +158,3 @@ def test_serialized_with_its_start_and_restored_unrendered():
     assert restored.serialize() == (path, kwargs)
     assert kwargs["deadline"] is None and kwargs["timeout"] == 30.0 and kwargs["work_item_ids"] == template
     assert (kwargs["start_from_trigger"], kwargs["soft_fail"], kwargs["fail_in_triggerer"]) == (True, True, False)
-
-
-def test_a_trigger_deferred_from_a_worker_keeps_its_event(emulator):
-    ids = add({"n": 1})
-    trigger = AutomationAnywhereWorkItemTrigger(
-        automation_anywhere_conn_id="automation_anywhere_default",
-        queue_id="20",
-        work_item_ids=ids,
-        pending_statuses=list(WORK_ITEM_RUNNING_STATUSES),
-        failure_statuses=list(WORK_ITEM_FAILURE_STATUSES),
-        deadline=datetime.now(timezone.utc).timestamp() + timedelta(seconds=30).total_seconds(),
-        poke_interval=0.2,
-    )
-    [event] = asyncio.run(events(trigger))
-    assert type(event) is TriggerEvent and event.payload["status"] == "done"
