@@ -151,6 +151,7 @@ CELERY_CONCURRENCY = 4  # task processes per Celery worker
 #: (dags/deployment_celery_waits.py); the time they take: see the Makefile.
 CELERY_WAITS = 1000
 FANOUT_DAG_WAITS = 100
+RELEASED_PER_ROUND = 200  # case c1-fanout's held items released per poll round
 TAKEOVER_WAITS = 40  # dags/deployment_celery_waits.py
 EXAMPLE_IDS = (
     "example_automation_anywhere_work_items",
@@ -1513,8 +1514,16 @@ def case_celery_fanout(d: Deployment) -> str:
             in_round = sum(when - FANOUT_POLL <= entry["t"] < when for entry in all_lists)
             grown.append((deferred, in_round))
     ids = {queue_id: [item["id"] for item in em.items(queue_id)] for queue_id in (30, 31)}
-    for queue_id, item_ids in ids.items():
-        em.release(queue_id, item_ids)
+    # Released RELEASED_PER_ROUND a round, as bots finish items, not all in one instant: 1,000
+    # waits ending at once are 1,000 task ends, 2,000 XCom writes and 1,000 callback requests
+    # in a few seconds, which starve two triggerers on two shared cores past the emulator's
+    # 20-s tokens.
+    per_queue = RELEASED_PER_ROUND // 2
+    for start in range(0, max(len(v) for v in ids.values()), per_queue):
+        for queue_id, item_ids in ids.items():
+            if item_ids[start : start + per_queue]:
+                em.release(queue_id, item_ids[start : start + per_queue])
+        time.sleep(FANOUT_POLL)
     ended = {dag_id: api.wait_run(dag_id, run_id, d.remaining(600)) for dag_id, run_id in runs.items()}
     all_tis = task_instances()
     adds = 2 * len(dag_ids)
