@@ -1547,10 +1547,15 @@ def case_celery_fanout(d: Deployment) -> str:
     )
     holding = len([name for name in holders if name != "-"])
     check(holding == 2, f"the waits were held by {dict(holders)}: expected both triggerers")
+    refreshes = em.requests(
+        user="fanout_user", agent="triggerer", method="POST", path_end="/authentication/token", since=before
+    )
     check(
         len(triggerer_logins) <= holding and all(e["status"] == 200 for e in triggerer_logins),
-        f"the triggerers logged in {len(triggerer_logins)} times ({[e['status'] for e in triggerer_logins]}), "
-        f"expected at most once each ({holding})",
+        f"the triggerers logged in {len(triggerer_logins)} times (status, s after the DAG runs began: "
+        f"{[(e['status'], round(e['t'] - before)) for e in triggerer_logins]}), expected at most once each "
+        f"({holding}); all deferred {ramp:.0f} s after they began; token renewals refused at (s) "
+        f"{[round(e['t'] - before) for e in refreshes if e['status'] != 200]}",
     )
     too_many = {q: r for q, r in rounds.items() if max(r) > bound[q]}
     check(
