@@ -387,7 +387,8 @@ class AutomationAnywhereWorkItemTrigger(_PollingTrigger):
 
     async def _poll(self, client: AsyncControlRoomClient, now: float) -> dict[str, Any] | _Pending:
         assert self._wait_on is not None
-        self._control_room_url = client.session.settings.base_url
+        if self.start_from_trigger:  # for the "Work queue" link, which the trigger pushes
+            self._control_room_url = client.session.settings.base_url
         items = await client.lookup(self.queue_id, self.work_item_ids)
         verdict = self._wait_on.judge(items)
         self._unknown_statuses.warn(verdict.unknown)
