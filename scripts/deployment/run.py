@@ -1490,10 +1490,16 @@ def _celery_fanout(d: Deployment, em: Emulator, api: Api, waits: int, dag_ids: l
     def sensors() -> list[dict[str, Any]]:
         return [ti for ti in task_instances() if ti["task_id"].startswith("wait_")]
 
+    trigger_logs: list[int] = []  # trigger log files (one per trigger started) at each poll
+
     def started() -> int:
         # The scheduler defers a task that starts in the triggerer at once; the triggerer runs
         # it later: a wait has started (and polled) once its trigger logged in the task's log.
-        logs = (d.home / "logs").glob("dag_id=deployment_celery_fanout*/*/task_id=wait_*/attempt=1.log.trigger.*.log")
+        # A wait Airflow moved to the other triggerer (a late heartbeat) has a log from each.
+        logs = list(
+            (d.home / "logs").glob("dag_id=deployment_celery_fanout*/*/task_id=wait_*/attempt=1.log.trigger.*.log")
+        )
+        trigger_logs.append(len(logs))
         return len({path.parent for path in logs})
 
     def all_started() -> bool:
@@ -1503,7 +1509,8 @@ def _celery_fanout(d: Deployment, em: Emulator, api: Api, waits: int, dag_ids: l
         if not deferred_after and len(tis) == waits and all(ti["state"] == "deferred" for ti in tis):
             deferred_after.append(time.time() - before)
         growth.append((time.time(), started()))
-        return bool(deferred_after) and growth[-1][1] == waits
+        # Measured once no trigger started for two polls: a trigger reads at once when it starts.
+        return bool(deferred_after) and growth[-1][1] == waits and len(set(trigger_logs[-3:])) == 1
 
     wait_for(f"{waits} sensors started in the triggerers", all_started, d.remaining(1200), FANOUT_POLL)
     deferred_at = time.time()
