@@ -109,12 +109,12 @@ test-compat: $(COMPAT_INSTALLED)
 # triggered through the REST API, workers and the triggerer killed (scripts/deployment/run.py).
 # Two legs, one after the other (each starts a deployment of its own and fills both cores):
 # - LocalExecutor, one triggerer: about 4 minutes on CI's 2 cores (budget 570 s);
-# - CeleryExecutor (Debian's Redis as broker), two Celery workers, two triggerers: 430 s
+# - CeleryExecutor (Debian's Redis as broker), two Celery workers, two triggerers: 430-440 s
 #   measured on 2 cores shared with other work (a load average near 8; the leg used to take
 #   about 13 minutes there with 100 waits); budget 1080 s. Its fanout case waits for 1,000
 #   work items (--waits) with sensors that start and end in the triggerer (start_from_trigger:
 #   no task process on the workers; deferrable sensors cost two each, and 300 of them alone
-#   took 532 s): 1,000 took the case 150-230 s (all polling after about 80 s). What more waits
+#   took 532 s): 1,000 took the case 160-220 s (all polling after 80-150 s). What more waits
 #   cost the Control Room and the triggerer is in docs/running-at-scale.md.
 test-deployment: $(INSTALLED)
 	$(BIN)/python scripts/deployment/run.py
