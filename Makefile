@@ -109,15 +109,15 @@ test-compat: $(COMPAT_INSTALLED)
 # triggered through the REST API, workers and the triggerer killed (scripts/deployment/run.py).
 # Two legs, one after the other (each starts a deployment of its own and fills both cores):
 # - LocalExecutor, one triggerer: about 4 minutes on CI's 2 cores (budget 570 s);
-# - CeleryExecutor (Debian's Redis as broker), two Celery workers, two triggerers: about 13
-#   minutes measured on 2 cores shared with other work (where the LocalExecutor leg took
-#   520 s), so about 6-7 on CI's own 2 cores, before case c8-asset-watcher, which adds 50-70 s
-#   (two runs after c4-takeover on the shared cores; most of it Airflow's 15-s triggerer
-#   health-check threshold and the watcher's takeover): about 14 and 7-8 minutes; budget
-#   1080 s. Its fanout case defers 100 sensors (--waits), not 1,000: each sensor costs two
-#   task processes on the workers (the first poke, then the resumption): 300 alone took
-#   532 s (246 s to defer), so 1,000 would take the leg past half an hour. What more waits
-#   cost the Control Room is in docs/running-at-scale.md.
+# - CeleryExecutor (Debian's Redis as broker), two Celery workers, two triggerers: 430-440 s
+#   measured on 2 cores shared with other work (a load average near 8; the leg used to take
+#   about 13 minutes there with 100 waits), plus 50-70 s for case c8-asset-watcher (most of
+#   it Airflow's 15-s triggerer health-check threshold and the watcher's takeover); budget
+#   1080 s. Its fanout case waits for 1,000 work items (--waits) with sensors that start and
+#   end in the triggerer (start_from_trigger: no task process on the workers; deferrable
+#   sensors cost two each, and 300 of them alone took 532 s): 1,000 took the case 160-220 s
+#   (all polling after 80-150 s). What more waits cost the Control Room and the triggerer is
+#   in docs/running-at-scale.md.
 test-deployment: $(INSTALLED)
 	$(BIN)/python scripts/deployment/run.py
 	$(BIN)/python scripts/deployment/run.py --executor celery

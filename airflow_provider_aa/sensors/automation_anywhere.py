@@ -60,6 +60,11 @@ class _AutomationAnywhereSensor(TaskErrors, BaseSensorOperator):
         return AutomationAnywhereHook(self.automation_anywhere_conn_id)
 
     def execute(self, context: Context) -> Any:
+        if getattr(self, "start_from_trigger", False):
+            self.log.info(
+                "start_from_trigger: this try started on a worker (as Airflow starts mapped tasks, and dag.test() "
+                "runs tasks), so it pokes once and defers as usual."
+            )
         # BaseSensorOperator runs every poke, the first one of a deferrable wait included, so
         # that soft_fail, never_fail, silent_fail and timeouts behave the same in every mode.
         try:
@@ -127,6 +132,12 @@ class AutomationAnywhereWorkItemSensor(_AutomationAnywhereSensor):
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
     :param return_full_items: return each item as the Control Room returned it (every field
         and the item's data: about 1.5 KB per item plus its data) instead of its outcome.
+    :param start_from_trigger: start the wait in the triggerer and end it there: the task
+        uses no worker at all (needs ``deferrable=True`` and ``queue_id``; see
+        ``docs/work-items.md``). The triggerer renders ``queue_id`` and ``work_item_ids`` (on
+        Airflow before 3.3, a templated value starts the task on a worker instead, with a
+        warning) and ends the task with the XCom above, skipped (``soft_fail``) or failed
+        (the reason in the task's log). Mapped tasks (``expand``) start on a worker.
 
     XCom (return value): ``{id: outcome}`` for every id in the order given (ids as strings),
     e.g. ``{"40957": {"id": "40957", "status": "COMPLETED", "result": "Paid", "error": ""}}``;
@@ -155,6 +166,7 @@ class AutomationAnywhereWorkItemSensor(_AutomationAnywhereSensor):
         automation_anywhere_conn_id: str = DEFAULT_CONN_ID,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         return_full_items: bool = False,
+        start_from_trigger: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(automation_anywhere_conn_id=automation_anywhere_conn_id, deferrable=deferrable, **kwargs)
@@ -167,6 +179,10 @@ class AutomationAnywhereWorkItemSensor(_AutomationAnywhereSensor):
         self.failure_statuses = normalise_statuses(failure_statuses, "failure_statuses")
         #: The queue id this try waits on, for lineage.
         self._queue: str | None = None
+        if start_from_trigger:
+            from airflow_provider_aa.tasks.waits import start_in_triggerer
+
+            self.start_from_trigger, self.start_trigger_args = start_in_triggerer(self)
 
     @cached_property
     def work_item_wait(self) -> TaskWorkItemWait:

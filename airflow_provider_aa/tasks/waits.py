@@ -9,7 +9,9 @@ XCom values, Airflow's errors and triggers.
 
 from __future__ import annotations
 
+import json
 import time
+import warnings
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -17,14 +19,16 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout
 
 from airflow_provider_aa.control_room.bots import BotRun, BotRunCheck, bot_run_result
-from airflow_provider_aa.control_room.errors import AutomationAnywhereError, FatalError
+from airflow_provider_aa.control_room.errors import AutomationAnywhereError, FatalError, InvalidInputError
 from airflow_provider_aa.control_room.statuses import UnknownStatusWarnings, WorkItemCheck
 from airflow_provider_aa.tasks.errors import airflow_error
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import BaseSensorOperator
+    from airflow.triggers.base import StartTriggerArgs
 
     from airflow_provider_aa.control_room.settings import ConnectionSettings
+    from airflow_provider_aa.sensors.automation_anywhere import AutomationAnywhereWorkItemSensor
     from airflow_provider_aa.tasks.state import TaskStateStore
     from airflow_provider_aa.triggers.automation_anywhere import (
         AutomationAnywhereBotRunTrigger,
@@ -45,14 +49,101 @@ class TriggerPolling(NamedTuple):
         max_wait = sensor.max_wait.total_seconds() if isinstance(sensor.max_wait, timedelta) else sensor.max_wait
         return cls(sensor.timeout, sensor.poke_interval, sensor.exponential_backoff, max_wait or 3600.0)
 
-    def trigger_kwargs(self, now: float) -> dict[str, Any]:
+    def trigger_kwargs(self, now: float, *, with_deadline: bool = True) -> dict[str, Any]:
         """The trigger's polling arguments; ``now`` (epoch seconds) starts the ``timeout``."""
         return {
-            "deadline": now + self.timeout,
+            **({"deadline": now + self.timeout} if with_deadline else {}),
             "poke_interval": self.poke_interval,
             "exponential_backoff": self.exponential_backoff,
             "max_poke_interval": self.max_poke_interval,
         }
+
+
+def start_in_triggerer(sensor: AutomationAnywhereWorkItemSensor) -> tuple[bool, StartTriggerArgs | None]:
+    """
+    ``start_from_trigger`` and ``start_trigger_args`` for a work item sensor that asked to
+    start in the triggerer: ``(False, None)`` where Airflow cannot render its values there.
+
+    An upstream task's XCom (``add.output``) becomes a template that the triggerer renders
+    as JSON, as a worker would resolve it; the sensor keeps the XComArg, so the task still
+    depends on its upstream and a try started on a worker resolves it as always.
+
+    :raises InvalidInputError: the sensor needs a worker (not deferrable, ``reschedule``
+        mode, a queue given by name) or a value is neither a template nor an upstream XCom.
+    """
+    from airflow.providers.common.compat.sdk import XComArg
+    from airflow.triggers.base import StartTriggerArgs
+
+    from airflow_provider_aa.triggers.automation_anywhere import END_MARGIN
+    from airflow_provider_aa.version_compat import AIRFLOW_V_3_3_PLUS
+
+    needs_worker = []
+    if not sensor.deferrable:
+        needs_worker.append("deferrable=False (it pokes on a worker)")
+    if sensor.mode == "reschedule":
+        needs_worker.append('mode="reschedule" (it pokes on a worker)')
+    if sensor.queue_name is not None:
+        needs_worker.append("queue_name (looked up on a worker; give queue_id)")
+    if needs_worker:
+        raise InvalidInputError(
+            f"start_from_trigger=True starts the sensor in the triggerer, which this sensor cannot: "
+            f"{', '.join(needs_worker)}."
+        )
+    values: dict[str, Any] = {}
+    json_fields = []
+    for field in ("queue_id", "work_item_ids"):
+        value = getattr(sensor, field)
+        if isinstance(value, XComArg):
+            value = _xcom_template(field, value)
+            json_fields.append(field)
+        values[field] = value
+    templated = [
+        field for field, value in values.items() if isinstance(value, str) and any(m in value for m in ("{{", "{%"))
+    ]
+    if templated and not AIRFLOW_V_3_3_PLUS:
+        warnings.warn(
+            f"start_from_trigger=True with a templated {' and '.join(templated)} needs Airflow 3.3 or later, "
+            f"whose triggerer renders templates; task {sensor.task_id!r} starts on a worker and defers from there.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return False, None
+    return True, StartTriggerArgs(
+        trigger_cls="airflow_provider_aa.triggers.automation_anywhere.AutomationAnywhereWorkItemTrigger",
+        trigger_kwargs={
+            "automation_anywhere_conn_id": sensor.automation_anywhere_conn_id,
+            **values,
+            "pending_statuses": list(sensor.pending_statuses),
+            "failure_statuses": list(sensor.failure_statuses),
+            "return_full_items": sensor.return_full_items,
+            "deadline": None,
+            "timeout": float(sensor.timeout),
+            **TriggerPolling.of(sensor).trigger_kwargs(0.0, with_deadline=False),
+            "start_from_trigger": True,
+            "json_fields": json_fields,
+            "soft_fail": bool(sensor.soft_fail or sensor.never_fail),
+            # Airflow retries a task failed from the triggerer when it has retries left, so a
+            # failure that a worker would not retry goes to a worker then (see the trigger).
+            "fail_in_triggerer": not sensor.retries,
+        },
+        next_method="execute_complete",
+        timeout=timedelta(seconds=float(sensor.timeout) + END_MARGIN),
+    )
+
+
+def _xcom_template(field: str, value: Any) -> str:
+    """A template rendering an upstream task's XCom as JSON, for an XComArg."""
+    from airflow.sdk.definitions.xcom_arg import PlainXComArg
+
+    if not isinstance(value, PlainXComArg) or value.operator.is_mapped:
+        raise InvalidInputError(
+            f"start_from_trigger=True takes {field} as a value, a template or an unmapped task's XCom "
+            f"(task.output, task.output['key']), got {value!r}."
+        )
+    task_ids, key = json.dumps(value.operator.task_id), json.dumps(value.key)
+    # map_indexes=-1: the triggerer reads one XCom (Airflow 3.3's triggerer does not serve
+    # the reading of all of a task's map indexes that xcom_pull makes without it).
+    return f"{{{{ ti.xcom_pull(task_ids={task_ids}, key={key}, map_indexes=-1) | tojson }}}}"
 
 
 def warn_before_deferring(settings: ConnectionSettings, warn: Callable[[str], object]) -> None:

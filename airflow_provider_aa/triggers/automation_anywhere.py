@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from airflow.sdk.log import redact
@@ -41,6 +42,7 @@ from airflow_provider_aa.triggers.stop_on_kill import (
     astop_runs_on_kill,
     ended_by_user,
 )
+from airflow_provider_aa.version_compat import AIRFLOW_V_3_3_PLUS
 
 __all__ = [
     "AutomationAnywhereBotRunEventTrigger",
@@ -51,6 +53,12 @@ __all__ = [
 
 #: A reading that began before the deadline may run this many seconds past it.
 READING_GRACE = 2.0
+
+#: A sensor started in the triggerer gives Airflow a trigger timeout this much longer than
+#: its ``timeout``, and its trigger ends the wait this long before Airflow's timeout: the
+#: trigger's own timeout (skipped with ``soft_fail``, its message in the task log) comes
+#: first, instead of Airflow's, which resumes the task on a worker only to fail it.
+END_MARGIN = 30.0
 
 
 class _Pending(NamedTuple):
@@ -69,22 +77,31 @@ class _PollingTrigger(BaseTrigger):
 
     ``clients`` is not serialized: in the triggerer the running loop's
     :class:`TriggerClients` serves every trigger; tests pass their own (with a fake clock).
+
+    ``deadline`` is epoch seconds; ``None`` (a task started in the triggerer, whose start
+    is not known when the trigger's arguments are made): ``timeout`` seconds from the
+    trigger's start, or :data:`END_MARGIN` before the timeout Airflow gave the trigger
+    (``timeout_after``, which a triggerer taking the trigger over keeps).
     """
 
     def __init__(
         self,
         *,
         automation_anywhere_conn_id: str,
-        deadline: float,
+        deadline: float | None,
         poke_interval: float,
         exponential_backoff: bool,
         max_poke_interval: float,
+        timeout: float | None = None,
         clients: TriggerClients | None = None,
     ) -> None:
         super().__init__()
+        if deadline is None and timeout is None:
+            raise InvalidInputError("A trigger needs a deadline or a timeout.")
         self.clients = clients
         self.automation_anywhere_conn_id = automation_anywhere_conn_id
-        self.deadline = float(deadline)
+        self.deadline = None if deadline is None else float(deadline)
+        self.timeout = None if timeout is None else float(timeout)
         self.poke_interval = float(poke_interval)
         self.exponential_backoff = bool(exponential_backoff)
         self.max_poke_interval = float(max_poke_interval)
@@ -96,6 +113,7 @@ class _PollingTrigger(BaseTrigger):
                 "automation_anywhere_conn_id": self.automation_anywhere_conn_id,
                 **kwargs,
                 "deadline": self.deadline,
+                **({} if self.timeout is None else {"timeout": self.timeout}),
                 "poke_interval": self.poke_interval,
                 "exponential_backoff": self.exponential_backoff,
                 "max_poke_interval": self.max_poke_interval,
@@ -118,8 +136,18 @@ class _PollingTrigger(BaseTrigger):
             event["message"] = redact(event["message"])
         yield TriggerEvent(event)
 
+    def _deadline(self, now: float) -> float:
+        if self.deadline is not None:
+            return self.deadline
+        timeout_after = getattr(self, "timeout_after", None)  # set by the triggerer
+        if isinstance(timeout_after, datetime):
+            return timeout_after.timestamp() - END_MARGIN
+        assert self.timeout is not None
+        return now + self.timeout
+
     async def _wait(self) -> dict[str, Any]:
         clients = self.clients or TriggerClients.of_running_loop()
+        deadline = self._deadline(clients.clock())
         interval = self.poke_interval
         last: _Pending | None = None
         client: AsyncControlRoomClient | None = None
@@ -136,7 +164,7 @@ class _PollingTrigger(BaseTrigger):
                 try:
                     # The deadline bounds a reading too: a slow or dripping Control Room must
                     # not hold the wait much past it.
-                    budget = max(self.deadline - clients.clock(), 0.0) + READING_GRACE
+                    budget = max(deadline - clients.clock(), 0.0) + READING_GRACE
                     outcome = await asyncio.wait_for(self._poll_with(clients, client), budget)
                 except asyncio.TimeoutError:
                     unanswered = "the Control Room had not answered the last reading when the deadline passed."
@@ -149,7 +177,7 @@ class _PollingTrigger(BaseTrigger):
                     self.log.info(outcome.progress)
                 last = outcome
                 now = clients.clock()
-                remaining = self.deadline - now
+                remaining = deadline - now
                 if remaining <= 0:
                     return {"status": "timeout", "message": outcome.timeout_message}
                 await clients.sleep(min(until_next_tick(interval, now), remaining))
@@ -194,31 +222,55 @@ class AutomationAnywhereWorkItemTrigger(_PollingTrigger):
     :param return_full_items: the event carries each item as the Control Room returned it,
         instead of ``{"id", "status", "result", "error"}`` with text cut to ``TEXT_LIMIT``
         (200) characters.
-    :param deadline: wall-clock time (epoch seconds) after which a timeout event is sent.
+    :param deadline: wall-clock time (epoch seconds) after which a timeout event is sent;
+        ``None`` with ``timeout``: see :class:`_PollingTrigger`.
+    :param timeout: seconds the wait may take, when there is no ``deadline``.
     :param poke_interval: seconds between polls.
     :param exponential_backoff: double the interval after each poll, up to ``max_poke_interval``.
     :param max_poke_interval: the longest interval with backoff.
+    :param start_from_trigger: the task started in the triggerer
+        (``AutomationAnywhereWorkItemSensor(start_from_trigger=True)``): ``queue_id`` and
+        ``work_item_ids`` are as the triggerer rendered them, checked when the trigger runs,
+        and the wait ends the task from the triggerer (see below).
+    :param json_fields: of ``queue_id`` and ``work_item_ids``, those rendered as JSON text
+        (an upstream task's XCom), decoded before they are checked.
+    :param soft_fail: started in the triggerer: a wait that fails ends the task skipped.
+    :param fail_in_triggerer: started in the triggerer: a wait that fails for good (an item
+        failed or missing, bad input, a refused login, the timeout) ends the task failed.
+        ``False`` (a task with retries) resumes the task on a worker instead, which fails it
+        without retries, as a sensor started on a worker does.
     :param clients: the Control Room clients to use (default: the running loop's; not serialized).
 
     Events: ``{"status": "done", "items": {id: item}, "work_item_ids": [...], "queue_id"}``, the
     items in the wait's shape (``WorkItemCheck.result``; the caller judges them, exactly as a
     poke would), ``{"status": "timeout", "message": ...}``, or
-    ``{"status": "error", "message": ...}``.
+    ``{"status": "error", "message": ...}``. Started in the triggerer, the wait ends the task
+    itself: it pushes the sensor's XComs (``return_value``: the items; the queue for its
+    link) and sends ``TaskSuccessEvent``, or ``TaskSkippedEvent`` (``soft_fail``) or
+    ``TaskFailedEvent`` after logging why. The event above goes to the task's
+    ``execute_complete`` on a worker instead for a failure for good with
+    ``fail_in_triggerer=False``, and for a success on Airflow before 3.3 (whose triggerer
+    cannot push XComs).
     """
 
     def __init__(
         self,
         *,
         automation_anywhere_conn_id: str,
-        queue_id: str,
-        work_item_ids: list[str],
+        queue_id: Any,
+        work_item_ids: Any,
         pending_statuses: list[str],
         failure_statuses: list[str],
-        deadline: float,
+        deadline: float | None = None,
         return_full_items: bool = False,
         poke_interval: float = 60.0,
         exponential_backoff: bool = False,
         max_poke_interval: float = 3600.0,
+        timeout: float | None = None,
+        start_from_trigger: bool = False,
+        json_fields: Sequence[str] = (),
+        soft_fail: bool = False,
+        fail_in_triggerer: bool = True,
         clients: TriggerClients | None = None,
     ) -> None:
         super().__init__(
@@ -227,32 +279,116 @@ class AutomationAnywhereWorkItemTrigger(_PollingTrigger):
             poke_interval=poke_interval,
             exponential_backoff=exponential_backoff,
             max_poke_interval=max_poke_interval,
+            timeout=timeout,
             clients=clients,
         )
+        # Started in the triggerer, the two are templates until the triggerer renders them
+        # (after this constructor): they are checked when the trigger runs.
         self.queue_id = queue_id
-        self.work_item_ids = list(work_item_ids)
+        self.work_item_ids = work_item_ids
         self.pending_statuses = list(pending_statuses)
         self.failure_statuses = list(failure_statuses)
         self.return_full_items = bool(return_full_items)
-        self._wait_on = WorkItemCheck(
+        self.start_from_trigger = bool(start_from_trigger)
+        self.json_fields = list(json_fields)
+        self.soft_fail = bool(soft_fail)
+        self.fail_in_triggerer = bool(fail_in_triggerer)
+        self._wait_on: WorkItemCheck | None = None if self.start_from_trigger else self._check()
+        self._unknown_statuses = UnknownStatusWarnings(self.log, "Work item")
+        self._control_room_url = ""
+
+    def _check(self) -> WorkItemCheck:
+        return WorkItemCheck(
             self.queue_id,
             tuple(self.work_item_ids),
             self.pending_statuses,
             self.failure_statuses,
             self.return_full_items,
         )
-        self._unknown_statuses = UnknownStatusWarnings(self.log, "Work item")
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
+        started = (
+            {
+                "start_from_trigger": True,
+                "json_fields": self.json_fields,
+                "soft_fail": self.soft_fail,
+                "fail_in_triggerer": self.fail_in_triggerer,
+            }
+            if self.start_from_trigger
+            else {}
+        )
         return self._serialize(
             queue_id=self.queue_id,
             work_item_ids=self.work_item_ids,
             pending_statuses=self.pending_statuses,
             failure_statuses=self.failure_statuses,
             return_full_items=self.return_full_items,
+            **started,
         )
 
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        async for event in super().run():
+            yield await self._end_task(event.payload) if self.start_from_trigger else event
+
+    async def _wait(self) -> dict[str, Any]:
+        if self._wait_on is None:
+            self._take_rendered_input()
+            self._wait_on = self._check()
+        return await super()._wait()
+
+    def _take_rendered_input(self) -> None:
+        """The rendered queue and ids, checked as the sensor checks them on a worker, before any request."""
+        from airflow_provider_aa.control_room.work_items import validate_ids
+
+        for field in self.json_fields:
+            text = getattr(self, field)
+            try:
+                setattr(self, field, json.loads(text))
+            except (TypeError, ValueError):
+                raise InvalidInputError(f"{field} rendered as {text!r}, which is not JSON.") from None
+        self.queue_id = validate_id(self.queue_id, "queue_id")
+        self.work_item_ids = validate_ids(self.work_item_ids, "work_item_ids")
+
+    async def _end_task(self, event: dict[str, Any]) -> TriggerEvent:
+        """The event that ends the task started in the triggerer (see the class docstring)."""
+        from airflow.triggers.base import TaskFailedEvent, TaskSkippedEvent, TaskSuccessEvent
+
+        from airflow_provider_aa.links import QUEUE_XCOM_KEY
+
+        if event["status"] == "done" and event["outcome"] == "done":
+            # The XComs go through the Execution API, as a worker's do (and through the
+            # deployment's XCom backend): Airflow 3.3 stores those of a TaskSuccessEvent as
+            # JSON text, which a downstream task would pull as a string, not the items.
+            if not AIRFLOW_V_3_3_PLUS:  # whose triggerer cannot push XComs: a worker does
+                return TriggerEvent(event)
+            await self._push_xcom("return_value", event["items"])
+            await self._push_xcom(
+                QUEUE_XCOM_KEY, {"control_room_url": self._control_room_url, "queue_id": self.queue_id}
+            )
+            self.log.info(event["message"])
+            return TaskSuccessEvent()
+        # Failed or missing items, a timeout and fatal errors fail a worker's sensor without
+        # retries; other errors (the Control Room unreachable) may be retried.
+        for_good = event["status"] != "error" or bool(event.get("fatal"))
+        if for_good and not self.soft_fail and not self.fail_in_triggerer:
+            return TriggerEvent(event)
+        message = event["message"]
+        if event["status"] == "error":
+            message = f"Waiting for work items failed in the triggerer: {message}"
+        self.log.error(message)
+        return TaskSkippedEvent() if self.soft_fail else TaskFailedEvent()
+
+    async def _push_xcom(self, key: str, value: Any) -> None:
+        from airflow.sdk.execution_time.xcom import XCom
+
+        ti = self.task_instance
+        assert ti is not None
+        await XCom.aset(key, value, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, map_index=ti.map_index)
+
     async def _poll(self, client: AsyncControlRoomClient, now: float) -> dict[str, Any] | _Pending:
+        assert self._wait_on is not None
+        if self.start_from_trigger:  # for the "Work queue" link, which the trigger pushes
+            self._control_room_url = client.session.settings.base_url
         items = await client.lookup(self.queue_id, self.work_item_ids)
         verdict = self._wait_on.judge(items)
         self._unknown_statuses.warn(verdict.unknown)

@@ -69,10 +69,11 @@ Celery's result backend, two Celery workers (``worker-a``, ``worker-b``: hostnam
 server ports of their own, concurrency 4) and two triggerers (``triggerer-a``,
 ``triggerer-b``, each known by its job id). Cases (one line each):
 
-c1. ``fanout``: ``--waits`` (100) deferred sensors on two queues, spread over both
-    triggerers: each triggerer logs in once; per queue and poll round at most one list
-    request per 100 waits each triggerer holds; the busiest rounds while the waits arrive
-    reported; every wait finishes.
+c1. ``fanout``: ``--waits`` (1,000) sensors on two queues that start and end in the
+    triggerer (``start_from_trigger``), spread over both triggerers: each triggerer logs in
+    once; per queue and poll round at most one list request per 100 waits each triggerer
+    holds; the busiest rounds while the waits arrive reported; every wait finishes in its
+    first try, and no sensor logs in on a worker.
 c2. ``mapped``: 50 mapped add tasks on both workers at once: each instance run once per try
     (the workers' own logs), 50 items, 0 duplicates, 0 missing; its connection shares one
     session through the host's token cache (``token_cache``): one login, and at most one more
@@ -158,8 +159,12 @@ TRIGGERER_HEARTBEAT = 2  # [triggerer] job_heartbeat_sec
 #: A killed triggerer's triggers go to another after this many seconds without its heartbeat.
 TRIGGERER_HEALTH_CHECK_THRESHOLD = 15
 CELERY_CONCURRENCY = 4  # task processes per Celery worker
-#: Case c1-fanout's deferred sensors by default (``--waits``): see the Makefile for why not 1,000.
-CELERY_WAITS = 100
+#: Case c1-fanout's sensors by default (``--waits``), in DAGs of FANOUT_DAG_WAITS
+#: (dags/deployment_celery_waits.py); the time they take: see the Makefile.
+CELERY_WAITS = 1000
+FANOUT_DAG_WAITS = 100
+RELEASED_PER_ROUND = 200  # case c1-fanout's held items released per poll round
+FANOUT_TOKEN_LIFETIME = 120.0  # case c1-fanout's emulator tokens (see case_celery_fanout)
 TAKEOVER_WAITS = 40  # dags/deployment_celery_waits.py
 EXAMPLE_IDS = (
     "example_automation_anywhere_work_items",
@@ -1481,28 +1486,64 @@ def per_round(entries: list[dict[str, Any]], start: float, rounds: int, length: 
 
 def case_celery_fanout(d: Deployment) -> str:
     """
-    ``--waits`` deferred sensors on two queues, spread by Airflow over the two triggerers. Each
-    triggerer logs in once, reads each queue at most once per poll round; measured as the
-    waits grow (every round while they defer) and over three rounds once all are deferred.
+    ``--waits`` sensors on two queues that start and end in the triggerer (no worker runs
+    them), in DAGs of 100, spread by Airflow over the two triggerers. Each triggerer logs in
+    once, reads each queue at most once per poll round; measured as the waits grow (every
+    round while they defer) and over three rounds once all are deferred. The workers run the
+    add tasks alone.
     """
     em, api = d.emulator, d.api
-    dag_id, waits = "deployment_celery_fanout", d.args.waits
+    waits = d.args.waits
+    dag_ids = [
+        "deployment_celery_fanout" if k == 0 else f"deployment_celery_fanout_{k}"
+        for k in range(math.ceil(waits / FANOUT_DAG_WAITS))
+    ]
+    # Tokens of FANOUT_TOKEN_LIFETIME while the case runs (the phase's other cases' too; the
+    # next phase gets TOKEN_LIFETIME again): a triggerer starting 500 waits on two shared cores
+    # is late by seconds at times, more than a 20-s token's 3-s renewal margin, and a renewal
+    # that arrives after the token lapsed is a second login (measured: docs/running-at-scale.md).
+    em.control("POST", "config", {"token_lifetime": FANOUT_TOKEN_LIFETIME})
+    try:
+        return _celery_fanout(d, em, api, waits, dag_ids)
+    finally:
+        em.control("POST", "config", {"token_lifetime": TOKEN_LIFETIME})
+
+
+def _celery_fanout(d: Deployment, em: Emulator, api: Api, waits: int, dag_ids: list[str]) -> str:
     before = time.time()
-    run_id = d.trigger(dag_id)
-    growth: list[tuple[float, int]] = []  # (when, waits deferred)
+    runs = {dag_id: d.trigger(dag_id) for dag_id in dag_ids}
+    growth: list[tuple[float, int]] = []  # (when, waits started in a triggerer)
+    deferred_after: list[float] = []
+
+    def task_instances() -> list[dict[str, Any]]:
+        return [ti for dag_id, run_id in runs.items() for ti in api.task_instances(dag_id, run_id)]
 
     def sensors() -> list[dict[str, Any]]:
-        return [ti for ti in api.task_instances(dag_id, run_id) if ti["task_id"].startswith("wait_")]
+        return [ti for ti in task_instances() if ti["task_id"].startswith("wait_")]
 
-    def all_deferred() -> bool:
+    trigger_logs: list[int] = []  # trigger log files (one per trigger started) at each poll
+
+    def started() -> int:
+        # The scheduler defers a task that starts in the triggerer at once; the triggerer runs
+        # it later: a wait has started (and polled) once its trigger logged in the task's log.
+        # A wait Airflow moved to the other triggerer (a late heartbeat) has a log from each.
+        logs = list(
+            (d.home / "logs").glob("dag_id=deployment_celery_fanout*/*/task_id=wait_*/attempt=1.log.trigger.*.log")
+        )
+        trigger_logs.append(len(logs))
+        return len({path.parent for path in logs})
+
+    def all_started() -> bool:
         tis = sensors()
         bad = [ti for ti in tis if ti["state"] in ("failed", "upstream_failed")]
-        check(not bad, f"sensors failed before deferring: {[(ti['task_id'], ti['map_index']) for ti in bad][:5]}")
-        deferred = sum(ti["state"] == "deferred" for ti in tis)
-        growth.append((time.time(), deferred))
-        return len(tis) == waits and deferred == waits
+        check(not bad, f"sensors failed before deferring: {[(ti['dag_id'], ti['task_id']) for ti in bad][:5]}")
+        if not deferred_after and len(tis) == waits and all(ti["state"] == "deferred" for ti in tis):
+            deferred_after.append(time.time() - before)
+        growth.append((time.time(), started()))
+        # Measured once no trigger started for two polls: a trigger reads at once when it starts.
+        return bool(deferred_after) and growth[-1][1] == waits and len(set(trigger_logs[-3:])) == 1
 
-    wait_for(f"{waits} sensors deferred", all_deferred, d.remaining(1200), FANOUT_POLL)
+    wait_for(f"{waits} sensors started in the triggerers", all_started, d.remaining(1200), FANOUT_POLL)
     deferred_at = time.time()
     ramp = time.time() - before
     window_start = math.ceil(deferred_at / FANOUT_POLL) * FANOUT_POLL + FANOUT_POLL
@@ -1532,23 +1573,52 @@ def case_celery_fanout(d: Deployment) -> str:
             in_round = sum(when - FANOUT_POLL <= entry["t"] < when for entry in all_lists)
             grown.append((deferred, in_round))
     ids = {queue_id: [item["id"] for item in em.items(queue_id)] for queue_id in (30, 31)}
-    for queue_id, item_ids in ids.items():
-        em.release(queue_id, item_ids)
-    state = api.wait_run(dag_id, run_id, d.remaining(600))
-    all_tis = api.task_instances(dag_id, run_id)
-    check(state == "success", f"run {state}: {dict(states(all_tis))}")
-    check(states(all_tis)["success"] == waits + 2, f"task states {dict(states(all_tis))}")
-    retried = check_retries(d, dag_id, run_id, all_tis)
+    # Released RELEASED_PER_ROUND a round, as bots finish items, not all in one instant: 1,000
+    # waits ending at once are 1,000 task ends, 2,000 XCom writes and 1,000 callback requests
+    # in a few seconds, which starve two triggerers on two shared cores past the emulator's
+    # 20-s tokens.
+    per_queue = RELEASED_PER_ROUND // 2
+    for start in range(0, max(len(v) for v in ids.values()), per_queue):
+        for queue_id, item_ids in ids.items():
+            if item_ids[start : start + per_queue]:
+                em.release(queue_id, item_ids[start : start + per_queue])
+        time.sleep(FANOUT_POLL)
+    ended = {dag_id: api.wait_run(dag_id, run_id, d.remaining(600)) for dag_id, run_id in runs.items()}
+    all_tis = task_instances()
+    adds = 2 * len(dag_ids)
+    check(set(ended.values()) == {"success"}, f"runs {ended}: {dict(states(all_tis))}")
+    check(states(all_tis)["success"] == waits + adds, f"task states {dict(states(all_tis))}")
+    retried = sum(
+        check_retries(d, dag_id, run_id, [ti for ti in all_tis if ti["dag_id"] == dag_id])
+        for dag_id, run_id in runs.items()
+    )
+    sensor_tries = Counter(ti["try_number"] for ti in all_tis if ti["task_id"].startswith("wait_"))
+    check(sensor_tries == Counter({1: waits}), f"sensor tries (try: sensors) {dict(sensor_tries)}, expected 1 each")
+    add_tries = sum(ti["try_number"] or 0 for ti in all_tis if ti["task_id"].startswith("add_"))
     check(sum(len(v) for v in ids.values()) == waits, f"queues hold {[len(v) for v in ids.values()]} items")
     triggerer_logins = em.logins(user="fanout_user", agent="triggerer", since=before)
     worker_logins = em.logins(user="fanout_user", agent="workers", status=200, since=before)
     em.check_against_counters(["fanout_user"])
+    # A sensor on a worker would log in there (its poke or its resumption): the adds alone do.
+    check(
+        len(worker_logins) <= add_tries,
+        f"{len(worker_logins)} worker logins for {add_tries} add task tries: a sensor ran on a worker",
+    )
     holding = len([name for name in holders if name != "-"])
     check(holding == 2, f"the waits were held by {dict(holders)}: expected both triggerers")
+    refreshes = em.requests(
+        user="fanout_user", agent="triggerer", method="POST", path_end="/authentication/token", since=before
+    )
+    unauthorized = em.requests(user="fanout_user", agent="triggerer", status=401, since=before)
+    logouts = em.requests(user="fanout_user", agent="triggerer", path_end="/logout", since=before)
     check(
         len(triggerer_logins) <= holding and all(e["status"] == 200 for e in triggerer_logins),
-        f"the triggerers logged in {len(triggerer_logins)} times ({[e['status'] for e in triggerer_logins]}), "
-        f"expected at most once each ({holding})",
+        f"the triggerers logged in {len(triggerer_logins)} times (status, s after the DAG runs began: "
+        f"{[(e['status'], round(e['t'] - before)) for e in triggerer_logins]}), expected at most once each "
+        f"({holding}); all deferred {ramp:.0f} s after they began; token renewals refused at (s) "
+        f"{[round(e['t'] - before) for e in refreshes if e['status'] != 200]}; 401 answers (s, path) "
+        f"{[(round(e['t'] - before), e['path'][-40:]) for e in unauthorized][:10]}; logouts at (s) "
+        f"{[round(e['t'] - before) for e in logouts]}",
     )
     too_many = {q: r for q, r in rounds.items() if max(r) > bound[q]}
     check(
@@ -1571,19 +1641,23 @@ def case_celery_fanout(d: Deployment) -> str:
         "holders": dict(holders),
         "triggerer_logins": len(triggerer_logins),
         "worker_logins": len(worker_logins),
+        "dags": len(dag_ids),
         "task_tries": sum(ti["try_number"] or 0 for ti in all_tis),
         "rounds": rounds,
         "bound": bound,
         "held": {f"{queue}/{name}": n for (queue, name), n in held.items()},
         "growth": steps,
         "ramp_s": round(ramp),
+        "deferred_s": round(deferred_after[0]),
     }
     return (
-        f"{waits}/{waits} deferred sensors success ({retried} retried after Airflow's stale-event race), deferred in "
-        f"{ramp:.0f} s, held {dict(holders)}; triggerer logins {len(triggerer_logins)} (1 per triggerer), worker "
-        f"logins {len(worker_logins)} for {waits + 2} tasks; list requests per queue per {FANOUT_POLL:g}-s round "
+        f"{waits}/{waits} sensors started and ended in the triggerer, success ({len(dag_ids)} DAG runs; "
+        f"{retried} adds retried after Airflow's stale-event race), deferred in {deferred_after[0]:.0f} s, all "
+        f"polling in the triggerers after {ramp:.0f} s, held {dict(holders)}; "
+        f"triggerer logins {len(triggerer_logins)} (1 per triggerer), worker logins {len(worker_logins)} for "
+        f"{adds} add tasks ({add_tries} tries) and none for the sensors; list requests per queue per {FANOUT_POLL:g}-s round "
         f"{rounds} (bound: 1 per 100 waits held per triggerer, {bound}); while deferring, the busiest round per "
-        f"{bucket} waits deferred (waits, list requests of both queues) {steps}"
+        f"{bucket} waits started (waits, list requests of both queues) {steps}"
     )
 
 

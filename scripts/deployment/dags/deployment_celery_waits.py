@@ -2,9 +2,12 @@
 The Celery leg's deferred waits (``run.py --executor celery``).
 
 ``deployment_celery_fanout``: held work items added to queues 30 and 31 (``STATUS:ON_HOLD``
-keeps them waiting until the test releases them), each waited for by a deferrable sensor of
-its own (dynamic task mapping), spread by Airflow over the deployment's two triggerers.
-How many (``AA_DEPLOYMENT_CELERY_WAITS``, read when the file is parsed) is the test's.
+keeps them waiting until the test releases them), each waited for by a sensor of its own
+that starts and ends in the triggerer (``start_from_trigger``: no worker runs it), spread by
+Airflow over the deployment's two triggerers. One task per wait, not a mapped task: Airflow
+starts mapped tasks on a worker. How many (``AA_DEPLOYMENT_CELERY_WAITS``, read when the file
+is parsed) is the test's, in DAGs of 100 waits (``deployment_celery_fanout``,
+``deployment_celery_fanout_1``, ...), 50 on each queue.
 
 ``deployment_celery_takeover``: 40 such waits on queue 37; the test SIGKILLs the triggerer
 that holds some of them, and the other one takes them over.
@@ -12,6 +15,7 @@ that holds some of them, and the other one takes them over.
 
 from __future__ import annotations
 
+import math
 import os
 from datetime import datetime
 
@@ -24,15 +28,45 @@ from airflow_provider_aa.sensors.automation_anywhere import (
 )
 
 WAITS = int(os.environ.get("AA_DEPLOYMENT_CELERY_WAITS", "100"))
+#: Waits per fanout DAG: a task that starts in the triggerer costs the triggerer a copy of
+#: its whole DAG (Airflow 3.3 deserializes the DAG for each such task, to render its
+#: templates), so 1,000 waits in one DAG of 1,000 sensors would cost a million tasks' worth.
+FANOUT_DAG_WAITS = 100
 TAKEOVER_WAITS = 40
 
 
-def held_waits(queue_id: int, count: int, poke_interval: int) -> None:
-    add = AutomationAnywhereAddWorkItemsOperator(
+def fanout_dag_id(k: int) -> str:
+    """The k-th fanout DAG (the first keeps the name the deployment waits to see parsed)."""
+    return "deployment_celery_fanout" if k == 0 else f"deployment_celery_fanout_{k}"
+
+
+def held_items(queue_id: int, count: int) -> AutomationAnywhereAddWorkItemsOperator:
+    return AutomationAnywhereAddWorkItemsOperator(
         task_id=f"add_{queue_id}",
         queue_id=queue_id,
         work_items=[{"ref": f"C{queue_id}-{n}", "hold": "STATUS:ON_HOLD"} for n in range(count)],
     )
+
+
+def waits_from_trigger(queue_id: int, count: int, poke_interval: int) -> None:
+    add = held_items(queue_id, count)
+    for n in range(count):
+        add >> AutomationAnywhereWorkItemSensor(
+            task_id=f"wait_{queue_id}_{n}",
+            queue_id=queue_id,
+            # The triggerer renders it: the n-th id the add task returned (map_indexes=-1:
+            # Airflow 3.3's triggerer serves the reading of one XCom, not of all map indexes).
+            work_item_ids=f"{{{{ ti.xcom_pull(task_ids='add_{queue_id}', map_indexes=-1)[{n}] }}}}",
+            pending_statuses=WORK_ITEM_RUNNING_STATUSES,
+            deferrable=True,
+            start_from_trigger=True,
+            poke_interval=poke_interval,
+            timeout=1200,
+        )
+
+
+def held_waits(queue_id: int, count: int, poke_interval: int) -> None:
+    add = held_items(queue_id, count)
     AutomationAnywhereWorkItemSensor.partial(
         task_id=f"wait_{queue_id}",
         queue_id=queue_id,
@@ -43,17 +77,19 @@ def held_waits(queue_id: int, count: int, poke_interval: int) -> None:
     ).expand(work_item_ids=add.output)
 
 
-with DAG(
-    dag_id="deployment_celery_fanout",
-    schedule=None,
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_tasks=2048,
-    default_args={"automation_anywhere_conn_id": "aa_fanout"},
-    tags=["automation_anywhere", "deployment-test"],
-):
-    for queue in (30, 31):
-        held_waits(queue, WAITS // 2, poke_interval=5)
+for k in range(math.ceil(WAITS / FANOUT_DAG_WAITS)):
+    with DAG(
+        dag_id=fanout_dag_id(k),
+        schedule=None,
+        start_date=datetime(2026, 1, 1),
+        catchup=False,
+        max_active_tasks=2048,
+        default_args={"automation_anywhere_conn_id": "aa_fanout"},
+        tags=["automation_anywhere", "deployment-test"],
+    ):
+        share = min(FANOUT_DAG_WAITS, WAITS - k * FANOUT_DAG_WAITS)
+        for queue in (30, 31):
+            waits_from_trigger(queue, share // 2, poke_interval=5)
 
 with DAG(
     dag_id="deployment_celery_takeover",
