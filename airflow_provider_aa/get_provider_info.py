@@ -101,7 +101,7 @@ _CONN_FIELDS: dict[str, Any] = {
         ),
         "schema": {"type": ["boolean", "null"], "default": False},
     },
-    "token_cache": {
+    "session_cache": {
         "label": "Share the session on each worker host",
         "description": (
             "Auth type api_key, or password with Multiple login: the task processes of one worker host "

@@ -12,6 +12,7 @@ from importlib.metadata import distribution
 from pathlib import Path
 
 import jsonschema
+from airflow.providers.common.compat.sdk import redact
 
 from airflow_provider_aa import __version__
 from airflow_provider_aa.control_room.settings import DEFAULT_MAX_RESPONSE_BYTES
@@ -52,7 +53,7 @@ def test_connection_form_declares_every_extra_and_masks_the_secret_ones():
         "api_key",
         "token",
         "multiple_login",
-        "token_cache",
+        "session_cache",
         "verify_ssl",
         "timeout",
         "max_response_bytes",
@@ -64,6 +65,9 @@ def test_connection_form_declares_every_extra_and_masks_the_secret_ones():
         "token",
     }
     assert all(field["description"] for field in fields.values())
+    # Airflow masks the value of every extra whose name holds a sensitive word ("token" in
+    # "token_cache"): the form's Test button then sends "***" for a switch. Only secrets may.
+    assert {name for name in fields if redact("value", name) != "value"} == {"api_key", "token"}
     # Where sessions end each other is said in the form, before it happens in a deployment.
     assert all(
         words in fields["multiple_login"]["description"]

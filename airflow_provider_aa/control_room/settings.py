@@ -41,8 +41,8 @@ class ConnectionSettings:
     token: str | None = field(default=None, repr=False)
     multiple_login: bool = False
     #: Share the session's token with the other task processes of this host (the hook's
-    #: token cache): mode ``api_key``, or ``password`` with ``multiple_login``.
-    token_cache: bool = False
+    #: session cache): mode ``api_key``, or ``password`` with ``multiple_login``.
+    session_cache: bool = False
     #: ``True`` (the default trust store), ``False`` (no verification: test servers only), or
     #: the path of a CA bundle file. Passed to every request, so it wins over
     #: ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``.
@@ -130,12 +130,12 @@ def settings_from_connection(
             f"auth_type={auth_type!r} (needs {', '.join(name for name, _ in needed)})."
         )
     multiple_login = _boolean(extras.get("multiple_login"), "extra.multiple_login", default=False)
-    token_cache = _boolean(extras.get("token_cache"), "extra.token_cache", default=False)
-    if token_cache and (auth_type == "token" or (auth_type == "password" and not multiple_login)):
+    session_cache = _boolean(extras.get("session_cache"), "extra.session_cache", default=False)
+    if session_cache and (auth_type == "token" or (auth_type == "password" and not multiple_login)):
         # One token used by several processes at once must be a multi-session token, and a
         # pre-issued token is already shared by whoever issued it.
         raise InvalidInputError(
-            "Connection field 'extra.token_cache' is true: expected auth_type 'api_key', or 'password' with "
+            "Connection field 'extra.session_cache' is true: expected auth_type 'api_key', or 'password' with "
             f"'extra.multiple_login' true (got auth_type={auth_type!r}"
             f"{', multiple_login false' if auth_type == 'password' else ''})."
         )
@@ -147,7 +147,7 @@ def settings_from_connection(
         api_key=api_key,
         token=token,
         multiple_login=multiple_login,
-        token_cache=token_cache,
+        session_cache=session_cache,
         verify_ssl=_verify_ssl(extras.get("verify_ssl")),
         timeout=_timeout(extras.get("timeout")),
         max_response_bytes=_max_response_bytes(extras.get("max_response_bytes")),
@@ -161,7 +161,7 @@ KNOWN_EXTRAS = (
     "api_key",
     "token",
     "multiple_login",
-    "token_cache",
+    "session_cache",
     "verify_ssl",
     "timeout",
     "max_response_bytes",

@@ -200,13 +200,13 @@ class AutomationAnywhereHook(BaseHook):
 
     @cached_property
     def _authenticator(self) -> Authenticator:
-        """The session, or the session behind this host's token cache (connection extra ``token_cache``)."""
-        if not self.settings.token_cache:
+        """The session, or the session behind this host's session cache (connection extra ``session_cache``)."""
+        if not self.settings.session_cache:
             return self.session
         # Imported only when the cache is on: it is I/O of its own (files, locks).
-        from airflow_provider_aa.transport.token_cache import (
+        from airflow_provider_aa.transport.session_cache import (
             CachedAuthenticator,
-            TokenCache,
+            SessionCache,
             UnsafeCacheFolder,
             cache_folder,
         )
@@ -214,9 +214,9 @@ class AutomationAnywhereHook(BaseHook):
         try:
             folder = cache_folder()
         except (UnsafeCacheFolder, OSError) as problem:
-            self.log.warning("The token cache is off for this task: %s. Logging in without it.", problem)
+            self.log.warning("The session cache is off for this task: %s. Logging in without it.", problem)
             return self.session
-        return CachedAuthenticator(self.session, TokenCache(self.settings, folder))
+        return CachedAuthenticator(self.session, SessionCache(self.settings, folder))
 
     def run_operation(self, operation: Operation[T]) -> T:
         """Run a protocol operation (see ``control_room.exchange``) on this hook's session."""
@@ -235,9 +235,9 @@ class AutomationAnywhereHook(BaseHook):
     def close(self) -> None:
         """
         Log out (when this hook logged in) and close pooled connections; never raises. With the
-        token cache on, the session is left to the host's next task (it lapses at its expiry).
+        session cache on, the session is left to the host's next task (it lapses at its expiry).
         """
-        # A session shared through the token cache is the next task's: not ended here.
+        # A session shared through the session cache is the next task's: not ended here.
         if "session" in self.__dict__ and self.__dict__.get("_authenticator", self.session) is self.session:
             try:
                 self.run_operation(self.session.logout())

@@ -76,8 +76,8 @@ c1. ``fanout``: ``--waits`` (1,000) sensors on two queues that start and end in 
     first try, and no sensor logs in on a worker.
 c2. ``mapped``: 50 mapped add tasks on both workers at once: each instance run once per try
     (the workers' own logs), 50 items, 0 duplicates, 0 missing; its connection shares one
-    session through the host's token cache (``token_cache``): one login, and at most one more
-    per token lifetime (20 s here) for the 50 task processes; none logs out. ``mapped-variables`` (no token cache: one login each): the
+    session through the host's session cache (``session_cache``): one login, and at most one more
+    per token lifetime (20 s here) for the 50 task processes; none logs out. ``mapped-variables`` (no session cache: one login each): the
     same with the progress in Variables as on Airflow 3.1/3.2 (the DAG drops 3.3's task state
     store from the context): while they run, every instance's progress Variable is listed in
     an index Variable (read through the REST API); none is left after.
@@ -1938,11 +1938,11 @@ def case_celery_asset_watcher(d: Deployment) -> str:
 def case_celery_mapped(d: Deployment) -> str:
     """
     50 mapped adds at once on both Celery workers: each item added once, each instance run
-    once. Its connection shares the session through the host's token cache: the 50 task
+    once. Its connection shares the session through the host's session cache: the 50 task
     processes log in once (again only if the token lapsed between them), and none logs out.
     """
     before = time.time()
-    text = mapped_adds(d, "deployment_celery_mapped", 36, "mapped_user", token_cache=True)
+    text = mapped_adds(d, "deployment_celery_mapped", 36, "mapped_user", session_cache=True)
     logouts = d.emulator.requests(user="mapped_user", path_end="/authentication/logout", since=before)
     refreshes = d.emulator.requests(user="mapped_user", path_end="/authentication/token", since=before)
     check(not logouts, f"{len(logouts)} task processes logged out of the shared session")
@@ -2015,7 +2015,7 @@ def mapped_adds(
     user: str,
     watch: Callable[[str], None] | None = None,
     *,
-    token_cache: bool = False,
+    session_cache: bool = False,
 ) -> str:
     em, api = d.emulator, d.api
     before = time.time()
@@ -2051,8 +2051,8 @@ def mapped_adds(
     )
     check(all(executed.values()), f"one worker ran none: {[(n, len(v)) for n, v in executed.items()]}")
     logins = em.logins(user=user, agent="workers", status=200, since=before)
-    d.measures[dag_id] = {"instances": 50, "worker_logins": len(logins), "token_cache": token_cache}
-    if token_cache:
+    d.measures[dag_id] = {"instances": 50, "worker_logins": len(logins), "session_cache": session_cache}
+    if session_cache:
         # One login, then one more at most per token lifetime: only a shared token that lapsed
         # because no task renewed it in time (no task started meanwhile) needs another.
         most = 1 + int((time.time() - before) // TOKEN_LIFETIME)
@@ -2061,7 +2061,7 @@ def mapped_adds(
         f"50/50 mapped adds success ({retried} retried after Airflow's stale-event race), run by "
         f"{', '.join(f'{name} {len(v)}' for name, v in executed.items())}; 50 items, 0 duplicates, 0 missing; "
         f"worker logins {len(logins)} "
-        + ("(the host's token cache: one session for all)" if token_cache else "(one per task process)")
+        + ("(the host's session cache: one session for all)" if session_cache else "(one per task process)")
     )
 
 
@@ -2113,7 +2113,7 @@ def build(
     (home / "passwords.json").write_text(json.dumps({ADMIN: admin_password}))
     api_port = free_port()
     multi = {"multiple_login": True}
-    runtime_dir = home / "run"  # the token cache's base folder (XDG_RUNTIME_DIR), private
+    runtime_dir = home / "run"  # the session cache's base folder (XDG_RUNTIME_DIR), private
     runtime_dir.mkdir(mode=0o700)
     env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
     env.update(
@@ -2181,10 +2181,10 @@ def build(
             "AIRFLOW_CONN_AA_SINGLE_SESSION": connection_env(
                 em.url, "single_session_user", "password", password=passwords["single_session_user"]
             ),
-            # The workers share one session through the host's token cache (both Celery workers
+            # The workers share one session through the host's session cache (both Celery workers
             # run on this machine as one OS user: one cache, in the deployment's own folder).
             "AIRFLOW_CONN_AA_MAPPED": connection_env(
-                em.url, "mapped_user", "password", password=passwords["mapped_user"], token_cache=True, **multi
+                em.url, "mapped_user", "password", password=passwords["mapped_user"], session_cache=True, **multi
             ),
             "AIRFLOW_CONN_AA_MAPPED_VARIABLES": connection_env(
                 em.url, "variables_user", "password", password=passwords["variables_user"], **multi

@@ -302,6 +302,7 @@ def test_the_form_offers_the_provider_fields_and_the_saved_connection_passes_the
         "api_key": None,
         "token": None,
         "multiple_login": True,
+        "session_cache": False,
         "verify_ssl": True,
         "timeout": 15,
         "max_response_bytes": 67108864,

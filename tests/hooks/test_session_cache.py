@@ -1,5 +1,5 @@
 """
-The host's token cache (connection extra ``token_cache``) against the emulator over HTTP:
+The host's session cache (connection extra ``session_cache``) against the emulator over HTTP:
 task processes of one host share one session instead of logging in once each; a rejected,
 due or foreign token is never used; an unsafe folder turns the cache off, not the task.
 """
@@ -19,7 +19,7 @@ from airflow_provider_aa.control_room.auth import TokenTimes
 from airflow_provider_aa.control_room.errors import InvalidInputError
 from airflow_provider_aa.control_room.settings import settings_from_connection
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
-from airflow_provider_aa.transport.token_cache import TokenCache, cache_folder, cache_key
+from airflow_provider_aa.transport.session_cache import SessionCache, cache_folder, cache_key
 
 LIST_QUEUES = ("POST", "/v3/wlm/queues/list")
 PAGE = {"page": {"offset": 0, "length": 1}}
@@ -55,7 +55,7 @@ def cached_file(folder) -> dict:
 @pytest.mark.parametrize("auth_type", ["password", "api_key"])
 def test_task_processes_of_one_host_share_one_login_and_none_logs_out(aa_emulator, monkeypatch, auth_type):
     extra = {"multiple_login": True} if auth_type == "password" else {}
-    aa_emulator.use_connection(monkeypatch, auth_type, token_cache=True, **extra)
+    aa_emulator.use_connection(monkeypatch, auth_type, session_cache=True, **extra)
 
     for _ in range(2):  # two task processes, one after the other
         subprocess.run([sys.executable, "-c", TASK], check=True, env=os.environ.copy(), timeout=120)
@@ -67,7 +67,7 @@ def test_task_processes_of_one_host_share_one_login_and_none_logs_out(aa_emulato
 
 @pytest.mark.usefixtures("runtime_dir")
 def test_task_processes_starting_at_once_log_in_once(aa_emulator, monkeypatch):
-    aa_emulator.use_connection(monkeypatch, multiple_login=True, token_cache=True)
+    aa_emulator.use_connection(monkeypatch, multiple_login=True, session_cache=True)
     # A slow login: the processes that start meanwhile wait on the lock, then read its token.
     aa_emulator.faults.add("latency", seconds=1.0, path="/authentication$")
 
@@ -90,7 +90,7 @@ def test_without_the_cache_each_task_process_logs_in_and_out(aa_emulator, monkey
 
 
 def test_the_file_is_private_and_holds_the_token_but_no_credential(aa_emulator, monkeypatch, runtime_dir):
-    aa_emulator.use_connection(monkeypatch, "api_key", token_cache=True)
+    aa_emulator.use_connection(monkeypatch, "api_key", session_cache=True)
     hook = AutomationAnywhereHook()
     one_call(hook)
 
@@ -106,7 +106,7 @@ def test_the_file_is_private_and_holds_the_token_but_no_credential(aa_emulator, 
 
 @pytest.mark.usefixtures("runtime_dir")
 def test_a_token_the_control_room_ended_is_replaced_for_every_process(aa_emulator, monkeypatch):
-    aa_emulator.use_connection(monkeypatch, multiple_login=True, token_cache=True)
+    aa_emulator.use_connection(monkeypatch, multiple_login=True, session_cache=True)
     first = AutomationAnywhereHook()
     one_call(first)
     ended = first.session.token()[0]
@@ -125,9 +125,9 @@ def test_a_token_the_control_room_ended_is_replaced_for_every_process(aa_emulato
 
 @pytest.mark.usefixtures("runtime_dir")
 def test_a_cached_token_past_its_end_is_not_used(aa_emulator, monkeypatch):
-    aa_emulator.use_connection(monkeypatch, "api_key", token_cache=True)
+    aa_emulator.use_connection(monkeypatch, "api_key", session_cache=True)
     hook = AutomationAnywhereHook()
-    TokenCache(hook.settings, cache_folder()).write("stale-token", TokenTimes(0.0, 1.0, 2.0, "test"))
+    SessionCache(hook.settings, cache_folder()).write("stale-token", TokenTimes(0.0, 1.0, 2.0, "test"))
 
     one_call(hook)
 
@@ -137,11 +137,11 @@ def test_a_cached_token_past_its_end_is_not_used(aa_emulator, monkeypatch):
 
 @pytest.mark.usefixtures("runtime_dir")
 def test_a_cached_token_due_for_renewal_is_renewed_once_not_replaced_by_a_login(aa_emulator, monkeypatch):
-    aa_emulator.use_connection(monkeypatch, "api_key", token_cache=True)
+    aa_emulator.use_connection(monkeypatch, "api_key", session_cache=True)
     hook = AutomationAnywhereHook()
     due = aa_emulator.issue_token(hook.settings.username)
     now = time.time()
-    TokenCache(hook.settings, cache_folder()).write(due, TokenTimes(now - 600, now - 1, now + 600, "test"))
+    SessionCache(hook.settings, cache_folder()).write(due, TokenTimes(now - 600, now - 1, now + 600, "test"))
 
     one_call(hook)
 
@@ -165,14 +165,14 @@ def test_a_folder_open_to_others_turns_the_cache_off_not_the_task(aa_emulator, m
     folder = shared / f"airflow-provider-automation-anywhere-{os.getuid()}"
     folder.mkdir()
     folder.chmod(mode)
-    aa_emulator.use_connection(monkeypatch, "api_key", token_cache=True)
+    aa_emulator.use_connection(monkeypatch, "api_key", session_cache=True)
 
     hook = AutomationAnywhereHook()
     one_call(hook)
     hook.close()
 
     logged = capsys.readouterr().out
-    assert "token cache is off" in logged and "open to other users" in logged
+    assert "session cache is off" in logged and "open to other users" in logged
     assert list(folder.iterdir()) == []
     assert aa_emulator.counters.requests(LOGOUT) == 1  # an unshared session is ended as without the cache
 
@@ -182,7 +182,7 @@ def test_a_symlinked_folder_is_not_followed(aa_emulator, monkeypatch, tmp_path, 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir(mode=0o700)
     (tmp_path / f"airflow-provider-automation-anywhere-{os.getuid()}").symlink_to(elsewhere)
-    aa_emulator.use_connection(monkeypatch, "api_key", token_cache=True)
+    aa_emulator.use_connection(monkeypatch, "api_key", session_cache=True)
 
     one_call(AutomationAnywhereHook())
 
@@ -194,11 +194,11 @@ def test_a_symlinked_folder_is_not_followed(aa_emulator, monkeypatch, tmp_path, 
     [
         ({"auth_type": "token", "token": "t"}, "auth_type='token'"),
         ({"auth_type": "password"}, "multiple_login false"),
-        ({"auth_type": "password", "multiple_login": True, "token_cache": "maybe"}, "expected true or false"),
+        ({"auth_type": "password", "multiple_login": True, "session_cache": "maybe"}, "expected true or false"),
     ],
 )
 def test_the_cache_is_refused_where_a_token_cannot_be_shared(extra, named):
     with pytest.raises(InvalidInputError, match=named):
         settings_from_connection(
-            host="https://cr.example.com", login="u", password="p", extra={"token_cache": True, **extra}
+            host="https://cr.example.com", login="u", password="p", extra={"session_cache": True, **extra}
         )

@@ -1,6 +1,6 @@
 """
-The token cache of one worker host: the task processes of a host share one Control Room
-session per connection instead of logging in once each (connection extra ``token_cache``).
+The session cache of one worker host: the task processes of a host share one Control Room
+session per connection instead of logging in once each (connection extra ``session_cache``).
 
 Each Celery or LocalExecutor task runs in a process of its own, so a session kept in the
 process ends with the task: 1,000 short tasks are 1,000 logins and 1,000 logouts. With the
@@ -91,7 +91,7 @@ def cache_key(settings: ConnectionSettings) -> str:
     return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-class TokenCache:
+class SessionCache:
     """
     One connection's token file in ``folder`` (see the module), and its lock.
 
@@ -184,7 +184,7 @@ def _entry(content: object) -> tuple[str, TokenTimes] | None:
 
 class CachedAuthenticator:
     """
-    A session's authenticator that first looks in the host's token cache: a fresh token there
+    A session's authenticator that first looks in the host's session cache: a fresh token there
     (one that another task process received, not the one just rejected) is adopted; else the
     session logs in or renews, and its token is written for the next process.
 
@@ -192,7 +192,9 @@ class CachedAuthenticator:
     actions in place of the session (see ``exchange.Authenticator``).
     """
 
-    def __init__(self, session: ControlRoomSession, cache: TokenCache, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, session: ControlRoomSession, cache: SessionCache, clock: Callable[[], float] = time.time
+    ) -> None:
         self.session = session
         self.cache = cache
         self._clock = clock
