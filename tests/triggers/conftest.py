@@ -8,9 +8,32 @@ from typing import Any
 import pytest
 
 from airflow_provider_aa.control_room.exchange import ApiRequest, ApiResponse, TransportFailure
+from airflow_provider_aa.control_room.statuses import WORK_ITEM_RUNNING_STATUSES
+from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
+from airflow_provider_aa.sensors.automation_anywhere import AutomationAnywhereWorkItemSensor
 from airflow_provider_aa.triggers.clients import AsyncControlRoomClient, TriggerClients
 from automation_anywhere_emulator import ControlRoomEmulator, EmulatorConfig
 from tests.triggers.virtual_time import VirtualTime
+
+
+def add(*items: Any) -> list[str]:
+    """Work items added to queue 20 of the test's emulator; their ids."""
+    return [item["id"] for item in AutomationAnywhereHook().add_work_items(20, list(items))]
+
+
+def sensor_for(ids: Any) -> AutomationAnywhereWorkItemSensor:
+    """A sensor waiting for ``ids`` of queue 20 to leave the running statuses."""
+    return AutomationAnywhereWorkItemSensor(
+        task_id="wait", queue_id=20, work_item_ids=ids, pending_statuses=WORK_ITEM_RUNNING_STATUSES
+    )
+
+
+@pytest.fixture
+def emulator(aa_emulator: ControlRoomEmulator, monkeypatch: pytest.MonkeyPatch) -> ControlRoomEmulator:
+    """The session's emulator as ``automation_anywhere_default``, its bot quick (0.2 s + 0.3 s)."""
+    aa_emulator.configure(pickup_delay=0.2, work_delay=0.3)
+    aa_emulator.use_connection(monkeypatch)
+    return aa_emulator
 
 
 @pytest.fixture

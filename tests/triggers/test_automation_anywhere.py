@@ -9,11 +9,9 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout
 
 from airflow_provider_aa.control_room.statuses import WORK_ITEM_FAILURE_STATUSES, WORK_ITEM_RUNNING_STATUSES
-from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
-from airflow_provider_aa.sensors.automation_anywhere import AutomationAnywhereWorkItemSensor
 from airflow_provider_aa.triggers.automation_anywhere import AutomationAnywhereWorkItemTrigger
 from airflow_provider_aa.triggers.clients import LOOKUP_WINDOW
-from tests.triggers.conftest import VirtualTriggerClients
+from tests.triggers.conftest import VirtualTriggerClients, add, sensor_for
 
 LIST = "POST /v3/wlm/queues/{queueId}/workitems/list"
 
@@ -38,23 +36,6 @@ async def first_event(trigger_):
     async for event in trigger_.run():
         return event.payload
     raise AssertionError("the trigger ended without an event")
-
-
-def add(*items):
-    return [item["id"] for item in AutomationAnywhereHook().add_work_items(20, list(items))]
-
-
-def sensor_for(ids):
-    return AutomationAnywhereWorkItemSensor(
-        task_id="wait", queue_id=20, work_item_ids=ids, pending_statuses=WORK_ITEM_RUNNING_STATUSES
-    )
-
-
-@pytest.fixture
-def emulator(aa_emulator, monkeypatch):
-    aa_emulator.configure(pickup_delay=0.2, work_delay=0.3)
-    aa_emulator.use_connection(monkeypatch)
-    return aa_emulator
 
 
 def test_serialize_round_trip_is_plain_json():

@@ -14,9 +14,8 @@ from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.triggers.base import TaskFailedEvent, TaskSkippedEvent, TriggerEvent
 
 from airflow_provider_aa.control_room.statuses import WORK_ITEM_FAILURE_STATUSES, WORK_ITEM_RUNNING_STATUSES
-from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
-from airflow_provider_aa.sensors.automation_anywhere import AutomationAnywhereWorkItemSensor
 from airflow_provider_aa.triggers.automation_anywhere import END_MARGIN, AutomationAnywhereWorkItemTrigger
+from tests.triggers.conftest import add, sensor_for
 
 
 def started(ids, *, queue_id="20", json_fields=("work_item_ids",), clients=None, **kwargs):
@@ -39,23 +38,6 @@ def started(ids, *, queue_id="20", json_fields=("work_item_ids",), clients=None,
 
 async def events(trigger):
     return [event async for event in trigger.run()]
-
-
-def add(*items):
-    return [item["id"] for item in AutomationAnywhereHook().add_work_items(20, list(items))]
-
-
-def sensor_for(ids):
-    return AutomationAnywhereWorkItemSensor(
-        task_id="wait", queue_id=20, work_item_ids=ids, pending_statuses=WORK_ITEM_RUNNING_STATUSES
-    )
-
-
-@pytest.fixture
-def emulator(aa_emulator, monkeypatch):
-    aa_emulator.configure(pickup_delay=0.2, work_delay=0.3)
-    aa_emulator.use_connection(monkeypatch)
-    return aa_emulator
 
 
 def test_before_airflow_3_3_a_success_resumes_on_a_worker_whose_xcom_is_the_usual(emulator, monkeypatch):

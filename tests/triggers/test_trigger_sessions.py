@@ -25,13 +25,6 @@ LOGIN = "POST /v2/authentication"
 CONN_ENV = "AIRFLOW_CONN_AUTOMATION_ANYWHERE_DEFAULT"
 
 
-@pytest.fixture
-def emulator(aa_emulator, monkeypatch):
-    aa_emulator.configure(pickup_delay=0.2, work_delay=0.3)
-    aa_emulator.use_connection(monkeypatch)
-    return aa_emulator
-
-
 def change_connection(monkeypatch, **changes):
     fields = json.loads(os.environ[CONN_ENV])
     fields.update(changes)
