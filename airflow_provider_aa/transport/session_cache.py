@@ -39,7 +39,7 @@ import os
 import stat
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from airflow_provider_aa.control_room.auth import TokenTimes
@@ -192,12 +192,9 @@ class CachedAuthenticator:
     actions in place of the session (see ``exchange.Authenticator``).
     """
 
-    def __init__(
-        self, session: ControlRoomSession, cache: SessionCache, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, session: ControlRoomSession, cache: SessionCache) -> None:
         self.session = session
         self.cache = cache
-        self._clock = clock
 
     def secrets(self) -> Iterable[str]:
         return self.session.secrets()
@@ -207,12 +204,11 @@ class CachedAuthenticator:
             return
         with self.cache.locked() as held:
             shared = self.cache.read() if held else None
-            if shared is not None and shared[0] != rejected and self._clock() < shared[1].renew_at:
+            if shared is not None and shared[0] != rejected:
+                # Fresh: used as it is. Due for renewal: renewed below, one session for the host.
                 yield from self.session.adopt(*shared)
-                return
-            if shared is not None and shared[0] != rejected and self.session.token() is None:
-                # Due for renewal but maybe still valid: renewing it keeps one session for the host.
-                yield from self.session.adopt(*shared)
+                if self.session.token(rejected) is not None:
+                    return
             yield from self.session.authenticate(rejected)
             current = self.session.token()
             if held and current is not None:
