@@ -379,7 +379,7 @@ class AutomationAnywhereWorkItemTrigger(_PollingTrigger):
         return TaskSkippedEvent() if self.soft_fail else TaskFailedEvent()
 
     async def _push_xcom(self, key: str, value: Any) -> None:
-        from airflow.sdk.execution_time.xcom import XCom
+        from airflow.providers.common.compat.sdk import XCom
 
         ti = self.task_instance
         assert ti is not None
@@ -388,7 +388,7 @@ class AutomationAnywhereWorkItemTrigger(_PollingTrigger):
     async def _poll(self, client: AsyncControlRoomClient, now: float) -> dict[str, Any] | _Pending:
         assert self._wait_on is not None
         if self.start_from_trigger:  # for the "Work queue" link, which the trigger pushes
-            self._control_room_url = client.session.settings.base_url
+            self._control_room_url = client.base_url
         items = await client.lookup(self.queue_id, self.work_item_ids)
         verdict = self._wait_on.judge(items)
         self._unknown_statuses.warn(verdict.unknown)

@@ -200,6 +200,11 @@ class AsyncControlRoomClient:
             await self._request_json(probe)
         return self.session.control_room_time(now)
 
+    @property
+    def base_url(self) -> str:
+        """The Control Room's URL (for links to its pages; never with credentials)."""
+        return self.session.settings.base_url
+
     async def lookup(self, queue_id: str, work_item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Items by id (ids the queue does not hold are absent), batched with other callers."""
         batcher = self._batchers.get(queue_id)
