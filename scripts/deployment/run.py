@@ -67,7 +67,10 @@ The same deployment with Airflow's CeleryExecutor: Debian's ``redis-server`` as 
 its config file; ``.ci/run`` installs it when missing), PostgreSQL as metadata database and
 Celery's result backend, two Celery workers (``worker-a``, ``worker-b``: hostnames and log
 server ports of their own, concurrency 4) and two triggerers (``triggerer-a``,
-``triggerer-b``, each known by its job id). Cases (one line each):
+``triggerer-b``, each known by its job id). A liveness probe restarts a triggerer that runs
+but stopped heartbeating (``STALLED_AFTER``), as a real deployment's probe would: each
+restart is printed and named in the line of the cases it happened during. Cases (one line
+each):
 
 c1. ``fanout``: ``--waits`` (1,000) sensors on two queues that start and end in the
     triggerer (``start_from_trigger``), spread over both triggerers: each triggerer logs in
@@ -141,6 +144,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -158,11 +162,16 @@ HEARTBEAT_TIMEOUT = 20
 TRIGGERER_HEARTBEAT = 2  # [triggerer] job_heartbeat_sec
 #: A killed triggerer's triggers go to another after this many seconds without its heartbeat.
 TRIGGERER_HEALTH_CHECK_THRESHOLD = 15
+#: The Celery leg's liveness probe restarts a triggerer whose process runs while its heartbeat
+#: is older than this, as a real deployment's probe does (Airflow's Helm chart runs
+#: ``airflow jobs check --job-type TriggererJob --local``): an Airflow 3.3 triggerer can stall
+#: for good (docs/running-at-scale.md), and its triggers beyond the other's capacity would wait.
+STALLED_AFTER = 60.0
 CELERY_CONCURRENCY = 4  # task processes per Celery worker
 #: Case c1-fanout's sensors by default (``--waits``), in DAGs of FANOUT_DAG_WAITS
 #: (dags/deployment_celery_waits.py); the time they take: see the Makefile.
 CELERY_WAITS = 1000
-FANOUT_DAG_WAITS = 100
+FANOUT_DAG_WAITS = 20  # one queue per DAG, 30 and 31 in turn
 RELEASED_PER_ROUND = 200  # case c1-fanout's held items released per poll round
 FANOUT_TOKEN_LIFETIME = 120.0  # case c1-fanout's emulator tokens (see case_celery_fanout)
 TAKEOVER_WAITS = 40  # dags/deployment_celery_waits.py
@@ -229,6 +238,7 @@ class Proc:
     name: str
     process: subprocess.Popen[bytes]
     log: Path
+    started: float = field(default_factory=time.time)
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -713,6 +723,8 @@ class Deployment:
     killed_workers: list[str] = field(default_factory=list)
     #: What the cases measured, written to ``--measures`` (docs/running-at-scale.md).
     measures: dict[str, Any] = field(default_factory=dict)
+    #: Triggerers the liveness probe restarted: (when, what it saw).
+    restarts: list[tuple[float, str]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def remaining(self, cap: float) -> float:
@@ -1487,10 +1499,11 @@ def per_round(entries: list[dict[str, Any]], start: float, rounds: int, length: 
 def case_celery_fanout(d: Deployment) -> str:
     """
     ``--waits`` sensors on two queues that start and end in the triggerer (no worker runs
-    them), in DAGs of 100, spread by Airflow over the two triggerers. Each triggerer logs in
-    once, reads each queue at most once per poll round; measured as the waits grow (every
-    round while they defer) and over three rounds once all are deferred. The workers run the
-    add tasks alone.
+    them), in DAGs of 20 on one queue each, spread by Airflow over the two triggerers. Each
+    triggerer logs in once (and once more after a restart by the liveness probe), reads each
+    queue at most once per 100 waits it holds per poll round; measured as the waits grow
+    (every round while they defer) and over three rounds once all are deferred. The workers
+    run the add tasks alone.
     """
     em, api = d.emulator, d.api
     waits = d.args.waits
@@ -1585,7 +1598,7 @@ def _celery_fanout(d: Deployment, em: Emulator, api: Api, waits: int, dag_ids: l
         time.sleep(FANOUT_POLL)
     ended = {dag_id: api.wait_run(dag_id, run_id, d.remaining(600)) for dag_id, run_id in runs.items()}
     all_tis = task_instances()
-    adds = 2 * len(dag_ids)
+    adds = len(dag_ids)
     check(set(ended.values()) == {"success"}, f"runs {ended}: {dict(states(all_tis))}")
     check(states(all_tis)["success"] == waits + adds, f"task states {dict(states(all_tis))}")
     retried = sum(
@@ -1611,11 +1624,13 @@ def _celery_fanout(d: Deployment, em: Emulator, api: Api, waits: int, dag_ids: l
     )
     unauthorized = em.requests(user="fanout_user", agent="triggerer", status=401, since=before)
     logouts = em.requests(user="fanout_user", agent="triggerer", path_end="/logout", since=before)
+    # A triggerer started again (the liveness probe) logs in again.
+    restarted = len(restarts_since(d, before))
     check(
-        len(triggerer_logins) <= holding and all(e["status"] == 200 for e in triggerer_logins),
+        len(triggerer_logins) <= holding + restarted and all(e["status"] == 200 for e in triggerer_logins),
         f"the triggerers logged in {len(triggerer_logins)} times (status, s after the DAG runs began: "
         f"{[(e['status'], round(e['t'] - before)) for e in triggerer_logins]}), expected at most once each "
-        f"({holding}); all deferred {ramp:.0f} s after they began; token renewals refused at (s) "
+        f"({holding}, {restarted} restarted); all deferred {ramp:.0f} s after they began; token renewals refused at (s) "
         f"{[round(e['t'] - before) for e in refreshes if e['status'] != 200]}; 401 answers (s, path) "
         f"{[(round(e['t'] - before), e['path'][-40:]) for e in unauthorized][:10]}; logouts at (s) "
         f"{[round(e['t'] - before) for e in logouts]}",
@@ -1654,7 +1669,7 @@ def _celery_fanout(d: Deployment, em: Emulator, api: Api, waits: int, dag_ids: l
         f"{waits}/{waits} sensors started and ended in the triggerer, success ({len(dag_ids)} DAG runs; "
         f"{retried} adds retried after Airflow's stale-event race), deferred in {deferred_after[0]:.0f} s, all "
         f"polling in the triggerers after {ramp:.0f} s, held {dict(holders)}; "
-        f"triggerer logins {len(triggerer_logins)} (1 per triggerer), worker logins {len(worker_logins)} for "
+        f"triggerer logins {len(triggerer_logins)} (1 per triggerer process), worker logins {len(worker_logins)} for "
         f"{adds} add tasks ({add_tries} tries) and none for the sensors; list requests per queue per {FANOUT_POLL:g}-s round "
         f"{rounds} (bound: 1 per 100 waits held per triggerer, {bound}); while deferring, the busiest round per "
         f"{bucket} waits started (waits, list requests of both queues) {steps}"
@@ -1730,6 +1745,44 @@ def start_triggerer(d: Deployment, name: str) -> int:
     new = wait_for(f"{name} to register", lambda: [j for j in live_triggerer_jobs(d) if j not in known], 60, 0.5)
     d.triggerer_jobs[new[0]] = name
     return new[0]
+
+
+def probe_triggerers(d: Deployment, stop: threading.Event, period: float = 10.0) -> None:
+    """
+    The Celery leg's liveness probe: a triggerer whose process runs but whose job's heartbeat
+    is older than :data:`STALLED_AFTER` is SIGKILLed and started again, and the restart is
+    recorded (printed at once and in the line of each case it happened in). A process younger
+    than that, or one whose job has not registered yet, is left alone, and so is a dead one
+    (cases c4 and c8 kill triggerers and start them again themselves).
+    """
+    while not stop.wait(period):
+        try:
+            jobs = {job["id"]: job for job in d.api.call("GET", "jobs", job_type="TriggererJob", limit=100)["jobs"]}
+        except (CaseFailed, OSError, KeyError):
+            continue  # the API server is busy: the next round asks again
+        now = time.time()
+        for name in sorted(set(d.triggerer_jobs.values())):
+            proc = d.component(name)
+            job = jobs.get(max(job_id for job_id, named in d.triggerer_jobs.items() if named == name))
+            if not proc.alive() or now - proc.started < STALLED_AFTER or job is None:
+                continue
+            if datetime.fromisoformat(job["start_date"]).timestamp() < proc.started - 5:
+                continue  # the job of an earlier process of that name: this one's is not registered yet
+            silent = now - datetime.fromisoformat(job["latest_heartbeat"]).timestamp()
+            if silent <= STALLED_AFTER:
+                continue
+            Processes.stop(proc, signal.SIGKILL, grace=5)
+            seen = f"{name} (job {job['id']}) restarted: running, last heartbeat {silent:.0f} s before"
+            print(f"liveness probe: {seen}", flush=True)
+            try:
+                start_triggerer(d, name)
+            except CaseFailed as problem:
+                seen += f"; not registered again: {problem}"
+            d.restarts.append((now, seen))
+
+
+def restarts_since(d: Deployment, since: float) -> list[str]:
+    return [seen for when, seen in d.restarts if when >= since]
 
 
 def trigger_holder(d: Deployment, trigger_id: int) -> int | None:
@@ -2367,13 +2420,15 @@ CELERY_PHASES = (
 
 
 def run_case(deployment: Deployment, name: str, results: dict[str, tuple[bool, str]], lock: threading.Lock) -> None:
-    began = time.monotonic()
+    began, began_at = time.monotonic(), time.time()
     try:
         ok, text = True, (CELERY_CASES if deployment.executor == "CeleryExecutor" else CASES)[name](deployment)
     except CaseFailed as problem:
         ok, text = False, str(problem)
     except Exception as problem:  # a bug here, or an API answer of an unexpected shape
         ok, text = False, f"{type(problem).__name__}: {problem}"
+    if restarted := restarts_since(deployment, began_at):
+        text += f"; while it ran, the liveness probe: {'; '.join(restarted)}"
     line = f"{'PASS' if ok else 'FAIL'} {name} ({time.monotonic() - began:.0f} s): {text}"
     if STOPPING.is_set():
         return  # the run was interrupted: its processes are going away under the case
@@ -2424,8 +2479,11 @@ def main() -> int:
     results: dict[str, tuple[bool, str]] = {}
     lock = threading.Lock()
     deployment = None
+    probe_stop = threading.Event()
     try:
         deployment = build(args, procs, home, pgdir, redisdir, started)
+        if args.executor == "celery":
+            threading.Thread(target=probe_triggerers, args=(deployment, probe_stop), daemon=True).start()
         for phase in CELERY_PHASES if args.executor == "celery" else PHASES:
             chosen = [name for name in phase if not args.only or name in args.only]
             threads = [
@@ -2449,6 +2507,7 @@ def main() -> int:
         print(f"FAIL deployment: {problem}", flush=True)
         results.setdefault("deployment", (False, str(problem)))
     finally:
+        probe_stop.set()
         # Cleaning up is not to be interrupted by a second Ctrl-C or SIGTERM.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)

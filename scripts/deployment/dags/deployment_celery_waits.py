@@ -6,8 +6,8 @@ keeps them waiting until the test releases them), each waited for by a sensor of
 that starts and ends in the triggerer (``start_from_trigger``: no worker runs it), spread by
 Airflow over the deployment's two triggerers. One task per wait, not a mapped task: Airflow
 starts mapped tasks on a worker. How many (``AA_DEPLOYMENT_CELERY_WAITS``, read when the file
-is parsed) is the test's, in DAGs of 100 waits (``deployment_celery_fanout``,
-``deployment_celery_fanout_1``, ...), 50 on each queue.
+is parsed) is the test's, in DAGs of 20 waits on one queue each (``deployment_celery_fanout``
+on queue 30, ``deployment_celery_fanout_1`` on 31, ...).
 
 ``deployment_celery_takeover``: 40 such waits on queue 37; the test SIGKILLs the triggerer
 that holds some of them, and the other one takes them over.
@@ -29,9 +29,13 @@ from airflow_provider_aa.sensors.automation_anywhere import (
 
 WAITS = int(os.environ.get("AA_DEPLOYMENT_CELERY_WAITS", "100"))
 #: Waits per fanout DAG: a task that starts in the triggerer costs the triggerer a copy of
-#: its whole DAG (Airflow 3.3 deserializes the DAG for each such task, to render its
-#: templates), so 1,000 waits in one DAG of 1,000 sensors would cost a million tasks' worth.
-FANOUT_DAG_WAITS = 100
+#: its whole DAG (Airflow 3.3 sends the serialized DAG with each such task and deserializes
+#: it there, to render its templates), so 1,000 waits in one DAG of 1,000 sensors would cost
+#: a million tasks' worth. In DAGs of 100 (158 KB serialized) a triggerer was sent some 300
+#: at once, a 47-MB message, and once stalled for good while sending it
+#: (docs/running-at-scale.md): DAGs of 20 are a fifth of that.
+FANOUT_DAG_WAITS = 20
+FANOUT_QUEUES = (30, 31)
 TAKEOVER_WAITS = 40
 
 
@@ -87,9 +91,9 @@ for k in range(math.ceil(WAITS / FANOUT_DAG_WAITS)):
         default_args={"automation_anywhere_conn_id": "aa_fanout"},
         tags=["automation_anywhere", "deployment-test"],
     ):
-        share = min(FANOUT_DAG_WAITS, WAITS - k * FANOUT_DAG_WAITS)
-        for queue in (30, 31):
-            waits_from_trigger(queue, share // 2, poke_interval=5)
+        waits_from_trigger(
+            FANOUT_QUEUES[k % len(FANOUT_QUEUES)], min(FANOUT_DAG_WAITS, WAITS - k * FANOUT_DAG_WAITS), poke_interval=5
+        )
 
 with DAG(
     dag_id="deployment_celery_takeover",
