@@ -109,15 +109,15 @@ test-compat: $(COMPAT_INSTALLED)
 # triggered through the REST API, workers and the triggerer killed (scripts/deployment/run.py).
 # Two legs, one after the other (each starts a deployment of its own and fills both cores):
 # - LocalExecutor, one triggerer: about 4 minutes on CI's 2 cores (budget 570 s);
-# - CeleryExecutor (Debian's Redis as broker), two Celery workers, two triggerers: 430-440 s
-#   measured on 2 cores shared with other work (a load average near 8; the leg used to take
-#   about 13 minutes there with 100 waits), plus 50-70 s for case c8-asset-watcher (most of
-#   it Airflow's 15-s triggerer health-check threshold and the watcher's takeover); budget
-#   1080 s. Its fanout case waits for 1,000 work items (--waits) with sensors that start and
-#   end in the triggerer (start_from_trigger: no task process on the workers; deferrable
-#   sensors cost two each, and 300 of them alone took 532 s): 1,000 took the case 160-220 s
-#   (all polling after 80-150 s). What more waits cost the Control Room and the triggerer is
-#   in docs/running-at-scale.md.
+# - CeleryExecutor (Debian's Redis as broker), two Celery workers, two triggerers: 335-440 s
+#   measured on 2 cores (the leg used to take about 13 minutes there with 100 waits), c8's
+#   38-70 s included (most of it Airflow's 15-s triggerer health-check threshold and the
+#   watcher's takeover); budget 1080 s. Its fanout case waits for 1,000 work items (--waits)
+#   with sensors that start and end in the triggerer (start_from_trigger: no task process on
+#   the workers; deferrable sensors cost two each, and 300 of them alone took 532 s), in 50
+#   DAGs of 20: 137-155 s. A liveness probe restarts a triggerer whose heartbeat stopped
+#   (60 s, and one more login): about 75 s more when it happens. What more waits cost the
+#   Control Room and the triggerer is in docs/running-at-scale.md.
 test-deployment: $(INSTALLED)
 	$(BIN)/python scripts/deployment/run.py
 	$(BIN)/python scripts/deployment/run.py --executor celery
