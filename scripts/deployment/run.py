@@ -1761,10 +1761,12 @@ def probe_triggerers(d: Deployment, stop: threading.Event, period: float = 10.0)
         except (CaseFailed, OSError, KeyError):
             continue  # the API server is busy: the next round asks again
         now = time.time()
-        for name in sorted(set(d.triggerer_jobs.values())):
+        # A copy: a case may register a triggerer it started meanwhile.
+        named = sorted(dict(d.triggerer_jobs).items())
+        for name in sorted({name for _, name in named}):
             proc = d.component(name)
-            job = jobs.get(max(job_id for job_id, named in d.triggerer_jobs.items() if named == name))
-            if not proc.alive() or now - proc.started < STALLED_AFTER or job is None:
+            job = jobs.get(max(job_id for job_id, of in named if of == name))
+            if not proc.alive() or now - proc.started < STALLED_AFTER or not job or not job.get("latest_heartbeat"):
                 continue
             if datetime.fromisoformat(job["start_date"]).timestamp() < proc.started - 5:
                 continue  # the job of an earlier process of that name: this one's is not registered yet
