@@ -15,7 +15,7 @@ import jsonschema
 from airflow.providers.common.compat.sdk import redact
 
 from airflow_provider_aa import __version__
-from airflow_provider_aa.control_room.settings import DEFAULT_MAX_RESPONSE_BYTES
+from airflow_provider_aa.control_room.settings import DEFAULT_MAX_RESPONSE_BYTES, KNOWN_EXTRAS
 from airflow_provider_aa.get_provider_info import get_provider_info
 from airflow_provider_aa.hooks.automation_anywhere import AutomationAnywhereHook
 
@@ -48,16 +48,7 @@ def test_connection_type_matches_the_hook():
 def test_connection_form_declares_every_extra_and_masks_the_secret_ones():
     (conn_type,) = get_provider_info()["connection-types"]
     fields = conn_type["conn-fields"]
-    assert set(fields) == {
-        "auth_type",
-        "api_key",
-        "token",
-        "multiple_login",
-        "session_cache",
-        "verify_ssl",
-        "timeout",
-        "max_response_bytes",
-    }
+    assert set(fields) == set(KNOWN_EXTRAS)
     assert fields["max_response_bytes"]["schema"]["default"] == DEFAULT_MAX_RESPONSE_BYTES
     assert fields["auth_type"]["schema"]["enum"] == ["password", "api_key", "token"]
     assert {name for name, field in fields.items() if field["schema"].get("format") == "password"} == {

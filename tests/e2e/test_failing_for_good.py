@@ -33,6 +33,14 @@ def try_numbers(run) -> dict[str, int]:
     return {ti.task_id: ti.try_number for ti in run.get_task_instances()}
 
 
+def wait_retried_3_times(deferrable: bool):
+    """The failing_for_good DAG, its sensor given 3 retries without delay."""
+    dag = load_test_dag("failing_for_good")
+    wait = dag.get_task("wait")
+    wait.retries, wait.retry_delay, wait.deferrable = 3, timedelta(0), deferrable
+    return dag
+
+
 @pytest.fixture
 def emulator(fast_bot, monkeypatch):
     fast_bot.use_connection(monkeypatch)
@@ -46,9 +54,7 @@ def test_a_wrong_password_costs_one_login_attempt_however_many_retries(emulator,
     ids = add({"n": 1})
     emulator.set_password("bot_runner", "Rotated-Passw0rd!")  # the connection still has the old one
     emulator.counters.reset()
-    dag = load_test_dag("failing_for_good")
-    wait = dag.get_task("wait")
-    wait.retries, wait.retry_delay, wait.deferrable = 3, timedelta(0), deferrable
+    dag = wait_retried_3_times(deferrable)
 
     run = dag.test(run_conf={"work_item_ids": ids})
 
@@ -69,9 +75,7 @@ def test_a_login_refused_in_the_triggerer_fails_the_resumed_sensor_without_retri
 
     emulator.observe(requests=rotate_after_the_first_poke)
     emulator.counters.reset()
-    dag = load_test_dag("failing_for_good")
-    wait = dag.get_task("wait")
-    wait.retries, wait.retry_delay, wait.deferrable = 3, timedelta(0), True
+    dag = wait_retried_3_times(deferrable=True)
 
     run = dag.test(run_conf={"work_item_ids": ids})
 

@@ -52,6 +52,10 @@ def held_items(queue_id: int, count: int) -> AutomationAnywhereAddWorkItemsOpera
     )
 
 
+#: What every wait of this file sets: deferred, until the item is done (or 20 minutes).
+WAIT = {"pending_statuses": WORK_ITEM_RUNNING_STATUSES, "deferrable": True, "timeout": 1200}
+
+
 def waits_from_trigger(queue_id: int, count: int, poke_interval: int) -> None:
     add = held_items(queue_id, count)
     for n in range(count):
@@ -61,11 +65,9 @@ def waits_from_trigger(queue_id: int, count: int, poke_interval: int) -> None:
             # The triggerer renders it: the n-th id the add task returned (map_indexes=-1:
             # Airflow 3.3's triggerer serves the reading of one XCom, not of all map indexes).
             work_item_ids=f"{{{{ ti.xcom_pull(task_ids='add_{queue_id}', map_indexes=-1)[{n}] }}}}",
-            pending_statuses=WORK_ITEM_RUNNING_STATUSES,
-            deferrable=True,
             start_from_trigger=True,
             poke_interval=poke_interval,
-            timeout=1200,
+            **WAIT,
         )
 
 
@@ -74,10 +76,8 @@ def held_waits(queue_id: int, count: int, poke_interval: int) -> None:
     AutomationAnywhereWorkItemSensor.partial(
         task_id=f"wait_{queue_id}",
         queue_id=queue_id,
-        pending_statuses=WORK_ITEM_RUNNING_STATUSES,
-        deferrable=True,
         poke_interval=poke_interval,
-        timeout=1200,
+        **WAIT,
     ).expand(work_item_ids=add.output)
 
 
